@@ -1,0 +1,80 @@
+# lmkit: the Llama 2 recipe as small Unix tools.
+# lib/*.c -> build/liblmkit.a; tools/lm-*.c -> bin/lm-*; tests/unit/*.c -> build/tests/*;
+# tests/*.t (shell, TAP) and the unit tests are run by prove. New files are picked up by
+# wildcard: adding a tool or a test needs no edit here.
+
+PREFIX  ?= /usr/local
+MANDIR  ?= $(PREFIX)/share/man
+CC      ?= gcc
+OPT     ?= -O3 -march=native
+CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pipe
+CFLAGS  += -std=c11 -D_GNU_SOURCE -fopenmp -Ilib -I/usr/include/openblas -MMD -MP
+LDLIBS  += -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
+LDFLAGS += -fopenmp
+BUILD   ?= build
+BIN     ?= bin
+
+LIB_SRC   := $(wildcard lib/*.c)
+LIB_OBJ   := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+TOOL_SRC  := $(wildcard tools/lm-*.c)
+TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%)
+UNIT_SRC  := $(wildcard tests/unit/*.c)
+UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+LIBA      := $(BUILD)/liblmkit.a
+
+all: $(TOOLS) $(UNITS)
+
+$(BUILD)/lib/%.o: lib/%.c | $(BUILD)/lib
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(LIBA): $(LIB_OBJ)
+	rm -f $@ && ar rcs $@ $^
+$(BIN)/%: tools/%.c $(LIBA) | $(BIN)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+$(BUILD)/tests/%: tests/unit/%.c $(LIBA) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+$(BUILD)/lib $(BUILD)/tests $(BIN):
+	mkdir -p $@
+
+deps:
+	@sh scripts/deps.sh
+
+# Each test runs from the repository root and finds the tools in bin/ (tests/lib.sh).
+check: deps
+	@$(MAKE) --no-print-directory all
+	prove -j2 --exec 'sh tests/run1' $(UNITS) $(wildcard tests/*.t)
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin \
+	  OPT='-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
+	  LDFLAGS='-fopenmp -fsanitize=address,undefined' all
+	LMKIT_BIN=build-asan/bin ASAN_OPTIONS=detect_leaks=0 \
+	  prove -j2 --exec 'sh tests/run1' $(UNITS:$(BUILD)/%=build-asan/%) $(wildcard tests/*.t)
+
+# Outside references (PyTorch, SentencePiece, datatrove) regenerate the committed expected files.
+ref:
+	@sh scripts/deps.sh --ref
+	@$(MAKE) --no-print-directory all
+	@for s in tests/ref/*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; sh "$$s" || exit 1; done
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@for s in bench/*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; sh "$$s" || exit 1; done
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@if [ -e pipelines/demo.mk ]; then $(MAKE) --no-print-directory -f pipelines/demo.mk demo; \
+	 else echo "make demo: not yet (the pipelines issue brings it); make check works now"; fi
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	for m in man/*.1; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man1/; done; true
+	for m in man/*.7; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man7/; done; true
+
+clean:
+	rm -rf build build-asan bin
+
+.PHONY: all deps check check-asan ref bench demo install clean
+.SECONDARY:
+-include $(LIB_OBJ:.o=.d) $(TOOLS:%=%.d) $(UNITS:%=%.d)

@@ -1,0 +1,289 @@
+#include "util.h"
+#include "blas.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *lm_progname = "lmkit";
+
+/* Temporaries of unfinished outputs, removed on die() and fatal signals. */
+#define MAX_TMP 64
+static char *tmp_paths[MAX_TMP];
+
+static void tmp_add(char *p) {
+	for (int i = 0; i < MAX_TMP; i++)
+		if (!tmp_paths[i]) { tmp_paths[i] = p; return; }
+}
+static void tmp_del(char *p) {
+	for (int i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i] == p) tmp_paths[i] = NULL;
+}
+static void tmp_cleanup(void) {
+	for (int i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i]) unlink(tmp_paths[i]);
+}
+static void on_fatal_signal(int sig) {
+	tmp_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void lm_init(int argc, char **argv) {
+	const char *p = strrchr(argv[0], '/');
+	lm_progname = p ? p + 1 : argv[0];
+	blas_init(argc, argv);
+	signal(SIGHUP, on_fatal_signal);
+	signal(SIGPIPE, on_fatal_signal);
+	/* Tools that checkpoint on SIGINT/SIGTERM install their own handlers after this. */
+	signal(SIGINT, on_fatal_signal);
+	signal(SIGTERM, on_fatal_signal);
+}
+
+static void vmsg(const char *fmt, va_list ap, int err) {
+	fflush(stdout);
+	fprintf(stderr, "%s: ", lm_progname);
+	vfprintf(stderr, fmt, ap);
+	if (err) fprintf(stderr, ": %s", strerror(err));
+	fputc('\n', stderr);
+}
+void warnx_(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt); vmsg(fmt, ap, 0); va_end(ap);
+}
+void die(const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt); vmsg(fmt, ap, 0); va_end(ap);
+	tmp_cleanup();
+	exit(1);
+}
+void die_errno(const char *fmt, ...) {
+	int e = errno;
+	va_list ap;
+	va_start(ap, fmt); vmsg(fmt, ap, e); va_end(ap);
+	tmp_cleanup();
+	exit(1);
+}
+
+void *xmalloc(size_t n) {
+	void *p = malloc(n ? n : 1);
+	if (!p) die("out of memory (%zu bytes)", n);
+	return p;
+}
+void *xcalloc(size_t n, size_t size) {
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p) die("out of memory (%zu x %zu bytes)", n, size);
+	return p;
+}
+void *xrealloc(void *q, size_t n) {
+	void *p = realloc(q, n ? n : 1);
+	if (!p) die("out of memory (%zu bytes)", n);
+	return p;
+}
+char *xstrdup(const char *s) {
+	size_t n = strlen(s) + 1;
+	return memcpy(xmalloc(n), s, n);
+}
+void *xalloc_aligned(size_t n) {
+	void *p = NULL;
+	n = (n + 63) / 64 * 64;
+	if (posix_memalign(&p, 64, n ? n : 64)) die("out of memory (%zu bytes)", n);
+	memset(p, 0, n);
+	return p;
+}
+
+char *read_file(const char *path, size_t *len) {
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
+	if (fd < 0) die_errno("%s", path);
+	size_t cap = 1 << 16, n = 0;
+	char *buf = xmalloc(cap);
+	for (;;) {
+		if (n + 1 >= cap) buf = xrealloc(buf, cap *= 2);
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) { if (errno == EINTR) continue; die_errno("%s", path); }
+		if (r == 0) break;
+		n += r;
+	}
+	if (fd) close(fd);
+	buf[n] = 0;
+	if (len) *len = n;
+	return buf;
+}
+
+static int ends_with(const char *s, const char *suf) {
+	size_t a = strlen(s), b = strlen(suf);
+	return a >= b && !strcmp(s + a - b, suf);
+}
+
+lm_out *out_open(const char *path, int gz) {
+	lm_out *o = xcalloc(1, sizeof *o);
+	o->path = xstrdup(path);
+	if (gz < 0) gz = ends_with(path, ".gz");
+	int fd;
+	if (!strcmp(path, "-")) {
+		fd = 1;
+	} else {
+		size_t n = strlen(path) + 32;
+		o->tmp = xmalloc(n);
+		snprintf(o->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+		fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (fd < 0) { int e = errno; free(o->tmp); o->tmp = NULL; errno = e; die_errno("%s", path); }
+		tmp_add(o->tmp);
+	}
+	if (gz) {
+		o->gz = gzdopen(fd, "wb6");
+		if (!o->gz) die("%s: cannot start gzip stream", path);
+	} else {
+		o->f = fd == 1 ? stdout : fdopen(fd, "wb");
+		if (!o->f) die_errno("%s", path);
+	}
+	return o;
+}
+
+void out_write(lm_out *o, const void *buf, size_t n) {
+	if (!n) return;
+	if (o->gz) {
+		while (n) {
+			unsigned chunk = n > (1u << 30) ? 1u << 30 : (unsigned)n;
+			if (gzwrite(o->gz, buf, chunk) != (int)chunk) die("%s: write failed", o->path);
+			buf = (const char *)buf + chunk;
+			n -= chunk;
+		}
+	} else if (fwrite(buf, 1, n, o->f) != n) {
+		die_errno("%s", o->path);
+	}
+}
+
+void out_printf(lm_out *o, const char *fmt, ...) {
+	char small[512], *p = small;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof small) {
+		p = xmalloc(n + 1);
+		va_start(ap, fmt);
+		vsnprintf(p, n + 1, fmt, ap);
+		va_end(ap);
+	}
+	out_write(o, p, n);
+	if (p != small) free(p);
+}
+
+static void out_free(lm_out *o) {
+	if (o->tmp) tmp_del(o->tmp);
+	free(o->tmp);
+	free(o->path);
+	free(o);
+}
+
+void out_close(lm_out *o) {
+	if (o->gz) {
+		if (gzclose(o->gz) != Z_OK) die("%s: write failed", o->path);
+	} else if (o->f == stdout) {
+		if (fflush(stdout) || ferror(stdout)) die_errno("%s", "stdout");
+	} else if (fclose(o->f)) {
+		die_errno("%s", o->path);
+	}
+	if (o->tmp && rename(o->tmp, o->path)) die_errno("%s", o->path);
+	out_free(o);
+}
+
+void out_abort(lm_out *o) {
+	if (o->gz) gzclose(o->gz);
+	else if (o->f != stdout) fclose(o->f);
+	if (o->tmp) unlink(o->tmp);
+	out_free(o);
+}
+
+lm_in *in_open(const char *path) {
+	lm_in *in = xcalloc(1, sizeof *in);
+	in->path = path;
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : dup(0);
+	if (fd < 0) die_errno("%s", path);
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory", path);
+	in->gz = gzdopen(fd, "rb");
+	if (!in->gz) die("%s: cannot open", path);
+	gzbuffer(in->gz, 1 << 17);
+	in->cap = 1 << 16;
+	in->buf = xmalloc(in->cap);
+	return in;
+}
+
+int in_line(lm_in *in) {
+	in->len = 0;
+	for (;;) {
+		if (in->cap - in->len < 2) in->buf = xrealloc(in->buf, in->cap *= 2);
+		if (!gzgets(in->gz, in->buf + in->len, (int)(in->cap - in->len > INT32_MAX ? INT32_MAX : in->cap - in->len))) {
+			int err;
+			const char *msg = gzerror(in->gz, &err);
+			if (err != Z_OK && err != Z_STREAM_END)
+				die("%s: %s", in->path, err == Z_ERRNO ? strerror(errno) : msg);
+			if (in->len == 0) {
+				/* gzgets returns NULL at a clean end; a stream cut short is reported by gzclose_r */
+				return 0;
+			}
+			break;
+		}
+		in->len += strlen(in->buf + in->len);
+		if (in->len && in->buf[in->len - 1] == '\n') break;
+		if (gzeof(in->gz)) break;
+	}
+	in->lineno++;
+	if (in->len && in->buf[in->len - 1] == '\n') in->buf[--in->len] = 0;
+	if (in->len && in->buf[in->len - 1] == '\r') in->buf[--in->len] = 0;
+	return 1;
+}
+
+void in_close(lm_in *in) {
+	int r = gzclose_r(in->gz);
+	if (r == Z_BUF_ERROR) die("%s: truncated gzip input", in->path);
+	if (r != Z_OK) die("%s: read error", in->path);
+	free(in->buf);
+	free(in);
+}
+
+double now_sec(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+long long parse_int(const char *opt, const char *s) {
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || *end) die("%s: not an integer: '%s'", opt, s);
+	return v;
+}
+double parse_float(const char *opt, const char *s) {
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end) die("%s: not a number: '%s'", opt, s);
+	return v;
+}
+
+_Noreturn void usage_exit(const char *usage) {
+	fprintf(stderr, "usage: %s %s\n", lm_progname, usage);
+	exit(2);
+}
+
+void std_options(int argc, char **argv, const char *usage) {
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) break;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: %s %s\nSee %s(1).\n", lm_progname, usage, lm_progname);
+			exit(0);
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("%s (lmkit) %s; BLAS: %s\n", lm_progname, LM_VERSION, blas_kernel());
+			exit(0);
+		}
+	}
+}

@@ -1,0 +1,76 @@
+/* util: what every tool needs: errors that name the program and file, checked
+ * allocation, output files that appear whole or not at all, and input that may
+ * be gzip-compressed or standard input. */
+#ifndef LM_UTIL_H
+#define LM_UTIL_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <zlib.h>
+
+#define LM_VERSION "0.1.0"
+
+extern const char *lm_progname;
+
+/* Call first in main: sets lm_progname, makes sure OpenBLAS runs its fast kernels
+ * (see blas.c; this may re-execute the program once), installs signal cleanup. */
+void lm_init(int argc, char **argv);
+
+/* "prog: msg\n" on stderr; die also exits 1 after removing unfinished outputs. */
+void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+_Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "prog: msg: strerror(errno)" */
+_Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* aligned to 64 bytes, zeroed; free with free() */
+void *xalloc_aligned(size_t n);
+
+/* Whole file into memory (NUL-terminated; *len excludes the NUL). "-" is stdin. */
+char *read_file(const char *path, size_t *len);
+
+/* Output written to "path.tmp.PID" and renamed over path by out_close; removed on
+ * die() or a fatal signal. "-" is stdout (written directly). A path ending in
+ * ".gz" is gzip-compressed unless gz == 0; gz == 1 forces compression. */
+typedef struct lm_out {
+	char *path, *tmp;
+	FILE *f;
+	gzFile gz;
+} lm_out;
+lm_out *out_open(const char *path, int gz);   /* gz: -1 by name, 0 never, 1 always */
+void out_write(lm_out *o, const void *buf, size_t n);
+void out_printf(lm_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_close(lm_out *o);                   /* flush, fsync-free rename, free */
+void out_abort(lm_out *o);                   /* remove the temporary, free */
+
+/* Line reader over a plain or gzip file (detected by magic) or "-". Lines may
+ * be of any length; the trailing '\n' (and a '\r' before it) is removed. A
+ * truncated or corrupt gzip stream is an error naming the file. */
+typedef struct lm_in {
+	const char *path;
+	gzFile gz;
+	char *buf;          /* current line, NUL-terminated */
+	size_t len, cap;
+	long long lineno;
+} lm_in;
+lm_in *in_open(const char *path);
+int in_line(lm_in *in);   /* 1 = a line in in->buf/in->len, 0 = end of input */
+void in_close(lm_in *in);
+
+/* Monotonic seconds. */
+double now_sec(void);
+
+/* Parse numbers from option strings or die naming the option. */
+long long parse_int(const char *opt, const char *s);
+double parse_float(const char *opt, const char *s);
+
+/* Standard --help / --version handling for a tool: prints usage or version and
+ * exits 0 when argv[1] is one of them. usage is the one-line synopsis text. */
+void std_options(int argc, char **argv, const char *usage);
+_Noreturn void usage_exit(const char *usage);
+
+#endif

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Install the Debian packages lmkit builds and tests with. Used by `make deps`
+# (and so by `make check`, `make demo`) and by .ci/run. As root it runs apt-get;
+# otherwise it prints the one line to run. Nothing is done when all are present.
+#   build:  gcc make libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev
+#   tests:  perl (prove), tmux (pseudo-terminal tests), mandoc (man page lint)
+set -eu
+pkgs="gcc make pkg-config libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev perl tmux mandoc"
+[ "${1:-}" = "--ref" ] && pkgs="$pkgs python3-torch python3-sentencepiece sentencepiece python3-numpy"
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" = 0 ]; then
+	echo "deps: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	apt-get install -y -qq --no-install-recommends $missing >&2
+else
+	echo "deps: missing Debian packages; run as root:" >&2
+	echo "  apt-get install -y$missing" >&2
+	exit 1
+fi

@@ -1,0 +1,24 @@
+# tests/lib.sh: TAP helpers for shell tests, in the spirit of git's t/test-lib.sh.
+# Source it from a test; each test runs in a fresh scratch directory $T with the
+# tools of bin/ (or $LMKIT_BIN) first on PATH and ASSETS pointing at ../shared/assets.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$(cd "$ROOT/${LMKIT_BIN:-bin}" && pwd)
+PATH="$BIN:$PATH"
+ASSETS=${LMKIT_ASSETS:-$ROOT/../shared/assets}
+T=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+cd "$T"
+_n=0 _fail=0
+
+# ok DESC CMD...: run CMD; pass when it exits 0
+ok() { d=$1; shift; _n=$((_n + 1)); if "$@" >"$T/.out" 2>"$T/.err"; then echo "ok $_n - $d"; else _fail=$((_fail + 1)); echo "not ok $_n - $d"; sed 's/^/#   /' "$T/.err" | head -20; fi; }
+# fails DESC CMD...: run CMD; pass when it exits non-zero (and did not crash)
+fails() { d=$1; shift; _n=$((_n + 1)); "$@" >"$T/.out" 2>"$T/.err"; rc=$?; if [ $rc -ne 0 ] && [ $rc -lt 128 ]; then echo "ok $_n - $d"; else _fail=$((_fail + 1)); echo "not ok $_n - $d (exit $rc)"; sed 's/^/#   /' "$T/.err" | head -20; fi; }
+# is DESC GOT WANT
+is() { _n=$((_n + 1)); if [ "$2" = "$3" ]; then echo "ok $_n - $1"; else _fail=$((_fail + 1)); echo "not ok $_n - $1"; echo "#   got:  '$2'"; echo "#   want: '$3'"; fi; }
+# stderr_has DESC PATTERN: the last ok/fails command's stderr matches PATTERN (grep -E)
+stderr_has() { _n=$((_n + 1)); if grep -qE "$2" "$T/.err"; then echo "ok $_n - $1"; else _fail=$((_fail + 1)); echo "not ok $_n - $1"; sed 's/^/#   stderr: /' "$T/.err" | head -5; fi; }
+skip_all() { echo "1..0 # SKIP $1"; exit 0; }
+need_assets() { [ -r "$ASSETS/$1" ] || skip_all "no $ASSETS/$1"; }
+done_testing() { echo "1..$_n"; [ $_fail -eq 0 ]; }
