@@ -1,0 +1,17 @@
+/* checkpoint: models as safetensors files that Hugging Face transformers loads
+ * (with config_to_hf_json's config.json beside them): Llama tensor names, the
+ * lmkit config in __metadata__ under "lmkit_config", wq/wk rows permuted to
+ * Hugging Face's RoPE layout on write and back on read (see model.h). */
+#ifndef LM_CHECKPOINT_H
+#define LM_CHECKPOINT_H
+#include "model.h"
+
+/* Write m to path atomically (temporary file, then rename). Writes byte-identical
+ * files for identical models. */
+void ckpt_save(const lm_model *m, const char *path);
+/* Read a checkpoint; dies with "path: reason" on anything short of a valid file
+ * (truncation, a header that lies about offsets, shapes or dtypes, missing or
+ * extra tensors, an unusable config). */
+lm_model *ckpt_load(const char *path);
+
+#endif
