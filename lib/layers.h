@@ -43,12 +43,12 @@ void rope_backward(float *dx, const int *pos, const float *cosv, const float *si
  * probabilities for backward (entries outside the mask are 0). */
 void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
 		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd);
-/* dq, dk and dv (all overwritten) from dout; scratch holds attention_scratch_floats(T)
- * floats (one T×T matrix per OpenMP thread). */
+/* dq, dk and dv (all overwritten) from dout; scratch holds
+ * attention_scratch_floats(T, n_heads) floats. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
 			const float *att, const float *q, const float *k, const float *v, int B, int T,
 			int n_heads, int n_kv_heads, int hd);
-long attention_scratch_floats(int T);
+long attention_scratch_floats(int T, int n_heads);
 
 /* SwiGLU: out = silu(gate) · up, elementwise over n floats. */
 void swiglu_forward(float *out, const float *gate, const float *up, long n);

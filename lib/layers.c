@@ -1,0 +1,290 @@
+#include "layers.h"
+#include "util.h"
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+/* Below this many floats of work a loop stays on one thread: waking the team
+ * costs more than it saves (sampling one token at a time lives here). */
+#define PAR_MIN 32768
+
+/* exp for the hot loops (softmax, cross-entropy, SiLU). glibc's expf does not
+ * vectorize without -ffast-math; this one (Cephes' polynomial, about 2 ulp)
+ * does, inside an omp simd loop, and is the same on every run and thread. */
+#pragma omp declare simd notinbranch
+static inline float fast_expf(float x) {
+	x = x < -87.33654f ? -87.33654f : x > 88.72283f ? 88.72283f : x;
+	float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+	float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+	float p = 1.9875691500e-4f;
+	p = p * r + 1.3981999507e-3f;
+	p = p * r + 8.3334519073e-3f;
+	p = p * r + 4.1665795894e-2f;
+	p = p * r + 1.6666665459e-1f;
+	p = p * r + 5.0000001201e-1f;
+	p = p * r * r + r + 1.0f;
+	int e = ((int)n + 127) << 23;
+	float s;
+	memcpy(&s, &e, sizeof s);
+	return p * s;
+}
+
+void matmul_forward(float *out, const float *inp, const float *w, int N, int IN, int OUT) {
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, inp, IN, w, IN, 0.0f, out, OUT);
+}
+
+void matmul_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w,
+		     int N, int IN, int OUT) {
+	if (dinp)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f,
+			    dinp, IN);
+	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
+}
+
+void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int N, int C,
+		     float eps) {
+#pragma omp parallel for if ((long)N * C >= PAR_MIN) schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (long)n * C;
+		float *y = out + (long)n * C, ss = 0;
+#pragma omp simd reduction(+ : ss)
+		for (int i = 0; i < C; i++) ss += x[i] * x[i];
+		float r = 1.0f / sqrtf(ss / C + eps);
+		rstd[n] = r;
+#pragma omp simd
+		for (int i = 0; i < C; i++) y[i] = x[i] * r * weight[i];
+	}
+}
+
+void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+		      const float *weight, const float *rstd, int N, int C) {
+	/* y = x·r·w, r = (mean(x²) + eps)^(-1/2):
+	 * dx = r·w·dy - x·r³/C · Σ dy·w·x;  dw = Σ_rows dy·x·r */
+#pragma omp parallel for if ((long)N * C >= PAR_MIN) schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (long)n * C, *dy = dout + (long)n * C;
+		float *dx = dinp + (long)n * C, r = rstd[n], dot = 0;
+#pragma omp simd reduction(+ : dot)
+		for (int i = 0; i < C; i++) dot += dy[i] * weight[i] * x[i];
+		float c = dot * r * r * r / C;
+#pragma omp simd
+		for (int i = 0; i < C; i++) dx[i] += r * weight[i] * dy[i] - c * x[i];
+	}
+	/* rows in order on one thread: the sum does not depend on the team */
+	for (int n = 0; n < N; n++) {
+		const float *x = inp + (long)n * C, *dy = dout + (long)n * C;
+		float r = rstd[n];
+#pragma omp simd
+		for (int i = 0; i < C; i++) dweight[i] += dy[i] * x[i] * r;
+	}
+}
+
+void rope_table(float *cosv, float *sinv, int n_pos, int head_dim, float theta) {
+	int half = head_dim / 2;
+	for (int i = 0; i < half; i++) {
+		/* float frequencies, as Meta's reference computes them */
+		float freq = 1.0f / powf(theta, (float)(2 * i) / head_dim);
+		for (int p = 0; p < n_pos; p++) {
+			float a = (float)p * freq;
+			cosv[(long)p * half + i] = cosf(a);
+			sinv[(long)p * half + i] = sinf(a);
+		}
+	}
+}
+
+static void rope_rotate(float *x, const int *pos, const float *cosv, const float *sinv, int N,
+			int n_heads, int hd, float sign) {
+	int half = hd / 2;
+#pragma omp parallel for if ((long)N * n_heads * hd >= PAR_MIN) schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *c = cosv + (long)pos[n] * half, *s = sinv + (long)pos[n] * half;
+		for (int h = 0; h < n_heads; h++) {
+			float *v = x + ((long)n * n_heads + h) * hd;
+#pragma omp simd
+			for (int i = 0; i < half; i++) {
+				float a = v[2 * i], b = v[2 * i + 1], si = sign * s[i];
+				v[2 * i] = a * c[i] - b * si;
+				v[2 * i + 1] = a * si + b * c[i];
+			}
+		}
+	}
+}
+
+void rope_forward(float *x, const int *pos, const float *cosv, const float *sinv, int N, int n_heads,
+		  int head_dim) {
+	rope_rotate(x, pos, cosv, sinv, N, n_heads, head_dim, 1.0f);
+}
+
+void rope_backward(float *dx, const int *pos, const float *cosv, const float *sinv, int N, int n_heads,
+		   int head_dim) {
+	/* the rotation is orthogonal: its transpose is the rotation by -angle */
+	rope_rotate(dx, pos, cosv, sinv, N, n_heads, head_dim, -1.0f);
+}
+
+long attention_scratch_floats(int T, int n_heads) { return (long)n_heads * T * T; }
+
+/* First key query t of row b may see: the start of its segment. Keys in
+ * [first, t] of the same segment are visible; segments are contiguous runs. */
+static int seg_first(const int *seg, int T, int t) {
+	int s = t;
+	while (s > 0 && seg[s - 1] == seg[t]) s--;
+	return s;
+}
+
+void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd) {
+	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads;
+	float scale = 1.0f / sqrtf((float)hd);
+	for (int b = 0; b < B; b++) {
+		/* scores of all heads of this row, then softmax over all their rows at once */
+		for (int h = 0; h < n_heads; h++) {
+			const float *Q = q + (long)b * T * qd + h * hd, *K = k + (long)b * T * kvd + (h / group) * hd;
+			float *S = att + ((long)b * n_heads + h) * T * T;
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, Q, qd, K, kvd, 0.0f, S, T);
+		}
+		const int *sg = seg ? seg + (long)b * T : NULL;
+#pragma omp parallel for if ((long)n_heads * T * T >= PAR_MIN) schedule(static)
+		for (int r = 0; r < n_heads * T; r++) {
+			int t = r % T, first = sg ? seg_first(sg, T, t) : 0;
+			float *S = att + ((long)b * n_heads * T + r) * T, mx = -INFINITY, sum = 0;
+			for (int s = first; s <= t; s++) mx = S[s] > mx ? S[s] : mx;
+#pragma omp simd reduction(+ : sum)
+			for (int s = first; s <= t; s++) {
+				S[s] = fast_expf(S[s] - mx);
+				sum += S[s];
+			}
+			float inv = 1.0f / sum;
+			for (int s = 0; s < first; s++) S[s] = 0;
+#pragma omp simd
+			for (int s = first; s <= t; s++) S[s] *= inv;
+			for (int s = t + 1; s < T; s++) S[s] = 0;
+		}
+		for (int h = 0; h < n_heads; h++) {
+			const float *P = att + ((long)b * n_heads + h) * T * T,
+				    *V = v + (long)b * T * kvd + (h / group) * hd;
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, V, kvd, 0.0f,
+				    out + (long)b * T * qd + h * hd, qd);
+		}
+	}
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+			const float *att, const float *q, const float *k, const float *v, int B, int T,
+			int n_heads, int n_kv_heads, int hd) {
+	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads;
+	float scale = 1.0f / sqrtf((float)hd);
+	memset(dk, 0, sizeof(float) * B * T * kvd);
+	memset(dv, 0, sizeof(float) * B * T * kvd);
+	for (int b = 0; b < B; b++) {
+		for (int h = 0; h < n_heads; h++) {
+			const float *dO = dout + (long)b * T * qd + h * hd, *V = v + (long)b * T * kvd + (h / group) * hd,
+				    *P = att + ((long)b * n_heads + h) * T * T;
+			float *dP = scratch + (long)h * T * T;
+			/* dP = dO·V^T; dV += P^T·dO (heads of a group in order) */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, qd, V, kvd, 0.0f, dP, T);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, dO, qd, 1.0f,
+				    dv + (long)b * T * kvd + (h / group) * hd, kvd);
+		}
+		/* softmax backward: dS = P ⊙ (dP - Σ P⊙dP); zero where P is zero (masked) */
+#pragma omp parallel for if ((long)n_heads * T * T >= PAR_MIN) schedule(static)
+		for (int r = 0; r < n_heads * T; r++) {
+			int t = r % T;
+			const float *P = att + ((long)b * n_heads * T + r) * T;
+			float *d = scratch + (long)r * T, dot = 0;
+#pragma omp simd reduction(+ : dot)
+			for (int s = 0; s <= t; s++) dot += P[s] * d[s];
+#pragma omp simd
+			for (int s = 0; s <= t; s++) d[s] = P[s] * (d[s] - dot);
+			for (int s = t + 1; s < T; s++) d[s] = 0;
+		}
+		for (int h = 0; h < n_heads; h++) {
+			const float *dS = scratch + (long)h * T * T, *K = k + (long)b * T * kvd + (h / group) * hd,
+				    *Q = q + (long)b * T * qd + h * hd;
+			/* dQ = scale·dS·K; dK += scale·dS^T·Q */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dS, T, K, kvd, 0.0f,
+				    dq + (long)b * T * qd + h * hd, qd);
+			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dS, T, Q, qd, 1.0f,
+				    dk + (long)b * T * kvd + (h / group) * hd, kvd);
+		}
+	}
+}
+
+void swiglu_forward(float *out, const float *gate, const float *up, long n) {
+#pragma omp parallel for simd if (n >= PAR_MIN) schedule(static)
+	for (long i = 0; i < n; i++) {
+		float g = gate[i];
+		out[i] = g / (1.0f + fast_expf(-g)) * up[i];
+	}
+}
+
+void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+		     long n) {
+	/* silu(g) = g·σ(g); silu'(g) = σ(g)·(1 + g·(1 - σ(g))) */
+#pragma omp parallel for simd if (n >= PAR_MIN) schedule(static)
+	for (long i = 0; i < n; i++) {
+		float g = gate[i], sig = 1.0f / (1.0f + fast_expf(-g)), d = dout[i];
+		dup[i] = d * g * sig;
+		dgate[i] = d * up[i] * sig * (1.0f + g * (1.0f - sig));
+	}
+}
+
+void embedding_forward(float *out, const int *tokens, const float *wte, int N, int C) {
+	for (int n = 0; n < N; n++) memcpy(out + (long)n * C, wte + (long)tokens[n] * C, sizeof(float) * C);
+}
+
+void embedding_backward(float *dwte, const float *dout, const int *tokens, int N, int C) {
+	/* in row order: a token repeated in the batch sums the same way every run */
+	for (int n = 0; n < N; n++) {
+		float *d = dwte + (long)tokens[n] * C;
+		const float *g = dout + (long)n * C;
+#pragma omp simd
+		for (int i = 0; i < C; i++) d[i] += g[i];
+	}
+}
+
+void residual_forward(float *a, const float *b, long n) {
+#pragma omp parallel for simd if (n >= PAR_MIN) schedule(static)
+	for (long i = 0; i < n; i++) a[i] += b[i];
+}
+
+void softmax_forward(float *probs, const float *logits, int N, int V) {
+#pragma omp parallel for if ((long)N * V >= PAR_MIN) schedule(static)
+	for (int n = 0; n < N; n++) {
+		const float *x = logits + (long)n * V;
+		float *p = probs + (long)n * V, mx = -INFINITY, sum = 0;
+		for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+#pragma omp simd reduction(+ : sum)
+		for (int i = 0; i < V; i++) {
+			p[i] = fast_expf(x[i] - mx);
+			sum += p[i];
+		}
+		float inv = 1.0f / sum;
+#pragma omp simd
+		for (int i = 0; i < V; i++) p[i] *= inv;
+	}
+}
+
+void crossentropy_forward_backward(float *logits, float *losses, const int *targets,
+				   const float *weight, float grad_scale, int N, int V) {
+#pragma omp parallel for if ((long)N * V >= PAR_MIN) schedule(static)
+	for (int n = 0; n < N; n++) {
+		float *x = logits + (long)n * V, w = weight ? weight[n] : 1.0f;
+		int tg = targets[n];
+		if (w == 0 || tg < 0) {
+			losses[n] = 0;
+			if (grad_scale != 0) memset(x, 0, sizeof(float) * V);
+			continue;
+		}
+		float mx = -INFINITY, sum = 0;
+		for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+#pragma omp simd reduction(+ : sum)
+		for (int i = 0; i < V; i++) sum += fast_expf(x[i] - mx);
+		losses[n] = logf(sum) + mx - x[tg];
+		if (grad_scale == 0) continue;
+		float c = w * grad_scale, inv = c / sum;
+#pragma omp simd
+		for (int i = 0; i < V; i++) x[i] = fast_expf(x[i] - mx) * inv;
+		x[tg] -= c;
+	}
+}
