@@ -95,7 +95,7 @@ static int utf8_valid(const unsigned char *s, size_t n) {
 }
 
 const char *chat_check(const chat_dialog *d, int end) {
-	static char why[128];
+	static char why[200];
 	if (d->n == 0) return "no messages";
 	int first = d->msg[0].role == CHAT_SYSTEM;
 	for (int i = 0; i < d->n; i++) {
@@ -297,4 +297,70 @@ void chat_render(const lm_tokenizer *t, const chat_dialog *d, int last_only, cha
 	free(text.s);
 	free(pre);
 	free(ids);
+}
+
+long long chat_to_shard(const lm_tokenizer *t, const char *in_path, const char *out_path, int last_only,
+			int skip_bad, long long *bad) {
+	chat_reader *r = chat_open(in_path, CHAT_END_ASSISTANT, skip_bad);
+	lm_shard_writer *w = shard_create(out_path, tok_vocab_size(t), 1);
+	chat_tokens tk = {0};
+	long long n = 0;
+	for (const chat_dialog *d; (d = chat_next(r)); n++) {
+		tk.n = 0;
+		chat_render(t, d, last_only, &tk);
+		shard_add_doc(w, tk.ids, tk.mask, tk.n);
+	}
+	if (bad) *bad = chat_bad(r);
+	chat_close(r);
+	shard_finish(w);
+	chat_tokens_free(&tk);
+	return n;
+}
+
+static uint64_t doc_len(const lm_shard *s, uint64_t d) {
+	return shard_doc_end(s, d) - s->doc_start[d];
+}
+
+size_t chat_pack_rows(const lm_shard *s, const uint64_t *docs, size_t n, int T, size_t **row) {
+	size_t cap = 64, nr = 0, used = 0;
+	size_t *r = xmalloc(cap * sizeof *r);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t len = doc_len(s, docs[i]);
+		if (len > (uint64_t)T) len = T;
+		if (i == 0 || used + len > (uint64_t)T) {
+			if (nr + 2 > cap) r = xrealloc(r, (cap *= 2) * sizeof *r);
+			r[nr++] = i;
+			used = 0;
+		}
+		used += len;
+	}
+	r[nr] = n;
+	*row = r;
+	return nr;
+}
+
+long chat_fill_row(const lm_shard *s, const uint64_t *docs, size_t n, int T, int *tokens, int *targets,
+		   float *weights, int *pos, int *seg) {
+	int j = 0;
+	long live = 0;
+	for (size_t i = 0; i < n && j < T; i++) {
+		uint64_t start = s->doc_start[docs[i]], len = doc_len(s, docs[i]);
+		for (uint64_t k = 0; k < len && j < T; k++, j++) {
+			tokens[j] = shard_token(s, start + k);
+			pos[j] = k;
+			seg[j] = i;
+			int has = k + 1 < len;
+			targets[j] = has ? (int)shard_token(s, start + k + 1) : -1;
+			weights[j] = has && s->mask ? s->mask[start + k + 1] : has;
+			live += weights[j] != 0;
+		}
+	}
+	for (; j < T; j++) {
+		tokens[j] = 0;
+		targets[j] = -1;
+		weights[j] = 0;
+		pos[j] = 0;
+		seg[j] = n + j; /* padding attends only to itself */
+	}
+	return live;
 }

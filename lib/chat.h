@@ -65,6 +65,29 @@ typedef struct chat_tokens {
 void chat_render(const lm_tokenizer *t, const chat_dialog *d, int last_only, chat_tokens *out);
 void chat_tokens_free(chat_tokens *out);
 
+/* Render every dialogue of chat JSONL at in_path into a token shard with a loss
+ * mask at out_path, one document per dialogue. Returns the dialogues written;
+ * *bad (when non-NULL) gets the lines skipped under skip_bad. */
+long long chat_to_shard(const lm_tokenizer *t, const char *in_path, const char *out_path, int last_only,
+			int skip_bad, long long *bad);
+
+/* Packing for supervised fine-tuning: documents (dialogues) of a shard laid
+ * end to end in rows of T positions. Inside a row each document keeps its own
+ * RoPE positions (0, 1, ...) and segment, so attention never crosses it; a
+ * position's target is the next token of the same document, weighted by that
+ * token's mask; a document's last position and the padding have no target. A
+ * document longer than T is cut to its first T tokens, alone in its row. */
+#include "shard.h"
+/* Split docs[0..n) (shard document indices, in training order) into rows:
+ * row r holds docs[row[r] .. row[r+1]). Returns the row count; *row is
+ * malloc'd with count + 1 entries. */
+size_t chat_pack_rows(const lm_shard *s, const uint64_t *docs, size_t n, int T, size_t **row);
+/* Fill one row of T positions from docs[0..n). targets are -1 and weights 0
+ * where nothing is predicted; padding takes token 0 and its own segment.
+ * Returns the number of positions with a non-zero weight. */
+long chat_fill_row(const lm_shard *s, const uint64_t *docs, size_t n, int T, int *tokens, int *targets,
+		   float *weights, int *pos, int *seg);
+
 /* Python's str.strip() on UTF-8: *len shrinks, the start moves; returns it. */
 const char *chat_strip(const char *s, size_t *len);
 
