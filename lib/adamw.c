@@ -1,0 +1,87 @@
+#include "adamw.h"
+#include "util.h"
+#include <math.h>
+#include <stdlib.h>
+
+lm_adamw *adamw_new(const lm_model *m, float beta1, float beta2, float eps, float weight_decay) {
+	lm_adamw *o = xcalloc(1, sizeof *o);
+	o->beta1 = beta1;
+	o->beta2 = beta2;
+	o->eps = eps;
+	o->weight_decay = weight_decay;
+	o->n = m->n_params;
+	o->m = xalloc_aligned(2 * o->n * sizeof(float));
+	o->v = o->m + o->n;
+	o->n_tensors = params_tensors(&m->cfg, NULL);
+	o->tensors = xmalloc(o->n_tensors * sizeof *o->tensors);
+	params_tensors(&m->cfg, o->tensors);
+	return o;
+}
+
+void adamw_free(lm_adamw *o) {
+	if (!o) return;
+	free(o->m);
+	free(o->tensors);
+	free(o);
+}
+
+void adamw_step(lm_adamw *o, lm_model *mod, const lm_model *grad, float lr) {
+	o->t++;
+	float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+	/* torch.optim.AdamW: p *= 1 - lr·wd; p -= lr/bc1 · m / (sqrt(v)/sqrt(bc2) + eps) */
+	float bc1 = 1.0f - powf(b1, (float)o->t), bc2 = 1.0f - powf(b2, (float)o->t);
+	float step = lr / bc1, sbc2 = sqrtf(bc2);
+	for (int t = 0; t < o->n_tensors; t++) {
+		const lm_tensor *T = &o->tensors[t];
+		float keep = T->decay ? 1.0f - lr * o->weight_decay : 1.0f;
+		float *p = mod->block + T->offset, *m = o->m + T->offset, *v = o->v + T->offset;
+		const float *g = grad->block + T->offset;
+		long n = (long)T->size;
+#pragma omp parallel for simd if (n >= 32768) schedule(static)
+		for (long i = 0; i < n; i++) {
+			float gi = g[i];
+			m[i] = b1 * m[i] + (1.0f - b1) * gi;
+			v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+			p[i] = p[i] * keep - step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
+		}
+	}
+}
+
+/* Fixed blocks summed in parallel, the block sums added in order: the total is
+ * the same whatever the number of threads. */
+#define NORM_BLOCK 65536
+
+double grad_norm(const lm_model *grad) {
+	long n = (long)grad->n_params, nb = (n + NORM_BLOCK - 1) / NORM_BLOCK;
+	double *part = xmalloc(nb * sizeof *part), sum = 0;
+	const float *g = grad->block;
+#pragma omp parallel for schedule(static)
+	for (long b = 0; b < nb; b++) {
+		long lo = b * NORM_BLOCK, hi = lo + NORM_BLOCK < n ? lo + NORM_BLOCK : n;
+		double s = 0;
+#pragma omp simd reduction(+ : s)
+		for (long i = lo; i < hi; i++) s += (double)g[i] * g[i];
+		part[b] = s;
+	}
+	for (long b = 0; b < nb; b++) sum += part[b];
+	free(part);
+	return sqrt(sum);
+}
+
+double grad_clip(lm_model *grad, double max_norm) {
+	double norm = grad_norm(grad), coef = max_norm / (norm + 1e-6);
+	if (coef < 1.0) {
+		float c = (float)coef, *g = grad->block;
+		long n = (long)grad->n_params;
+#pragma omp parallel for simd schedule(static)
+		for (long i = 0; i < n; i++) g[i] *= c;
+	}
+	return norm;
+}
+
+double lr_at(long long step, long long warmup, long long total_steps, double peak, double min_lr) {
+	if (step < warmup) return peak * (double)(step + 1) / (double)warmup;
+	if (step >= total_steps) return min_lr;
+	double ratio = (double)(step - warmup) / (double)(total_steps - warmup);
+	return min_lr + 0.5 * (1.0 + cos(M_PI * ratio)) * (peak - min_lr);
+}
