@@ -5,6 +5,7 @@
  * read with cJSON and checked against what the config says the file must hold
  * before a single weight is read. */
 #include "checkpoint.h"
+#include "llama2c.h"
 #include "util.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -258,4 +259,35 @@ lm_model *ckpt_load(const char *path) {
 	free(text);
 	close(fd);
 	return m;
+}
+
+int ckpt_sniff(const unsigned char *head, size_t n, unsigned long long file_size) {
+	int v = llama2c_sniff(head, n, file_size);
+	if (v >= 0) return v ? CKPT_LLAMA2C_V1 : CKPT_LLAMA2C_V0;
+	/* a safetensors header is a JSON object right after its 8-byte length */
+	if (n >= 9 && head[8] == '{') {
+		uint64_t hl;
+		memcpy(&hl, head, 8);
+		if (hl >= 2 && hl <= MAX_HEADER) return CKPT_SAFETENSORS;
+	}
+	return CKPT_UNKNOWN;
+}
+
+lm_model *model_load(const char *path) {
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) die_errno("%s", path);
+	struct stat st;
+	if (fstat(fd, &st)) die_errno("%s", path);
+	if (S_ISDIR(st.st_mode)) die("%s: is a directory", path);
+	unsigned char head[LLAMA2C_V1_HEADER];
+	ssize_t n = read(fd, head, sizeof head);
+	if (n < 0) die_errno("%s", path);
+	close(fd);
+	switch (ckpt_sniff(head, n, st.st_size)) {
+	case CKPT_SAFETENSORS: return ckpt_load(path);
+	case CKPT_LLAMA2C_V0: case CKPT_LLAMA2C_V1: return llama2c_load(path);
+	}
+	/* name the likeliest reason: a damaged llama2.c file or not a model at all */
+	if (llama2c_sniff(head, n, 0) >= 0 || (n >= 4 && !memcmp(head, "24ka", 4))) return llama2c_load(path);
+	die("%s: not a model (neither a safetensors checkpoint nor a llama2.c model.bin)", path);
 }

@@ -14,4 +14,12 @@ void ckpt_save(const lm_model *m, const char *path);
  * extra tensors, an unusable config). */
 lm_model *ckpt_load(const char *path);
 
+/* What a file's first n bytes (>= 8 of a file of file_size bytes) are:
+ * CKPT_SAFETENSORS, CKPT_LLAMA2C_V0, CKPT_LLAMA2C_V1, or CKPT_UNKNOWN. */
+enum { CKPT_UNKNOWN, CKPT_SAFETENSORS, CKPT_LLAMA2C_V0, CKPT_LLAMA2C_V1 };
+int ckpt_sniff(const unsigned char *head, size_t n, unsigned long long file_size);
+/* A safetensors checkpoint or a llama2.c model.bin, told apart by content;
+ * dies naming path when it is neither. */
+lm_model *model_load(const char *path);
+
 #endif

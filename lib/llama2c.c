@@ -73,12 +73,12 @@ static double expected_size(const lm_config *c, int version) {
 /* Parse a header; version -1 tries both. Returns the version or -1 with *why set. */
 static int parse_header(const unsigned char *b, size_t n, uint64_t size, lm_config *c, const char **why) {
 	if (n >= 8 && (uint32_t)le32(b) == LLAMA2C_MAGIC) {
-		if (n < 37 || size < LLAMA2C_V1_HEADER) { *why = "truncated header"; return -1; }
+		if (n < 37 || (size && size < LLAMA2C_V1_HEADER)) { *why = "truncated header"; return -1; }
 		if (le32(b + 4) != 1) { *why = "unsupported version (lmkit reads llama2.c versions 0 and 1)"; return -1; }
 		if (b[36] > 1) { *why = "shared-classifier byte is neither 0 nor 1"; return -1; }
 		if ((*why = header_config(c, b + 8, b[36]))) return -1;
 		if (c->vocab_size <= 0) { *why = "vocab_size must be positive"; return -1; }
-		if (expected_size(c, 1) != (double)size) { *why = "file size does not match its header"; return -1; }
+		if (size && expected_size(c, 1) != (double)size) { *why = "file size does not match its header"; return -1; }
 		return 1;
 	}
 	if (n < 28) { *why = "too short for a llama2.c header"; return -1; }
@@ -89,7 +89,7 @@ static int parse_header(const unsigned char *b, size_t n, uint64_t size, lm_conf
 	int32_t av = v < 0 && v != INT32_MIN ? -v : v;
 	h[20] = av; h[21] = av >> 8; h[22] = av >> 16; h[23] = av >> 24;
 	if ((*why = header_config(c, h, v > 0))) return -1;
-	if (expected_size(c, 0) != (double)size) { *why = "file size does not match its header"; return -1; }
+	if (size && expected_size(c, 0) != (double)size) { *why = "file size does not match its header"; return -1; }
 	return 0;
 }
 

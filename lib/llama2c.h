@@ -12,7 +12,8 @@
 
 /* Which version the first bytes of a file of file_size bytes are: 0 (legacy),
  * 1, or -1 when they are neither (v0 has no magic, so its 7 ints must be sane
- * and predict file_size exactly). n is how many bytes head holds (>= 28 needed). */
+ * and predict file_size exactly; file_size 0 skips that check). n is how many
+ * bytes head holds (>= 28 needed). */
 int llama2c_sniff(const unsigned char *head, size_t n, uint64_t file_size);
 
 /* Read a v0 or v1 model.bin; dies with "path: reason" on a missing, truncated

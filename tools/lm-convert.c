@@ -1,0 +1,68 @@
+/* lm-convert: models between llama2.c's model.bin and lmkit's safetensors
+ * checkpoints, or a freshly initialised model from a config. */
+#include "checkpoint.h"
+#include "llama2c.h"
+#include "util.h"
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *USAGE =
+	"[-t safetensors | llama2c] [--hf-config FILE] (IN | --init CONFIG [--seed N]) OUT";
+
+int main(int argc, char **argv) {
+	lm_init(argc, argv);
+	std_options(argc, argv, USAGE);
+	static const struct option opts[] = {
+		{"to", required_argument, 0, 't'},
+		{"hf-config", required_argument, 0, 'H'},
+		{"init", required_argument, 0, 'i'},
+		{"seed", required_argument, 0, 's'},
+		{0, 0, 0, 0},
+	};
+	const char *to = "safetensors", *hf = NULL, *init = NULL;
+	unsigned long long seed = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
+		switch (c) {
+		case 't': to = optarg; break;
+		case 'H': hf = optarg; break;
+		case 'i': init = optarg; break;
+		case 's': seed = (unsigned long long)parse_int("--seed", optarg); break;
+		default: usage_exit(USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != (init ? 1 : 2)) usage_exit(USAGE);
+	int to_llama2c = !strcmp(to, "llama2c");
+	if (!to_llama2c && strcmp(to, "safetensors")) die("-t: unknown format '%s' (safetensors or llama2c)", to);
+	const char *out = argv[argc - 1];
+
+	lm_model *m;
+	if (init) {
+		char *json = read_file(init, NULL);
+		lm_config cfg;
+		config_default(&cfg);
+		config_from_json(&cfg, json, init);
+		const char *why = config_finish(&cfg);
+		if (why) die("%s: %s", init, why);
+		free(json);
+		m = model_new(&cfg);
+		model_init(m, seed);
+	} else {
+		m = model_load(argv[0]);
+	}
+	/* the config.json first: the checkpoint appearing is the sign of success */
+	if (hf) {
+		char *text = config_to_hf_json(&m->cfg);
+		lm_out *o = out_open(hf, 0);
+		out_write(o, text, strlen(text));
+		out_close(o);
+		free(text);
+	}
+	if (to_llama2c) llama2c_save_v0(m, out);
+	else ckpt_save(m, out);
+	model_free(m);
+	return 0;
+}
