@@ -1,0 +1,340 @@
+/* sample: the KV-cache decoder and the token samplers. The per-token kernels
+ * (matmul, rmsnorm, RoPE, SwiGLU, embedding) are lib/layers.c's; what is here
+ * is only what decoding needs beyond training: attention of new rows over the
+ * cache, the cache itself, and the samplers. */
+#include "sample.h"
+#include "layers.h"
+#include "util.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct { float p; int id; } cand;
+
+typedef struct seq {
+	int busy, done, prefilled;
+	int len;              /* positions in the KV cache */
+	int32_t *pending;     /* tokens to feed next step (the prompt, then one) */
+	int n_pending;
+	int32_t *out;         /* sampled tokens */
+	int n_out;
+	double logprob;
+	lm_sampling how;
+	lm_rng rng;
+} seq;
+
+struct lm_sampler {
+	const lm_model *m;
+	int max_batch, max_len, rows;   /* rows: capacity of one forward chunk */
+	int hd, kv_dim, n_stop;
+	int32_t *stop;
+	float *kcache, *vcache;         /* (L, max_batch, max_len, kv_dim) */
+	float *cosv, *sinv;
+	seq *seqs;
+	/* one forward chunk of rows */
+	int *tok, *slot, *pos, *want;   /* want: row index of each logits row */
+	float *x, *xb, *q, *k, *v, *att, *h1, *h3, *rstd, *logits;
+	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
+	float *probs;
+};
+
+static float *kc(const lm_sampler *s, int l, int slot, int pos) {
+	return s->kcache + (((size_t)l * s->max_batch + slot) * s->max_len + pos) * s->kv_dim;
+}
+static float *vc(const lm_sampler *s, int l, int slot, int pos) {
+	return s->vcache + (((size_t)l * s->max_batch + slot) * s->max_len + pos) * s->kv_dim;
+}
+
+lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
+	const lm_config *c = &m->cfg;
+	if (max_batch < 1) die("sampler: batch size must be positive");
+	if (max_len < 2 || max_len > c->max_seq_len)
+		die("sampler: length %d outside [2, max_seq_len %d]", max_len, c->max_seq_len);
+	lm_sampler *s = xcalloc(1, sizeof *s);
+	s->m = m;
+	s->max_batch = max_batch;
+	s->max_len = max_len;
+	/* prompts are fed in chunks of this many rows; at least a few for prefill speed */
+	s->rows = max_batch < 64 ? 64 : max_batch;
+	s->hd = c->dim / c->n_heads;
+	s->kv_dim = c->n_kv_heads * s->hd;
+	size_t cache = (size_t)c->n_layers * max_batch * max_len * s->kv_dim;
+	s->kcache = xalloc_aligned(cache * sizeof(float));
+	s->vcache = xalloc_aligned(cache * sizeof(float));
+	s->cosv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
+	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
+	rope_table(s->cosv, s->sinv, max_len, s->hd, c->rope_theta);
+	s->seqs = xcalloc(max_batch, sizeof *s->seqs);
+	for (int i = 0; i < max_batch; i++) s->seqs[i].out = xmalloc(max_len * sizeof(int32_t));
+	int R = s->rows;
+	s->tok = xmalloc(R * sizeof(int));
+	s->slot = xmalloc(R * sizeof(int));
+	s->pos = xmalloc(R * sizeof(int));
+	s->want = xmalloc(R * sizeof(int));
+	s->x = xalloc_aligned((size_t)R * c->dim * sizeof(float));
+	s->xb = xalloc_aligned((size_t)R * c->dim * sizeof(float));
+	s->q = xalloc_aligned((size_t)R * c->dim * sizeof(float));
+	s->k = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
+	s->v = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
+	s->att = xalloc_aligned((size_t)R * c->n_heads * max_len * sizeof(float));
+	s->h1 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
+	s->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
+	s->rstd = xalloc_aligned(R * sizeof(float));
+	s->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
+	s->cands = xmalloc((size_t)max_batch * c->vocab_size * sizeof(cand));
+	s->probs = xmalloc((size_t)max_batch * c->vocab_size * sizeof(float));
+	return s;
+}
+
+void sampler_free(lm_sampler *s) {
+	if (!s) return;
+	for (int i = 0; i < s->max_batch; i++) { free(s->seqs[i].out); free(s->seqs[i].pending); }
+	free(s->seqs); free(s->stop);
+	free(s->kcache); free(s->vcache); free(s->cosv); free(s->sinv);
+	free(s->tok); free(s->slot); free(s->pos); free(s->want);
+	free(s->x); free(s->xb); free(s->q); free(s->k); free(s->v); free(s->att);
+	free(s->h1); free(s->h3); free(s->rstd); free(s->logits); free(s->cands); free(s->probs);
+	free(s);
+}
+
+void sampler_stop_ids(lm_sampler *s, const int32_t *ids, int n) {
+	s->stop = xrealloc(s->stop, (n ? n : 1) * sizeof *ids);
+	memcpy(s->stop, ids, n * sizeof *ids);
+	s->n_stop = n;
+}
+
+int sampler_start(lm_sampler *s, const int32_t *prompt, int n, const lm_sampling *how, uint64_t seed) {
+	if (n < 1) die("sampler: empty prompt (start it with BOS)");
+	if (n >= s->max_len) die("sampler: prompt of %d tokens leaves no room in %d positions", n, s->max_len);
+	for (int i = 0; i < n; i++)
+		if (prompt[i] < 0 || prompt[i] >= s->m->cfg.vocab_size)
+			die("sampler: prompt token %d outside the vocabulary (%d)", prompt[i], s->m->cfg.vocab_size);
+	for (int i = 0; i < s->max_batch; i++) {
+		seq *q = &s->seqs[i];
+		if (q->busy) continue;
+		q->busy = 1;
+		q->done = q->prefilled = 0;
+		q->len = 0;
+		q->pending = xrealloc(q->pending, n * sizeof *prompt);
+		memcpy(q->pending, prompt, n * sizeof *prompt);
+		q->n_pending = n;
+		q->n_out = 0;
+		q->logprob = 0;
+		q->how = *how;
+		rng_seed(&q->rng, seed);
+		return i;
+	}
+	return -1;
+}
+
+int sampler_done(const lm_sampler *s, int slot) { return s->seqs[slot].done; }
+int sampler_busy(const lm_sampler *s, int slot) { return s->seqs[slot].busy; }
+const int32_t *sampler_tokens(const lm_sampler *s, int slot, int *n) {
+	*n = s->seqs[slot].n_out;
+	return s->seqs[slot].out;
+}
+double sampler_logprob(const lm_sampler *s, int slot) { return s->seqs[slot].logprob; }
+void sampler_release(lm_sampler *s, int slot) { s->seqs[slot].busy = 0; }
+
+/* Attention of N new rows over their sequences' caches (which already hold the
+ * rows' own keys): row n, at position pos[n], sees positions 0..pos[n]. */
+static void attend(lm_sampler *s, int l, int N) {
+	const lm_config *c = &s->m->cfg;
+	int H = c->n_heads, hd = s->hd, group = c->n_heads / c->n_kv_heads;
+	float scale = 1.0f / sqrtf((float)hd);
+#pragma omp parallel for schedule(dynamic, 1) if (N * H > 1)
+	for (int nh = 0; nh < N * H; nh++) {
+		int n = nh / H, h = nh % H, kvh = h / group, T = s->pos[n] + 1;
+		const float *q = s->q + (size_t)n * c->dim + h * hd;
+		float *a = s->att + (size_t)nh * s->max_len, mx = -INFINITY;
+		for (int t = 0; t < T; t++) {
+			const float *k = kc(s, l, s->slot[n], t) + kvh * hd;
+			float d = 0;
+			for (int i = 0; i < hd; i++) d += q[i] * k[i];
+			a[t] = d * scale;
+			if (a[t] > mx) mx = a[t];
+		}
+		float sum = 0;
+		for (int t = 0; t < T; t++) sum += a[t] = expf(a[t] - mx);
+		float *o = s->xb + (size_t)n * c->dim + h * hd;
+		memset(o, 0, hd * sizeof *o);
+		for (int t = 0; t < T; t++) {
+			const float *v = vc(s, l, s->slot[n], t) + kvh * hd;
+			float w = a[t] / sum;
+			for (int i = 0; i < hd; i++) o[i] += w * v[i];
+		}
+	}
+}
+
+/* The model over N rows (s->tok, s->slot, s->pos), writing their keys and
+ * values into the cache; logits of the W rows listed in s->want. */
+static void forward(lm_sampler *s, int N, int W) {
+	const lm_config *c = &s->m->cfg;
+	const lm_params *p = &s->m->p;
+	int D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
+	embedding_forward(s->x, s->tok, p->tok_embeddings, N, D);
+	for (int l = 0; l < c->n_layers; l++) {
+		rmsnorm_forward(s->xb, s->rstd, s->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
+		matmul_forward(s->q, s->xb, p->wq + (size_t)l * D * D, N, D, D);
+		matmul_forward(s->k, s->xb, p->wk + (size_t)l * KV * D, N, D, KV);
+		matmul_forward(s->v, s->xb, p->wv + (size_t)l * KV * D, N, D, KV);
+		rope_forward(s->q, s->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
+		rope_forward(s->k, s->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
+		for (int n = 0; n < N; n++) {
+			memcpy(kc(s, l, s->slot[n], s->pos[n]), s->k + (size_t)n * KV, KV * sizeof(float));
+			memcpy(vc(s, l, s->slot[n], s->pos[n]), s->v + (size_t)n * KV, KV * sizeof(float));
+		}
+		attend(s, l, N);
+		matmul_forward(s->q, s->xb, p->wo + (size_t)l * D * D, N, D, D);
+		residual_forward(s->x, s->q, (long)N * D);
+		rmsnorm_forward(s->xb, s->rstd, s->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
+		matmul_forward(s->h1, s->xb, p->w1 + (size_t)l * F * D, N, D, F);
+		matmul_forward(s->h3, s->xb, p->w3 + (size_t)l * F * D, N, D, F);
+		swiglu_forward(s->h1, s->h1, s->h3, (long)N * F);
+		matmul_forward(s->q, s->h1, p->w2 + (size_t)l * D * F, N, F, D);
+		residual_forward(s->x, s->q, (long)N * D);
+	}
+	/* only the rows whose next token is wanted go through the classifier */
+	for (int w = 0; w < W; w++)
+		memmove(s->q + (size_t)w * D, s->x + (size_t)s->want[w] * D, D * sizeof(float));
+	rmsnorm_forward(s->xb, s->rstd, s->q, p->norm, W, D, c->norm_eps);
+	matmul_forward(s->logits, s->xb, p->output, W, D, c->vocab_size);
+}
+
+static int cand_desc(const void *a, const void *b) {
+	const cand *x = a, *y = b;
+	if (x->p != y->p) return x->p > y->p ? -1 : 1;
+	return x->id - y->id;
+}
+
+/* Move the k largest of c[0..n) (by cand_desc) to the front, in any order. */
+static void select_top(cand *c, int n, int k) {
+	int lo = 0, hi = n - 1;
+	while (lo < hi) {
+		cand pivot = c[lo + (hi - lo) / 2];
+		int i = lo, j = hi;
+		while (i <= j) {
+			while (cand_desc(&c[i], &pivot) < 0) i++;
+			while (cand_desc(&c[j], &pivot) > 0) j--;
+			if (i <= j) { cand t = c[i]; c[i] = c[j]; c[j] = t; i++; j--; }
+		}
+		if (k - 1 <= j) hi = j;
+		else if (k - 1 >= i) lo = i;
+		else break;
+	}
+}
+
+/* probs (V) and cs (V) are scratch; logits are left as they are. */
+static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rng *r, float *probs,
+		       cand *cs) {
+	if (how->temperature <= 0) {
+		int best = 0;
+		for (int i = 1; i < V; i++)
+			if (logits[i] > logits[best]) best = i;
+		return best;
+	}
+	float mx = -INFINITY, sum = 0;
+	for (int i = 0; i < V; i++) if (logits[i] > mx) mx = logits[i];
+	for (int i = 0; i < V; i++) sum += probs[i] = expf((logits[i] - mx) / how->temperature);
+	for (int i = 0; i < V; i++) probs[i] /= sum;
+	int k = how->top_k > 0 && how->top_k < V ? how->top_k : V;
+	int nucleus = how->top_p > 0 && how->top_p < 1;
+	if (k == V && !nucleus) {
+		float u = rng_float(r), cdf = 0;
+		for (int i = 0; i < V; i++)
+			if (u < (cdf += probs[i])) return i;
+		return V - 1;  /* rounding left the cdf short of u */
+	}
+	int n = 0;
+	/* a token below (1 - p) / (V - 1) can never be inside the nucleus (llama2.c's cut) */
+	float cut = nucleus ? (1 - how->top_p) / (V - 1) : -1;
+	for (int i = 0; i < V; i++)
+		if (probs[i] >= cut) cs[n++] = (cand){probs[i], i};
+	if (k < n) { select_top(cs, n, k); n = k; }
+	qsort(cs, n, sizeof *cs, cand_desc);
+	float total = 0;
+	int keep = n;
+	for (int i = 0; i < n; i++) {
+		total += cs[i].p;
+		if (nucleus && total >= how->top_p) { keep = i + 1; break; }
+	}
+	if (keep < n) {
+		total = 0;
+		for (int i = 0; i < keep; i++) total += cs[i].p;
+	}
+	float u = rng_float(r) * total, cdf = 0;
+	for (int i = 0; i < keep; i++)
+		if (u < (cdf += cs[i].p)) return cs[i].id;
+	return cs[keep - 1].id;
+}
+
+int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r) {
+	float *probs = xmalloc(V * sizeof *probs);
+	cand *cs = xmalloc(V * sizeof *cs);
+	int t = sample_with(logits, V, how, r, probs, cs);
+	free(probs);
+	free(cs);
+	return t;
+}
+
+static double log_softmax_at(const float *logits, int V, int id) {
+	float mx = -INFINITY;
+	for (int i = 0; i < V; i++) if (logits[i] > mx) mx = logits[i];
+	double sum = 0;
+	for (int i = 0; i < V; i++) sum += exp((double)logits[i] - mx);
+	return (double)logits[id] - mx - log(sum);
+}
+
+/* Sample the next token of each sequence slots[w] from logits row w. */
+static void sample_rows(lm_sampler *s, const int *slots, int W) {
+	int V = s->m->cfg.vocab_size;
+#pragma omp parallel for schedule(dynamic, 1) if (W > 1)
+	for (int w = 0; w < W; w++) {
+		int i = slots[w];
+		seq *q = &s->seqs[i];
+		const float *lg = s->logits + (size_t)w * V;
+		int t = sample_with(lg, V, &q->how, &q->rng, s->probs + (size_t)i * V, s->cands + (size_t)i * V);
+		q->logprob += log_softmax_at(lg, V, t);
+		q->out[q->n_out++] = t;
+		int stop = 0;
+		for (int j = 0; j < s->n_stop; j++) stop |= t == s->stop[j];
+		if (stop || (q->how.max_new > 0 && q->n_out >= q->how.max_new) || q->len >= s->max_len) {
+			q->done = 1;
+			q->n_pending = 0;
+		} else {
+			q->pending[0] = t;
+			q->n_pending = 1;
+		}
+	}
+}
+
+int sampler_step(lm_sampler *s) {
+	int R = s->rows, *slots = xmalloc(s->max_batch * sizeof *slots);
+	int N = 0, W = 0;
+	/* rows in slot order, each sequence's pending tokens in position order; a
+	 * sequence may span chunks, its last row then lands in a later chunk */
+	for (int i = 0; i < s->max_batch; i++) {
+		seq *q = &s->seqs[i];
+		if (!q->busy || q->done) continue;
+		for (int j = 0; j < q->n_pending; j++) {
+			s->tok[N] = q->pending[j];
+			s->slot[N] = i;
+			s->pos[N] = q->len++;
+			if (j == q->n_pending - 1) { s->want[W] = N; slots[W++] = i; }
+			if (++N == R) {
+				forward(s, N, W);
+				if (W) sample_rows(s, slots, W);
+				N = W = 0;
+			}
+		}
+		q->prefilled = 1;
+	}
+	if (N) {
+		forward(s, N, W);
+		if (W) sample_rows(s, slots, W);
+	}
+	free(slots);
+	int live = 0;
+	for (int i = 0; i < s->max_batch; i++) live += s->seqs[i].busy && !s->seqs[i].done;
+	return live;
+}
