@@ -298,7 +298,8 @@ static void sample_rows(lm_sampler *s, const int *slots, int W) {
 		q->out[q->n_out++] = t;
 		int stop = 0;
 		for (int j = 0; j < s->n_stop; j++) stop |= t == s->stop[j];
-		if (stop || (q->how.max_new > 0 && q->n_out >= q->how.max_new) || q->len >= s->max_len) {
+		if (stop || (q->how.max_new > 0 && q->n_out >= q->how.max_new) ||
+		    q->len + 1 >= s->max_len) {
 			q->done = 1;
 			q->n_pending = 0;
 		} else {

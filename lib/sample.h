@@ -45,7 +45,8 @@ int sampler_start(lm_sampler *s, const int32_t *prompt, int n, const lm_sampling
  * sequences are still unfinished afterwards (0: nothing left to do). */
 int sampler_step(lm_sampler *s);
 
-/* Whether slot's sequence has ended: a stop id, max_new tokens, or max_len. */
+/* Whether slot's sequence has ended: a stop id, max_new tokens, or prompt
+ * plus completion reaching max_len tokens. */
 int sampler_done(const lm_sampler *s, int slot);
 /* Whether slot holds a sequence (started and not released). */
 int sampler_busy(const lm_sampler *s, int slot);
