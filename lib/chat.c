@@ -249,7 +249,8 @@ static void sb_add(sbuf *b, const char *s, size_t n) {
 
 void chat_render(const lm_tokenizer *t, const chat_dialog *d, int last_only, chat_tokens *out) {
 	int first = d->n && d->msg[0].role == CHAT_SYSTEM;
-	int last_answer = d->msg[d->n - 1].role == CHAT_ASSISTANT ? d->n - 1 : -1;
+	int last_answer = d->n - 1;
+	while (last_answer >= 0 && d->msg[last_answer].role != CHAT_ASSISTANT) last_answer--;
 	sbuf user = {0}, text = {0};
 	int32_t *pre = NULL, *ids = NULL;
 	size_t pre_cap = 0, ids_cap = 0;

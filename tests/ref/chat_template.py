@@ -4,8 +4,8 @@ Renders every dialogue of tests/data/chat_dialogues.jsonl the way Meta's
 chat_completion (meta-llama/llama, llama/generation.py) builds its prompt tokens,
 with SentencePiece's own encoder, and writes one JSON object per dialogue:
   ids        the token ids
-  mask       1 on each answer's tokens and its EOS (from SentencePiece's byte
-             offsets: a token is an answer token when it begins at or after the
+  mask       1 on each answer's tokens and its EOS (from SentencePiece's
+             character offsets: a token is an answer token when it begins at or after the
              end of the turn's "[INST] ... [/INST]" text), 0 elsewhere
   mask_last  the same with every answer but the last one masked out
 Usage: chat_template.py TOKENIZER.model DIALOGUES.jsonl OUT.jsonl
@@ -32,8 +32,8 @@ def render(sp, msgs):
         pieces = sp.encode(text, out_type="immutable_proto").pieces
         last_turn = len(ids)
         ids += [sp.bos_id()] + [p.id for p in pieces] + [sp.eos_id()]
-        # offsets count bytes of the UTF-8 text
-        cut = len(prompt.encode("utf-8"))
+        # the Python module's offsets count characters of the text
+        cut = len(prompt)
         mask += [0] + [int(p.begin >= cut) for p in pieces] + [1]
     if len(msgs) % 2:
         ids += [sp.bos_id()] + sp.encode(f"{B_INST} {msgs[-1]['content'].strip()} {E_INST}")
