@@ -18,8 +18,10 @@ int tok_bos(const lm_tokenizer *t);   /* -1 when the model has none */
 int tok_eos(const lm_tokenizer *t);
 const char *tok_piece(const lm_tokenizer *t, int id); /* the piece as stored, e.g. "▁the", "<0x0A>" */
 
-/* Encode len bytes of text. Ids are appended to *ids (grown with realloc,
- * capacity in *cap); returns the number appended. bos/eos: add them. */
+/* Encode len bytes of text (any bytes: see "Encoding rules" in docs/FORMATS.md).
+ * The ids are stored from (*ids)[0] on, *ids grown with realloc as needed
+ * (its capacity in *cap, so one buffer serves many calls); returns their
+ * number. bos/eos: add them. Safe to call from several threads at once. */
 size_t tok_encode(const lm_tokenizer *t, const char *text, size_t len, int bos, int eos,
 		  int32_t **ids, size_t *cap);
 
