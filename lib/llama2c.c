@@ -121,6 +121,12 @@ lm_model *llama2c_load(const char *path) {
 	lm_config c;
 	const char *why;
 	int version = parse_header(head, n, st.st_size, &c, &why);
+	if (version < 0 && parse_header(head, n, 0, &c, &why) >= 0) {
+		double want = expected_size(&c, (uint32_t)le32(head) == LLAMA2C_MAGIC);
+		die("%s: %s: %llu bytes, its header needs %.0f", path,
+		    want > (double)st.st_size ? "truncated" : "trailing bytes after the weights",
+		    (unsigned long long)st.st_size, want);
+	}
 	if (version < 0) die("%s: not a llama2.c model.bin: %s", path, why);
 	if (lseek(fd, version ? LLAMA2C_V1_HEADER : 28, SEEK_SET) < 0) die_errno("%s", path);
 	lm_model *m = model_new(&c);
