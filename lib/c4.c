@@ -1,0 +1,131 @@
+/* c4: the C4 line and page rules (Raffel et al. 2020) with the definitions of
+ * datatrove's C4QualityFilter (split on lines, citations removed, policy lines
+ * dropped); docs/CLEAN.md states them. Kept lines are rejoined with '\n'. */
+#include "clean.h"
+#include <math.h>
+#include <string.h>
+
+static int on(double v) { return !isnan(v) && v != 0; }
+
+/* case-insensitive (ASCII) search for a lower-case needle */
+static int has_ci(const char *s, size_t n, const char *needle) {
+	size_t m = strlen(needle);
+	char first = needle[0], up = first - 32;
+	for (size_t i = 0; i + m <= n; i++) {
+		if (s[i] != first && s[i] != up) continue;
+		size_t j = 1;
+		for (; j < m; j++) {
+			char ch = s[i + j];
+			if (ch >= 'A' && ch <= 'Z') ch += 32;
+			if (ch != needle[j]) break;
+		}
+		if (j == m) return 1;
+	}
+	return 0;
+}
+
+static const char *const policy[] = {"terms of use", "privacy policy", "cookie policy", "uses cookies",
+                                     "use of cookies", "use cookies"};
+
+/* Copy [s, s+n) to o without the citations \[\d*\], [edit] and [citation needed]. */
+static size_t strip_citations(const char *s, size_t n, char *o) {
+	size_t k = 0;
+	for (size_t i = 0; i < n;) {
+		if (s[i] == '[') {
+			size_t j = i + 1;
+			while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+			if (j < n && s[j] == ']') { i = j + 1; continue; }
+			if (n - i >= 6 && !memcmp(s + i, "[edit]", 6)) { i += 6; continue; }
+			if (n - i >= 17 && !memcmp(s + i, "[citation needed]", 17)) { i += 17; continue; }
+		}
+		o[k++] = s[i++];
+	}
+	return k;
+}
+
+/* words of str.split() and whether one is longer than max code points */
+static size_t split_words(const char *s, size_t n, double max, int *too_long) {
+	size_t k = 0, i = 0;
+	*too_long = 0;
+	while (i < n) {
+		i = lstrip_at(s, i, n);
+		if (i >= n) break;
+		size_t a = i, cps = 0;
+		while (i < n) {
+			int l;
+			uint32_t cp = utf8_get(s + i, n - i, &l);
+			if (cp_is_space(cp)) break;
+			i += l, cps++;
+		}
+		k++;
+		if (!isnan(max) && cps > max) *too_long = 1;
+		(void)a;
+	}
+	return k;
+}
+
+/* Sentences as spaCy's sentencizer counts them in a line: a new one starts at the
+ * first word that is not punctuation after a ".", "!" or "?". */
+static size_t sentences(cleaner *c, const char *s, size_t n) {
+	clean_words(c, s, n);
+	size_t k = c->nw ? 1 : 0;
+	int seen = 0;
+	for (size_t i = 0; i < c->nw; i++) {
+		const clean_word *w = &c->w[i];
+		if (seen && !w->symbol) k++, seen = 0;
+		else if (w->sent_end) seen = 1;
+	}
+	return k;
+}
+
+int c4_quality(cleaner *c, const char *s, size_t n, const char **out, size_t *outlen, clean_result *r) {
+	const double *p = c->p;
+	char *o = scratch(c, 1, n);
+	size_t k = 0, nsent = 0, pos = 0, a, b;
+	while (py_line(s, n, &pos, &a, &b)) {
+		a = lstrip_at(s, a, b), b = rstrip_at(s, a, b);
+		int too_long;
+		size_t nwords = split_words(s + a, b - a, p[P_C4_MAX_WORD_LEN], &too_long);
+		if (too_long) continue;
+		const char *line = s + a;
+		size_t len = b - a;
+		if (on(p[P_C4_CITATIONS]) && memchr(line, '[', len)) {
+			char *t = scratch(c, 3, len);
+			len = strip_citations(line, len, t);
+			line = t;
+		}
+		if (on(p[P_C4_TERMINAL])) {
+			char last = len ? line[len - 1] : 0;
+			if (!(last == '.' || last == '?' || last == '!' || last == '"' || last == '\'') ||
+			    (len >= 3 && !memcmp(line + len - 3, "...", 3)))
+				continue;
+		}
+		if (!isnan(p[P_C4_MIN_LINE_WORDS]) && nwords < p[P_C4_MIN_LINE_WORDS]) continue;
+		if (on(p[P_C4_LOREM]) && has_ci(line, len, "lorem ipsum")) {
+			r->rule = R_C4, r->check = "lorem_ipsum", r->value = 1;
+			return 0;
+		}
+		if (on(p[P_C4_JAVASCRIPT]) && has_ci(line, len, "javascript")) continue;
+		if (on(p[P_C4_CURLY]) && memchr(line, '{', len)) {
+			r->rule = R_C4, r->check = "curly_bracket", r->value = 1;
+			return 0;
+		}
+		if (on(p[P_C4_POLICY])) {
+			int hit = 0;
+			for (size_t i = 0; i < sizeof policy / sizeof *policy && !hit; i++) hit = has_ci(line, len, policy[i]);
+			if (hit) continue;
+		}
+		if (!isnan(p[P_C4_MIN_SENTENCES])) nsent += sentences(c, line, len);
+		if (k) o[k++] = '\n';
+		memcpy(o + k, line, len);
+		k += len;
+	}
+	if (!isnan(p[P_C4_MIN_SENTENCES]) && nsent < p[P_C4_MIN_SENTENCES]) {
+		r->rule = R_C4, r->check = "min_sentences", r->value = nsent;
+		return 0;
+	}
+	size_t oa = lstrip_at(o, 0, k), ob = rstrip_at(o, oa, k);
+	*out = o + oa, *outlen = ob - oa;
+	c->wtext = NULL;
+	return 1;
+}

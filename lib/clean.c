@@ -1,0 +1,596 @@
+/* clean: parameters, the rule driver, UTF-8 repair and the text primitives the
+ * rules share: code point classes (datatrove's sets), the word splitter, a hash set. */
+#include "clean.h"
+#include "util.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <xxhash.h>
+
+const char *const clean_rule_name[R_N] = {
+	"utf8", "gopher-repetition", "gopher-quality", "c4", "fineweb", "pii",
+};
+
+/* Published thresholds: Gopher (Rae et al. 2021, Table A1 and section A.1.1),
+ * C4 (Raffel et al. 2020), FineWeb (Penedo et al. 2024), as datatrove's defaults.
+ * A flag (lorem, javascript, ...) is on when nonzero. */
+const clean_param clean_params[] = {
+	{R_GOPHER_QUAL, "min_words", 50, "fewer non-symbol words drop the document"},
+	{R_GOPHER_QUAL, "max_words", 100000, "more non-symbol words drop the document"},
+	{R_GOPHER_QUAL, "min_mean_word", 3, "mean non-symbol word length (code points) below drops"},
+	{R_GOPHER_QUAL, "max_mean_word", 10, "mean non-symbol word length above drops"},
+	{R_GOPHER_QUAL, "max_hash", 0.1, "'#' per word above drops"},
+	{R_GOPHER_QUAL, "max_ellipsis", 0.1, "'...' and U+2026 per word above drops"},
+	{R_GOPHER_QUAL, "max_bullet_lines", 0.9, "fraction of lines starting with U+2022 or '-' above drops"},
+	{R_GOPHER_QUAL, "max_ellipsis_lines", 0.3, "fraction of lines ending with an ellipsis above drops"},
+	{R_GOPHER_QUAL, "min_alpha_words", 0.8, "fraction of words with a letter below drops"},
+	{R_GOPHER_QUAL, "min_stop_words", 2, "fewer distinct stop words (the be to of and that have with) drop"},
+	{R_GOPHER_REP, "dup_para", 0.30, "fraction of duplicate paragraphs above drops"},
+	{R_GOPHER_REP, "dup_para_chars", 0.20, "characters in duplicate paragraphs / all, above drops"},
+	{R_GOPHER_REP, "dup_line", 0.30, "fraction of duplicate lines above drops"},
+	{R_GOPHER_REP, "dup_line_chars", 0.20, "characters in duplicate lines / all, above drops"},
+	{R_GOPHER_REP, "top2", 0.20, "characters of the most frequent 2-gram / all, above drops"},
+	{R_GOPHER_REP, "top3", 0.18, "same for 3-grams"},
+	{R_GOPHER_REP, "top4", 0.16, "same for 4-grams"},
+	{R_GOPHER_REP, "dup5", 0.15, "characters in repeated 5-grams / all, above drops"},
+	{R_GOPHER_REP, "dup6", 0.14, "same for 6-grams"},
+	{R_GOPHER_REP, "dup7", 0.13, "same for 7-grams"},
+	{R_GOPHER_REP, "dup8", 0.12, "same for 8-grams"},
+	{R_GOPHER_REP, "dup9", 0.11, "same for 9-grams"},
+	{R_GOPHER_REP, "dup10", 0.10, "same for 10-grams"},
+	{R_C4, "max_word_len", 1000, "lines with a longer word (code points) are removed"},
+	{R_C4, "terminal_punct", 1, "lines not ending in . ? ! \" ' (or ending in ...) are removed"},
+	{R_C4, "min_line_words", 3, "lines with fewer words are removed"},
+	{R_C4, "lorem_ipsum", 1, "a kept line containing \"lorem ipsum\" drops the document"},
+	{R_C4, "javascript", 1, "lines containing \"javascript\" are removed"},
+	{R_C4, "curly_bracket", 1, "a kept line containing '{' drops the document"},
+	{R_C4, "policy", 1, "lines with terms-of-use / cookie phrases are removed"},
+	{R_C4, "citations", 1, "[1], [edit], [citation needed] are removed from lines"},
+	{R_C4, "min_sentences", 5, "fewer sentences in the kept lines drop the document"},
+	{R_FINEWEB, "line_punct", 0.12, "fraction of lines ending in terminal punctuation below drops"},
+	{R_FINEWEB, "short_lines", 0.67, "fraction of short lines above drops"},
+	{R_FINEWEB, "short_line_len", 30, "a line this long (code points) or shorter is short"},
+	{R_FINEWEB, "char_dup", 0.01, "characters in duplicate lines / all but newlines, above drops"},
+	{R_FINEWEB, "list_ratio", 0.3, "newlines per word above drops"},
+	{R_PII, "email", 1, "replace e-mail addresses by <EMAIL>"},
+	{R_PII, "ip", 1, "replace IPv4 and IPv6 addresses by <IP>"},
+	{R_PII, "phone", 1, "replace phone numbers by <PHONE>"},
+};
+const int clean_nparams = sizeof clean_params / sizeof *clean_params;
+_Static_assert(sizeof clean_params / sizeof *clean_params == P_N, "one clean_params entry per P_");
+
+cleaner *clean_new(void) {
+	cleaner *c = xcalloc(1, sizeof *c);
+	for (int i = 0; i < P_N; i++) c->p[i] = clean_params[i].def;
+	for (int i = 0; i < R_N; i++) c->on[i] = 1;
+	return c;
+}
+
+void clean_free(cleaner *c) {
+	if (!c) return;
+	pii_free(c);
+	free(c->w);
+	free(c->set.key), free(c->set.val), free(c->set.aux);
+	for (int i = 0; i < 4; i++) free(c->buf[i]);
+	free(c);
+}
+
+static int rule_index(const char *name, size_t n) {
+	for (int i = 0; i < R_N; i++)
+		if (strlen(clean_rule_name[i]) == n && !memcmp(clean_rule_name[i], name, n)) return i;
+	return -1;
+}
+
+int clean_enable(cleaner *c, const char *rule, int on) {
+	int r = rule_index(rule, strlen(rule));
+	if (r < 0) return 0;
+	c->on[r] = on;
+	return 1;
+}
+
+int clean_enabled(const cleaner *c, int rule) { return c->on[rule]; }
+
+static int param_index(const char *rule, size_t rn, const char *name, size_t nn) {
+	int r = rule_index(rule, rn);
+	for (int i = 0; r >= 0 && i < P_N; i++)
+		if (clean_params[i].rule == r && strlen(clean_params[i].name) == nn &&
+		    !memcmp(clean_params[i].name, name, nn)) return i;
+	return -1;
+}
+
+const char *clean_set(cleaner *c, const char *a) {
+	const char *dot = strchr(a, '.'), *eq = strchr(a, '=');
+	if (!dot || !eq || eq < dot) return "expected RULE.NAME=VALUE";
+	int i = param_index(a, dot - a, dot + 1, eq - dot - 1);
+	if (i < 0) return "unknown parameter (lm-clean --list shows them)";
+	const char *v = eq + 1;
+	if (!strcmp(v, "off")) { c->p[i] = NAN; return NULL; }
+	char *end;
+	double x = strtod(v, &end);
+	if (end == v || *end || isnan(x)) return "value is not a number or \"off\"";
+	c->p[i] = x;
+	return NULL;
+}
+
+double clean_get(const cleaner *c, const char *rule, const char *name) {
+	int i = param_index(rule, strlen(rule), name, strlen(name));
+	return i < 0 ? NAN : c->p[i];
+}
+
+char *scratch(cleaner *c, int i, size_t n) {
+	if (c->bcap[i] < n + 1) {
+		c->bcap[i] = n + 1 > 2 * c->bcap[i] ? n + 1 : 2 * c->bcap[i];
+		free(c->buf[i]);
+		c->buf[i] = xmalloc(c->bcap[i]);
+	}
+	return c->buf[i];
+}
+
+/* ---- UTF-8 ---- */
+
+/* Length of the valid sequence at s (1..4), or 0 when s starts an invalid one. */
+static int utf8_valid_len(const unsigned char *s, size_t n) {
+	unsigned c = s[0];
+	if (c < 0x80) return 1;
+	if (c < 0xC2) return 0;
+	if (c < 0xE0) return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c < 0xF0) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80) return 0;
+		if (c == 0xE0 && s[1] < 0xA0) return 0;          /* overlong */
+		if (c == 0xED && s[1] >= 0xA0) return 0;         /* surrogate */
+		return 3;
+	}
+	if (c < 0xF5) {
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 || (s[3] & 0xC0) != 0x80) return 0;
+		if (c == 0xF0 && s[1] < 0x90) return 0;
+		if (c == 0xF4 && s[1] >= 0x90) return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* How many bytes a maximal invalid subpart at s spans (Unicode 3.9 "best practice",
+ * which Python's errors="replace" follows): the lead byte and the continuation
+ * bytes that could still have completed it. */
+static int utf8_bad_len(const unsigned char *s, size_t n) {
+	unsigned c = s[0];
+	int need = c >= 0xF0 && c < 0xF5 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 1;
+	if (c >= 0xF5) need = 1;
+	int i = 1;
+	for (; i < need && i < (int)n; i++) {
+		unsigned b = s[i];
+		unsigned lo = 0x80, hi = 0xBF;
+		if (i == 1) {
+			if (c == 0xE0) lo = 0xA0;
+			else if (c == 0xED) hi = 0x9F;
+			else if (c == 0xF0) lo = 0x90;
+			else if (c == 0xF4) hi = 0x8F;
+		}
+		if (b < lo || b > hi) break;
+	}
+	return i;
+}
+
+uint32_t utf8_get(const char *s, size_t n, int *len) {
+	const unsigned char *u = (const unsigned char *)s;
+	int l = utf8_valid_len(u, n);
+	if (!l) { *len = utf8_bad_len(u, n); return 0xFFFD; }
+	*len = l;
+	switch (l) {
+	case 1: return u[0];
+	case 2: return (u[0] & 0x1F) << 6 | (u[1] & 0x3F);
+	case 3: return (u[0] & 0x0F) << 12 | (u[1] & 0x3F) << 6 | (u[2] & 0x3F);
+	default: return (u[0] & 0x07) << 18 | (u[1] & 0x3F) << 12 | (u[2] & 0x3F) << 6 | (u[3] & 0x3F);
+	}
+}
+
+size_t utf8_cps(const char *s, size_t n) {
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return k;
+}
+
+/* NULL when s is valid UTF-8, else the repaired copy (scratch 0) in *out. */
+static int utf8_repair(cleaner *c, const char *s, size_t n, const char **out, size_t *outlen) {
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0;
+	for (;;) {
+		while (i + 8 <= n) {
+			uint64_t x;
+			memcpy(&x, u + i, 8);
+			if (x & 0x8080808080808080ull) break;
+			i += 8;
+		}
+		if (i >= n) return 0;
+		int l = utf8_valid_len(u + i, n - i);
+		if (!l) break;
+		i += l;
+	}
+	char *o = scratch(c, 0, 3 * n), *p = o;
+	memcpy(p, s, i);
+	p += i;
+	while (i < n) {
+		int l = utf8_valid_len(u + i, n - i);
+		if (l) { memcpy(p, u + i, l); p += l; i += l; continue; }
+		i += utf8_bad_len(u + i, n - i);
+		memcpy(p, "\xEF\xBF\xBD", 3);
+		p += 3;
+	}
+	*out = o, *outlen = p - o;
+	return 1;
+}
+
+/* ---- code point classes ---- */
+
+static const uint32_t punct_cp[] = {0x80,0x81,0x82,0x83,0x84,0x85,0x86,0x87,0x88,0x89,0x8a,0x8b,0x8c,0x8d,0x8e,0x8f,0x90,0x91,0x92,0x93,0x94,0x95,0x96,0x97,0x98,0x99,0x9a,0x9b,0x9c,0x9d,0x9e,0x9f,0xab,0xb4,0xbb,0x589,0x61d,0x61e,0x61f,0x6d4,0x700,0x701,0x702,0x7f9,0x837,0x839,0x83d,0x83e,0x964,0x965,0x104a,0x104b,0x1362,0x1367,0x1368,0x166e,0x1735,0x1736,0x17d4,0x17d5,0x17d6,0x17d9,0x17da,0x1803,0x1809,0x1944,0x1945,0x1aa8,0x1aa9,0x1aaa,0x1aab,0x1b5a,0x1b5b,0x1b5e,0x1b5f,0x1b7d,0x1b7e,0x1c3b,0x1c3c,0x1c7e,0x1c7f,0x2013,0x2014,0x2019,0x201c,0x201d,0x201e,0x2026,0x203c,0x203d,0x2047,0x2048,0x2049,0x2236,0x2501,0x25ba,0x2e2e,0x2e3c,0x2e53,0x2e54,0x3001,0x3002,0x3008,0x3009,0x300a,0x300b,0x300c,0x300d,0x3010,0x3011,0xa4ff,0xa60e,0xa60f,0xa6f3,0xa6f7,0xa876,0xa877,0xa8ce,0xa8cf,0xa92f,0xa9c8,0xa9c9,0xaa5d,0xaa5e,0xaa5f,0xaaf0,0xaaf1,0xabeb,0xfe52,0xfe56,0xfe57,0xff01,0xff05,0xff08,0xff09,0xff0c,0xff0e,0xff11,0xff1a,0xff1b,0xff1f,0xff5e,0xff61,0x10a56,0x10a57,0x10f55,0x10f56,0x10f57,0x10f58,0x10f59,0x10f86,0x10f87,0x10f88,0x10f89,0x11047,0x11048,0x110be,0x110bf,0x110c0,0x110c1,0x11141,0x11142,0x11143,0x111c5,0x111c6,0x111cd,0x111de,0x111df,0x11238,0x11239,0x1123b,0x1123c,0x112a9,0x1144b,0x1144c,0x115c2,0x115c3,0x115c9,0x115ca,0x115cb,0x115cc,0x115cd,0x115ce,0x115cf,0x115d0,0x115d1,0x115d2,0x115d3,0x115d4,0x115d5,0x115d6,0x115d7,0x11641,0x11642,0x1173c,0x1173d,0x1173e,0x11944,0x11946,0x11a42,0x11a43,0x11a9b,0x11a9c,0x11c41,0x11c42,0x11ef7,0x11ef8,0x11f43,0x11f44,0x16a6e,0x16a6f,0x16af5,0x16b37,0x16b38,0x16b44,0x16e98,0x1bc9f,0x1da88};
+static const uint32_t term_cp[] = {0x589,0x61d,0x61e,0x61f,0x6d4,0x700,0x701,0x702,0x7f9,0x837,0x839,0x83d,0x83e,0x964,0x965,0x104a,0x104b,0x1362,0x1367,0x1368,0x166e,0x1735,0x1736,0x17d4,0x17d5,0x17d6,0x17d9,0x17da,0x1803,0x1809,0x1944,0x1945,0x1aa8,0x1aa9,0x1aaa,0x1aab,0x1b5a,0x1b5b,0x1b5e,0x1b5f,0x1b7d,0x1b7e,0x1c3b,0x1c3c,0x1c7e,0x1c7f,0x203c,0x203d,0x2047,0x2048,0x2049,0x2e2e,0x2e3c,0x2e53,0x2e54,0x3002,0xa4ff,0xa60e,0xa60f,0xa6f3,0xa6f7,0xa876,0xa877,0xa8ce,0xa8cf,0xa92f,0xa9c8,0xa9c9,0xaa5d,0xaa5e,0xaa5f,0xaaf0,0xaaf1,0xabeb,0xfe52,0xfe56,0xfe57,0xff01,0xff0e,0xff1f,0xff61,0x10a56,0x10a57,0x10f55,0x10f56,0x10f57,0x10f58,0x10f59,0x10f86,0x10f87,0x10f88,0x10f89,0x11047,0x11048,0x110be,0x110bf,0x110c0,0x110c1,0x11141,0x11142,0x11143,0x111c5,0x111c6,0x111cd,0x111de,0x111df,0x11238,0x11239,0x1123b,0x1123c,0x112a9,0x1144b,0x1144c,0x115c2,0x115c3,0x115c9,0x115ca,0x115cb,0x115cc,0x115cd,0x115ce,0x115cf,0x115d0,0x115d1,0x115d2,0x115d3,0x115d4,0x115d5,0x115d6,0x115d7,0x11641,0x11642,0x1173c,0x1173d,0x1173e,0x11944,0x11946,0x11a42,0x11a43,0x11a9b,0x11a9c,0x11c41,0x11c42,0x11ef7,0x11ef8,0x11f43,0x11f44,0x16a6e,0x16a6f,0x16af5,0x16b37,0x16b38,0x16b44,0x16e98,0x1bc9f,0x1da88};
+
+static int in_sorted(const uint32_t *a, size_t n, uint32_t x) {
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t m = (lo + hi) / 2;
+		if (a[m] < x) lo = m + 1;
+		else hi = m;
+	}
+	return lo < n && a[lo] == x;
+}
+
+int cp_is_punct(uint32_t cp) {
+	if (cp < 128)
+		return cp < 9 || cp == 11 || cp == 12 || (cp >= 13 && cp < 32) || cp == 127 ||
+		       (cp > 32 && cp < 128 && !((cp | 32) >= 'a' && (cp | 32) <= 'z') && !(cp >= '0' && cp <= '9'));
+	return in_sorted(punct_cp, sizeof punct_cp / sizeof *punct_cp, cp) ||
+	       in_sorted(term_cp, sizeof term_cp / sizeof *term_cp, cp);
+}
+
+int cp_is_terminal(uint32_t cp) {
+	if (cp < 128) return cp == '.' || cp == '!' || cp == '?';
+	return in_sorted(term_cp, sizeof term_cp / sizeof *term_cp, cp);
+}
+
+/* Letters by block, without the Unicode database: Latin-1 letters, and any code
+ * point of the alphabetic blocks that is not punctuation, a combining mark, a
+ * symbol, a digit block or emoji. Close to Python's str.isalpha on web text. */
+int cp_is_alpha(uint32_t cp) {
+	if (cp < 128) return (cp | 32) >= 'a' && (cp | 32) <= 'z';
+	if (cp < 0xC0) return cp == 0xAA || cp == 0xB5 || cp == 0xBA;
+	if (cp == 0xD7 || cp == 0xF7) return 0;
+	if ((cp >= 0x300 && cp < 0x370) || (cp >= 0x2000 && cp < 0x2C00) || (cp >= 0x3000 && cp < 0x3040) ||
+	    (cp >= 0xE000 && cp < 0xF900) || (cp >= 0xFE00 && cp < 0xFE70) || (cp >= 0xFF00 && cp < 0xFF21) ||
+	    (cp >= 0xFFF0 && cp < 0x10000) || (cp >= 0x1F000 && cp < 0x1FC00) ||
+	    (cp >= 0x660 && cp < 0x66A) || (cp >= 0x6F0 && cp < 0x6FA) || (cp >= 0x966 && cp < 0x970))
+		return 0;
+	return !cp_is_punct(cp);
+}
+
+int cp_is_space(uint32_t cp) {
+	return cp == ' ' || (cp >= 9 && cp <= 13) || (cp >= 0x1C && cp <= 0x1F) || cp == 0x85 || cp == 0xA0 ||
+	       cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 ||
+	       cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+/* ---- hash set ---- */
+
+void set_clear(hset *s, size_t expect) {
+	size_t cap = 64;
+	while (cap < 2 * expect + 2) cap *= 2;
+	if (cap > s->cap) {
+		free(s->key), free(s->val), free(s->aux);
+		s->key = xmalloc(cap * sizeof *s->key);
+		s->val = xmalloc(cap * sizeof *s->val);
+		s->aux = xmalloc(cap * sizeof *s->aux);
+		s->cap = cap;
+	}
+	/* a small document only clears the part of the table it will use */
+	s->n = cap;
+	memset(s->key, 0, cap * sizeof *s->key);
+}
+
+size_t set_put(hset *s, uint64_t key, int *fresh) {
+	if (!key) key = 1;   /* 0 marks an empty slot */
+	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
+	while (s->key[i] && s->key[i] != key) i = (i + 1) & mask;
+	*fresh = !s->key[i];
+	if (*fresh) { s->key[i] = key; s->val[i] = 0; }
+	return i;
+}
+
+/* ---- words ---- */
+
+static int is_quote(uint32_t cp) {
+	return cp == '"' || cp == '\'' || cp == '`' || cp == 0x201C || cp == 0x201D || cp == 0x2018 ||
+	       cp == 0x2019 || cp == 0xB4 || cp == 0x201A || cp == 0x201E || cp == 0xAB || cp == 0xBB;
+}
+
+/* spaCy's English prefixes and suffixes, condensed: punctuation that is split off
+ * the ends of a chunk one at a time. '-', '/', '@', '.' and '+' are not (they are
+ * handled as infixes or stay inside the word). */
+static int is_affix(uint32_t cp, int prefix) {
+	switch (cp) {
+	case ',': case ':': case ';': case '!': case '?': case '(': case ')': case '[': case ']':
+	case '{': case '}': case '<': case '>': case '_': case '#': case '*': case '&': case '"':
+	case '\'': case '`': case 0x2026: case 0x2014: case 0x2013: case 0xBF: case 0xA1: case 0x3002:
+	case 0xFF1F: case 0xFF01: case 0xFF0C: case 0x3001: case 0xB7:
+		return 1;
+	case '$': case 0xA3: case 0x20AC: case 0xA5: case 0xA7: case '%': case '=':
+		return prefix;
+	}
+	return is_quote(cp);
+}
+
+static int is_lower(uint32_t cp) { return (cp >= 'a' && cp <= 'z') || (cp >= 0xDF && cp_is_alpha(cp)); }
+static int is_upper(uint32_t cp) { return cp >= 'A' && cp <= 'Z'; }
+static int is_letter(uint32_t cp) { return is_lower(cp) || is_upper(cp); }
+static int is_digit(uint32_t cp) { return cp >= '0' && cp <= '9'; }
+
+/* the code point ending just before s + n (n > 0) and its length */
+static uint32_t last_cp(const char *s, size_t n, int *len) {
+	size_t i = n - 1;
+	while (i > 0 && n - i < 4 && ((unsigned char)s[i] & 0xC0) == 0x80) i--;
+	int l;
+	uint32_t cp = utf8_get(s + i, n - i, &l);
+	if (i + l != n) { *len = 1; return 0xFFFD; }
+	*len = (int)(n - i);
+	return cp;
+}
+
+static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
+	if (b <= a) return;
+	if (c->nw == c->wcap) {
+		c->wcap = c->wcap ? 2 * c->wcap : 1024;
+		c->w = xrealloc(c->w, c->wcap * sizeof *c->w);
+	}
+	clean_word *w = &c->w[c->nw++];
+	w->off = a, w->len = b - a;
+	w->cps = 0;
+	int symbol = 1, alpha = 0;
+	for (size_t i = a; i < b;) {
+		int l;
+		uint32_t cp = utf8_get(text + i, b - i, &l);
+		i += l;
+		w->cps++;
+		if (symbol && !cp_is_punct(cp)) symbol = 0;
+		if (!alpha && cp_is_alpha(cp)) alpha = 1;
+	}
+	w->symbol = symbol, w->alpha = alpha;
+	w->sent_end = w->len == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
+	w->hash = XXH3_64bits(text + a, b - a);
+}
+
+static int ci_eq(const char *s, const char *lit, size_t n) {
+	for (size_t i = 0; i < n; i++)
+		if ((s[i] | (s[i] >= 'A' && s[i] <= 'Z' ? 32 : 0)) != lit[i]) return 0;
+	return 1;
+}
+
+/* Abbreviations whose final '.' stays (a few of spaCy's tokenizer exceptions). */
+static int abbreviation(const char *s, size_t n) {
+	static const char *const ab[] = {"Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.",
+	                                 "a.m.", "p.m.", "etc.", "Inc.", "Ltd.", "Co.", "Prof.", "Mt."};
+	for (size_t i = 0; i < sizeof ab / sizeof *ab; i++)
+		if (strlen(ab[i]) == n && !memcmp(ab[i], s, n)) return 1;
+	return 0;
+}
+
+/* Infixes inside [a, b): hyphens, '/', ':', '<', '>', '=' between a letter or digit and
+ * a letter; ',' between letters; '.' between a lower-case and an upper-case letter;
+ * an ellipsis anywhere; + - * ^ between digits. */
+static void split_infixes(cleaner *c, const char *t, size_t a, size_t b) {
+	size_t start = a;
+	uint32_t prev = 0;
+	for (size_t i = a; i < b;) {
+		int l;
+		uint32_t cp = utf8_get(t + i, b - i, &l);
+		size_t next = i + l;
+		int cut = 0;
+		size_t cut_end = next;
+		if (cp == '.' && next < b && t[next] == '.') {
+			cut = 1;
+			while (cut_end < b && t[cut_end] == '.') cut_end++;
+		} else if (cp == 0x2026) {
+			cut = 1;
+		} else if (next < b && i > start) {
+			int l2;
+			uint32_t nx = utf8_get(t + next, b - next, &l2);
+			if ((cp == '-' || cp == 0x2013 || cp == 0x2014 || cp == '~' || cp == '/' || cp == ':' ||
+			     cp == '<' || cp == '>' || cp == '=') && (is_letter(prev) || is_digit(prev)) && is_letter(nx))
+				cut = 1;
+			else if (cp == ',' && is_letter(prev) && is_letter(nx)) cut = 1;
+			else if (cp == '.' && is_lower(prev) && is_upper(nx)) cut = 1;
+			else if ((cp == '+' || cp == '-' || cp == '*' || cp == '^') && is_digit(prev) && (is_digit(nx) || nx == '-'))
+				cut = 1;
+		}
+		if (cut) {
+			add_word(c, t, start, i);
+			add_word(c, t, i, cut_end);
+			start = cut_end;
+			prev = cp;
+			i = cut_end;
+			continue;
+		}
+		prev = cp;
+		i = next;
+	}
+	add_word(c, t, start, b);
+}
+
+#define MAX_SUFFIXES 64
+
+static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
+	size_t suf[MAX_SUFFIXES][2];
+	int ns = 0;
+	int url = (b - a > 7 && (!memcmp(t + a, "http://", 7) || !memcmp(t + a, "https://", 8))) ||
+	          (b - a > 4 && !memcmp(t + a, "www.", 4));
+	while (a < b && !url) {
+		int l;
+		uint32_t cp = utf8_get(t + a, b - a, &l);
+		if (cp == '.' && a + 1 < b && t[a + 1] == '.') {
+			size_t e = a;
+			while (e < b && t[e] == '.') e++;
+			add_word(c, t, a, e);
+			a = e;
+		} else if (is_affix(cp, 1)) {
+			add_word(c, t, a, a + l);
+			a += l;
+		} else {
+			break;
+		}
+	}
+	while (b > a && ns < MAX_SUFFIXES) {
+		size_t n = b - a;
+		int l;
+		uint32_t cp = last_cp(t + a, n, &l);
+		size_t cut = 0;
+		if (abbreviation(t + a, n)) break;
+		if (n > 3 && ci_eq(t + b - 3, "n't", 3)) cut = 3;
+		else if (n > 5 && !memcmp(t + b - 5, "n\xE2\x80\x99t", 5)) cut = 5;
+		else if (n > 2 && t[b - 2] == '\'' && strchr("sSmMdD", t[b - 1])) cut = 2;
+		else if (n > 4 && !memcmp(t + b - 4, "\xE2\x80\x99", 3) && strchr("sSmMdD", t[b - 1])) cut = 4;
+		else if (n > 3 && t[b - 3] == '\'' && (ci_eq(t + b - 2, "ll", 2) || ci_eq(t + b - 2, "re", 2) || ci_eq(t + b - 2, "ve", 2)))
+			cut = 3;
+		else if (n >= 2 && cp == '.' && t[b - 2] == '.') {
+			size_t e = b;
+			while (e > a && t[e - 1] == '.') e--;
+			cut = b - e;
+		} else if (cp == '.' && n >= 2) {
+			int l1;
+			uint32_t p1 = last_cp(t + a, n - 1, &l1);
+			if (is_lower(p1) || is_digit(p1) || p1 == '%' || p1 == '-' || p1 == '+' || cp_is_punct(p1) ||
+			    (is_upper(p1) && n - 1 > (size_t)l1 && is_upper(t[b - 1 - l1 - 1])))
+				cut = 1;
+		} else if (cp == '%' && n >= 2 && is_digit((unsigned char)t[b - 2])) {
+			cut = 1;
+		} else if (is_affix(cp, 0) && !url) {
+			cut = l;
+		} else if (url && (cp == ',' || cp == ')' || cp == '"' || cp == '\'' || cp == '.' || cp == ';' || cp == '!' || cp == '?')) {
+			cut = l;
+		}
+		if (!cut || cut >= n) break;
+		suf[ns][0] = b - cut, suf[ns][1] = b;
+		ns++;
+		b -= cut;
+	}
+	if (b > a) {
+		if (url) add_word(c, t, a, b);
+		else split_infixes(c, t, a, b);
+	}
+	while (ns > 0) { ns--; add_word(c, t, suf[ns][0], suf[ns][1]); }
+}
+
+void clean_words(cleaner *c, const char *s, size_t n) {
+	c->nw = 0;
+	size_t i = 0;
+	while (i < n) {
+		while (i < n) {
+			unsigned char ch = s[i];
+			if (ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F)) { i++; continue; }
+			if (ch < 0x80) break;
+			int l;
+			uint32_t cp = utf8_get(s + i, n - i, &l);
+			if (!cp_is_space(cp)) break;
+			i += l;
+		}
+		size_t a = i;
+		while (i < n) {
+			unsigned char ch = s[i];
+			if (ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F)) break;
+			if (ch < 0x80) { i++; continue; }
+			int l;
+			uint32_t cp = utf8_get(s + i, n - i, &l);
+			if (cp_is_space(cp)) break;
+			i += l;
+		}
+		if (i > a) split_chunk(c, s, a, i);
+	}
+	c->wtext = NULL;
+}
+
+void clean_words_cached(cleaner *c, const char *s, size_t n) {
+	if (c->wtext == s && c->wlen == n) return;
+	clean_words(c, s, n);
+	c->wtext = s, c->wlen = n;
+}
+
+/* a line separator at s[i]: its length, else 0 */
+static int line_sep(const char *s, size_t n, size_t i) {
+	unsigned char ch = s[i];
+	if (ch == '\n' || ch == '\v' || ch == '\f' || (ch >= 0x1C && ch <= 0x1E)) return 1;
+	if (ch == '\r') return i + 1 < n && s[i + 1] == '\n' ? 2 : 1;
+	if (ch == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] == 0x85) return 2;
+	if (ch == 0xE2 && i + 2 < n && (unsigned char)s[i + 1] == 0x80 &&
+	    ((unsigned char)s[i + 2] == 0xA8 || (unsigned char)s[i + 2] == 0xA9)) return 3;
+	return 0;
+}
+
+int py_line(const char *s, size_t n, size_t *pos, size_t *a, size_t *b) {
+	size_t i = *pos;
+	if (i >= n) return 0;
+	*a = i;
+	for (; i < n; i++) {
+		unsigned char ch = s[i];
+		if (ch > 0x1E && ch != 0xC2 && ch != 0xE2) continue;
+		int l = line_sep(s, n, i);
+		if (l) { *b = i; *pos = i + l; return 1; }
+	}
+	*b = n, *pos = n;
+	return 1;
+}
+
+size_t lstrip_at(const char *s, size_t a, size_t b) {
+	while (a < b) {
+		int l;
+		uint32_t cp = utf8_get(s + a, b - a, &l);
+		if (!cp_is_space(cp)) break;
+		a += l;
+	}
+	return a;
+}
+
+size_t rstrip_at(const char *s, size_t a, size_t b) {
+	while (b > a) {
+		int l;
+		uint32_t cp = last_cp(s + a, b - a, &l);
+		if (!cp_is_space(cp)) break;
+		b -= l;
+	}
+	return b;
+}
+
+/* ---- driver ---- */
+
+void clean_doc(cleaner *c, const char *s, size_t n, clean_result *r) {
+	memset(r, 0, sizeof *r);
+	r->kept = 1;
+	c->wtext = NULL;
+	r->text = s, r->len = n;
+	if (c->on[R_UTF8]) {
+		const char *o;
+		size_t on;
+		if (utf8_repair(c, s, n, &o, &on)) {
+			r->utf8_repaired = 1;
+			r->changed = 1;
+			s = o, n = on;
+		}
+	}
+	if (c->on[R_GOPHER_REP] && !gopher_repetition(c, s, n, r)) goto drop;
+	if (c->on[R_GOPHER_QUAL] && !gopher_quality(c, s, n, r)) goto drop;
+	if (c->on[R_C4]) {
+		const char *o;
+		size_t on;
+		if (!c4_quality(c, s, n, &o, &on, r)) goto drop;
+		if (on != n || o != s) r->changed = 1;
+		s = o, n = on;
+	}
+	if (c->on[R_FINEWEB] && !fineweb_quality(c, s, n, r)) goto drop;
+	if (c->on[R_PII]) {
+		size_t on;
+		const char *o = pii_scrub(c, s, n, &on, r);
+		if (o != s) r->changed = 1;
+		s = o, n = on;
+	}
+	r->text = s, r->len = n;
+	return;
+drop:
+	r->kept = 0;
+	r->text = NULL, r->len = 0;
+}

@@ -1,0 +1,182 @@
+/* gopher: the Gopher quality and repetition rules (Rae et al. 2021, appendix A.1.1
+ * and Table A1) with the definitions of datatrove's GopherQualityFilter and
+ * GopherRepetitionFilter; docs/CLEAN.md states them. */
+#include "clean.h"
+#include <math.h>
+#include <string.h>
+#include <xxhash.h>
+
+/* fails when the measured value is beyond the threshold; NaN thresholds never fail */
+static int over(double v, double thr) { return !isnan(thr) && v > thr; }
+static int under(double v, double thr) { return !isnan(thr) && v < thr; }
+
+static int drop(clean_result *r, int rule, const char *check, double v) {
+	r->rule = rule, r->check = check, r->value = v;
+	return 0;
+}
+
+/* Duplicate elements and their characters among the segments of s cut by runs of
+ * at least min_run '\n' (re.split("\n{min_run,}")), the first occurrence of each
+ * counted as original. */
+static void dup_segments(cleaner *c, const char *s, size_t n, int min_run,
+                         size_t *count, size_t *dups, size_t *dup_chars) {
+	size_t est = 1;
+	for (size_t i = 0; i < n; i++) est += s[i] == '\n';
+	set_clear(&c->set, est);
+	*count = *dups = *dup_chars = 0;
+	size_t a = 0;
+	for (;;) {
+		/* find the next separator run of at least min_run newlines */
+		size_t i = a, b = n, next = n;
+		while (i < n) {
+			const char *nl = memchr(s + i, '\n', n - i);
+			if (!nl) break;
+			size_t j = nl - s, k = j;
+			while (k < n && s[k] == '\n') k++;
+			if (k - j >= (size_t)min_run) { b = j, next = k; break; }
+			i = k;
+		}
+		int fresh;
+		set_put(&c->set, XXH3_64bits(s + a, b - a), &fresh);
+		(*count)++;
+		if (!fresh) (*dups)++, *dup_chars += utf8_cps(s + a, b - a);
+		if (b == n) break;
+		a = next;
+	}
+}
+
+static inline uint64_t mix(uint64_t h, uint64_t x) {
+	h = (h << 7 | h >> 57) ^ x;
+	h *= 0x9E3779B97F4A7C15ull;
+	return h ^ h >> 31;
+}
+
+int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
+	const double *p = c->p;
+	if (!n) return drop(r, R_GOPHER_REP, "empty", 0);
+	double total = utf8_cps(s, n);
+	size_t cnt, dups, dchars;
+
+	if (!isnan(p[P_DUP_PARA]) || !isnan(p[P_DUP_PARA_CHARS])) {
+		size_t a = lstrip_at(s, 0, n), b = rstrip_at(s, a, n);
+		dup_segments(c, s + a, b - a, 2, &cnt, &dups, &dchars);
+		if (over((double)dups / cnt, p[P_DUP_PARA])) return drop(r, R_GOPHER_REP, "dup_para", (double)dups / cnt);
+		if (over(dchars / total, p[P_DUP_PARA_CHARS])) return drop(r, R_GOPHER_REP, "dup_para_chars", dchars / total);
+	}
+	if (!isnan(p[P_DUP_LINE]) || !isnan(p[P_DUP_LINE_CHARS])) {
+		dup_segments(c, s, n, 1, &cnt, &dups, &dchars);
+		if (over((double)dups / cnt, p[P_DUP_LINE])) return drop(r, R_GOPHER_REP, "dup_line", (double)dups / cnt);
+		if (over(dchars / total, p[P_DUP_LINE_CHARS])) return drop(r, R_GOPHER_REP, "dup_line_chars", dchars / total);
+	}
+
+	clean_words_cached(c, s, n);
+	const clean_word *w = c->w;
+	size_t nw = c->nw;
+	if (nw < 2) return 1;
+	/* g[i]: hash of the n words from i, extended one word per n; len[i]: their code points */
+	uint64_t *g = (uint64_t *)scratch(c, 3, nw * (sizeof(uint64_t) + sizeof(uint32_t)));
+	uint32_t *len = (uint32_t *)(g + nw);
+	for (size_t i = 0; i < nw; i++) g[i] = w[i].hash, len[i] = w[i].cps;
+	static const char *const top_name[] = {"top2", "top3", "top4"};
+	static const char *const dup_name[] = {"dup5", "dup6", "dup7", "dup8", "dup9", "dup10"};
+	for (size_t k = 2; k <= 10 && k <= nw; k++) {
+		size_t m = nw - k + 1;   /* k-grams */
+		for (size_t i = 0; i < m; i++) g[i] = mix(g[i], w[i + k - 1].hash), len[i] += w[i + k - 1].cps;
+		double thr = p[k <= 4 ? P_TOP2 + k - 2 : P_DUP5 + k - 5];
+		if (isnan(thr)) continue;
+		hset *set = &c->set;
+		set_clear(set, m);
+		if (k <= 4) {
+			/* the most frequent k-gram (the first seen among equals, as Counter.most_common)
+			 * times its length with the k-1 joining spaces */
+			size_t best = 0;
+			uint32_t best_cnt = 0, best_first = UINT32_MAX;
+			for (size_t i = 0; i < m; i++) {
+				int fresh;
+				size_t slot = set_put(set, g[i], &fresh);
+				if (fresh) set->aux[slot] = i;
+				uint32_t v = ++set->val[slot];
+				if (v > best_cnt || (v == best_cnt && set->aux[slot] < best_first))
+					best_cnt = v, best_first = set->aux[slot], best = set->aux[slot];
+			}
+			double frac = (double)(len[best] + k - 1) * best_cnt / total;
+			if (over(frac, thr)) return drop(r, R_GOPHER_REP, top_name[k - 2], frac);
+		} else {
+			/* characters of repeated k-grams, joined without spaces; a repeat skips its words */
+			size_t rep = 0;
+			for (size_t i = 0; i < m;) {
+				int fresh;
+				set_put(set, g[i], &fresh);
+				if (!fresh) rep += len[i], i += k;
+				else i++;
+			}
+			if (over(rep / total, thr)) return drop(r, R_GOPHER_REP, dup_name[k - 5], rep / total);
+		}
+	}
+	return 1;
+}
+
+
+
+static int stop_word(const char *s, size_t n) {
+	switch (n) {
+	case 2: return !memcmp(s, "be", 2) ? 2 : !memcmp(s, "to", 2) ? 3 : !memcmp(s, "of", 2) ? 4 : 0;
+	case 3: return !memcmp(s, "the", 3) ? 1 : !memcmp(s, "and", 3) ? 5 : 0;
+	case 4: return !memcmp(s, "that", 4) ? 6 : !memcmp(s, "have", 4) ? 7 : !memcmp(s, "with", 4) ? 8 : 0;
+	}
+	return 0;
+}
+
+static size_t count_sub(const char *s, size_t n, const char *sub, size_t m) {
+	size_t k = 0;
+	for (const char *p = s, *e = s + n; (p = memmem(p, e - p, sub, m)); p += m) k++;
+	return k;
+}
+
+int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
+	const double *p = c->p;
+	clean_words_cached(c, s, n);
+	const clean_word *w = c->w;
+	size_t nw = c->nw, nonsym = 0, nonsym_cps = 0, alpha = 0;
+	unsigned stops = 0;
+	for (size_t i = 0; i < nw; i++) {
+		if (!w[i].symbol) nonsym++, nonsym_cps += w[i].cps;
+		alpha += w[i].alpha;
+		int sw = w[i].len <= 4 ? stop_word(s + w[i].off, w[i].len) : 0;
+		if (sw) stops |= 1u << sw;
+	}
+
+	if (under(nonsym, p[P_MIN_WORDS])) return drop(r, R_GOPHER_QUAL, "min_words", nonsym);
+	if (over(nonsym, p[P_MAX_WORDS])) return drop(r, R_GOPHER_QUAL, "max_words", nonsym);
+	if (nonsym) {
+		double mean = (double)nonsym_cps / nonsym;
+		if (under(mean, p[P_MIN_MEAN_WORD])) return drop(r, R_GOPHER_QUAL, "min_mean_word", mean);
+		if (over(mean, p[P_MAX_MEAN_WORD])) return drop(r, R_GOPHER_QUAL, "max_mean_word", mean);
+	}
+	if (!nw) return 1;
+	double hash = (double)count_sub(s, n, "#", 1) / nw;
+	if (over(hash, p[P_MAX_HASH])) return drop(r, R_GOPHER_QUAL, "max_hash", hash);
+	double ell = (double)(count_sub(s, n, "...", 3) + count_sub(s, n, "\xE2\x80\xA6", 3)) / nw;
+	if (over(ell, p[P_MAX_ELLIPSIS])) return drop(r, R_GOPHER_QUAL, "max_ellipsis", ell);
+
+	if (!isnan(p[P_MAX_BULLET_LINES]) || !isnan(p[P_MAX_ELLIPSIS_LINES])) {
+		size_t pos = 0, a, b, lines = 0, bullets = 0, ellipses = 0;
+		while (py_line(s, n, &pos, &a, &b)) {
+			lines++;
+			size_t la = lstrip_at(s, a, b), rb = rstrip_at(s, a, b);
+			if (la < b && (s[la] == '-' || (b - la >= 3 && !memcmp(s + la, "\xE2\x80\xA2", 3)))) bullets++;
+			if ((rb - a >= 3 && !memcmp(s + rb - 3, "...", 3)) ||
+			    (rb - a >= 3 && !memcmp(s + rb - 3, "\xE2\x80\xA6", 3))) ellipses++;
+		}
+		if (lines) {
+			double bl = (double)bullets / lines, el = (double)ellipses / lines;
+			if (over(bl, p[P_MAX_BULLET_LINES])) return drop(r, R_GOPHER_QUAL, "max_bullet_lines", bl);
+			if (over(el, p[P_MAX_ELLIPSIS_LINES])) return drop(r, R_GOPHER_QUAL, "max_ellipsis_lines", el);
+		}
+	}
+	double af = (double)alpha / nw;
+	if (under(af, p[P_MIN_ALPHA_WORDS])) return drop(r, R_GOPHER_QUAL, "min_alpha_words", af);
+	double ns = __builtin_popcount(stops);
+	if (under(ns, p[P_MIN_STOP_WORDS])) return drop(r, R_GOPHER_QUAL, "min_stop_words", ns);
+	return 1;
+}
