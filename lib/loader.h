@@ -1,0 +1,32 @@
+/* loader: training batches from token shards. Each row is a window of T+1
+ * consecutive tokens (inputs are the first T, targets the last T) at a uniformly
+ * random start over all shards (windows may cross document boundaries, as in
+ * Llama pretraining). The only state is the RNG, so saving lm_loader.rng saves
+ * the data position. Validation takes fixed consecutive windows instead. */
+#ifndef LM_LOADER_H
+#define LM_LOADER_H
+#include "rng.h"
+#include "shard.h"
+#include <stdint.h>
+
+typedef struct lm_loader {
+	int n_shards, T;
+	lm_shard **shards;
+	uint64_t *starts;     /* cumulative count of window starts per shard */
+	int has_mask;         /* some shard carries a loss mask */
+	lm_rng rng;
+} lm_loader;
+
+/* Open the shards (dies naming a shard that is unreadable, corrupt, has a
+ * vocabulary larger than vocab_size, or holds fewer than T+1 tokens). */
+lm_loader *loader_open(char *const *paths, int n, int T, int vocab_size, uint64_t seed);
+void loader_close(lm_loader *l);
+
+/* Fill B rows: tokens and targets (B·T each); weight (B·T, may be NULL) gets
+ * the shard's loss mask of each target (1 without a mask). */
+void loader_random(lm_loader *l, int B, int *tokens, int *targets, float *weight);
+/* Fill B rows with the consecutive windows number first, first+1, ... (windows
+ * step by T over the shards in order, wrapping around). */
+void loader_sequential(lm_loader *l, uint64_t first, int B, int *tokens, int *targets, float *weight);
+
+#endif
