@@ -16,7 +16,7 @@ static struct {
 	double threshold;
 	size_t mem;
 	const char *out, *removed, *tmpdir, *clusters;
-} opt = { .ngram = MH_NGRAM, .threshold = 0.7, .mem = (size_t)1 << 30, .shard = -1, .out = "-" };
+} opt = { .ngram = MH_NGRAM, .threshold = 0.75, .mem = (size_t)1 << 30, .shard = -1, .out = "-" };
 
 static size_t parse_size(const char *o, const char *s) {
 	char *end;
