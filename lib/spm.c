@@ -252,8 +252,9 @@ spm_model *spm_parse(const uint8_t *buf, size_t len, const char **err) {
 		if (!skip_value(&r, wt)) break;
 		raw_add(&m->raw, number, start, r.p - start);
 	}
-	if (!r.err && (m->n_pieces == 0 || !m->has_trainer))
-		r.err = "not a SentencePiece model (no pieces or no trainer_spec)";
+	/* the pieces come first: pieces without the specs after them is a cut file */
+	if (!r.err && m->n_pieces && !m->has_trainer) r.err = "truncated (pieces but no trainer_spec)";
+	if (!r.err && !m->n_pieces) r.err = "not a SentencePiece model (no pieces)";
 	if (r.err) {
 		*err = r.err;
 		spm_free(m);

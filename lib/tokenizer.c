@@ -273,7 +273,7 @@ lm_tokenizer *tok_load(const char *path) {
 	int looks_spm = buf[0] == 0x0a && len > 4 && rd32(buf) > 4096;
 	free(buf);
 	if (t) return t;
-	if (looks_spm) die("%s: not a valid SentencePiece model: %s", path, err);
+	if (looks_spm) die("%s: bad SentencePiece model: %s", path, err);
 	die("%s: neither a SentencePiece model (%s) nor a tokenizer.bin (%s)", path, err, bin_err);
 }
 
