@@ -273,10 +273,11 @@ void dd_clusters(dd_sig **sig, int nsig, double threshold, size_t mem, const cha
 	}
 	base[nsig] = n;
 	if (n >= UINT32_MAX) die("%llu documents: at most %u in one run", (unsigned long long)n, UINT32_MAX - 1);
-	size_t fixed = n * (sizeof(uint32_t) + 2 * sizeof(uint64_t)) + (4u << 20);
-	if (mem < fixed + (1u << 20))
+	/* the union-find and keys, about 1 MB of buffers, and at least 64 KB to sort in */
+	size_t fixed = n * (sizeof(uint32_t) + 2 * sizeof(uint64_t)) + (1u << 20);
+	if (mem < fixed + (64u << 10))
 		die("--mem %zu bytes is too small for %llu documents (at least %zu)", mem,
-		    (unsigned long long)n, fixed + (1u << 20));
+		    (unsigned long long)n, fixed + (64u << 10));
 	size_t sortmem = mem - fixed;
 	uf u = { xmalloc(n * sizeof *u.parent + 1), xmalloc(n * sizeof *u.key + 1), xmalloc(n * sizeof *u.tie + 1) };
 	rec_iter it = { .buf = xmalloc(CHUNK * sizeof(dd_rec)) };

@@ -113,7 +113,7 @@ static int cmd_stream(int argc, char **argv) {
 	dd_sigw *w = dd_sigw_open(&sig, opt.exact, opt.ngram);
 	/* the whole input stays in memory: the survivors are known only at the end */
 	dd_sink lines = {0};
-	size_t *at = NULL, nat = 0, capat = 0;
+	size_t nat = 0, capat = 1024, *at = xmalloc(capat * sizeof *at);
 	const lm_doc *doc;
 	while ((doc = docs_next(d))) {
 		dd_sigw_add(w, doc);
