@@ -142,7 +142,10 @@ static void attend(lm_sampler *s, int l, int N) {
 	const lm_config *c = &s->m->cfg;
 	int H = c->n_heads, hd = s->hd, group = c->n_heads / c->n_kv_heads;
 	float scale = 1.0f / sqrtf((float)hd);
-#pragma omp parallel for schedule(dynamic, 1) if (N * H > 1)
+	/* threads only pay off past some work: a small model's step is microseconds */
+	long work = 0;
+	for (int n = 0; n < N; n++) work += (long)(s->pos[n] + 1) * H * hd;
+#pragma omp parallel for schedule(dynamic, 1) if (work >= 1L << 16)
 	for (int nh = 0; nh < N * H; nh++) {
 		int n = nh / H, h = nh % H, kvh = h / group, T = s->pos[n] + 1;
 		const float *q = s->q + (size_t)n * c->dim + h * hd;
@@ -288,7 +291,7 @@ static double log_softmax_at(const float *logits, int V, int id) {
 /* Sample the next token of each sequence slots[w] from logits row w. */
 static void sample_rows(lm_sampler *s, const int *slots, int W) {
 	int V = s->m->cfg.vocab_size;
-#pragma omp parallel for schedule(dynamic, 1) if (W > 1)
+#pragma omp parallel for schedule(dynamic, 1) if ((long)W * V >= 1L << 16)
 	for (int w = 0; w < W; w++) {
 		int i = slots[w];
 		seq *q = &s->seqs[i];
