@@ -28,11 +28,11 @@ $(BUILD)/lib/%.o: lib/%.c | $(BUILD)/lib
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(LIBA): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
-$(BIN)/%: tools/%.c $(LIBA) | $(BIN)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+$(BIN)/%: tools/%.c $(LIBA) | $(BIN) $(BUILD)/tools
+	$(CC) $(CFLAGS) -MF $(BUILD)/tools/$*.d -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
-$(BUILD)/lib $(BUILD)/tests $(BIN):
+$(BUILD)/lib $(BUILD)/tests $(BUILD)/tools $(BIN):
 	mkdir -p $@
 
 deps:
@@ -77,4 +77,4 @@ clean:
 
 .PHONY: all deps check check-asan ref bench demo install clean
 .SECONDARY:
--include $(LIB_OBJ:.o=.d) $(TOOLS:%=%.d) $(UNITS:%=%.d)
+-include $(LIB_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(UNITS:%=%.d)
