@@ -83,8 +83,8 @@ static void encode(int nfiles, char **files, const char *outpath) {
 		lm_docs *in = docs_open(files[f], !jsonl, 0);
 		const lm_doc *doc;
 		while ((doc = docs_next(in))) {
-			if (b.text_n + doc->text_len > b.text_cap) {
-				b.text_cap = (b.text_n + doc->text_len) * 2;
+			if (!b.text || b.text_n + doc->text_len > b.text_cap) {
+				b.text_cap = (b.text_n + doc->text_len) * 2 + 4096;
 				b.text = xrealloc(b.text, b.text_cap);
 			}
 			memcpy(b.text + b.text_n, doc->text, doc->text_len);
