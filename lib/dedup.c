@@ -52,7 +52,7 @@ dd_sigw *dd_sigw_open(dd_sink *sink, int exact_only, int ngram) {
 	dd_sigw *w = xcalloc(1, sizeof *w);
 	w->sink = sink;
 	w->exact_only = exact_only;
-	mh_init(&w->mh, ngram);
+	mh_init(&w->mh, exact_only ? 0 : ngram);
 	w->dig = XXH3_createState();
 	if (!w->dig) die("out of memory");
 	XXH3_64bits_reset(w->dig);

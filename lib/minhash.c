@@ -10,6 +10,7 @@
  * cheap, and the compiler turns the loop over rows into AVX-512 multiplies. */
 static uint64_t perm_a[MH_PERM], perm_b[MH_PERM];
 static unsigned char lower[256];   /* ASCII: the folded byte, 0 = separator */
+static unsigned char fold[128], isword[128];   /* the same as a space-or-byte and a flag */
 
 static uint64_t splitmix64(uint64_t *s) {
 	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
@@ -27,8 +28,9 @@ static void init_tables(void) {
 		perm_a[i] = splitmix64(&s) | 1;
 		perm_b[i] = splitmix64(&s);
 	}
-	for (int c = 0; c < 128; c++)
+	for (int c = 0; c < 128; c++)   /* bytes >= 0x80 stay 0: decided by utf8_sep */
 		lower[c] = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ? c : (c >= 'A' && c <= 'Z') ? c + 32 : 0;
+	for (int c = 0; c < 128; c++) fold[c] = lower[c] ? lower[c] : ' ', isword[c] = lower[c] != 0;
 	done = 1;
 }
 
@@ -63,51 +65,60 @@ uint64_t mh_normalize(mh_ctx *c, const char *text, size_t len) {
 		c->norm = xmalloc(c->norm_cap);
 	}
 	/* at most one word per two bytes */
-	if (c->word_cap < len / 2 + 1) {
+	if (c->ngram && c->word_cap < len / 2 + 1) {
 		free(c->word);
 		c->word_cap = len / 2 + 1 + len / 8;
 		c->word = xmalloc(c->word_cap * sizeof *c->word);
 	}
 	const unsigned char *s = (const unsigned char *)text;
 	char *o = c->norm;
-	size_t k = 0, wstart = 0, nw = 0, i = 0;
-	int inword = 0;
+	size_t k = 0, i = 0;
+	/* Branch-free over ASCII: each byte writes its folded self or a space, and
+	 * the space is kept only after a word byte (pw), so runs of separators
+	 * become one space; word boundaries are too unpredictable to branch on. */
+	unsigned pw = 0;
 	while (i < len) {
-		unsigned char b = s[i], m;
-		size_t sep = 0;
-		if (b < 0x80) {
-			m = lower[b];
-			if (!m) sep = 1;
-		} else {
-			sep = utf8_sep(s + i, len - i);
-			m = b;
-			if (!sep && b == 0xC3 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9E && s[i + 1] != 0x97) {
-				/* Latin-1 capital: write C3 and the lowercase continuation byte */
-				if (!inword) { if (nw) o[k++] = ' '; wstart = k; inword = 1; }
-				o[k++] = (char)0xC3;
-				o[k++] = (char)(s[i + 1] + 0x20);
-				i += 2;
-				continue;
-			}
+		for (; i < len && s[i] < 0x80; i++) {
+			unsigned w = isword[s[i]];
+			o[k] = (char)fold[s[i]];
+			k += w | pw;
+			pw = w;
 		}
+		if (i >= len) break;
+		size_t sep = utf8_sep(s + i, len - i);
 		if (sep) {
-			if (inword) { c->word[nw++] = XXH3_64bits(o + wstart, k - wstart); inword = 0; }
+			o[k] = ' ';
+			k += pw;
+			pw = 0;
 			i += sep;
-			continue;
+		} else if (s[i] == 0xC3 && i + 1 < len && s[i + 1] >= 0x80 && s[i + 1] <= 0x9E && s[i + 1] != 0x97) {
+			/* Latin-1 capital: C3 and the lowercase continuation byte */
+			o[k++] = (char)0xC3;
+			o[k++] = (char)(s[i + 1] + 0x20);
+			i += 2, pw = 1;
+		} else {
+			o[k++] = (char)s[i++];
+			pw = 1;
 		}
-		if (!inword) { if (nw) o[k++] = ' '; wstart = k; inword = 1; }
-		o[k++] = (char)m;
-		i++;
 	}
-	if (inword) c->word[nw++] = XXH3_64bits(o + wstart, k - wstart);
+	if (k && o[k - 1] == ' ') k--;
 	o[k] = 0;
 	c->norm_len = k;
-	c->nword = nw;
+	size_t nw = 0;
+	if (c->ngram) {
+		for (const char *p = o, *e = o + k; p < e;) {
+			const char *q = memchr(p, ' ', e - p);
+			if (!q) q = e;
+			c->word[nw++] = XXH3_64bits(p, q - p);
+			p = q + 1;
+		}
+	}
+	c->nword = nw;   /* 0 without word hashes */
 	return XXH3_64bits(o, k);
 }
 
 int mh_signature(const mh_ctx *c, uint32_t sig[MH_PERM]) {
-	if (!c->nword) return 0;
+	if (!c->nword || !c->ngram) return 0;
 	size_t n = c->nword >= (size_t)c->ngram ? (size_t)c->ngram : c->nword;
 	size_t nsh = c->nword - n + 1;
 	uint32_t m[MH_PERM];

@@ -27,6 +27,7 @@ typedef struct mh_ctx {
 	uint64_t *word; size_t word_cap, nword;   /* hash of each word */
 } mh_ctx;
 
+/* ngram 0: exact hashes only (no word hashes, no signatures), which is faster. */
 void mh_init(mh_ctx *c, int ngram);
 void mh_free(mh_ctx *c);
 
