@@ -30,16 +30,46 @@ static inline float fast_expf(float x) {
 	return p * s;
 }
 
+/* Below this many multiply-adds a product runs as one plain OpenBLAS call. */
+#define GEMM_PAR_MIN (1L << 18)
+
+/* C = alpha·op(A)·op(B) + beta·C (row-major) split over the OpenMP team: each
+ * thread hands its own slab of C's rows (or of its columns, when C has few
+ * rows, as when sampling one token per sequence) to OpenBLAS running on one
+ * thread. One thread pool then owns the cores: with OpenBLAS's pthreads and
+ * OpenMP both active, each spins while the other works. */
+static void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+		 int ldb, float beta, float *C, int ldc) {
+	enum CBLAS_TRANSPOSE TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+	int nt = omp_get_max_threads();
+	if (nt == 1 || omp_in_parallel() || (long)M * N * K < GEMM_PAR_MIN) {
+		cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+		return;
+	}
+	int saved = openblas_get_num_threads(), by_rows = M >= 32 * nt || M >= N;
+	openblas_set_num_threads(1);
+#pragma omp parallel
+	{
+		int t = omp_get_thread_num(), n = omp_get_num_threads(), D = by_rows ? M : N;
+		int chunk = ((D + n - 1) / n + 15) / 16 * 16, lo = t * chunk, hi = lo + chunk < D ? lo + chunk : D;
+		if (lo < hi && by_rows)
+			cblas_sgemm(CblasRowMajor, TA, TB, hi - lo, N, K, alpha, ta ? A + lo : A + (long)lo * lda, lda, B,
+				    ldb, beta, C + (long)lo * ldc, ldc);
+		else if (lo < hi)
+			cblas_sgemm(CblasRowMajor, TA, TB, M, hi - lo, K, alpha, A, lda, tb ? B + (long)lo * ldb : B + lo,
+				    ldb, beta, C + lo, ldc);
+	}
+	openblas_set_num_threads(saved);
+}
+
 void matmul_forward(float *out, const float *inp, const float *w, int N, int IN, int OUT) {
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OUT, IN, 1.0f, inp, IN, w, IN, 0.0f, out, OUT);
+	gemm(0, 1, N, OUT, IN, 1.0f, inp, IN, w, IN, 0.0f, out, OUT);
 }
 
 void matmul_backward(float *dinp, float *dw, const float *dout, const float *inp, const float *w,
 		     int N, int IN, int OUT) {
-	if (dinp)
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f,
-			    dinp, IN);
-	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
+	if (dinp) gemm(0, 0, N, IN, OUT, 1.0f, dout, OUT, w, IN, 1.0f, dinp, IN);
+	gemm(1, 0, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
 }
 
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int N, int C,
@@ -124,9 +154,13 @@ void rope_backward(float *dx, const int *pos, const float *cosv, const float *si
 
 long attention_scratch_floats(int T, int n_heads) { return (long)n_heads * T * T; }
 
-/* First key query t of row b may see: the start of its segment. Keys in
- * [first, t] of the same segment are visible; segments are contiguous runs. */
-static int seg_first(const int *seg, int T, int t) {
+/* Causal attention only needs keys up to the last query of a block of rows:
+ * computing score blocks of this many rows skips most of the upper triangle. */
+#define ATT_ROWS 64
+
+/* First key query t of a row may see: the start of its segment (segments are
+ * contiguous runs of equal ids). */
+static int seg_first(const int *seg, int t) {
 	int s = t;
 	while (s > 0 && seg[s - 1] == seg[t]) s--;
 	return s;
@@ -136,37 +170,41 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
 		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd) {
 	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads;
 	float scale = 1.0f / sqrtf((float)hd);
-	for (int b = 0; b < B; b++) {
-		/* scores of all heads of this row, then softmax over all their rows at once */
-		for (int h = 0; h < n_heads; h++) {
-			const float *Q = q + (long)b * T * qd + h * hd, *K = k + (long)b * T * kvd + (h / group) * hd;
-			float *S = att + ((long)b * n_heads + h) * T * T;
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, Q, qd, K, kvd, 0.0f, S, T);
-		}
+	int saved = openblas_get_num_threads();
+	openblas_set_num_threads(1);
+	/* one (row, head) per task: its scores, softmax and output on one thread */
+#pragma omp parallel for schedule(dynamic, 1) if ((long)B * n_heads * T * T >= PAR_MIN)
+	for (int bh = 0; bh < B * n_heads; bh++) {
+		int b = bh / n_heads, h = bh % n_heads;
+		const float *Q = q + (long)b * T * qd + h * hd, *K = k + (long)b * T * kvd + (h / group) * hd,
+			    *V = v + (long)b * T * kvd + (h / group) * hd;
 		const int *sg = seg ? seg + (long)b * T : NULL;
-#pragma omp parallel for if ((long)n_heads * T * T >= PAR_MIN) schedule(static)
-		for (int r = 0; r < n_heads * T; r++) {
-			int t = r % T, first = sg ? seg_first(sg, T, t) : 0;
-			float *S = att + ((long)b * n_heads * T + r) * T, mx = -INFINITY, sum = 0;
-			for (int s = first; s <= t; s++) mx = S[s] > mx ? S[s] : mx;
+		float *P = att + (long)bh * T * T, *O = out + (long)b * T * qd + h * hd;
+		for (int r0 = 0; r0 < T; r0 += ATT_ROWS) {
+			int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale, Q + (long)r0 * qd, qd,
+				    K, kvd, 0.0f, P + (long)r0 * T, T);
+			for (int t = r0; t < r1; t++) {
+				float *S = P + (long)t * T, mx = -INFINITY, sum = 0;
+				int first = sg ? seg_first(sg, t) : 0;
+#pragma omp simd reduction(max : mx)
+				for (int s = first; s <= t; s++) mx = S[s] > mx ? S[s] : mx;
 #pragma omp simd reduction(+ : sum)
-			for (int s = first; s <= t; s++) {
-				S[s] = fast_expf(S[s] - mx);
-				sum += S[s];
-			}
-			float inv = 1.0f / sum;
-			for (int s = 0; s < first; s++) S[s] = 0;
+				for (int s = first; s <= t; s++) {
+					S[s] = fast_expf(S[s] - mx);
+					sum += S[s];
+				}
+				float inv = 1.0f / sum;
 #pragma omp simd
-			for (int s = first; s <= t; s++) S[s] *= inv;
-			for (int s = t + 1; s < T; s++) S[s] = 0;
-		}
-		for (int h = 0; h < n_heads; h++) {
-			const float *P = att + ((long)b * n_heads + h) * T * T,
-				    *V = v + (long)b * T * kvd + (h / group) * hd;
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, V, kvd, 0.0f,
-				    out + (long)b * T * qd + h * hd, qd);
+				for (int s = first; s <= t; s++) S[s] *= inv;
+				memset(S, 0, sizeof(float) * first);
+				memset(S + t + 1, 0, sizeof(float) * (T - t - 1));
+			}
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1.0f, P + (long)r0 * T, T, V,
+				    kvd, 0.0f, O + (long)r0 * qd, qd);
 		}
 	}
+	openblas_set_num_threads(saved);
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
@@ -174,40 +212,53 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 			int n_heads, int n_kv_heads, int hd) {
 	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads;
 	float scale = 1.0f / sqrtf((float)hd);
-	memset(dk, 0, sizeof(float) * B * T * kvd);
-	memset(dv, 0, sizeof(float) * B * T * kvd);
-	for (int b = 0; b < B; b++) {
-		for (int h = 0; h < n_heads; h++) {
-			const float *dO = dout + (long)b * T * qd + h * hd, *V = v + (long)b * T * kvd + (h / group) * hd,
+	int saved = openblas_get_num_threads(), nt = omp_get_max_threads();
+	openblas_set_num_threads(1);
+	/* one (row, KV head) per task: the heads sharing a KV head add into its dK
+	 * and dV in order, on one thread; each thread has a T×T scratch */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt < n_heads ? nt : n_heads) \
+	if ((long)B * n_heads * T * T >= PAR_MIN)
+	for (int bk = 0; bk < B * n_kv_heads; bk++) {
+		int b = bk / n_kv_heads, kh = bk % n_kv_heads;
+		float *dS = scratch + (long)omp_get_thread_num() * T * T;
+		const float *K = k + (long)b * T * kvd + kh * hd, *V = v + (long)b * T * kvd + kh * hd;
+		float *dK = dk + (long)b * T * kvd + kh * hd, *dV = dv + (long)b * T * kvd + kh * hd;
+		for (int t = 0; t < T; t++) {
+			memset(dK + (long)t * kvd, 0, sizeof(float) * hd);
+			memset(dV + (long)t * kvd, 0, sizeof(float) * hd);
+		}
+		for (int h = kh * group; h < (kh + 1) * group; h++) {
+			const float *dO = dout + (long)b * T * qd + h * hd, *Q = q + (long)b * T * qd + h * hd,
 				    *P = att + ((long)b * n_heads + h) * T * T;
-			float *dP = scratch + (long)h * T * T;
-			/* dP = dO·V^T; dV += P^T·dO (heads of a group in order) */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dO, qd, V, kvd, 0.0f, dP, T);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, dO, qd, 1.0f,
-				    dv + (long)b * T * kvd + (h / group) * hd, kvd);
-		}
-		/* softmax backward: dS = P ⊙ (dP - Σ P⊙dP); zero where P is zero (masked) */
-#pragma omp parallel for if ((long)n_heads * T * T >= PAR_MIN) schedule(static)
-		for (int r = 0; r < n_heads * T; r++) {
-			int t = r % T;
-			const float *P = att + ((long)b * n_heads * T + r) * T;
-			float *d = scratch + (long)r * T, dot = 0;
+			float *dQ = dq + (long)b * T * qd + h * hd;
+			for (int r0 = 0; r0 < T; r0 += ATT_ROWS) {
+				int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T, n = r1 - r0;
+				const float *Pb = P + (long)r0 * T, *dOb = dO + (long)r0 * qd;
+				float *dSb = dS + (long)r0 * T;
+				/* dP = dO·V^T; dV += P^T·dO */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r1, hd, 1.0f, dOb, qd, V, kvd, 0.0f,
+					    dSb, T);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, n, 1.0f, Pb, T, dOb, qd, 1.0f, dV,
+					    kvd);
+				/* softmax backward: dS = P ⊙ (dP - Σ P⊙dP), zero where P is (masked) */
+				for (int t = r0; t < r1; t++) {
+					const float *p = P + (long)t * T;
+					float *d = dS + (long)t * T, dot = 0;
 #pragma omp simd reduction(+ : dot)
-			for (int s = 0; s <= t; s++) dot += P[s] * d[s];
+					for (int s = 0; s <= t; s++) dot += p[s] * d[s];
 #pragma omp simd
-			for (int s = 0; s <= t; s++) d[s] = P[s] * (d[s] - dot);
-			for (int s = t + 1; s < T; s++) d[s] = 0;
-		}
-		for (int h = 0; h < n_heads; h++) {
-			const float *dS = scratch + (long)h * T * T, *K = k + (long)b * T * kvd + (h / group) * hd,
-				    *Q = q + (long)b * T * qd + h * hd;
-			/* dQ = scale·dS·K; dK += scale·dS^T·Q */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dS, T, K, kvd, 0.0f,
-				    dq + (long)b * T * qd + h * hd, qd);
-			cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dS, T, Q, qd, 1.0f,
-				    dk + (long)b * T * kvd + (h / group) * hd, kvd);
+					for (int s = 0; s <= t; s++) d[s] = p[s] * (d[s] - dot);
+					for (int s = t + 1; s < r1; s++) d[s] = 0;
+				}
+				/* dQ = scale·dS·K; dK += scale·dS^T·Q */
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, r1, scale, dSb, T, K, kvd, 0.0f,
+					    dQ + (long)r0 * qd, qd);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, n, scale, dSb, T, Q + (long)r0 * qd,
+					    qd, 1.0f, dK, kvd);
+			}
 		}
 	}
+	openblas_set_num_threads(saved);
 }
 
 void swiglu_forward(float *out, const float *gate, const float *up, long n) {
@@ -253,6 +304,7 @@ void softmax_forward(float *probs, const float *logits, int N, int V) {
 	for (int n = 0; n < N; n++) {
 		const float *x = logits + (long)n * V;
 		float *p = probs + (long)n * V, mx = -INFINITY, sum = 0;
+#pragma omp simd reduction(max : mx)
 		for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
 #pragma omp simd reduction(+ : sum)
 		for (int i = 0; i < V; i++) {
@@ -276,15 +328,25 @@ void crossentropy_forward_backward(float *logits, float *losses, const int *targ
 			if (grad_scale != 0) memset(x, 0, sizeof(float) * V);
 			continue;
 		}
-		float mx = -INFINITY, sum = 0;
+		float mx = -INFINITY, sum = 0, xt = x[tg];
+#pragma omp simd reduction(max : mx)
 		for (int i = 0; i < V; i++) mx = x[i] > mx ? x[i] : mx;
+		if (grad_scale == 0) {
 #pragma omp simd reduction(+ : sum)
-		for (int i = 0; i < V; i++) sum += fast_expf(x[i] - mx);
-		losses[n] = logf(sum) + mx - x[tg];
-		if (grad_scale == 0) continue;
+			for (int i = 0; i < V; i++) sum += fast_expf(x[i] - mx);
+			losses[n] = logf(sum) + mx - xt;
+			continue;
+		}
+		/* keep the exponentials: the gradient is them, normalised */
+#pragma omp simd reduction(+ : sum)
+		for (int i = 0; i < V; i++) {
+			x[i] = fast_expf(x[i] - mx);
+			sum += x[i];
+		}
+		losses[n] = logf(sum) + mx - xt;
 		float c = w * grad_scale, inv = c / sum;
 #pragma omp simd
-		for (int i = 0; i < V; i++) x[i] = fast_expf(x[i] - mx) * inv;
+		for (int i = 0; i < V; i++) x[i] *= inv;
 		x[tg] -= c;
 	}
 }
