@@ -420,11 +420,17 @@ spm_model *spm_new(void) {
 	fill_strings(normalizer_fields, NF(normalizer_fields), &m->denormalizer);
 	m->trainer.model_type = SPM_BPE;
 	spm_set_str(&m->normalizer.name, "identity");
-	/* every scalar and string field, as spm_train writes them; repeated ones by count */
+	/* the fields Debian 12's spm_train (0.1.97) writes: every scalar and string
+	 * trainer field (repeated ones by count), its three differential-privacy
+	 * fields (50-52, zero) kept raw, and normalizer fields 1-4 and 6 */
 	for (size_t i = 0; i < NF(trainer_fields); i++)
 		if (trainer_fields[i].kind != K_RSTR) m->trainer.has |= 1ull << i;
+	static const uint8_t dp[][6] = { { 0x90, 0x03, 0 }, { 0x9d, 0x03, 0, 0, 0, 0 }, { 0xa0, 0x03, 0 } };
+	raw_add(&m->trainer.raw, 50, dp[0], 3);
+	raw_add(&m->trainer.raw, 51, dp[1], 6);
+	raw_add(&m->trainer.raw, 52, dp[2], 3);
 	for (size_t i = 0; i < NF(normalizer_fields); i++)
-		if (normalizer_fields[i].number != 6) m->normalizer.has |= 1ull << i;
+		if (normalizer_fields[i].number != 5) m->normalizer.has |= 1ull << i;
 	m->has_trainer = m->has_normalizer = 1;
 	return m;
 }

@@ -104,9 +104,10 @@ typedef struct spm_model {
 	spm_raw raw;                        /* e.g. 4: self_test_data */
 } spm_model;
 
-/* A new model with SentencePiece's defaults, and every trainer and normalizer
- * field marked present, as spm_train writes them; set the fields, append
- * pieces with spm_add_piece, then spm_save. */
+/* A new BPE model with SentencePiece's defaults and the same fields present
+ * that Debian's spm_train writes (tests/unit/tok_spm.c checks this against
+ * tests/data/tok_unigram.model); set the fields, append pieces with
+ * spm_add_piece, then spm_save. */
 spm_model *spm_new(void);
 void spm_add_piece(spm_model *m, const char *piece, float score, int type);
 /* Set a string field (copies s). */

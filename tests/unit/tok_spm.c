@@ -81,6 +81,21 @@ int main(void) {
 	uint8_t *b2 = r ? spm_serialize(r, &n2) : NULL;
 	ok(b2 && n2 == n && !memcmp(b, b2, n), "a new model round-trips byte for byte");
 	free(b); free(b2);
+
+	/* spm_new writes the fields spm_train writes */
+	spm_model *u = spm_load("tests/data/tok_unigram.model");
+	int same = u->trainer.raw.n == m->trainer.raw.n && !u->has_denormalizer && !m->has_denormalizer;
+	for (int f = 1; f < 64; f++) {
+		int repeated = f == 1 || f == 5 || f == 30 || f == 31;   /* present by count */
+		if (!repeated && spm_trainer_has(&u->trainer, f) != spm_trainer_has(&m->trainer, f)) same = 0;
+		if (f <= 6 && spm_normalizer_has(&u->normalizer, f) != spm_normalizer_has(&m->normalizer, f)) same = 0;
+	}
+	for (size_t i = 0; same && i < u->trainer.raw.n; i++)
+		same = u->trainer.raw.f[i].len == m->trainer.raw.f[i].len &&
+		       !memcmp(u->trainer.raw.f[i].bytes, m->trainer.raw.f[i].bytes, u->trainer.raw.f[i].len);
+	ok(same, "spm_new marks present the fields Debian's spm_train writes");
+	ok(u->pieces[3].has == 3 && u->pieces[0].has == 7, "spm_train leaves the type of normal pieces unset, as spm_add_piece does");
+	spm_free(u);
 	spm_free(m); spm_free(r);
 	return done_testing();
 }
