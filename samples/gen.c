@@ -1306,9 +1306,10 @@ static void check_exact(Docs *ds) {
 	free(h);
 }
 
-/* The highest similarity between two documents that are not planted copies of
- * each other, over the pairs that share a shingle (shingles shared by more than
- * 50 documents are too common to matter and are skipped). */
+/* The highest similarity (when above 0.2) between two documents that are not
+ * planted copies of each other, and the pairs above 0.5. Candidates are the
+ * pairs that share a shingle; shingles of more than 50 documents are too common
+ * to matter and are skipped. */
 typedef struct { uint64_t h; int doc; } Post;
 static int cmp_post(const void *a, const void *b) {
 	const Post *x = a, *y = b;
@@ -1350,9 +1351,12 @@ static int background_jaccard(Docs *ds, Pair **over, int *nover) {
 	int best = 0;
 	*over = NULL;
 	*nover = 0;
-	for (size_t i = 0; i < nc; i++) {
-		if (i && cand[i] == cand[i - 1]) continue;
+	for (size_t i = 0, run; i < nc; i += run) {
+		for (run = 1; i + run < nc && cand[i + run] == cand[i]; run++) {}
 		int a = cand[i] >> 32, b = (int)(cand[i] & 0xffffffffu);
+		/* `run` shingles are shared, less the common ones skipped: measure
+		 * exactly only pairs that may reach 0.2 */
+		if ((int64_t)run * 10000 < (int64_t)2000 * (sh[a].n + sh[b].n - (int64_t)run)) continue;
 		int j = jaccard(sh[a], sh[b]);
 		if (j > best) best = j;
 		if (j >= 5000) {

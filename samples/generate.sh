@@ -17,16 +17,16 @@ shift $((OPTIND - 1))
 [ $# -le 1 ] || usage
 case $seed in '' | *[!0-9]*) echo "generate.sh: seed must be a decimal number: $seed" >&2; exit 2 ;; esac
 out=${1:-$here}
+mkdir -p "$out"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-samples.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 1' INT TERM HUP
-${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$tmp/gen" "$here/gen.c"
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O1 -o "$tmp/gen" "$here/gen.c"
 gzip -dc "$here/src/kjv.txt.gz" >"$tmp/kjv.txt"
 gzip -dc "$here/src/devil.txt.gz" >"$tmp/devil.txt"
 mkdir "$tmp/out"
 "$tmp/gen" -s "$seed" "$tmp/out" "$tmp/kjv.txt" "$tmp/devil.txt"
 gzip -9n "$tmp/out/corpus.jsonl" "$tmp/out/corpus-tiny.jsonl"
 # every file whole before any replaces the old one
-mkdir -p "$out"
 for f in "$tmp/out"/*; do cp "$f" "$out/.$(basename "$f").tmp"; done
 for f in "$tmp/out"/*; do b=$(basename "$f"); mv "$out/.$b.tmp" "$out/$b"; done
