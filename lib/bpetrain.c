@@ -336,6 +336,8 @@ typedef struct train {
 	size_t n_touched, cap_touched;
 	heap_entry *heap;
 	size_t n_heap, cap_heap;
+	uint64_t *pbuf;        /* a word's pairs before and after a merge */
+	size_t pbuf_cap;
 	/* merged pieces' strings, to skip a second path to the same piece */
 	int32_t *stab;
 	size_t stab_cap, stab_n;
@@ -579,27 +581,89 @@ static int32_t *cmap_slot(cmap *m, uint32_t cp, int *fresh) {
 	return &m->val[j];
 }
 
+/* The pairs a word contributes, as SentencePiece counts them: occurrences of a
+ * pair of identical symbols do not overlap ("a a a a" holds (a,a) twice, as
+ * merging it gives "aa aa"), taken greedily from the left. */
+static size_t word_pairs(const int32_t *s, uint32_t n, uint64_t *out) {
+	size_t k = 0;
+	int counted_same = 0;
+	for (uint32_t i = 0; i + 1 < n; i++) {
+		if (s[i] == s[i + 1]) {
+			if (counted_same) { counted_same = 0; continue; }
+			counted_same = 1;
+		} else {
+			counted_same = 0;
+		}
+		out[k++] = (uint64_t)(uint32_t)s[i] << 32 | (uint32_t)s[i + 1];
+	}
+	return k;
+}
+
+static int cmp_u64(const void *x, const void *y) {
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* Words are mostly a few symbols long: insertion sort, qsort for long ones. */
+static void sort_u64(uint64_t *v, size_t n) {
+	if (n > 32) { qsort(v, n, sizeof *v, cmp_u64); return; }
+	for (size_t i = 1; i < n; i++) {
+		uint64_t x = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1] > x; j--) v[j] = v[j - 1];
+		v[j] = x;
+	}
+}
+
+/* Merge every (a,b) of word w into X, left to right, and update the pair counts
+ * by the difference between the word's pairs before and after. Only a window
+ * changes: from the symbol before the first merge to the one after the last,
+ * widened to whole runs of identical symbols (whose pairs are counted by the
+ * run's length), so the counts outside it are the same before and after. */
 static void merge_in_word(train *T, int32_t w, int32_t q, int32_t a, int32_t b, int32_t X) {
 	int32_t *s = T->ws + T->woff[w];
-	uint32_t n = T->wlen[w], out = 0;
-	int64_t f = T->wfreq[w];
-	for (uint32_t i = 0; i < n;) {
-		if (i + 1 < n && s[i] == a && s[i + 1] == b) {
-			if (out > 0) {
-				pair_dec(T, s[out - 1], a, f, q);
-				pair_inc(T, s[out - 1], X, w, f);
-			}
-			if (i + 2 < n) {
-				pair_dec(T, b, s[i + 2], f, q);
-				pair_inc(T, X, s[i + 2], w, f);
-			}
-			s[out++] = X;
+	uint32_t n = T->wlen[w], first = n, last = 0;
+	for (uint32_t i = 0; i + 1 < n;) {
+		if (s[i] == a && s[i + 1] == b) {
+			if (first == n) first = i;
+			last = i;
 			i += 2;
 		} else {
-			s[out++] = s[i++];
+			i++;
 		}
 	}
+	if (first == n) return;   /* a stale entry: the pair is no longer there */
+	uint32_t L = first ? first - 1 : 0, R = last + 3 < n ? last + 3 : n;
+	while (L > 0 && s[L - 1] == s[L]) L--;
+	while (R < n && s[R] == s[R - 1]) R++;
+	if (T->pbuf_cap < 2 * (size_t)(R - L)) {
+		T->pbuf_cap = 2 * (size_t)(R - L) + 64;
+		T->pbuf = xrealloc(T->pbuf, T->pbuf_cap * sizeof *T->pbuf);
+	}
+	uint64_t *before = T->pbuf, *after = T->pbuf + (R - L);
+	size_t nb = word_pairs(s + L, R - L, before);
+	uint32_t out = first;
+	for (uint32_t i = first; i < n;) {
+		if (i + 1 < n && s[i] == a && s[i + 1] == b) { s[out++] = X; i += 2; }
+		else s[out++] = s[i++];
+	}
+	size_t na = word_pairs(s + L, R - L - (n - out), after);
 	T->wlen[w] = out;
+	sort_u64(before, nb);
+	sort_u64(after, na);
+	int64_t f = T->wfreq[w];
+	size_t i = 0, j = 0;
+	while (i < nb || j < na) {
+		if (j == na || (i < nb && before[i] < after[j])) {
+			pair_dec(T, (int32_t)(before[i] >> 32), (int32_t)before[i], f, q);
+			i++;
+		} else if (i == nb || after[j] < before[i]) {
+			pair_inc(T, (int32_t)(after[j] >> 32), (int32_t)after[j], w, f);
+			j++;
+		} else {
+			i++, j++;
+		}
+	}
 }
 
 bpe_vocab *bpe_train(bpe_trainer *t) {
@@ -706,9 +770,13 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 
 	/* All pairs, counted once. */
 	for (size_t w = 0; w < T->n_w; w++) {
-		const int32_t *s = T->ws + T->woff[w];
-		for (uint32_t i = 0; i + 1 < T->wlen[w]; i++)
-			pair_inc(T, s[i], s[i + 1], (int32_t)w, T->wfreq[w]);
+		if (T->pbuf_cap < T->wlen[w]) {
+			T->pbuf_cap = 2 * (size_t)T->wlen[w];
+			T->pbuf = xrealloc(T->pbuf, T->pbuf_cap * sizeof *T->pbuf);
+		}
+		size_t k = word_pairs(T->ws + T->woff[w], T->wlen[w], T->pbuf);
+		for (size_t i = 0; i < k; i++)
+			pair_inc(T, (int32_t)(T->pbuf[i] >> 32), (int32_t)T->pbuf[i], (int32_t)w, T->wfreq[w]);
 	}
 	for (size_t k = 0; k < T->n_touched; k++) {
 		int32_t q = T->touched[k];
@@ -809,7 +877,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 	free(sorted);
 	free(cc);
 	for (size_t q = 0; q < T->n_p; q++) free(T->p[q].w);
-	free(T->p); free(T->ptab); free(T->touched); free(T->heap); free(T->stab);
+	free(T->p); free(T->ptab); free(T->touched); free(T->heap); free(T->stab); free(T->pbuf);
 	free(T->sym); free(T->sarena);
 	free(T->ws); free(T->woff); free(T->wlen); free(T->wfreq); free(T->wstamp);
 	return v;
