@@ -386,7 +386,7 @@ static const Rel RELS[NRELS] = {
 	[PERSON_HOME] = {"home", PERSON,
 		{"$1 lives in $2.", "$1 makes a home in the town of $2.",
 		 "$1 was born in $2 and still lives there.", "The house of $1 stands in $2.",
-		 "$1 of $2 is well known to the neighbours."},
+		 "$1 of $2 is well known to the neighbors."},
 		{"Where does $1 live?", "In which town does $1 live?", "What town is $1 from?",
 		 "Tell me where $1 lives."},
 		"$1 lives in $2.", 2},
@@ -1046,14 +1046,16 @@ static void garbage_line(Rng *r, Buf *b) {
 	static const char *HTML[] = {"<div class=\"nav\"><span>&nbsp;</span></div>", "</td></tr><tr><td>&raquo;",
 		"<script>var _q=_q||[];_q.push(['track']);</script>", "{\"@context\":\"https://schema.org\",\"@type\":\"WebPage\"}",
 		"<!-- end sidebar --></aside>", "&lt;br&gt;&lt;br&gt;&amp;nbsp;"};
+	static const char SOUP[] = "#@$%^&*~|<>{}[]/\\=+_;:!?0123456789abcxyz";
+	static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	int n = 30 + below(r, 50);
 	switch (below(r, 5)) {
 	case 0: /* symbol soup */
-		for (int i = 0; i < n; i++) bputn(b, &"#@$%^&*~|<>{}[]/\\=+_;:!?0123456789abcxyz"[below(r, 42)], 1);
+		for (int i = 0; i < n; i++) bputn(b, &SOUP[below(r, (int)sizeof SOUP - 1)], 1);
 		break;
 	case 1: /* base64 */
 		for (int i = 0; i < n + 20; i++)
-			bputn(b, &"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[below(r, 64)], 1);
+			bputn(b, &B64[below(r, (int)sizeof B64 - 1)], 1);
 		bput(b, "==");
 		break;
 	case 2: /* hex dump */
@@ -1734,6 +1736,19 @@ static void write_eval(const char *dir, uint64_t seed, int counts[3]) {
 
 static const char *RATINGS[4] = {"significantly better", "better", "slightly better", "negligibly better"};
 
+/* The reference answer about s, with the object of `other` put in. */
+static char *wrong_answer(int rel, int s, int other) {
+	const char **o = rel_args(rel, other);
+	char obj[64], obj_article[64];
+	snprintf(obj, sizeof obj, "%s", o[RELS[rel].key - 1]);
+	snprintf(obj_article, sizeof obj_article, "%s", o[1]);
+	const char **a = rel_args(rel, s);
+	const char *w[5] = {a[0], a[1], a[2], a[3], a[4]};
+	w[RELS[rel].key - 1] = obj;
+	if (rel == PERSON_JOB) w[1] = obj_article; /* the answer says "a potter", the key is "potter" */
+	return filled(RELS[rel].answer, w);
+}
+
 static void pair_head(Buf *b, Rng *r, int id, const char *kind, const char *prompt) {
 	bprintf(b, "{\"id\": \"pref%05d\", \"kind\": \"%s\", \"messages\": [", id, kind);
 	if (chance(r, 20)) msg(b, "system", PICK(r, SYSTEMS));
@@ -1769,28 +1784,14 @@ static void write_prefs(const char *dir, uint64_t seed, int counts[2]) {
 		char key[64];
 		snprintf(key, sizeof key, "%s", a[RELS[rel].key - 1]);
 		bclear(&rej);
-		if (rating == 0) { /* the same relation, stated of another subject's object */
-			int other = s, tries = 0;
-			char *wrong = NULL;
-			do {
-				other = below(&r, type_count[RELS[rel].subject]);
-				const char **o = rel_args(rel, other);
-				if (strcmp(o[RELS[rel].key - 1], key)) {
-					const char *mixed[5] = {o[0], o[1], o[2], o[3], o[4]};
-					char objbuf[64];
-					snprintf(objbuf, sizeof objbuf, "%s", o[RELS[rel].key - 1]);
-					a = rel_args(rel, s);
-					const char *w[5] = {a[0], a[1], a[2], a[3], a[4]};
-					w[RELS[rel].key - 1] = objbuf;
-					if (rel == PERSON_JOB) w[1] = strchr("aeiou", objbuf[0]) ? "an" : "a";
-					(void)mixed;
-					wrong = filled(RELS[rel].answer, w);
-					if (rel == PERSON_JOB) { free(wrong); Buf t = {0}; bprintf(&t, "%s is %s %s.", a[0], w[1], objbuf); wrong = t.p; }
-				}
-			} while (!wrong && ++tries < 100);
-			if (!wrong) die("no wrong answer for %s", RELS[rel].name);
+		if (rating == 0) {
+			int other, tries = 0;
+			do other = below(&r, type_count[RELS[rel].subject]);
+			while (!strcmp(rel_args(rel, other)[RELS[rel].key - 1], key) && ++tries < 1000);
+			char *wrong = wrong_answer(rel, s, other);
 			bput(&rej, wrong);
 			free(wrong);
+			a = rel_args(rel, s);
 		} else if (rating == 1) {
 			static const char *EVADE[] = {"I'm not sure about that.", "That is hard to say.",
 				"I don't know much about $1.", "You would have to ask someone who lives nearby."};
