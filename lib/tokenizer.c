@@ -676,7 +676,8 @@ char *tok_decode(const lm_tokenizer *t, const int32_t *ids, size_t n, size_t *le
 		    (t->add_dummy_prefix || t->remove_extra_ws) && sn && s[0] == ' ' &&
 		    (t->bin || !memcmp(t->piece[id], SPACE_SYMBOL, 3))) {
 			s++, sn--;
-			bos_ws_seen = 1;
+			/* a model that removes extra whitespace strips every leading space */
+			bos_ws_seen = !t->remove_extra_ws;
 		}
 		if (k + sn + 1 > cap) out = xrealloc(out, cap = (k + sn + 1) * 2);
 		memcpy(out + k, s, sn);

@@ -21,6 +21,11 @@ need_assets tokenizer.model
 ok "the corpus encodes and decodes as SentencePiece does (2 threads)" \
 	sh "$ROOT/tests/tokenize_check.sh" "$M" "$D/tok_corpus.txt.gz" "$D/tok_corpus.ids.gz" "$D/tok_corpus.decoded.gz" 2
 
+if [ -r "$ASSETS/tok512.model" ]; then
+	ok "... and so does tok512.model, which removes extra whitespace" \
+		sh "$ROOT/tests/tokenize_check.sh" "$ASSETS/tok512.model" "$D/tok_corpus.txt.gz" \
+		"$D/tok_corpus.tok512.ids.gz" "$D/tok_corpus.tok512.decoded.gz" 2
+fi
 ok "shard with 1 thread" lm-tokenize -m "$M" -j 1 --eos -o one.shard "$D/tok_corpus.txt.gz"
 ok "shard with 2 threads" lm-tokenize -m "$M" -j 2 --eos -o two.shard "$D/tok_corpus.txt.gz"
 ok "... are identical" cmp one.shard two.shard
