@@ -64,16 +64,14 @@ static size_t split_words(const char *s, size_t n, double max, int *too_long) {
 	return k;
 }
 
-/* Sentences as spaCy's sentencizer counts them in a line: a new one starts at the
- * first word that is not punctuation after a ".", "!" or "?". */
-static size_t sentences(cleaner *c, const char *s, size_t n) {
-	clean_words(c, s, n);
-	size_t k = c->nw ? 1 : 0;
+/* Sentences as spaCy's sentencizer counts them in a line of words: a new one
+ * starts at the first word that is not punctuation after a ".", "!" or "?". */
+static size_t sentences(const clean_word *w, size_t nw) {
+	size_t k = nw ? 1 : 0;
 	int seen = 0;
-	for (size_t i = 0; i < c->nw; i++) {
-		const clean_word *w = &c->w[i];
-		if (seen && !w->symbol) k++, seen = 0;
-		else if (w->sent_end) seen = 1;
+	for (size_t i = 0; i < nw; i++) {
+		if (seen && !w[i].symbol) k++, seen = 0;
+		else if (w[i].sent_end) seen = 1;
 	}
 	return k;
 }
@@ -81,14 +79,19 @@ static size_t sentences(cleaner *c, const char *s, size_t n) {
 int c4_quality(cleaner *c, const char *s, size_t n, const char **out, size_t *outlen, clean_result *r) {
 	const double *p = c->p;
 	char *o = scratch(c, 1, n);
-	size_t k = 0, nsent = 0, pos = 0, a, b;
+	size_t k = 0, nsent = 0, pos = 0, a, b, out_words = 0;
+	/* Words never cross lines, so the words of the whole text, split once, serve every
+	 * line; a line that loses a citation is split again on its own (into c->w2). */
+	int count = !isnan(p[P_C4_MIN_SENTENCES]) || c->on[R_FINEWEB];
+	if (count) clean_words_cached(c, s, n);
+	size_t wi = 0;
 	while (py_line(s, n, &pos, &a, &b)) {
 		a = lstrip_at(s, a, b), b = rstrip_at(s, a, b);
 		int too_long;
 		size_t nwords = split_words(s + a, b - a, p[P_C4_MAX_WORD_LEN], &too_long);
 		if (too_long) continue;
 		const char *line = s + a;
-		size_t len = b - a;
+		size_t len = b - a, len0 = len;
 		if (on(p[P_C4_CITATIONS]) && memchr(line, '[', len)) {
 			char *t = scratch(c, 3, len);
 			len = strip_citations(line, len, t);
@@ -115,7 +118,21 @@ int c4_quality(cleaner *c, const char *s, size_t n, const char **out, size_t *ou
 			for (size_t i = 0; i < sizeof policy / sizeof *policy && !hit; i++) hit = has_ci(line, len, policy[i]);
 			if (hit) continue;
 		}
-		if (!isnan(p[P_C4_MIN_SENTENCES])) nsent += sentences(c, line, len);
+		if (count) {
+			const clean_word *lw;
+			size_t lnw;
+			if (len == len0) {
+				while (wi < c->nw && c->w[wi].off < a) wi++;
+				size_t e = wi;
+				while (e < c->nw && c->w[e].off < b) e++;
+				lw = c->w + wi, lnw = e - wi;
+			} else {
+				clean_words_into(c, line, len, &c->w2, &c->nw2, &c->w2cap);
+				lw = c->w2, lnw = c->nw2;
+			}
+			nsent += sentences(lw, lnw);
+			out_words += lnw;
+		}
 		if (k) o[k++] = '\n';
 		memcpy(o + k, line, len);
 		k += len;
@@ -126,6 +143,6 @@ int c4_quality(cleaner *c, const char *s, size_t n, const char **out, size_t *ou
 	}
 	size_t oa = lstrip_at(o, 0, k), ob = rstrip_at(o, oa, k);
 	*out = o + oa, *outlen = ob - oa;
-	c->wtext = NULL;
+	if (count) c->cnt_text = *out, c->cnt_len = *outlen, c->cnt_nw = out_words;
 	return 1;
 }

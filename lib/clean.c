@@ -70,6 +70,7 @@ void clean_free(cleaner *c) {
 	if (!c) return;
 	pii_free(c);
 	free(c->w);
+	free(c->w2);
 	free(c->set.key), free(c->set.val), free(c->set.aux);
 	for (int i = 0; i < 4; i++) free(c->buf[i]);
 	free(c);
@@ -334,14 +335,39 @@ static uint32_t last_cp(const char *s, size_t n, int *len) {
 	return cp;
 }
 
-static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
-	if (b <= a) return;
+/* A fast 64-bit hash of a short string (words); quality like a multiply-xorshift. */
+static inline uint64_t word_hash(const char *s, size_t n) {
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
+	while (n >= 8) {
+		uint64_t x;
+		memcpy(&x, s, 8);
+		h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+		h ^= h >> 32;
+		s += 8, n -= 8;
+	}
+	if (n) {
+		uint64_t x = 0;
+		memcpy(&x, s, n);
+		h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+	}
+	h ^= h >> 29;
+	h *= 0xC4CEB9FE1A85EC53ull;
+	return h ^ h >> 32;
+}
+
+static clean_word *new_word(cleaner *c, size_t a, size_t b) {
 	if (c->nw == c->wcap) {
 		c->wcap = c->wcap ? 2 * c->wcap : 1024;
 		c->w = xrealloc(c->w, c->wcap * sizeof *c->w);
 	}
 	clean_word *w = &c->w[c->nw++];
 	w->off = a, w->len = b - a;
+	return w;
+}
+
+static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
+	if (b <= a) return;
+	clean_word *w = new_word(c, a, b);
 	w->cps = 0;
 	int symbol = 1, alpha = 0;
 	for (size_t i = a; i < b;) {
@@ -354,7 +380,7 @@ static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 	}
 	w->symbol = symbol, w->alpha = alpha;
 	w->sent_end = w->len == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
-	w->hash = XXH3_64bits(text + a, b - a);
+	w->hash = word_hash(text + a, b - a);
 }
 
 static int ci_eq(const char *s, const char *lit, size_t n) {
@@ -365,8 +391,9 @@ static int ci_eq(const char *s, const char *lit, size_t n) {
 
 /* Abbreviations whose final '.' stays (a few of spaCy's tokenizer exceptions). */
 static int abbreviation(const char *s, size_t n) {
+	if (n < 3 || n > 5 || s[n - 1] != '.') return 0;
 	static const char *const ab[] = {"Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.",
-	                                 "a.m.", "p.m.", "etc.", "Inc.", "Ltd.", "Co.", "Prof.", "Mt."};
+	                                 "a.m.", "p.m.", "etc.", "E.g.", "I.e.", "Inc.", "Ltd.", "Co.", "Prof.", "Mt."};
 	for (size_t i = 0; i < sizeof ab / sizeof *ab; i++)
 		if (strlen(ab[i]) == n && !memcmp(ab[i], s, n)) return 1;
 	return 0;
@@ -416,6 +443,22 @@ static void split_infixes(cleaner *c, const char *t, size_t a, size_t b) {
 
 #define MAX_SUFFIXES 64
 
+/* Whole chunks spaCy keeps (or splits) by exception rather than by its affix rules. */
+static int chunk_exception(cleaner *c, const char *t, size_t a, size_t b) {
+	size_t n = b - a;
+	if (n == 7 && !memcmp(t + a, "and/or", 6) && t[a + 6] == '.') return 0;
+	if (n == 6 && !memcmp(t + a, "and/or", 6)) { add_word(c, t, a, b); return 1; }
+	if (n == 2 && (t[a] == 'i' || t[a] == 'I') && t[a + 1] == 'd') {
+		add_word(c, t, a, a + 1), add_word(c, t, a + 1, b);
+		return 1;
+	}
+	if (n == 3 && (t[a] == 'i' || t[a] == 'I') && t[a + 1] == 'd' && t[a + 2] == '.') {
+		add_word(c, t, a, a + 1), add_word(c, t, a + 1, b);
+		return 1;
+	}
+	return 0;
+}
+
 static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 	size_t suf[MAX_SUFFIXES][2];
 	int ns = 0;
@@ -442,6 +485,8 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 		uint32_t cp = last_cp(t + a, n, &l);
 		size_t cut = 0;
 		if (abbreviation(t + a, n)) break;
+		if (n == 2 && cp == '.' && ((t[a] | 32) >= 'a' && (t[a] | 32) <= 'z')) break;   /* "a.", "J." */
+		if (chunk_exception(c, t, a, b)) { a = b; break; }
 		if (n > 3 && ci_eq(t + b - 3, "n't", 3)) cut = 3;
 		else if (n > 5 && !memcmp(t + b - 5, "n\xE2\x80\x99t", 5)) cut = 5;
 		else if (n > 2 && t[b - 2] == '\'' && strchr("sSmMdD", t[b - 1])) cut = 2;
@@ -477,7 +522,14 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 	while (ns > 0) { ns--; add_word(c, t, suf[ns][0], suf[ns][1]); }
 }
 
+/* 1 for ASCII digits, 3 for ASCII letters */
+static unsigned char word_char[256];
+
 void clean_words(cleaner *c, const char *s, size_t n) {
+	if (!word_char['a']) {
+		for (int ch = '0'; ch <= '9'; ch++) word_char[ch] = 1;
+		for (int ch = 'a'; ch <= 'z'; ch++) word_char[ch] = word_char[ch - 32] = 3;
+	}
 	c->nw = 0;
 	size_t i = 0;
 	while (i < n) {
@@ -491,6 +543,30 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 			i += l;
 		}
 		size_t a = i;
+		/* most chunks are plain ASCII letters and digits: one word, nothing to split */
+		int letters = 0;
+		while (i < n && word_char[(unsigned char)s[i]]) letters |= word_char[(unsigned char)s[i++]];
+		if (i > a && !(i - a == 2 && (s[a] | 32) == 'i' && s[a + 1] == 'd')) {
+			/* or such a word and one of , ; : ! ? or a '.' that spaCy splits off */
+			size_t e = i;
+			if (e < n && (s[e] == ',' || s[e] == ';' || s[e] == ':' || s[e] == '!' || s[e] == '?' ||
+			              (s[e] == '.' && ((s[e - 1] >= 'a' && s[e - 1] <= 'z') || (s[e - 1] >= '0' && s[e - 1] <= '9')) &&
+			               e - a > 1 && !abbreviation(s + a, e - a + 1))))
+				e++;
+			if (e == n || s[e] == ' ' || s[e] == '\n') {
+				clean_word *w = new_word(c, a, i);
+				w->cps = i - a, w->symbol = 0, w->alpha = letters >> 1, w->sent_end = 0;
+				w->hash = word_hash(s + a, i - a);
+				if (e > i) {
+					w = new_word(c, i, e);
+					w->cps = 1, w->symbol = 1, w->alpha = 0;
+					w->sent_end = s[i] == '.' || s[i] == '!' || s[i] == '?';
+					w->hash = word_hash(s + i, 1);
+				}
+				i = e;
+				continue;
+			}
+		}
 		while (i < n) {
 			unsigned char ch = s[i];
 			if (ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F)) break;
@@ -503,6 +579,18 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 		if (i > a) split_chunk(c, s, a, i);
 	}
 	c->wtext = NULL;
+	c->cnt_text = s, c->cnt_len = n, c->cnt_nw = c->nw;
+}
+
+void clean_words_into(cleaner *c, const char *s, size_t n, clean_word **w, size_t *nw, size_t *cap) {
+	clean_word *sw = c->w;
+	size_t snw = c->nw, scap = c->wcap;
+	const char *swt = c->wtext;
+	size_t swl = c->wlen;
+	c->w = *w, c->nw = 0, c->wcap = *cap;
+	clean_words(c, s, n);
+	*w = c->w, *nw = c->nw, *cap = c->wcap;
+	c->w = sw, c->nw = snw, c->wcap = scap, c->wtext = swt, c->wlen = swl;
 }
 
 void clean_words_cached(cleaner *c, const char *s, size_t n) {
@@ -562,6 +650,7 @@ void clean_doc(cleaner *c, const char *s, size_t n, clean_result *r) {
 	memset(r, 0, sizeof *r);
 	r->kept = 1;
 	c->wtext = NULL;
+	c->cnt_text = NULL;
 	r->text = s, r->len = n;
 	if (c->on[R_UTF8]) {
 		const char *o;

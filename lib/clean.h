@@ -102,11 +102,17 @@ struct cleaner {
 	size_t bcap[4];
 	const char *wtext;      /* the text c->w was split from (NULL: none) */
 	size_t wlen;
+	clean_word *w2;         /* words of one line (c4) */
+	size_t nw2, w2cap;
+	const char *cnt_text;   /* a text whose number of words is known: cnt_nw */
+	size_t cnt_len, cnt_nw;
 	void *pii;              /* compiled patterns (pii.c) */
 };
 
 /* Split text into words (c->w, c->nw). */
 void clean_words(cleaner *c, const char *s, size_t n);
+/* the same into another array */
+void clean_words_into(cleaner *c, const char *s, size_t n, clean_word **w, size_t *nw, size_t *cap);
 /* the same, skipped when c->w already holds the words of exactly this text */
 void clean_words_cached(cleaner *c, const char *s, size_t n);
 /* Python's str.splitlines: the next line [*a, *b) from *pos; 0 at the end. Separators

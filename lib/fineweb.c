@@ -43,8 +43,14 @@ int fineweb_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 	v = chars > 0 ? dup_chars / chars : 0;
 	if (!isnan(p[P_FW_CHAR_DUP]) && v > p[P_FW_CHAR_DUP]) return drop(r, "char_dup", v);
 	if (!isnan(p[P_FW_LIST])) {
-		clean_words_cached(c, s, n);
-		v = c->nw ? (double)newlines / c->nw : 0;
+		size_t nw;
+		if (c->cnt_text == s && c->cnt_len == n) {
+			nw = c->cnt_nw;
+		} else {
+			clean_words_cached(c, s, n);
+			nw = c->nw;
+		}
+		v = nw ? (double)newlines / nw : 0;
 		if (v > p[P_FW_LIST]) return drop(r, "list_ratio", v);
 	}
 	return 1;

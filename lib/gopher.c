@@ -73,50 +73,74 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	const clean_word *w = c->w;
 	size_t nw = c->nw;
 	if (nw < 2) return 1;
-	/* g[i]: hash of the n words from i, extended one word per n; len[i]: their code points */
-	uint64_t *g = (uint64_t *)scratch(c, 3, nw * (sizeof(uint64_t) + sizeof(uint32_t)));
-	uint32_t *len = (uint32_t *)(g + nw);
-	for (size_t i = 0; i < nw; i++) g[i] = w[i].hash, len[i] = w[i].cps;
+	/* A k-gram can repeat only where the (k-1)-gram at the same place repeats, so
+	 * after the bigrams only the positions of repeated (k-1)-grams (cand) are
+	 * looked at: g and len hold the hash and code points of the k words from there. */
+	uint64_t *g = (uint64_t *)scratch(c, 3, nw * (2 * sizeof(uint64_t) + sizeof(uint32_t)));
+	uint32_t *len = (uint32_t *)(g + nw), *cand = len + nw;
+	size_t nc = nw;
+	for (size_t i = 0; i < nw; i++) g[i] = w[i].hash, len[i] = w[i].cps, cand[i] = i;
 	static const char *const top_name[] = {"top2", "top3", "top4"};
 	static const char *const dup_name[] = {"dup5", "dup6", "dup7", "dup8", "dup9", "dup10"};
+	hset *set = &c->set;
 	for (size_t k = 2; k <= 10 && k <= nw; k++) {
 		size_t m = nw - k + 1;   /* k-grams */
-		for (size_t i = 0; i < m; i++) g[i] = mix(g[i], w[i + k - 1].hash), len[i] += w[i + k - 1].cps;
-		double thr = p[k <= 4 ? P_TOP2 + k - 2 : P_DUP5 + k - 5];
-		if (isnan(thr)) continue;
-		hset *set = &c->set;
-		set_clear(set, m);
+		while (nc && cand[nc - 1] >= m) nc--;
+		for (size_t j = 0; j < nc; j++) {
+			size_t i = cand[j];
+			g[i] = mix(g[i], w[i + k - 1].hash), len[i] += w[i + k - 1].cps;
+		}
+		/* count the k-grams at the candidates; those seen twice are the next candidates */
+		set_clear(set, nc);
+		size_t best = 0;
+		uint32_t best_cnt = 1, best_first = 0;   /* all unique: the first k-gram, once */
+		for (size_t j = 0; j < nc; j++) {
+			int fresh;
+			size_t slot = set_put(set, g[cand[j]], &fresh);
+			if (fresh) set->aux[slot] = cand[j];
+			uint32_t v = ++set->val[slot];
+			/* Counter.most_common: the highest count, the first seen among equals */
+			if (v > best_cnt || (v == best_cnt && v > 1 && set->aux[slot] < best_first))
+				best_cnt = v, best_first = set->aux[slot], best = set->aux[slot];
+		}
+		if (best_cnt == 1) best = 0;
+		size_t keep = 0;
+		for (size_t j = 0; j < nc; j++) {
+			int fresh;
+			if (set->val[set_put(set, g[cand[j]], &fresh)] > 1) cand[keep++] = cand[j];
+		}
+		nc = keep;
 		if (k <= 4) {
-			/* the most frequent k-gram (the first seen among equals, as Counter.most_common)
-			 * times its length with the k-1 joining spaces */
-			size_t best = 0;
-			uint32_t best_cnt = 0, best_first = UINT32_MAX;
-			for (size_t i = 0; i < m; i++) {
-				int fresh;
-				size_t slot = set_put(set, g[i], &fresh);
-				if (fresh) set->aux[slot] = i;
-				uint32_t v = ++set->val[slot];
-				if (v > best_cnt || (v == best_cnt && set->aux[slot] < best_first))
-					best_cnt = v, best_first = set->aux[slot], best = set->aux[slot];
-			}
+			double thr = p[P_TOP2 + k - 2];
 			double frac = (double)(len[best] + k - 1) * best_cnt / total;
+			if (best_cnt == 1) {
+				/* len[0] was only kept up to date while 0 was a candidate */
+				size_t l0 = 0;
+				for (size_t i = 0; i < k; i++) l0 += w[i].cps;
+				frac = (double)(l0 + k - 1) / total;
+			}
 			if (over(frac, thr)) return drop(r, R_GOPHER_REP, top_name[k - 2], frac);
 		} else {
-			/* characters of repeated k-grams, joined without spaces; a repeat skips its words */
-			size_t rep = 0;
-			for (size_t i = 0; i < m;) {
+			/* characters of repeated k-grams, joined without spaces; a repeat skips its
+			 * words. Positions that are not candidates hold a k-gram seen nowhere else:
+			 * new, and never met again, so they need no set. */
+			double thr = p[P_DUP5 + k - 5];
+			if (isnan(thr)) continue;
+			set_clear(set, nc);
+			size_t rep = 0, next = 0;
+			for (size_t j = 0; j < nc; j++) {
+				size_t i = cand[j];
+				if (i < next) continue;
 				int fresh;
 				set_put(set, g[i], &fresh);
-				if (!fresh) rep += len[i], i += k;
-				else i++;
+				if (!fresh) rep += len[i], next = i + k;
 			}
 			if (over(rep / total, thr)) return drop(r, R_GOPHER_REP, dup_name[k - 5], rep / total);
 		}
+		if (!nc && k >= 4) break;   /* nothing repeats any more: every later share is 0 */
 	}
 	return 1;
 }
-
-
 
 static int stop_word(const char *s, size_t n) {
 	switch (n) {
