@@ -319,6 +319,7 @@ static _Thread_local work *tls_work;
 
 #define CACHE_MAX_KEY 256
 #define CACHE_MAX_ENTRIES (1u << 20)
+#define CACHE_MAX_BYTES (32u << 20)   /* keys and ids; a full cache starts over */
 
 static void cache_reset(work *w) {
 	if (!w->tab) {
@@ -504,7 +505,7 @@ static const int32_t *segment_ids(const lm_tokenizer *t, work *w, const char *s,
 	}
 	w->ids_n = 0;
 	encode_segment(t, w, s, n);
-	if (w->tab_n >= CACHE_MAX_ENTRIES) {
+	if (w->tab_n >= CACHE_MAX_ENTRIES || w->keys_n + w->pool_n * sizeof *w->pool > CACHE_MAX_BYTES) {
 		cache_reset(w);
 	} else if ((w->tab_n + 1) * 2 > w->tab_mask + 1) {
 		/* grow and rehash */
