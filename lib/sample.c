@@ -3,6 +3,7 @@
  * is only what decoding needs beyond training: attention of new rows over the
  * cache, the cache itself, and the samplers. */
 #include "sample.h"
+#include "blas.h"
 #include "layers.h"
 #include "util.h"
 #include <math.h>
@@ -169,6 +170,14 @@ static void attend(lm_sampler *s, int l, int N) {
 	}
 }
 
+/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T. One row, the common case of
+ * decoding a single sequence, goes through sgemv: sgemm would copy (pack) the
+ * whole weight matrix on every call, which costs more than the product itself. */
+static void project(float *out, const float *in, const float *w, int N, int IN, int OUT) {
+	if (N == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, w, IN, in, 1, 0.0f, out, 1);
+	else matmul_forward(out, in, w, N, IN, OUT);
+}
+
 /* The model over N rows (s->tok, s->slot, s->pos), writing their keys and
  * values into the cache; logits of the W rows listed in s->want. */
 static void forward(lm_sampler *s, int N, int W) {
@@ -178,9 +187,9 @@ static void forward(lm_sampler *s, int N, int W) {
 	embedding_forward(s->x, s->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		rmsnorm_forward(s->xb, s->rstd, s->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		matmul_forward(s->q, s->xb, p->wq + (size_t)l * D * D, N, D, D);
-		matmul_forward(s->k, s->xb, p->wk + (size_t)l * KV * D, N, D, KV);
-		matmul_forward(s->v, s->xb, p->wv + (size_t)l * KV * D, N, D, KV);
+		project(s->q, s->xb, p->wq + (size_t)l * D * D, N, D, D);
+		project(s->k, s->xb, p->wk + (size_t)l * KV * D, N, D, KV);
+		project(s->v, s->xb, p->wv + (size_t)l * KV * D, N, D, KV);
 		rope_forward(s->q, s->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(s->k, s->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
@@ -188,20 +197,20 @@ static void forward(lm_sampler *s, int N, int W) {
 			memcpy(vc(s, l, s->slot[n], s->pos[n]), s->v + (size_t)n * KV, KV * sizeof(float));
 		}
 		attend(s, l, N);
-		matmul_forward(s->q, s->xb, p->wo + (size_t)l * D * D, N, D, D);
+		project(s->q, s->xb, p->wo + (size_t)l * D * D, N, D, D);
 		residual_forward(s->x, s->q, (long)N * D);
 		rmsnorm_forward(s->xb, s->rstd, s->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		matmul_forward(s->h1, s->xb, p->w1 + (size_t)l * F * D, N, D, F);
-		matmul_forward(s->h3, s->xb, p->w3 + (size_t)l * F * D, N, D, F);
+		project(s->h1, s->xb, p->w1 + (size_t)l * F * D, N, D, F);
+		project(s->h3, s->xb, p->w3 + (size_t)l * F * D, N, D, F);
 		swiglu_forward(s->h1, s->h1, s->h3, (long)N * F);
-		matmul_forward(s->q, s->h1, p->w2 + (size_t)l * D * F, N, F, D);
+		project(s->q, s->h1, p->w2 + (size_t)l * D * F, N, F, D);
 		residual_forward(s->x, s->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
 	for (int w = 0; w < W; w++)
 		memmove(s->q + (size_t)w * D, s->x + (size_t)s->want[w] * D, D * sizeof(float));
 	rmsnorm_forward(s->xb, s->rstd, s->q, p->norm, W, D, c->norm_eps);
-	matmul_forward(s->logits, s->xb, p->output, W, D, c->vocab_size);
+	project(s->logits, s->xb, p->output, W, D, c->vocab_size);
 }
 
 static int cand_desc(const void *a, const void *b) {
@@ -227,65 +236,83 @@ static void select_top(cand *c, int n, int k) {
 	}
 }
 
-/* probs (V) and cs (V) are scratch; logits are left as they are. */
-static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rng *r, float *probs,
-		       cand *cs) {
+/* glibc's vector expf (libmvec), so the exponentials of a 32000-token row take
+ * a sixteenth of the calls; the scalar expf is used where nothing vectorizes. */
+#pragma omp declare simd notinbranch
+float expf(float);
+
+static float row_max(const float *x, int n) {
+	float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+	for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+	return mx;
+}
+
+/* e[i] = exp((x[i] - mx) * scale); returns their sum. */
+static float exp_row(float *e, const float *x, int n, float mx, float scale) {
+	float sum = 0;
+#pragma omp simd reduction(+ : sum)
+	for (int i = 0; i < n; i++) sum += e[i] = expf((x[i] - mx) * scale);
+	return sum;
+}
+
+/* One token from logits as how says, weights e (V) and cs (V) being scratch;
+ * *lp gets log p(token) under softmax(logits) itself. */
+static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rng *r, float *e, cand *cs,
+		       double *lp) {
+	float mx = row_max(logits, V);
+	int t;
 	if (how->temperature <= 0) {
-		int best = 0;
-		for (int i = 1; i < V; i++)
-			if (logits[i] > logits[best]) best = i;
-		return best;
+		t = 0;
+		while (t < V - 1 && logits[t] != mx) t++;  /* the lowest id among equal maxima */
+		*lp = logits[t] - mx - log(exp_row(e, logits, V, mx, 1));
+		return t;
 	}
-	float mx = -INFINITY, sum = 0;
-	for (int i = 0; i < V; i++) if (logits[i] > mx) mx = logits[i];
-	for (int i = 0; i < V; i++) sum += probs[i] = expf((logits[i] - mx) / how->temperature);
-	for (int i = 0; i < V; i++) probs[i] /= sum;
+	/* e holds unnormalised probabilities at the temperature, summing to total */
+	float total = exp_row(e, logits, V, mx, 1 / how->temperature);
+	/* log p is under the model itself: the normaliser at temperature 1 (cs as scratch) */
+	double log_z = how->temperature == 1 ? log(total) : log(exp_row((float *)cs, logits, V, mx, 1));
 	int k = how->top_k > 0 && how->top_k < V ? how->top_k : V;
 	int nucleus = how->top_p > 0 && how->top_p < 1;
 	if (k == V && !nucleus) {
-		float u = rng_float(r), cdf = 0;
-		for (int i = 0; i < V; i++)
-			if (u < (cdf += probs[i])) return i;
-		return V - 1;  /* rounding left the cdf short of u */
+		float u = rng_float(r) * total, cdf = 0;
+		t = -1;
+		for (int i = 0; i < V; i++) {
+			if (e[i] > 0) t = i;
+			if (u < (cdf += e[i])) break;
+		}
+		*lp = logits[t] - mx - log_z;
+		return t;
 	}
 	int n = 0;
-	/* a token below (1 - p) / (V - 1) can never be inside the nucleus (llama2.c's cut) */
-	float cut = nucleus ? (1 - how->top_p) / (V - 1) : -1;
+	/* a token below (1 - p) / (V - 1) of the mass can never be inside the nucleus (llama2.c's cut) */
+	float cut = nucleus ? (1 - how->top_p) / (V - 1) * total : -1;
 	for (int i = 0; i < V; i++)
-		if (probs[i] >= cut) cs[n++] = (cand){probs[i], i};
+		if (e[i] >= cut) cs[n++] = (cand){e[i], i};
 	if (k < n) { select_top(cs, n, k); n = k; }
 	qsort(cs, n, sizeof *cs, cand_desc);
-	float total = 0;
+	float kept = 0;
 	int keep = n;
 	for (int i = 0; i < n; i++) {
-		total += cs[i].p;
-		if (nucleus && total >= how->top_p) { keep = i + 1; break; }
+		kept += cs[i].p;
+		if (nucleus && kept >= how->top_p * total) { keep = i + 1; break; }
 	}
-	if (keep < n) {
-		total = 0;
-		for (int i = 0; i < keep; i++) total += cs[i].p;
-	}
-	float u = rng_float(r) * total, cdf = 0;
+	float u = rng_float(r) * kept, cdf = 0;
+	t = cs[keep - 1].id;
 	for (int i = 0; i < keep; i++)
-		if (u < (cdf += cs[i].p)) return cs[i].id;
-	return cs[keep - 1].id;
-}
-
-int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r) {
-	float *probs = xmalloc(V * sizeof *probs);
-	cand *cs = xmalloc(V * sizeof *cs);
-	int t = sample_with(logits, V, how, r, probs, cs);
-	free(probs);
-	free(cs);
+		if (u < (cdf += cs[i].p)) { t = cs[i].id; break; }
+	*lp = logits[t] - mx - log_z;
 	return t;
 }
 
-static double log_softmax_at(const float *logits, int V, int id) {
-	float mx = -INFINITY;
-	for (int i = 0; i < V; i++) if (logits[i] > mx) mx = logits[i];
-	double sum = 0;
-	for (int i = 0; i < V; i++) sum += exp((double)logits[i] - mx);
-	return (double)logits[id] - mx - log(sum);
+int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r) {
+	float *e = xmalloc(V * sizeof *e);
+	cand *cs = xmalloc(V * sizeof *cs);
+	double lp;
+	int t = sample_with(logits, V, how, r, e, cs, &lp);
+	free(e);
+	free(cs);
+	return t;
 }
 
 /* Sample the next token of each sequence slots[w] from logits row w. */
@@ -295,9 +322,10 @@ static void sample_rows(lm_sampler *s, const int *slots, int W) {
 	for (int w = 0; w < W; w++) {
 		int i = slots[w];
 		seq *q = &s->seqs[i];
-		const float *lg = s->logits + (size_t)w * V;
-		int t = sample_with(lg, V, &q->how, &q->rng, s->probs + (size_t)i * V, s->cands + (size_t)i * V);
-		q->logprob += log_softmax_at(lg, V, t);
+		double lp;
+		int t = sample_with(s->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
+				    s->cands + (size_t)i * V, &lp);
+		q->logprob += lp;
 		q->out[q->n_out++] = t;
 		int stop = 0;
 		for (int j = 0; j < s->n_stop; j++) stop |= t == s->stop[j];

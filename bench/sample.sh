@@ -1,0 +1,46 @@
+#!/bin/sh
+# Sampling speed on config (a): dim 288, 6 layers, 6 heads, vocab 32000 (llama2.c's
+# stories15M shape), random weights from lm-convert --init. lm-sample at batch 1
+# and the aggregate of 64 sequences decoded together, next to a PyTorch KV-cache
+# loop of the same checkpoint (bench/torch_sample.py) at batch 1, whose greedy
+# tokens must also agree with ours. Prints ratios; never fails on speed.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PATH="$ROOT/${LMKIT_BIN:-bin}:$PATH"
+W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+N=${N:-200}
+
+printf '{"dim":288,"n_layers":6,"n_heads":6,"n_kv_heads":6,"vocab_size":32000,"max_seq_len":256,"tied":true}' >"$W/a.json"
+lm-convert --init "$W/a.json" --seed 1 "$W/a.st"
+
+# tok/s from -v: "... N tokens in S s: X tok/s (batch B)"
+rate() { sed -n 's/.* \([0-9.]*\) tok\/s (batch .*/\1/p' "$1"; }
+lm-sample -v --ids -t 1 -n "$N" -b 1 -c 2 "$W/a.st" >/dev/null 2>"$W/b1.err"
+lm-sample -v --ids -t 1 -n "$N" -b 64 -c 64 "$W/a.st" >/dev/null 2>"$W/b64.err"
+b1=$(rate "$W/b1.err")
+b64=$(rate "$W/b64.err")
+echo "lm-sample batch 1:  $b1 tok/s"
+echo "lm-sample batch 64: $b64 tok/s aggregate"
+
+if /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
+	/usr/bin/python3 "$ROOT/bench/torch_sample.py" "$W/a.st" "$N" 0 >"$W/torch.out"
+	pt=$(sed -n 's/^tok_per_s //p' "$W/torch.out")
+	echo "PyTorch batch 1:    $pt tok/s ($(/usr/bin/python3 -c 'import torch; print("torch", torch.__version__ + ",", torch.get_num_threads(), "threads")'))"
+	# A random tied model's greedy text is BOS forever; a trained one tells more.
+	S=${LMKIT_ASSETS:-$ROOT/../shared/assets}/stories260K.bin
+	if [ -r "$S" ]; then
+		lm-convert "$S" "$W/s.st"
+		ours=$(lm-sample -t 0 -n 40 --ids "$W/s.st" | paste -sd' ' -)
+		theirs=$(/usr/bin/python3 "$ROOT/bench/torch_sample.py" "$W/s.st" 1 40 | sed -n 's/^greedy //p')
+		# lm-sample stops at BOS or EOS, the PyTorch loop does not: ours must begin theirs
+		case "$theirs " in
+		"$ours "*) echo "stories260K greedy: PyTorch on the checkpoint agrees with lm-sample ($(echo $ours | wc -w) tokens)" ;;
+		*) echo "stories260K greedy: PyTorch and lm-sample DISAGREE: $ours / $theirs" ;;
+		esac
+	fi
+	awk -v a="$b1" -v p="$pt" 'BEGIN { printf "batch 1 vs PyTorch: %.1fx (target >= 3x)\n", a / p }'
+else
+	echo "PyTorch (/usr/bin/python3 with torch) absent: no peer"
+fi
+awk -v a="$b64" -v b="$b1" 'BEGIN { printf "batch 64 aggregate vs batch 1: %.1fx (target >= 20x)\n", a / b }'
