@@ -6,10 +6,10 @@
 #include <string.h>
 
 static const char *USAGE =
-	"[--exact] [-n ngram] [-t threshold] [--plain] [--skip-bad] [-v] [-o out] [--removed file] [input]\n"
-	"       lm-dedup sig [--exact] [-n ngram] [--plain] [--skip-bad] -o sigfile [input]\n"
+	"[--exact] [-n ngram] [-t threshold] [-p] [--skip-bad] [-v] [-o out] [--removed file] [input]\n"
+	"       lm-dedup sig [--exact] [-n ngram] [-p] [--skip-bad] -o sigfile [input]\n"
 	"       lm-dedup clusters [-t threshold] [--mem size] [--tmpdir dir] [-v] -o clusters sigfile ...\n"
-	"       lm-dedup filter -c clusters -s shard [--plain] [--skip-bad] [-o out] [--removed file] [input]";
+	"       lm-dedup filter -c clusters -s shard [-p] [--skip-bad] [-o out] [--removed file] [input]";
 
 static struct {
 	int exact, ngram, plain, skip_bad, verbose, shard;
@@ -31,11 +31,11 @@ static size_t parse_size(const char *o, const char *s) {
 	return (size_t)(v * m);
 }
 
-enum { O_EXACT = 256, O_PLAIN, O_SKIP, O_REMOVED, O_MEM, O_TMPDIR };
+enum { O_EXACT = 256, O_SKIP, O_REMOVED, O_MEM, O_TMPDIR };
 
 static int parse(int argc, char **argv, const char *allowed) {
 	static const struct option lo[] = {
-		{"exact", no_argument, 0, O_EXACT}, {"plain", no_argument, 0, O_PLAIN},
+		{"exact", no_argument, 0, O_EXACT}, {"plain", no_argument, 0, 'p'},
 		{"skip-bad", no_argument, 0, O_SKIP}, {"removed", required_argument, 0, O_REMOVED},
 		{"mem", required_argument, 0, O_MEM}, {"tmpdir", required_argument, 0, O_TMPDIR},
 		{"output", required_argument, 0, 'o'}, {"threshold", required_argument, 0, 't'},
@@ -43,7 +43,7 @@ static int parse(int argc, char **argv, const char *allowed) {
 		{"clusters", required_argument, 0, 'c'}, {"shard", required_argument, 0, 's'},
 		{0, 0, 0, 0}};
 	int c;
-	while ((c = getopt_long(argc, argv, "o:t:n:vc:s:", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:t:n:vc:s:p", lo, NULL)) != -1) {
 		const char *name = NULL;
 		for (const struct option *p = lo; p->name; p++) if (p->val == c) name = p->name;
 		if (c == '?' || (name && !strstr(allowed, name))) {
@@ -52,7 +52,7 @@ static int parse(int argc, char **argv, const char *allowed) {
 		}
 		switch (c) {
 		case O_EXACT: opt.exact = 1; break;
-		case O_PLAIN: opt.plain = 1; break;
+		case 'p': opt.plain = 1; break;
 		case O_SKIP: opt.skip_bad = 1; break;
 		case O_REMOVED: opt.removed = optarg; break;
 		case O_MEM: opt.mem = parse_size("--mem", optarg); break;
