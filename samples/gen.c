@@ -487,12 +487,14 @@ static void index_facts(void) {
 	}
 }
 
-/* State one fact in one of its phrasings. */
-static void say(Buf *b, Rng *r, int rel, int s) {
+/* State one fact in phrasing tpl (-1: any). */
+static void say_as(Buf *b, Rng *r, int rel, int s, int tpl) {
 	if (b->n && b->p[b->n - 1] != '\n') bputn(b, " ", 1);
-	fill(b, RELS[rel].say[below(r, nsay(rel))], rel_args(rel, s));
+	fill(b, RELS[rel].say[tpl >= 0 ? tpl % nsay(rel) : below(r, nsay(rel))], rel_args(rel, s));
 	fact_count[fact_id(rel, s)]++;
 }
+
+static void say(Buf *b, Rng *r, int rel, int s) { say_as(b, r, rel, s, -1); }
 
 /* A sentence with no fact in it; $1..$4 as given. */
 static void narrate(Buf *b, const char *tpl, const char *a1, const char *a2, const char *a3, const char *a4) {
@@ -532,45 +534,52 @@ static const char *OPENERS[NTYPES][4] = {
 
 /* Sentences of one profile: the subject's facts, some of its neighbors' and
  * a little filler, in a random order, then cut into one or two paragraphs. */
-typedef struct { int rel, s; const char *filler; } Item;
+typedef struct { int rel, s; const char *filler; int tpl; } Item; /* tpl: which phrasing, -1 any */
 
 /* k different fillers from the list */
 static int fillers(Item *it, int n, Rng *r, const char **list, int len, int k) {
-	for (int at = below(r, len); k > 0; k--) it[n++] = (Item){-1, 0, list[(at + k) % len]};
+	for (int at = below(r, len); k > 0; k--) it[n++] = (Item){-1, 0, list[(at + k) % len], -1};
 	return n;
 }
 
-static void profile(Buf *b, Rng *r, int type, int s) {
+/* opener: which opening sentence (modulo their number), -1 any. Facts of the
+ * same relation listed together (a river's towns) take different phrasings,
+ * so that a page repeats no 5-gram. */
+static void profile(Buf *b, Rng *r, int type, int s, int opener) {
 	Item it[16];
 	int n = 0;
 	for (int rel = 0; rel < NRELS; rel++)
-		if (RELS[rel].subject == type) it[n++] = (Item){rel, s, NULL};
+		if (RELS[rel].subject == type) it[n++] = (Item){rel, s, NULL, -1};
 	if (type == TOWN) {
 		Ent *t = E(TOWN, s);
-		if (chance(r, 40)) it[n++] = (Item){PERSON_JOB, t->mayor, NULL};
-		if (chance(r, 40)) it[n++] = (Item){RIVER_SEA, t->river, NULL};
-		if (chance(r, 25)) it[n++] = (Item){PROVINCE_CAPITAL, t->province, NULL};
+		if (chance(r, 40)) it[n++] = (Item){PERSON_JOB, t->mayor, NULL, -1};
+		if (chance(r, 40)) it[n++] = (Item){RIVER_SEA, t->river, NULL, -1};
+		if (chance(r, 25)) it[n++] = (Item){PROVINCE_CAPITAL, t->province, NULL, -1};
 		n = fillers(it, n, r, TOWN_FILLER, NELEM(TOWN_FILLER), 1 + below(r, 3));
 	} else if (type == PERSON) {
 		Ent *p = E(PERSON, s);
-		if (chance(r, 50)) it[n++] = (Item){ANIMAL_COLOR, p->pet, NULL};
-		if (chance(r, 50)) it[n++] = (Item){ANIMAL_FOOD, p->pet, NULL};
-		if (chance(r, 30)) it[n++] = (Item){TOWN_TRADE, p->home, NULL};
+		if (chance(r, 50)) it[n++] = (Item){ANIMAL_COLOR, p->pet, NULL, -1};
+		if (chance(r, 50)) it[n++] = (Item){ANIMAL_FOOD, p->pet, NULL, -1};
+		if (chance(r, 30)) it[n++] = (Item){TOWN_TRADE, p->home, NULL, -1};
 		n = fillers(it, n, r, PERSON_FILLER, NELEM(PERSON_FILLER), 1 + below(r, 2));
 	} else if (type == ANIMAL) {
 		Ent *a = E(ANIMAL, s);
-		it[n++] = (Item){PERSON_PET, a->owner, NULL};
-		if (chance(r, 50)) it[n++] = (Item){PERSON_HOME, a->owner, NULL};
+		it[n++] = (Item){PERSON_PET, a->owner, NULL, -1};
+		if (chance(r, 50)) it[n++] = (Item){PERSON_HOME, a->owner, NULL, -1};
 		n = fillers(it, n, r, ANIMAL_FILLER, NELEM(ANIMAL_FILLER), 1 + below(r, 2));
 	} else if (type == RIVER) {
-		for (int t = 0; t < type_count[TOWN] && n < 12; t++)
-			if (E(TOWN, t)->river == s) it[n++] = (Item){TOWN_RIVER, t, NULL};
+		for (int t = 0, k = below(r, nsay(TOWN_RIVER)); t < type_count[TOWN] && n < 12; t++)
+			if (E(TOWN, t)->river == s) {
+				it[n++] = (Item){TOWN_RIVER, t, NULL, k++};
+				if (chance(r, 40)) it[n++] = (Item){TOWN_TRADE, t, NULL, k};
+			}
 		n = fillers(it, n, r, WATER_FILLER, NELEM(WATER_FILLER), 1 + below(r, 2));
 	} else if (type == PROVINCE) {
-		for (int t = 0; t < type_count[TOWN] && n < 12; t++)
-			if (E(TOWN, t)->province == s && chance(r, 60)) it[n++] = (Item){TOWN_PROVINCE, t, NULL};
+		/* two towns at most: more would repeat "the province of X" too often */
+		for (int t = 0, k = 0, at = below(r, nsay(TOWN_PROVINCE)); t < type_count[TOWN] && k < 2; t++)
+			if (E(TOWN, t)->province == s && chance(r, 60)) it[n++] = (Item){TOWN_PROVINCE, t, NULL, at + k++};
 	}
-	/* shuffle; a filler never comes first (the opener names the subject) */
+	/* the opener names the subject; the rest in any order */
 	for (int i = n - 1; i > 0; i--) {
 		int j = below(r, i + 1);
 		Item x = it[i];
@@ -581,11 +590,11 @@ static void profile(Buf *b, Rng *r, int type, int s) {
 	const char *species = type == ANIMAL ? SPECIES[e->species] : "";
 	int nop = 0;
 	while (nop < 4 && OPENERS[type][nop]) nop++;
-	narrate(b, OPENERS[type][below(r, nop)], e->name, species, NULL, NULL);
+	narrate(b, OPENERS[type][opener >= 0 ? opener % nop : below(r, nop)], e->name, species, NULL, NULL);
 	int cut = n > 4 && chance(r, 60) ? 2 + below(r, n - 3) : -1;
 	for (int i = 0; i < n; i++) {
 		if (i == cut) para(b);
-		if (it[i].rel >= 0) say(b, r, it[i].rel, it[i].s);
+		if (it[i].rel >= 0) say_as(b, r, it[i].rel, it[i].s, it[i].tpl);
 		else narrate(b, it[i].filler, type == PERSON ? e->first : e->name, NULL, NULL, NULL);
 	}
 }
@@ -656,7 +665,7 @@ static void story_market(Buf *b, Rng *r, int pi) {
 	if (chance(r, 60)) say(b, r, PERSON_HOME, qi);
 	if (chance(r, 60)) say(b, r, PERSON_JOB, qi);
 	para(b);
-	if (chance(r, 70)) {
+	if (chance(r, 90)) {
 		narrate(b, ONE_OF(r, "$1 pointed at a roll of cloth.", "$1 stopped to look at the ribbons.", "$1 picked out a new scarf."),
 			q->first, NULL, NULL, NULL);
 		say(b, r, PERSON_COLOR, qi);
@@ -680,9 +689,9 @@ static void story_lost(Buf *b, Rng *r, int pi) {
 	say(b, r, PERSON_PET, pi);
 	narrate(b, ONE_OF(r, "$1 searched the lanes of $2 and called out again and again.", "$1 asked everyone in $2 for help.",
 		"$1 looked in every barn and yard in $2."), f, E(TOWN, p->home)->name, NULL, NULL);
-	if (chance(r, 70)) say(b, r, ANIMAL_COLOR, p->pet);
+	if (chance(r, 90)) say(b, r, ANIMAL_COLOR, p->pet);
 	para(b);
-	if (chance(r, 70)) {
+	if (chance(r, 90)) {
 		narrate(b, ONE_OF(r, "$1 left a bowl by the gate.", "$1 hoped that food would bring $2 back.", "$1 filled a bucket and waited."),
 			f, A, NULL, NULL);
 		say(b, r, ANIMAL_FOOD, p->pet);
@@ -893,42 +902,68 @@ static int hs_add(HashSet *s, uint64_t h) {
 	return 1;
 }
 
+/* A page of profiles: units[] are (type, subject) pairs. */
+typedef struct { int type, s; } Unit;
+
+static void page(Buf *b, Rng *r, const Unit *u, int n) {
+	int next[NTYPES];
+	for (int t = 0; t < NTYPES; t++) next[t] = below(r, 4);
+	for (int i = 0; i < n; i++) {
+		para(b);
+		profile(b, r, u[i].type, u[i].s, next[u[i].type]++);
+	}
+}
+
+/* Profiles come in pages long enough for quality filters (Gopher's 50 words,
+ * C4's 5 sentences), with no one name dominating a page and no 5-gram repeated
+ * much: a town with its residents and their animals; a river with a province.
+ * Each town, person and animal gets `profiles` profiles, each river as many,
+ * each province twice as many, and each person `stories` stories. */
 static void world_docs(Docs *ds, Rng *r, int profiles, int stories) {
 	HashSet seen = {0};
 	int *saved = xmalloc(nfacts * sizeof *saved);
 	Buf b = {0};
-	static const int order[] = {PROVINCE, RIVER, TOWN, PERSON, ANIMAL};
-	int total = 0;
-	for (int rep = 0; rep < profiles; rep++)
-		for (int k = 0; k < NELEM(order); k++) total += type_count[order[k]];
-	total += stories * type_count[PERSON];
-	for (int d = 0; d < total; d++) {
-		int type, s, story = -1, i = d;
-		int per_rep = total - stories * type_count[PERSON];
-		if (i < per_rep) {
-			i %= per_rep / profiles;
-			for (int k = 0;; k++) {
-				if (i < type_count[order[k]]) { type = order[k]; s = i; break; }
-				i -= type_count[order[k]];
+	int nt = type_count[TOWN], np = type_count[PERSON], nr = type_count[RIVER], nv = type_count[PROVINCE];
+	Unit *u = xmalloc((1 + 2 * np + nr + nv) * sizeof *u);
+	int *towns = iota(nt), *rivers = iota(nr), *provinces = iota(nv);
+	for (int rep = 0; rep < profiles + stories; rep++) {
+		int pages = rep < profiles ? nt + nr : np;
+		if (rep < profiles) {
+			shuffle(r, towns, nt);
+			shuffle(r, rivers, nr);
+			shuffle(r, provinces, nv);
+		}
+		for (int pg = 0; pg < pages; pg++) {
+			int n = 0;
+			if (rep < profiles && pg < nt) {
+				int t = towns[pg];
+				u[n++] = (Unit){TOWN, t};
+				for (int p = 0; p < np; p++)
+					if (E(PERSON, p)->home == t) {
+						u[n++] = (Unit){PERSON, p};
+						u[n++] = (Unit){ANIMAL, E(PERSON, p)->pet};
+					}
+			} else if (rep < profiles) {
+				u[n++] = (Unit){RIVER, rivers[pg - nt]};
+				u[n++] = (Unit){PROVINCE, provinces[(pg - nt) % nv]};
 			}
-		} else {
-			i -= per_rep;
-			type = PERSON;
-			s = i % type_count[PERSON];
-			story = (i / type_count[PERSON] + s) % 3;
+			for (;;) {
+				memcpy(saved, fact_count, nfacts * sizeof *saved);
+				bclear(&b);
+				if (n) page(&b, r, u, n);
+				else {
+					int s = pg, story = (rep - profiles + s) % 3;
+					if (story == 0) story_journey(&b, r, s);
+					else if (story == 1) story_market(&b, r, s);
+					else story_lost(&b, r, s);
+				}
+				if (hs_add(&seen, text_hash(b.p))) break;
+				memcpy(fact_count, saved, nfacts * sizeof *saved);
+			}
+			add_doc(ds, bdup(&b), "world", D_CLEAN);
 		}
-		for (;;) {
-			memcpy(saved, fact_count, nfacts * sizeof *saved);
-			bclear(&b);
-			if (story < 0) profile(&b, r, type, s);
-			else if (story == 0) story_journey(&b, r, s);
-			else if (story == 1) story_market(&b, r, s);
-			else story_lost(&b, r, s);
-			if (hs_add(&seen, text_hash(b.p))) break;
-			memcpy(fact_count, saved, nfacts * sizeof *saved);
-		}
-		add_doc(ds, bdup(&b), "world", D_CLEAN);
 	}
+	free(u), free(towns), free(rivers), free(provinces);
 	free(seen.h);
 	free(saved);
 	free(b.p);
