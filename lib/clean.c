@@ -667,7 +667,7 @@ void clean_doc(cleaner *c, const char *s, size_t n, clean_result *r) {
 		const char *o;
 		size_t on;
 		if (!c4_quality(c, s, n, &o, &on, r)) goto drop;
-		if (on != n || o != s) r->changed = 1;
+		if (on != n || (o != s && memcmp(o, s, n))) r->changed = 1;
 		s = o, n = on;
 	}
 	if (c->on[R_FINEWEB] && !fineweb_quality(c, s, n, r)) goto drop;
