@@ -69,7 +69,8 @@ void softmax_forward(float *probs, const float *logits, int N, int V);
 
 /* Cross-entropy of N rows of logits (N, V) against targets, in one pass that
  * also replaces the logits by d(loss)/d(logits) when grad_scale != 0:
- * dlogits = (softmax - onehot) · weight[n] · grad_scale. Rows with weight 0
+ * dlogits = (softmax - onehot) · weight[n] · grad_scale (with grad_scale 0 the
+ * logits are left as scratch). Rows with weight 0
  * (or a negative target) contribute nothing and get zero gradient. losses(N)
  * receives each row's unweighted loss (0 for skipped rows). weight NULL: 1. */
 void crossentropy_forward_backward(float *logits, float *losses, const int *targets,
