@@ -51,6 +51,110 @@ static const char *texts[] = {
 	"<s> and </s> are text here",
 };
 
+/* An independent, plain encoder with run.c encode()'s semantics, to check the
+ * heap, the segment split and the cache of tok_encode against: the vocabulary
+ * sorted by strcmp and searched with bsearch as run.c does, and the best merge
+ * (highest score above -1e10, leftmost on ties) found by a scan each time. */
+typedef struct runc { int n; char **s; float *sc; int *sorted; } runc;
+static runc *rc_sort_ctx;
+static int rc_cmp(const void *a, const void *b) {
+	return strcmp(rc_sort_ctx->s[*(const int *)a], rc_sort_ctx->s[*(const int *)b]);
+}
+static const char *rc_key;
+static int rc_find(const void *k, const void *e) { (void)k; return strcmp(rc_key, rc_sort_ctx->s[*(const int *)e]); }
+static int rc_lookup(runc *r, const char *str) {
+	rc_sort_ctx = r;
+	rc_key = str;
+	const int *p = bsearch(str, r->sorted, r->n, sizeof *r->sorted, rc_find);
+	return p ? *p : -1;
+}
+static runc *rc_load(const char *path) {
+	size_t len;
+	unsigned char *b = (unsigned char *)read_file(path, &len);
+	runc *r = xcalloc(1, sizeof *r);
+	size_t off = 4;
+	while (off < len) {
+		int l;
+		r->s = xrealloc(r->s, (r->n + 1) * sizeof *r->s);
+		r->sc = xrealloc(r->sc, (r->n + 1) * sizeof *r->sc);
+		memcpy(&r->sc[r->n], b + off, 4);
+		memcpy(&l, b + off + 4, 4);
+		r->s[r->n] = xmalloc(l + 1);
+		memcpy(r->s[r->n], b + off + 8, l);
+		r->s[r->n][l] = 0;
+		off += 8 + l;
+		r->n++;
+	}
+	free(b);
+	r->sorted = xmalloc(r->n * sizeof *r->sorted);
+	for (int i = 0; i < r->n; i++) r->sorted[i] = i;
+	rc_sort_ctx = r;
+	qsort(r->sorted, r->n, sizeof *r->sorted, rc_cmp);
+	return r;
+}
+static int rc_pair(runc *r, const int *tok, int i, char *buf) {
+	sprintf(buf, "%s%s", r->s[tok[i]], r->s[tok[i + 1]]);
+	return rc_lookup(r, buf);
+}
+static size_t rc_encode(runc *r, const char *text, int *tok) {
+	size_t n = 0, sl = 0;
+	char grp[8], buf[512];
+	tok[n++] = 1;
+	if (text[0]) tok[n++] = rc_lookup(r, " ");
+	for (const char *c = text; *c; c++) {
+		if ((*c & 0xC0) != 0x80) sl = 0;
+		grp[sl++] = *c;
+		grp[sl] = 0;
+		if ((c[1] & 0xC0) == 0x80 && sl < 4) continue;
+		int id = rc_lookup(r, grp);
+		if (id >= 0) tok[n++] = id;
+		else for (size_t i = 0; i < sl; i++) tok[n++] = (unsigned char)grp[i] + 3;
+		sl = 0;
+	}
+	int *pid = xmalloc((n + 1) * sizeof *pid);
+	for (size_t i = 0; i + 1 < n; i++) pid[i] = rc_pair(r, tok, (int)i, buf);
+	for (;;) {
+		float best = -1e10f;
+		long bi = -1;
+		for (size_t i = 0; i + 1 < n; i++)
+			if (pid[i] >= 0 && r->sc[pid[i]] > best) best = r->sc[pid[i]], bi = (long)i;
+		if (bi < 0) break;
+		tok[bi] = pid[bi];
+		memmove(tok + bi + 1, tok + bi + 2, (n - bi - 2) * sizeof *tok);
+		memmove(pid + bi + 1, pid + bi + 2, (n - bi - 2) * sizeof *pid);
+		n--;
+		if (bi > 0) pid[bi - 1] = rc_pair(r, tok, (int)bi - 1, buf);
+		if ((size_t)bi + 1 < n) pid[bi] = rc_pair(r, tok, (int)bi, buf);
+	}
+	free(pid);
+	return n;
+}
+
+/* Every corpus line up to 2000 bytes: tok_encode on a tokenizer.bin equals the plain encoder. */
+static void against_runc(const char *bin, const char *name) {
+	runc *r = rc_load(bin);
+	lm_tokenizer *t = tok_load(bin);
+	lm_in *in = in_open("tests/data/tok_corpus.txt.gz");
+	int *want = xmalloc((2000 + 16) * sizeof *want);   /* at most one token per byte, BOS, prefix */
+	long lines = 0, bad = 0;
+	while (in_line(in)) {
+		size_t len = strlen(in->buf);   /* run.c reads C strings */
+		if (len > 2000) continue;
+		size_t k = rc_encode(r, in->buf, want);
+		size_t n = tok_encode(t, in->buf, len, 1, 0, &ids, &cap);
+		int same = n == k;
+		for (size_t j = 0; same && j < n; j++) same = ids[j] == want[j];
+		if (!same && bad++ < 3) printf("#   differs on line %lld\n", in->lineno);
+		lines++;
+	}
+	in_close(in);
+	ok(!bad && lines > 10000, "%s: tok_encode equals a plain run.c encode() on %ld corpus lines (%ld differ)", name, lines, bad);
+	free(want);
+	tok_free(t);
+	for (int i = 0; i < r->n; i++) free(r->s[i]);
+	free(r->s); free(r->sc); free(r->sorted); free(r);
+}
+
 int main(void) {
 	const char *json = asset("llama2_tokenizer_expected_encodings.json");
 	char jsonp[4096];
@@ -111,6 +215,8 @@ int main(void) {
 	ok(n > 1000 && t1 - t0 < 5, "a 1 MB word encodes in %.2f s", t1 - t0);
 	ok(n2 > 1000 && t2 - t1 < 5, "1 MB of spaces encodes in %.2f s", t2 - t1);
 	free(w);
+	against_runc(asset("tokenizer.bin"), "tokenizer.bin");
+	against_runc(asset("tok512.bin"), "tok512.bin");
 	tok_free(m); tok_free(b); tok_free(m5); tok_free(b5);
 	free(ids);
 	return done_testing();
