@@ -79,6 +79,14 @@ is "dropped by the repetition rule" "$(grep -o '"rule":"[a-z-]*","check":"[a-z0-
 ok "big document kept with the rules off" lm-clean --only utf8,pii -o big.out big.jsonl
 ok "written back whole" cmp big.out big.jsonl
 
+# the man page's examples, as written, on the test documents
+gzip -c "$D/clean_docs.jsonl" > web.jsonl.gz
+ok "example: clean a compressed corpus" lm-clean -o clean.jsonl.gz -r rejects.jsonl web.jsonl.gz
+ok "example: count drops per check" sh -c 'awk -F'"'"'"check":"'"'"' '"'"'{ split($2, a, "\""); n[a[1]]++ }
+    END { for (c in n) print n[c], c }'"'"' rejects.jsonl | sort > counts'
+is "example: counts" "$(cat counts | tr '\n' ' ')" "1 dup_line 1 lorem_ipsum 1 top2 "
+ok "example: thresholds" lm-clean -s gopher-quality.min_words=20 -s c4.min_sentences=off -o out.jsonl web.jsonl.gz
+
 if command -v mandoc >/dev/null; then
 	ok "man page lints clean" sh -c "mandoc -Tlint -Wwarning '$ROOT/man/lm-clean.1'"
 fi
