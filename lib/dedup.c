@@ -18,6 +18,7 @@ _Static_assert(sizeof(dd_rec) == 264, "dd_rec is a file record: no padding");
 #define WINDOW 32     /* how many earlier members of a bucket a document is compared with */
 
 void dd_sink_write(dd_sink *s, const void *p, size_t n) {
+	if (!n) return;
 	if (s->out) {
 		out_write(s->out, p, n);
 	} else {
