@@ -586,6 +586,12 @@ static size_t normalize(const lm_tokenizer *t, work *w, const char *text, size_t
 	return k;
 }
 
+/* Whether the space symbol (" " or "▁", spn bytes) starts at s[b]. */
+static inline int is_space(const char *s, size_t b, size_t m, size_t spn) {
+	if (spn == 1) return s[b] == ' ';
+	return s[b] == '\xE2' && b + 3 <= m && s[b + 1] == '\x96' && s[b + 2] == '\x81';
+}
+
 static void append(int32_t **ids, size_t *cap, size_t *n, int32_t id) {
 	if (*n >= *cap) {
 		*cap = *cap ? *cap * 2 : 64;
@@ -601,16 +607,15 @@ size_t tok_encode(const lm_tokenizer *t, const char *text, size_t len, int bos, 
 	if (bos && t->bos >= 0) append(ids, cap, &n, t->bos);
 	size_t m = normalize(t, w, text, len);
 	const char *s = w->norm;
-	const char *sp = t->bin ? " " : t->escape_ws ? SPACE_SYMBOL : " ";
-	size_t spn = strlen(sp);
+	size_t spn = t->bin || !t->escape_ws ? 1 : 3;
 	int prev_unk = 0;
 	for (size_t a = 0, b; a < m; a = b) {
 		b = m;
 		if (t->presplit) {
 			/* a segment: a run of spaces, then everything up to the next space */
 			b = a;
-			while (b + spn <= m && !memcmp(s + b, sp, spn)) b += spn;
-			while (b < m && !(b + spn <= m && !memcmp(s + b, sp, spn))) b++;
+			while (b < m && is_space(s, b, m, spn)) b += spn;
+			while (b < m && !is_space(s, b, m, spn)) b++;
 		}
 		size_t k;
 		const int32_t *seg = segment_ids(t, w, s + a, b - a, &k);

@@ -22,6 +22,7 @@ typedef struct batch {
 	char *text; size_t text_n, text_cap;
 	size_t *off, *len;
 	int32_t **ids; size_t *n, *cap;
+	char **fmt; size_t *fmt_n, *fmt_cap;   /* id lines, formatted in parallel too */
 	size_t ndocs;
 } batch;
 
@@ -34,36 +35,38 @@ static void progress(double bytes, double t0) {
 	fprintf(stderr, "\r%s: %.1f MB, %.1f MB/s ", lm_progname, bytes / 1e6, dt > 0 ? bytes / 1e6 / dt : 0);
 }
 
-/* Decimal ids joined by spaces, one line per document. */
-static void write_ids(lm_out *o, const int32_t *ids, size_t n) {
-	char buf[1 << 14];
-	size_t k = 0;
+/* Decimal ids joined by spaces and a newline, into *buf (grown as needed). */
+static size_t format_ids(char **buf, size_t *cap, const int32_t *ids, size_t n) {
+	if (*cap < 12 * n + 2) *buf = xrealloc(*buf, *cap = 12 * n + 64);
+	char *p = *buf;
 	for (size_t i = 0; i < n; i++) {
-		if (k > sizeof buf - 16) { out_write(o, buf, k); k = 0; }
 		char tmp[12];
 		int t = 0;
 		uint32_t v = (uint32_t)ids[i];
 		do tmp[t++] = '0' + v % 10; while (v /= 10);
-		if (i) buf[k++] = ' ';
-		while (t) buf[k++] = tmp[--t];
+		if (i) *p++ = ' ';
+		while (t) *p++ = tmp[--t];
 	}
-	buf[k++] = '\n';
-	out_write(o, buf, k);
+	*p++ = '\n';
+	return p - *buf;
 }
 
 static void flush_batch(batch *b, lm_shard_writer *sw, lm_out *o) {
 	#pragma omp parallel for schedule(dynamic, 16)
-	for (size_t d = 0; d < b->ndocs; d++)
+	for (size_t d = 0; d < b->ndocs; d++) {
 		b->n[d] = tok_encode(tok, b->text + b->off[d], b->len[d], !no_bos, add_eos, &b->ids[d], &b->cap[d]);
+		if (!sw) b->fmt_n[d] = format_ids(&b->fmt[d], &b->fmt_cap[d], b->ids[d], b->n[d]);
+	}
 	for (size_t d = 0; d < b->ndocs; d++) {
 		if (sw) {
 			/* an empty document has no tokens to train on and no place in a shard */
 			if (b->n[d]) shard_add_doc(sw, b->ids[d], NULL, b->n[d]);
 		} else {
-			write_ids(o, b->ids[d], b->n[d]);
+			out_write(o, b->fmt[d], b->fmt_n[d]);
 		}
-		/* do not let one huge document pin its buffer for the rest of the run */
+		/* do not let one huge document pin its buffers for the rest of the run */
 		if (b->cap[d] > (1u << 20)) { free(b->ids[d]); b->ids[d] = NULL; b->cap[d] = 0; }
+		if (b->fmt_cap[d] > (1u << 22)) { free(b->fmt[d]); b->fmt[d] = NULL; b->fmt_cap[d] = 0; }
 	}
 	b->ndocs = 0;
 	b->text_n = 0;
@@ -76,6 +79,9 @@ static void encode(int nfiles, char **files, const char *outpath) {
 	b.ids = xcalloc(BATCH_DOCS, sizeof *b.ids);
 	b.n = xcalloc(BATCH_DOCS, sizeof *b.n);
 	b.cap = xcalloc(BATCH_DOCS, sizeof *b.cap);
+	b.fmt = xcalloc(BATCH_DOCS, sizeof *b.fmt);
+	b.fmt_n = xcalloc(BATCH_DOCS, sizeof *b.fmt_n);
+	b.fmt_cap = xcalloc(BATCH_DOCS, sizeof *b.fmt_cap);
 	lm_shard_writer *sw = outpath ? shard_create(outpath, (uint32_t)tok_vocab_size(tok), 0) : NULL;
 	lm_out *o = outpath ? NULL : out_open("-", 0);
 	double bytes = 0, t0 = now_sec();
@@ -103,7 +109,8 @@ static void encode(int nfiles, char **files, const char *outpath) {
 	if (sw) shard_finish(sw);
 	else out_close(o);
 	if (isatty(2)) fputc('\n', stderr);
-	for (size_t d = 0; d < BATCH_DOCS; d++) free(b.ids[d]);
+	for (size_t d = 0; d < BATCH_DOCS; d++) { free(b.ids[d]); free(b.fmt[d]); }
+	free(b.fmt); free(b.fmt_n); free(b.fmt_cap);
 	free(b.ids); free(b.n); free(b.cap); free(b.off); free(b.len); free(b.text);
 }
 
