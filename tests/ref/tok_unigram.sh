@@ -1,6 +1,7 @@
 #!/bin/sh
 # tests/data/tok_unigram.model: a tiny SentencePiece unigram model, which
 # lm-tokenize must refuse ("unsupported model type"). Needs Debian's spm_train.
+# Its scores differ a little from run to run; only its type matters to the tests.
 set -eu
 cd "$(dirname "$0")/.."/..
 tmp=$(mktemp -d)
