@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Logits are computed a chunk of rows at a time so a 32000-token vocabulary
- * does not need B·T·V floats; this many floats per chunk at most. */
-#define HEAD_CHUNK_FLOATS (1L << 23)
+/* Logits are computed a chunk of rows at a time so a large batch does not
+ * need B·T·V floats; this many floats (512 MiB) per chunk at most. Fewer,
+ * larger chunks pay: the head's weight gradient is then one long product
+ * instead of several read-modify-write passes over (V, dim). */
+#define HEAD_CHUNK_FLOATS (1L << 27)
 
 llama_ws *llama_ws_new(const lm_config *c, int B, int T) {
 	llama_ws *w = xcalloc(1, sizeof *w);
