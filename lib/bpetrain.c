@@ -338,6 +338,8 @@ typedef struct train {
 	size_t n_heap, cap_heap;
 	uint64_t *pbuf;        /* a word's pairs before and after a merge */
 	size_t pbuf_cap;
+	uint32_t *mpos, *win;  /* where a merge happens in a word; the windows it changes */
+	size_t mpos_cap, win_cap;
 	/* merged pieces' strings, to skip a second path to the same piece */
 	int32_t *stab;
 	size_t stab_cap, stab_n;
@@ -615,40 +617,75 @@ static void sort_u64(uint64_t *v, size_t n) {
 	}
 }
 
+static void *grow(void *p, size_t *cap, size_t need, size_t size) {
+	if (need <= *cap) return p;
+	*cap = 2 * need + 64;
+	return xrealloc(p, *cap * size);
+}
+
 /* Merge every (a,b) of word w into X, left to right, and update the pair counts
- * by the difference between the word's pairs before and after. Only a window
- * changes: from the symbol before the first merge to the one after the last,
+ * by the difference between the word's pairs before and after. Only windows
+ * around the merges change: from the symbol before a merge to the one after it,
  * widened to whole runs of identical symbols (whose pairs are counted by the
- * run's length), so the counts outside it are the same before and after. */
+ * run's length); counts outside them are the same before and after, so a long
+ * word costs little more than a short one. */
 static void merge_in_word(train *T, int32_t w, int32_t q, int32_t a, int32_t b, int32_t X) {
 	int32_t *s = T->ws + T->woff[w];
-	uint32_t n = T->wlen[w], first = n, last = 0;
+	uint32_t n = T->wlen[w];
+	size_t nm = 0;
 	for (uint32_t i = 0; i + 1 < n;) {
 		if (s[i] == a && s[i + 1] == b) {
-			if (first == n) first = i;
-			last = i;
+			T->mpos = grow(T->mpos, &T->mpos_cap, nm + 1, sizeof *T->mpos);
+			T->mpos[nm++] = i;
 			i += 2;
 		} else {
 			i++;
 		}
 	}
-	if (first == n) return;   /* a stale entry: the pair is no longer there */
-	uint32_t L = first ? first - 1 : 0, R = last + 3 < n ? last + 3 : n;
-	while (L > 0 && s[L - 1] == s[L]) L--;
-	while (R < n && s[R] == s[R - 1]) R++;
-	if (T->pbuf_cap < 2 * (size_t)(R - L)) {
-		T->pbuf_cap = 2 * (size_t)(R - L) + 64;
-		T->pbuf = xrealloc(T->pbuf, T->pbuf_cap * sizeof *T->pbuf);
+	if (!nm) return;   /* a stale entry: the pair is no longer there */
+	const uint32_t *m = T->mpos;
+
+	/* windows [L,R) over the word as it is, disjoint, in order */
+	size_t nwin = 0, span = 0;
+	for (size_t k = 0; k < nm;) {
+		uint32_t L = m[k] ? m[k] - 1 : 0, R = m[k] + 3 < n ? m[k] + 3 : n;
+		while (L > 0 && s[L - 1] == s[L]) L--;
+		while (R < n && s[R] == s[R - 1]) R++;
+		for (k++; k < nm; k++) {
+			uint32_t L2 = m[k] - 1, R2 = m[k] + 3 < n ? m[k] + 3 : n;
+			while (L2 > 0 && s[L2 - 1] == s[L2]) L2--;
+			if (L2 >= R) break;
+			while (R2 < n && s[R2] == s[R2 - 1]) R2++;
+			if (R2 > R) R = R2;
+		}
+		T->win = grow(T->win, &T->win_cap, 2 * nwin + 2, sizeof *T->win);
+		T->win[2 * nwin] = L;
+		T->win[2 * nwin + 1] = R;
+		nwin++;
+		span += R - L;
 	}
-	uint64_t *before = T->pbuf, *after = T->pbuf + (R - L);
-	size_t nb = word_pairs(s + L, R - L, before);
-	uint32_t out = first;
-	for (uint32_t i = first; i < n;) {
+	T->pbuf = grow(T->pbuf, &T->pbuf_cap, 2 * span, sizeof *T->pbuf);
+	uint64_t *before = T->pbuf, *after = T->pbuf + span;
+	size_t nb = 0, na = 0;
+	for (size_t k = 0; k < nwin; k++)
+		nb += word_pairs(s + T->win[2 * k], T->win[2 * k + 1] - T->win[2 * k], before + nb);
+
+	uint32_t out = m[0];
+	for (uint32_t i = m[0]; i < n;) {
 		if (i + 1 < n && s[i] == a && s[i + 1] == b) { s[out++] = X; i += 2; }
 		else s[out++] = s[i++];
 	}
-	size_t na = word_pairs(s + L, R - L - (n - out), after);
 	T->wlen[w] = out;
+	/* each window shrinks by the merges inside it and moves by those before it */
+	size_t k2 = 0, merged_before = 0;
+	for (size_t k = 0; k < nwin; k++) {
+		uint32_t L = T->win[2 * k], R = T->win[2 * k + 1];
+		size_t inside = 0;
+		for (; k2 < nm && m[k2] < R; k2++) inside++;
+		na += word_pairs(s + L - merged_before, R - L - inside, after + na);
+		merged_before += inside;
+	}
+
 	sort_u64(before, nb);
 	sort_u64(after, na);
 	int64_t f = T->wfreq[w];
@@ -877,7 +914,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 	free(sorted);
 	free(cc);
 	for (size_t q = 0; q < T->n_p; q++) free(T->p[q].w);
-	free(T->p); free(T->ptab); free(T->touched); free(T->heap); free(T->stab); free(T->pbuf);
+	free(T->p); free(T->ptab); free(T->touched); free(T->heap); free(T->stab); free(T->pbuf); free(T->mpos); free(T->win);
 	free(T->sym); free(T->sarena);
 	free(T->ws); free(T->woff); free(T->wlen); free(T->wfreq); free(T->wstamp);
 	return v;
