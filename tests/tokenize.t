@@ -6,6 +6,11 @@ D=$ROOT/tests/data
 M=$ASSETS/tokenizer.model
 
 # needs no assets
+for m in ud suffix; do
+	ok "a BPE model from spm_train ($m) encodes and decodes as SentencePiece does" \
+		sh "$ROOT/tests/tokenize_check.sh" "$D/tok_bpe_$m.model" "$D/tok_small.txt.gz" \
+		"$D/tok_small.$m.ids.gz" "$D/tok_small.$m.decoded.gz" 2
+done
 fails "an unigram model is refused" lm-tokenize -m "$D/tok_unigram.model" /dev/null
 stderr_has "... saying the model type is unsupported" "tok_unigram.model: unsupported model type unigram"
 printf 'not a model at all\n' > garbage.model
