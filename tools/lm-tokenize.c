@@ -142,32 +142,52 @@ static void decode_shard(lm_shard *s, lm_out *o) {
 	free(ids);
 }
 
+/* One line of ids (NUL-terminated) decoded to a line of text. */
+static void decode_line(const char *path, long long lineno, const char *p, lm_out *o,
+			int32_t **ids, size_t *cap) {
+	size_t n = 0;
+	int vocab = tok_vocab_size(tok);
+	char *end;
+	for (;;) {
+		while (*p == ' ' || *p == '\t') p++;
+		if (!*p) break;
+		long v = strtol(p, &end, 10);
+		if (end == p || (*end && *end != ' ' && *end != '\t'))
+			die("%s:%lld: not a token id: '%.20s'", path, lineno, p);
+		if (v < 0 || v >= vocab)
+			die("%s:%lld: token id %ld out of range (vocabulary of %d)", path, lineno, v, vocab);
+		if (n == *cap) *ids = xrealloc(*ids, (*cap = *cap * 2 + 64) * sizeof **ids);
+		(*ids)[n++] = (int32_t)v;
+		p = end;
+	}
+	size_t len;
+	char *text = tok_decode(tok, *ids, n, &len);
+	write_text(o, text, len);
+	free(text);
+}
+
 static void decode_ids(const char *path, lm_out *o) {
 	lm_in *in = in_open(path);
 	int32_t *ids = NULL;
 	size_t cap = 0;
-	int vocab = tok_vocab_size(tok);
-	while (in_line(in)) {
-		size_t n = 0;
-		char *p = in->buf, *end;
-		for (;;) {
-			while (*p == ' ' || *p == '\t') p++;
-			if (!*p) break;
-			long v = strtol(p, &end, 10);
-			if (end == p || (*end && *end != ' ' && *end != '\t'))
-				die("%s:%lld: not a token id: '%.20s'", path, in->lineno, p);
-			if (v < 0 || v >= vocab)
-				die("%s:%lld: token id %ld out of range (vocabulary of %d)", path, in->lineno, v, vocab);
-			if (n == cap) ids = xrealloc(ids, (cap = cap * 2 + 64) * sizeof *ids);
-			ids[n++] = (int32_t)v;
-			p = end;
-		}
-		size_t len;
-		char *text = tok_decode(tok, ids, n, &len);
-		write_text(o, text, len);
-		free(text);
-	}
+	while (in_line(in)) decode_line(path, in->lineno, in->buf, o, &ids, &cap);
 	in_close(in);
+	free(ids);
+}
+
+/* Id lines already read into memory (standard input); buf is modified. */
+static void decode_ids_mem(char *buf, size_t len, lm_out *o) {
+	int32_t *ids = NULL;
+	size_t cap = 0;
+	long long lineno = 0;
+	for (size_t a = 0; a < len;) {
+		char *nl = memchr(buf + a, '\n', len - a);
+		size_t e = nl ? (size_t)(nl - buf) : len;
+		buf[e] = 0;   /* read_file leaves room for the NUL past the end */
+		if (e > a && buf[e - 1] == '\r') buf[e - 1] = 0;
+		decode_line("-", ++lineno, buf + a, o, &ids, &cap);
+		a = e + 1;
+	}
 	free(ids);
 }
 
@@ -194,28 +214,32 @@ static void decode(int nfiles, char **files, const char *outpath) {
 		}
 		size_t len;
 		char *buf = read_file("-", &len);
-		char tmp[] = "/tmp/lm-tokenize.XXXXXX";
+		if (len < 8 || memcmp(buf, SHARD_MAGIC, 8)) {
+			decode_ids_mem(buf, len, o);
+			free(buf);
+			continue;
+		}
+		/* shard_open maps files: give it an unlinked temporary, so that
+		 * nothing is left behind whatever happens */
+		const char *dir = getenv("TMPDIR");
+		char tmp[4096], fdpath[64];
+		snprintf(tmp, sizeof tmp, "%s/lm-tokenize.XXXXXX", dir && *dir ? dir : "/tmp");
 		int fd = mkstemp(tmp);
 		if (fd < 0) die_errno("%s", tmp);
+		unlink(tmp);
 		for (size_t w = 0; w < len;) {
 			ssize_t r = write(fd, buf + w, len - w);
-			if (r < 0) { unlink(tmp); die_errno("%s", tmp); }
+			if (r < 0) die_errno("%s", tmp);
 			w += (size_t)r;
 		}
-		close(fd);
-		int is_shard = len >= 8 && !memcmp(buf, SHARD_MAGIC, 8);
 		free(buf);
-		if (is_shard) {
-			lm_shard *s = shard_open(tmp);
-			unlink(tmp);   /* the mapping keeps it readable */
-			free(s->path);
-			s->path = xstrdup("-");
-			decode_shard(s, o);
-			shard_close(s);
-		} else {
-			decode_ids(tmp, o);
-			unlink(tmp);
-		}
+		snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", fd);
+		lm_shard *sh = shard_open(fdpath);
+		close(fd);
+		free(sh->path);
+		sh->path = xstrdup("-");
+		decode_shard(sh, o);
+		shard_close(sh);
 	}
 	out_close(o);
 }
