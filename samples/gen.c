@@ -791,6 +791,7 @@ static void load_devil(Docs *ds, const char *path, int group, int every) {
 	while ((len = getline(&line, &cap, f)) >= 0) {
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r' || line[len - 1] == ' ')) line[--len] = 0;
 		if (!len) { blank = 1; continue; }
+		if (!strcmp(line, " abcdefghijklmnopqrstuvwxyz")) continue; /* dictfmt's alphabet, last */
 		int indented = line[0] == ' ';
 		int head = !indented && blank && isupper((unsigned char)line[0]) && isupper((unsigned char)line[1]);
 		if (!started) {
