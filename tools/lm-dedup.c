@@ -103,7 +103,7 @@ static void run_filter(dd_filter *f, lm_docs *d, const char *in, lm_out *out, lm
 }
 
 static int cmd_stream(int argc, char **argv) {
-	int i = parse(argc, argv, "exact plain skip-bad removed output threshold ngram verbose tmpdir");
+	int i = parse(argc, argv, "exact plain skip-bad removed output threshold ngram verbose");
 	if (argc - i > 1) usage_exit(USAGE);
 	const char *in = i < argc ? argv[i] : "-";
 	double t0 = now_sec();
