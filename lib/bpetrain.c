@@ -80,6 +80,7 @@ void bpe_default_options(bpe_options *o) {
 	o->add_dummy_prefix = 1;
 	o->allow_whitespace_only_pieces = 1;
 	o->split_by_unicode_script = 1;
+	o->max_line_len = 4192;
 }
 
 static void add_meta(bpe_trainer *t, const char *piece, int type) {
@@ -101,6 +102,7 @@ bpe_trainer *bpe_new(const bpe_options *o) {
 	if (o->max_piece_len < 1 || o->max_piece_len > 512)
 		die("maximum piece length must be between 1 and 512 (got %d)", o->max_piece_len);
 	if (o->max_words < 0) die("maximum word count must not be negative");
+	if (o->max_line_len < 0) die("maximum line length must not be negative");
 	bpe_trainer *t = xcalloc(1, sizeof *t);
 	t->o = *o;
 	t->o.control_symbols = NULL;
@@ -283,7 +285,8 @@ void bpe_add_text(bpe_trainer *t, const char *text, size_t len) {
 		size_t l = nl ? (size_t)(nl - text) : len;
 		size_t n = l;
 		if (n && text[n - 1] == '\r') n--;
-		add_line(t, text, n);
+		if (t->o.max_line_len && n > (size_t)t->o.max_line_len) t->st.lines_skipped++;
+		else add_line(t, text, n);
 		if (!nl) break;
 		text += l + 1;
 		len -= l + 1;

@@ -42,6 +42,8 @@ typedef struct bpe_options {
 	size_t n_user;
 	long long max_words;           /* 0: keep every distinct word; else prune rare words
 	                                  whenever more than this many are held */
+	int max_line_len;              /* 4192: longer lines (in bytes) are skipped, as spm_train
+	                                  skips sentences over max_sentence_length; 0: no limit */
 	int progress;                  /* 1: a progress line on stderr while merging */
 } bpe_options;
 
@@ -60,6 +62,7 @@ void bpe_add_text(bpe_trainer *t, const char *text, size_t len);
 
 typedef struct bpe_stats {
 	long long lines;          /* non-empty lines counted */
+	long long lines_skipped;  /* longer than max_line_len */
 	long long chars;          /* characters counted (after normalization) */
 	long long words;          /* distinct words held */
 	long long words_pruned;   /* distinct words dropped by max_words pruning */

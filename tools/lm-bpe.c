@@ -11,10 +11,10 @@
 #include <unistd.h>
 
 static const char USAGE[] =
-	"usage: lm-bpe [-pv] [-n vocab-size] -o model [--vocab file] [--character-coverage f]\n"
-	"              [--max-piece-length n] [--max-words n] [--user-symbols list]\n"
-	"              [--control-symbols list] [--no-split-digits] [--no-byte-fallback]\n"
-	"              [--no-dummy-prefix] [file ...]";
+	"[-pv] [-n vocab-size] -o model [--vocab file] [--character-coverage f]\n"
+	"              [--max-piece-length n] [--max-line-length n] [--max-words n]\n"
+	"              [--user-symbols list] [--control-symbols list] [--no-split-digits]\n"
+	"              [--no-byte-fallback] [--no-dummy-prefix] [file ...]";
 
 /* "a,b,c" -> {"a","b","c"}; the list's strings point into s. */
 static const char **split_list(char *s, size_t *n) {
@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
 	bpe_default_options(&o);
 	const char *out = NULL, *vocab_out = NULL;
 	int plain = 0, verbose = 0;
-	enum { O_VOCAB = 256, O_COVER, O_MAXLEN, O_MAXWORDS, O_USER, O_CONTROL, O_NODIGITS,
+	enum { O_VOCAB = 256, O_COVER, O_MAXLEN, O_MAXLINE, O_MAXWORDS, O_USER, O_CONTROL, O_NODIGITS,
 	       O_NOBYTES, O_NOPREFIX };
 	static const struct option lopts[] = {
 		{ "vocab-size", required_argument, 0, 'n' },
@@ -50,6 +50,7 @@ int main(int argc, char **argv) {
 		{ "vocab", required_argument, 0, O_VOCAB },
 		{ "character-coverage", required_argument, 0, O_COVER },
 		{ "max-piece-length", required_argument, 0, O_MAXLEN },
+		{ "max-line-length", required_argument, 0, O_MAXLINE },
 		{ "max-words", required_argument, 0, O_MAXWORDS },
 		{ "user-symbols", required_argument, 0, O_USER },
 		{ "control-symbols", required_argument, 0, O_CONTROL },
@@ -76,6 +77,12 @@ int main(int argc, char **argv) {
 			long long n = parse_int("--max-piece-length", optarg);
 			if (n < 1 || n > 512) die("--max-piece-length: must be between 1 and 512");
 			o.max_piece_len = (int)n;
+			break;
+		}
+		case O_MAXLINE: {
+			long long n = parse_int("--max-line-length", optarg);
+			if (n < 0 || n > 1 << 30) die("--max-line-length: must be between 0 and %d", 1 << 30);
+			o.max_line_len = (int)n;
 			break;
 		}
 		case O_MAXWORDS:
@@ -119,9 +126,10 @@ int main(int argc, char **argv) {
 	double t2 = now_sec();
 	bpe_get_stats(t, &st);
 	if (verbose)
-		fprintf(stderr, "%s: %lld lines, %lld characters, %lld distinct words (%lld pruned), "
+		fprintf(stderr, "%s: %lld lines (%lld longer skipped), %lld characters, "
+			"%lld distinct words (%lld pruned), "
 			"%d required characters cover %.5f, %d merges; counting %.2f s, training %.2f s\n",
-			lm_progname, st.lines, st.chars, st.words, st.words_pruned, st.required_chars,
+			lm_progname, st.lines, st.lines_skipped, st.chars, st.words, st.words_pruned, st.required_chars,
 			st.coverage, st.merges, t1 - t0, t2 - t1);
 
 	/* The .model records the options, as spm_train's does. */
@@ -141,6 +149,7 @@ int main(int argc, char **argv) {
 	ts->input_sentence_size = 0;
 	ts->num_threads = 1;
 	ts->max_sentencepiece_length = o.max_piece_len;
+	ts->max_sentence_length = o.max_line_len ? o.max_line_len : 1 << 30;
 	ts->split_by_unicode_script = o.split_by_unicode_script;
 	ts->split_by_whitespace = 1;
 	ts->split_by_number = 1;
