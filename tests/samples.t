@@ -260,6 +260,6 @@ stderr_has "... with the reason" "seed must be a decimal number"
 fails "generate.sh: two output directories are refused" sh "$S/generate.sh" "$T/x" "$T/y"
 : >"$T/file"
 before=$(ls -A "$T")
-fails "generate.sh: an output directory that cannot be made fails" sh "$S/generate.sh" "$T/file/sub"
+fails "generate.sh: an output directory that cannot be made fails" env TMPDIR="$T" sh "$S/generate.sh" "$T/file/sub"
 is "... and leaves nothing behind" "$(ls -A "$T")" "$before"
 done_testing
