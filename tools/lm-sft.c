@@ -2,26 +2,30 @@
  * on the answer tokens only (the shard's loss mask), dialogues packed into
  * rows without seeing each other, starting from a checkpoint. */
 #include "adamw.h"
+#include "blas.h"
 #include "chat.h"
 #include "checkpoint.h"
 #include "llama.h"
 #include "rng.h"
 #include "shard.h"
+#include "trainstate.h"
 #include "util.h"
 #include <getopt.h>
 #include <math.h>
+#include <omp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 static const char *USAGE =
-	"--init CKPT -o OUT [--lr LR] [--min-lr LR] [--warmup N] [--weight-decay WD]\n"
-	"       [--epochs N] [--batch N] [--micro-batch N] [--seq-len T] [--clip C] [--seed N]\n"
-	"       [--val SHARD] [--val-every N] [--metrics FILE] [--checkpoint-every N] [--resume] SHARD";
+	"(--init CKPT | --resume) [-b ROWS] [--micro-batch ROWS] [-t LEN] [--epochs N] [--lr LR]\n"
+	"\t[--min-lr LR] [--warmup N] [--beta1 B] [--beta2 B] [--eps E] [--weight-decay W] [--clip C]\n"
+	"\t[--seed N] [--val SHARD] [--val-every N] [--metrics FILE] [--checkpoint-every N]\n"
+	"\t[--threads N] -o CKPT SHARD";
 
-static volatile sig_atomic_t stop_requested;
-static void on_stop(int sig) { stop_requested = sig; }
+static volatile sig_atomic_t stop_signal;
+static void on_stop(int sig) { stop_signal = sig; }
 
 /* The whole run's data order: for each epoch a shuffled order of the dialogues
  * and its packing into rows. A pure function of the shard, T and the seed, so
@@ -125,65 +129,88 @@ static double evaluate(llama_ws *w, const lm_model *m, const lm_shard *s, rows *
 	return weight > 0 ? sum / weight : NAN;
 }
 
+static void save(const lm_model *m, const lm_adamw *opt, lm_trainstate *st, const char *out) {
+	ckpt_save(m, out);
+	st->params_hash = params_hash(m);
+	char *sp = trainstate_path(out);
+	trainstate_save(sp, st, opt);
+	free(sp);
+}
+
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
 	std_options(argc, argv, USAGE);
+	enum { O_INIT = 256, O_RESUME, O_LR, O_MINLR, O_WARMUP, O_B1, O_B2, O_EPS, O_WD, O_CLIP, O_SEED, O_EPOCHS,
+	       O_MICRO, O_VAL, O_VALEVERY, O_METRICS, O_CKPT, O_THREADS };
 	static const struct option opts[] = {
-		{"init", required_argument, 0, 'I'}, {"output", required_argument, 0, 'o'},
-		{"lr", required_argument, 0, 'l'}, {"min-lr", required_argument, 0, 'L'},
-		{"warmup", required_argument, 0, 'W'}, {"weight-decay", required_argument, 0, 'D'},
-		{"epochs", required_argument, 0, 'e'}, {"batch", required_argument, 0, 'B'},
-		{"micro-batch", required_argument, 0, 'u'}, {"seq-len", required_argument, 0, 'T'},
-		{"clip", required_argument, 0, 'c'}, {"seed", required_argument, 0, 's'},
-		{"val", required_argument, 0, 'v'}, {"val-every", required_argument, 0, 'V'},
-		{"metrics", required_argument, 0, 'M'}, {"checkpoint-every", required_argument, 0, 'C'},
-		{"resume", no_argument, 0, 'R'}, {0, 0, 0, 0}};
+		{"init", required_argument, 0, O_INIT}, {"resume", no_argument, 0, O_RESUME},
+		{"output", required_argument, 0, 'o'}, {"batch-size", required_argument, 0, 'b'},
+		{"micro-batch", required_argument, 0, O_MICRO}, {"seq-len", required_argument, 0, 't'},
+		{"epochs", required_argument, 0, O_EPOCHS}, {"lr", required_argument, 0, O_LR},
+		{"min-lr", required_argument, 0, O_MINLR}, {"warmup", required_argument, 0, O_WARMUP},
+		{"beta1", required_argument, 0, O_B1}, {"beta2", required_argument, 0, O_B2},
+		{"eps", required_argument, 0, O_EPS}, {"weight-decay", required_argument, 0, O_WD},
+		{"clip", required_argument, 0, O_CLIP}, {"seed", required_argument, 0, O_SEED},
+		{"val", required_argument, 0, O_VAL}, {"val-every", required_argument, 0, O_VALEVERY},
+		{"metrics", required_argument, 0, O_METRICS}, {"checkpoint-every", required_argument, 0, O_CKPT},
+		{"threads", required_argument, 0, O_THREADS}, {0, 0, 0, 0}};
 	const char *init = NULL, *out = NULL, *val_path = NULL, *metrics_path = NULL;
-	double lr = 2e-5, min_lr = -1, wd = 0.1, clip = 1.0;
-	long long warmup = 0, val_every = 0, ckpt_every = 0, seed = 1;
-	int epochs = 2, B = 64, MB = 0, T = 0, resume = 0, c;
-	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	/* Llama 2's SFT: lr 2e-5, weight decay 0.1, 64 sequences a batch, 2 epochs, cosine */
+	double lr = 2e-5, min_lr = -1, wd = 0.1, clip = 1.0, beta1 = 0.9, beta2 = 0.95, eps = 1e-5;
+	long long warmup = 0, val_every = 0, ckpt_every = 0;
+	unsigned long long seed = 1;
+	int epochs = 2, B = 64, MB = 0, T = 0, threads = 0, resume = 0, c;
+	while ((c = getopt_long(argc, argv, "b:t:o:", opts, NULL)) != -1) {
 		switch (c) {
-		case 'I': init = optarg; break;
+		case O_INIT: init = optarg; break;
+		case O_RESUME: resume = 1; break;
 		case 'o': out = optarg; break;
-		case 'l': lr = parse_float("--lr", optarg); break;
-		case 'L': min_lr = parse_float("--min-lr", optarg); break;
-		case 'W': warmup = parse_int("--warmup", optarg); break;
-		case 'D': wd = parse_float("--weight-decay", optarg); break;
-		case 'e': epochs = parse_int("--epochs", optarg); break;
-		case 'B': B = parse_int("--batch", optarg); break;
-		case 'u': MB = parse_int("--micro-batch", optarg); break;
-		case 'T': T = parse_int("--seq-len", optarg); break;
-		case 'c': clip = parse_float("--clip", optarg); break;
-		case 's': seed = parse_int("--seed", optarg); break;
-		case 'v': val_path = optarg; break;
-		case 'V': val_every = parse_int("--val-every", optarg); break;
-		case 'M': metrics_path = optarg; break;
-		case 'C': ckpt_every = parse_int("--checkpoint-every", optarg); break;
-		case 'R': resume = 1; break;
+		case 'b': B = (int)parse_int("-b", optarg); break;
+		case O_MICRO: MB = (int)parse_int("--micro-batch", optarg); break;
+		case 't': T = (int)parse_int("-t", optarg); break;
+		case O_EPOCHS: epochs = (int)parse_int("--epochs", optarg); break;
+		case O_LR: lr = parse_float("--lr", optarg); break;
+		case O_MINLR: min_lr = parse_float("--min-lr", optarg); break;
+		case O_WARMUP: warmup = parse_int("--warmup", optarg); break;
+		case O_B1: beta1 = parse_float("--beta1", optarg); break;
+		case O_B2: beta2 = parse_float("--beta2", optarg); break;
+		case O_EPS: eps = parse_float("--eps", optarg); break;
+		case O_WD: wd = parse_float("--weight-decay", optarg); break;
+		case O_CLIP: clip = parse_float("--clip", optarg); break;
+		case O_SEED: seed = (unsigned long long)parse_int("--seed", optarg); break;
+		case O_VAL: val_path = optarg; break;
+		case O_VALEVERY: val_every = parse_int("--val-every", optarg); break;
+		case O_METRICS: metrics_path = optarg; break;
+		case O_CKPT: ckpt_every = parse_int("--checkpoint-every", optarg); break;
+		case O_THREADS: threads = (int)parse_int("--threads", optarg); break;
 		default: usage_exit(USAGE);
 		}
 	}
-	if (optind + 1 != argc || !out || (!init && !resume)) usage_exit(USAGE);
-	if (!(lr > 0)) die("--lr: must be > 0");
+	if (optind + 1 != argc || !out) usage_exit(USAGE);
+	if (resume && init) die("--init and --resume both give the starting model; use one");
+	if (!resume && !init) die("no model: give --init CKPT (or --resume)");
+	if (B <= 0 || epochs <= 0 || MB < 0 || T < 0 || warmup < 0 || val_every < 0 || ckpt_every < 0 || threads < 0)
+		die("-b and --epochs must be positive; counts must not be negative");
+	if (!(lr > 0) || !(eps > 0) || wd < 0 || clip < 0 || beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)
+		die("--lr and --eps must be positive, --beta1 and --beta2 in [0, 1), --weight-decay and --clip not negative");
 	if (min_lr < 0) min_lr = 0.1 * lr;
-	if (epochs < 1) die("--epochs: must be >= 1");
-	if (B < 1) die("--batch: must be >= 1");
-	if (MB < 0 || warmup < 0 || val_every < 0 || ckpt_every < 0) die("negative count in the options");
-	if (!MB) MB = B < 8 ? B : 8;
-	if (MB > B) MB = B;
+	if (!MB || MB > B) MB = B < 8 ? B : 8;
+	if (threads) {
+		openblas_set_num_threads(threads);
+		omp_set_num_threads(threads);
+	}
 	const char *train_path = argv[optind];
 
-	lm_model *m = ckpt_load(resume ? out : init);
+	lm_model *m = resume ? ckpt_load(out) : model_load(init);
 	if (!T) T = m->cfg.max_seq_len;
-	if (T < 2 || T > m->cfg.max_seq_len) die("--seq-len: must be in 2..%d (the model's max_seq_len)", m->cfg.max_seq_len);
+	if (T < 2 || T > m->cfg.max_seq_len) die("-t %d: must be in 2..%d (the model's max_seq_len)", T, m->cfg.max_seq_len);
 	lm_shard *train = shard_open(train_path);
 	lm_shard *val = val_path ? shard_open(val_path) : NULL;
 	for (lm_shard *s = train; s; s = s == train ? val : NULL) {
 		if (s->vocab_size > (uint32_t)m->cfg.vocab_size)
 			die("%s: shard vocabulary of %u is larger than the model's %d", s->path, s->vocab_size,
 			    m->cfg.vocab_size);
-		if (!s->mask) die("%s: no loss mask (make it with lm-tokenize --chat)", s->path);
+		if (!s->mask) die("%s: no loss mask (make the shard with lm-tokenize --chat)", s->path);
 		if (!s->n_docs) die("%s: no dialogues", s->path);
 	}
 	long long truncated = 0;
@@ -191,13 +218,33 @@ int main(int argc, char **argv) {
 	if (truncated) warnx_("%s: %lld dialogues longer than %d tokens are cut", train_path, truncated, T);
 
 	plan p = plan_make(train, T, B, epochs, seed);
-	long long total = p.first_step[epochs], step = 0;
+	long long total = p.first_step[epochs];
+	lm_adamw *opt = adamw_new(m, (float)beta1, (float)beta2, (float)eps, (float)wd);
+	lm_trainstate st = {0};
+	if (resume) {
+		char *sp = trainstate_path(out);
+		trainstate_load(sp, &st, opt);
+		if (st.params_hash != params_hash(m)) die("%s: does not belong to %s (saved with other parameters)", sp, out);
+		free(sp);
+	}
+	if (st.step >= total) die("%s: already trained %lld of %lld steps", out, st.step, total);
 	lm_model *grad = model_new(&m->cfg);
-	lm_adamw *opt = adamw_new(m, 0.9f, 0.95f, 1e-5f, wd);
 	llama_ws *w = llama_ws_new(&m->cfg, MB, T);
 	rows b = rows_new(B, T);
-	lm_out *metrics = metrics_path ? out_open(metrics_path, -1) : NULL;
+	double per_token = 6.0 * params_matmul(&m->cfg) + 12.0 * m->cfg.n_layers * m->cfg.dim * T;
 
+	FILE *mf = NULL;
+	if (metrics_path) {
+		mf = fopen(metrics_path, resume ? "a" : "w");
+		if (!mf) die_errno("%s", metrics_path);
+		char *cj = config_to_json(&m->cfg);
+		fprintf(mf, "{\"start\":true,\"step\":%lld,\"blas\":\"%s\",\"threads\":%d,\"config\":%s,\"n_params\":%zu,"
+			"\"dialogues\":%llu,\"truncated\":%lld,\"steps\":%lld,\"micro_batch\":[%d,%d],"
+			"\"flops_per_token\":%.0f}\n", st.step, blas_kernel(), omp_get_max_threads(), cj, m->n_params,
+			(unsigned long long)train->n_docs, truncated, total, MB, T, per_token);
+		fflush(mf);
+		free(cj);
+	}
 	struct sigaction sa = {0};
 	sa.sa_handler = on_stop;
 	sigemptyset(&sa.sa_mask);
@@ -205,17 +252,17 @@ int main(int argc, char **argv) {
 	sigaction(SIGTERM, &sa, NULL);
 
 	int tty = isatty(2);
-	double per_token = 6.0 * params_matmul(&m->cfg) + 12.0 * m->cfg.n_layers * m->cfg.dim * T;
-	for (; step < total && !stop_requested; step++) {
+	while (st.step < total) {
 		double t0 = now_sec();
 		int e;
 		size_t r0, r1;
-		plan_step(&p, step, &e, &r0, &r1);
+		plan_step(&p, st.step, &e, &r0, &r1);
 		int n = r1 - r0, slots = (n + MB - 1) / MB * MB;
 		long live = fill_rows(&b, train, p.order[e], p.row[e], r0, n, slots, T);
 		int empty = 0;
 		for (int i = 0; i < n; i++) empty += b.live[i] == 0;
 		memset(grad->block, 0, grad->n_params * sizeof *grad->block);
+		/* the mean over every answer token of the step, whatever micro-batch holds it */
 		double sum = 0, weight = 0;
 		float scale = live ? 1.0f / live : 0;
 		for (int u = 0; u < slots; u += MB) {
@@ -227,31 +274,41 @@ int main(int argc, char **argv) {
 			weight += ws;
 		}
 		double loss = weight > 0 ? sum / weight : 0;
-		if (!isfinite(loss)) die("step %lld: loss is not finite", step + 1);
-		double norm = grad_clip(grad, clip);
-		if (!isfinite(norm)) die("step %lld: gradient norm is not finite", step + 1);
-		double rate = lr_at(step, warmup, total, lr, min_lr);
-		adamw_step(opt, m, grad, rate);
-		double dt = now_sec() - t0, val_loss = NAN;
-		if (val && val_every && ((step + 1) % val_every == 0 || step + 1 == total))
+		if (!isfinite(loss)) die("step %lld: loss is not finite", st.step + 1);
+		double norm = clip > 0 ? grad_clip(grad, clip) : grad_norm(grad);
+		if (!isfinite(norm)) die("step %lld: gradient norm is not finite", st.step + 1);
+		double rate = lr_at(st.step, warmup, total, lr, min_lr);
+		adamw_step(opt, m, grad, (float)rate);
+		st.step++;
+		st.tokens += (long long)slots * T;
+		double dt = now_sec() - t0, tps = (double)slots * T / dt, val_loss = NAN;
+		if (val && ((val_every && st.step % val_every == 0) || st.step == total))
 			val_loss = evaluate(w, m, val, &b, MB, T);
-		if (metrics) {
-			out_printf(metrics, "{\"step\": %lld, \"epoch\": %d, \"loss\": %.6g, \"targets\": %ld, "
-				   "\"empty_rows\": %d, \"rows\": %d, \"lr\": %.6g, \"grad_norm\": %.6g, "
-				   "\"tokens_per_s\": %.1f, \"gflops\": %.3g", step + 1, e + 1, loss, live, empty, n, rate,
-				   norm, (double)slots * T / dt, per_token * slots * T / dt / 1e9);
-			if (!isnan(val_loss)) out_printf(metrics, ", \"val_loss\": %.6g", val_loss);
-			out_printf(metrics, "}\n");
+		if (mf) {
+			fprintf(mf, "{\"step\":%lld,\"epoch\":%d,\"loss\":%.6f", st.step, e + 1, loss);
+			if (!isnan(val_loss)) fprintf(mf, ",\"val_loss\":%.6f", val_loss);
+			fprintf(mf, ",\"targets\":%ld,\"rows\":%d,\"empty_rows\":%d,\"lr\":%.6g,\"grad_norm\":%.6g,"
+				"\"tokens\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n", live, n, empty, rate, norm,
+				st.tokens, tps, per_token * tps / 1e9);
+			fflush(mf);
 		}
-		if (tty)
-			fprintf(stderr, "\rstep %lld/%lld  epoch %d  loss %.4f  lr %.3g  %.0f tok/s   ", step + 1, total,
-				e + 1, loss, rate, (double)slots * T / dt);
-		if (ckpt_every && (step + 1) % ckpt_every == 0 && step + 1 < total) ckpt_save(m, out);
+		if (tty) {
+			fprintf(stderr, "\rstep %lld/%lld  epoch %d  loss %.4f", st.step, total, e + 1, loss);
+			if (!isnan(val_loss)) fprintf(stderr, "  val %.4f", val_loss);
+			fprintf(stderr, "  lr %.3g  %.0f tok/s\033[K", rate, tps);
+		}
+		if (stop_signal) {
+			save(m, opt, &st, out);
+			if (tty) fputc('\n', stderr);
+			warnx_("%s at step %lld: saved %s; continue with --resume",
+			       stop_signal == SIGINT ? "interrupted" : "terminated", st.step, out);
+			return 0;
+		}
+		if (ckpt_every && st.step % ckpt_every == 0 && st.step < total) save(m, opt, &st, out);
 	}
+	save(m, opt, &st, out);
 	if (tty) fputc('\n', stderr);
-	ckpt_save(m, out);
-	if (metrics) out_close(metrics);
-	if (stop_requested) warnx_("stopped by signal after step %lld of %lld; checkpoint saved", step, total);
+	if (mf && fclose(mf)) die_errno("%s", metrics_path);
 	llama_ws_free(w);
 	rows_free(&b);
 	adamw_free(opt);
