@@ -1,6 +1,7 @@
 /* lm-tokenize: text or JSONL documents to token ids (a token shard or id
  * lines), and back with -d. Documents are encoded in parallel batches and
  * written in input order, so the output does not depend on -j. */
+#include "chat.h"
 #include "docs.h"
 #include "shard.h"
 #include "tokenizer.h"
@@ -13,7 +14,8 @@
 
 static const char *USAGE =
 	"-m model [-j threads] [--jsonl] [--eos] [--no-bos] [-o shard] [file ...]\n"
-	"       lm-tokenize -d -m model [--jsonl] [-o output] [file ...]";
+	"       lm-tokenize -d -m model [--jsonl] [-o output] [file ...]\n"
+	"       lm-tokenize --chat [--last-only] [--skip-bad] -m model [-o shard] [file]";
 
 #define BATCH_BYTES (8u << 20)
 #define BATCH_DOCS 65536
@@ -247,7 +249,7 @@ static void decode(int nfiles, char **files, const char *outpath) {
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
 	std_options(argc, argv, USAGE);
-	enum { OPT_JSONL = 256, OPT_EOS, OPT_NO_BOS };
+	enum { OPT_JSONL = 256, OPT_EOS, OPT_NO_BOS, OPT_CHAT, OPT_LAST_ONLY, OPT_SKIP_BAD };
 	static const struct option longopts[] = {
 		{ "model", required_argument, 0, 'm' },
 		{ "output", required_argument, 0, 'o' },
@@ -256,10 +258,13 @@ int main(int argc, char **argv) {
 		{ "jsonl", no_argument, 0, OPT_JSONL },
 		{ "eos", no_argument, 0, OPT_EOS },
 		{ "no-bos", no_argument, 0, OPT_NO_BOS },
+		{ "chat", no_argument, 0, OPT_CHAT },
+		{ "last-only", no_argument, 0, OPT_LAST_ONLY },
+		{ "skip-bad", no_argument, 0, OPT_SKIP_BAD },
 		{ 0, 0, 0, 0 },
 	};
 	const char *model = NULL, *outpath = NULL;
-	int dec = 0, threads = 0, c;
+	int dec = 0, threads = 0, chat = 0, last_only = 0, skip_bad = 0, c;
 	while ((c = getopt_long(argc, argv, "m:o:j:d", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
@@ -272,18 +277,28 @@ int main(int argc, char **argv) {
 		case OPT_JSONL: jsonl = 1; break;
 		case OPT_EOS: add_eos = 1; break;
 		case OPT_NO_BOS: no_bos = 1; break;
+		case OPT_CHAT: chat = 1; break;
+		case OPT_LAST_ONLY: last_only = 1; break;
+		case OPT_SKIP_BAD: skip_bad = 1; break;
 		default: usage_exit(USAGE);
 		}
 	}
 	if (!model) usage_exit(USAGE);
 	if (dec && (add_eos || no_bos)) usage_exit(USAGE);
+	if ((last_only || skip_bad) && !chat) usage_exit(USAGE);
+	if (chat && (dec || jsonl || add_eos || no_bos || argc - optind > 1)) usage_exit(USAGE);
 	if (threads) omp_set_num_threads(threads);
 	tok = tok_load(model);
 	static char *stdin_only[] = { "-" };
 	int nfiles = argc - optind;
 	char **files = nfiles ? argv + optind : stdin_only;
 	if (!nfiles) nfiles = 1;
-	if (dec) decode(nfiles, files, outpath);
+	if (chat) {
+		/* Llama 2's chat template and loss mask: lib/chat.c, docs/FORMATS.md */
+		long long bad;
+		chat_to_shard(tok, files[0], outpath ? outpath : "-", last_only, skip_bad, &bad);
+		if (bad) warnx_("%s: skipped %lld malformed dialogues", files[0], bad);
+	} else if (dec) decode(nfiles, files, outpath);
 	else encode(nfiles, files, outpath);
 	tok_free(tok);
 	return 0;
