@@ -217,6 +217,26 @@ static int nents, first_of[NTYPES];
 
 static Ent *E(int type, int i) { return &ents[first_of[type] + i]; }
 
+/* English words the syllables below can spell (every one-syllable word of
+ * Debian's wamerican list they make, and a few longer ones met): a name should
+ * read as a name. Space-separated, with spaces at both ends. */
+static const char ENGLISH[] =
+	" bail ball ban band bar bath bell bend bill bin bind boll bond both bound bra brain bran brand "
+	"bras brim broth bull bum bun bur bus dais dam dell den dill dim din dis doll don dos doth dour "
+	"drain dram drill droll drum dull dun fail fain fair faith fall fan far fell fem fen fend fer fill "
+	"fin find fir fond for foul found four full fum fun fund fur gain gal gall games gas gel gem gen "
+	"gill gin grail grain gram grand grill grim grin grind gull gum gun hail hair hall ham hand has "
+	"hath hell hem hen her hes hill him hind his hos hound hour hull hum ken kill kin kind kith lain "
+	"lair lam land lath lend loll loth lull mail maim main mall man mar mas math men mend mes mil mill "
+	"min mind moll mom mos moth mound mouth mull mum nail nil non nor nos noun nous null nun pail pain "
+	"pair pal pall pan par pas path pen pend per pill pin pis pith pol poll pond pound pour pull pun "
+	"pus rail rain ram ran rend rill rim rind roll round rum run sail saith sand sell send sill sim "
+	"sin sir sis sol son sos soul sound sour south stain stair stall stand star stem still stir stun "
+	"sum sun tail tall tam tamer tan tar tel tell ten tend than the them then thin this tho thou thous "
+	"thus till tin toll tom ton tor tour trail train tram trend trill trim troll tron troth truth tun "
+	"vain van var vend vibes vim vista vol wail wale wall wan wand war was well wen wend will win wind "
+	"with won wound zen ";
+
 static int name_clashes(const char *s) {
 	/* No name may contain another (or a word from the lists), so that "the
 	 * answer appears in the reply" scores never match the wrong entity. */
@@ -224,6 +244,9 @@ static int name_clashes(const char *s) {
 	size_t i;
 	for (i = 0; s[i] && i < 63; i++) a[i] = tolower((unsigned char)s[i]);
 	a[i] = 0;
+	char key[68];
+	snprintf(key, sizeof key, " %s ", a);
+	if (strstr(ENGLISH, key)) return 1;
 	const char **lists[] = {TRADES, JOBS, PCOLORS, SPECIES, ACOLORS, FOODS};
 	const int lens[] = {NELEM(TRADES), NELEM(JOBS), NELEM(PCOLORS), NELEM(SPECIES), NELEM(ACOLORS), NELEM(FOODS)};
 	for (int l = 0; l < 6; l++)
