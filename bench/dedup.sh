@@ -53,6 +53,11 @@ measure "lm-dedup-clusters-mem-${mem}M" "$MB" "'$BIN/lm-dedup' clusters -v --mem
 rss=$(tail -1 "$W/t" | cut -d' ' -f4)
 sed 's/^/  /' "$W/clu.err"
 echo "  clusters peak RSS $((rss / 1024)) MB with --mem ${mem}M: $([ $((rss / 1024)) -le $mem ] && echo within || echo OVER) the bound"
+measure lm-dedup-clusters-mem-16M "$MB" "'$BIN/lm-dedup' clusters -v --mem 16M -o '$W/c16.clu' '$W'/part.0?.sig 2> '$W/clu16.err'"
+rss=$(tail -1 "$W/t" | cut -d' ' -f4)
+sed 's/^/  /' "$W/clu16.err"
+echo "  clusters peak RSS $((rss / 1024)) MB with --mem 16M: $([ $((rss / 1024)) -le 16 ] && echo within || echo OVER) the bound"
+cmp -s "$W/c.clu" "$W/c16.clu" && echo "  same clusters file as with --mem ${mem}M" || echo "  WARNING: the clusters file differs from the one made with --mem ${mem}M"
 measure lm-dedup-filter-4-shards "$MB" "i=0; for p in '$W'/part.0?; do '$BIN/lm-dedup' filter -c '$W/c.clu' -s \$i \$p || exit 1; i=\$((i + 1)); done > '$W/sharded.jsonl'"
 if cmp -s "$W/sharded.jsonl" "$W/near.jsonl"; then echo "  sharded output = one-stream output, byte for byte"; else echo "  WARNING: sharded output differs from the one-stream output"; fi
 

@@ -274,8 +274,9 @@ void dd_clusters(dd_sig **sig, int nsig, double threshold, size_t mem, const cha
 	}
 	base[nsig] = n;
 	if (n >= UINT32_MAX) die("%llu documents: at most %u in one run", (unsigned long long)n, UINT32_MAX - 1);
-	/* the union-find and keys, about 1 MB of buffers, and at least 64 KB to sort in */
-	size_t fixed = n * (sizeof(uint32_t) + 2 * sizeof(uint64_t)) + (1u << 20);
+	/* the union-find and keys; 8 MB for the program itself (about 5 MB resident
+	 * with its libraries) and its buffers; and at least 64 KB to sort in */
+	size_t fixed = n * (sizeof(uint32_t) + 2 * sizeof(uint64_t)) + (8u << 20);
 	if (mem < fixed + (64u << 10))
 		die("--mem %zu bytes is too small for %llu documents (at least %zu)", mem,
 		    (unsigned long long)n, fixed + (64u << 10));

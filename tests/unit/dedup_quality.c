@@ -91,7 +91,7 @@ int main(void) {
 		cluster[i] = i;
 		if (dd_filter_next(fl, doc->line, doc->line_len, &rm, &rmlen)) {
 			const char *p = strstr(rm, "\"survivor\":\"doc-");
-			if (!p) { ok(0, "removed record names its survivor: %.*s", (int)rmlen, rm); return done_testing(); }
+			if (!p) { ok(0, "removed record names its survivor: %.*s", (int)rmlen, rm); unlink(path); return done_testing(); }
 			cluster[i] = (uint32_t)pos[strtol(p + 16, NULL, 10)];
 			removed[i] = 1;
 			nremoved++;
