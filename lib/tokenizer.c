@@ -252,7 +252,6 @@ static lm_tokenizer *from_bin(const char *path, const unsigned char *b, size_t l
 	for (int i = 0; i < t->n; i++)
 		if (i != 1 && t->plen[i] > t->plen[1] && !memcmp(t->piece[i], t->piece[1], t->plen[1]))
 			die("%s: piece %d extends the BOS piece; not supported", path, i);
-	(void)path;
 	return t;
 }
 
