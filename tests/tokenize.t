@@ -21,7 +21,11 @@ stderr_has "... naming the file" "^lm-tokenize: nosuch.model: No such file"
 fails "no model is a usage error" lm-tokenize /dev/null
 is "... with exit status 2" "$(lm-tokenize /dev/null 2>/dev/null; echo $?)" 2
 
-need_assets tokenizer.model
+if [ ! -r "$M" ]; then
+	echo "# skipping the Llama 2 tests: no $M"
+	done_testing
+	exit
+fi
 
 ok "the corpus encodes and decodes as SentencePiece does (2 threads)" \
 	sh "$ROOT/tests/tokenize_check.sh" "$M" "$D/tok_corpus.txt.gz" "$D/tok_corpus.ids.gz" "$D/tok_corpus.decoded.gz" 2
