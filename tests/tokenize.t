@@ -6,7 +6,7 @@ D=$ROOT/tests/data
 M=$ASSETS/tokenizer.model
 
 # needs no assets
-for m in ud suffix; do
+for m in ud suffix unused; do
 	ok "a BPE model from spm_train ($m) encodes and decodes as SentencePiece does" \
 		sh "$ROOT/tests/tokenize_check.sh" "$D/tok_bpe_$m.model" "$D/tok_small.txt.gz" \
 		"$D/tok_small.$m.ids.gz" "$D/tok_small.$m.decoded.gz" 2

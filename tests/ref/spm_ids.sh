@@ -29,7 +29,11 @@ if [ $# -eq 0 ]; then
 		--num_threads=1 --minloglevel=2 >/dev/null 2>&1
 	cp "$tmp/ud.model" tests/data/tok_bpe_ud.model
 	cp "$tmp/sfx.model" tests/data/tok_bpe_suffix.model
-	for m in ud suffix; do
+	# and one with UNUSED pieces, which SentencePiece splits back after merging
+	${CC:-cc} -Ilib -o "$tmp/spm_unused" tests/ref/spm_unused.c build/liblmkit.a \
+		-fopenmp -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
+	"$tmp/spm_unused" tests/data/tok_bpe_ud.model tests/data/tok_bpe_unused.model
+	for m in ud suffix unused; do
 		/usr/bin/python3 tests/ref/spm_ids.py tests/data/tok_bpe_$m.model tests/data/tok_small.txt.gz \
 			tests/data/tok_small.$m.ids.gz tests/data/tok_small.$m.decoded.gz
 	done
