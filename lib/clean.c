@@ -71,7 +71,7 @@ void clean_free(cleaner *c) {
 	pii_free(c);
 	free(c->w);
 	free(c->w2);
-	free(c->set.key), free(c->set.val), free(c->set.aux);
+	free(c->set.slot);
 	for (int i = 0; i < 4; i++) free(c->buf[i]);
 	free(c);
 }
@@ -276,23 +276,21 @@ void set_clear(hset *s, size_t expect) {
 	size_t cap = 64;
 	while (cap < 2 * expect + 2) cap *= 2;
 	if (cap > s->cap) {
-		free(s->key), free(s->val), free(s->aux);
-		s->key = xmalloc(cap * sizeof *s->key);
-		s->val = xmalloc(cap * sizeof *s->val);
-		s->aux = xmalloc(cap * sizeof *s->aux);
+		free(s->slot);
+		s->slot = xmalloc(cap * sizeof *s->slot);
 		s->cap = cap;
 	}
 	/* a small document only clears the part of the table it will use */
 	s->n = cap;
-	memset(s->key, 0, cap * sizeof *s->key);
+	memset(s->slot, 0, cap * sizeof *s->slot);
 }
 
 size_t set_put(hset *s, uint64_t key, int *fresh) {
 	if (!key) key = 1;   /* 0 marks an empty slot */
 	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
-	while (s->key[i] && s->key[i] != key) i = (i + 1) & mask;
-	*fresh = !s->key[i];
-	if (*fresh) { s->key[i] = key; s->val[i] = 0; }
+	while (s->slot[i].key && s->slot[i].key != key) i = (i + 1) & mask;
+	*fresh = !s->slot[i].key;
+	if (*fresh) s->slot[i].key = key, s->slot[i].val = 0;
 	return i;
 }
 

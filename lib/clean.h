@@ -85,10 +85,14 @@ typedef struct clean_word {
 	uint64_t hash;
 } clean_word;
 
-/* A hash set / counter over 64-bit keys, reused between documents. */
+/* A hash set / counter over 64-bit keys, reused between documents; one slot per
+ * cache-line quarter so that a probe touches one line. */
+typedef struct hslot {
+	uint64_t key;           /* 0: empty */
+	uint32_t val, aux;
+} hslot;
 typedef struct hset {
-	uint64_t *key;
-	uint32_t *val, *aux;
+	hslot *slot;
 	size_t cap, n;
 } hset;
 

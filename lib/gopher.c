@@ -76,8 +76,8 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	/* A k-gram can repeat only where the (k-1)-gram at the same place repeats, so
 	 * after the bigrams only the positions of repeated (k-1)-grams (cand) are
 	 * looked at: g and len hold the hash and code points of the k words from there. */
-	uint64_t *g = (uint64_t *)scratch(c, 3, nw * (2 * sizeof(uint64_t) + sizeof(uint32_t)));
-	uint32_t *len = (uint32_t *)(g + nw), *cand = len + nw;
+	uint64_t *g = (uint64_t *)scratch(c, 3, nw * (sizeof(uint64_t) + 3 * sizeof(uint32_t)));
+	uint32_t *len = (uint32_t *)(g + nw), *cand = len + nw, *slots = cand + nw;
 	size_t nc = nw;
 	for (size_t i = 0; i < nw; i++) g[i] = w[i].hash, len[i] = w[i].cps, cand[i] = i;
 	static const char *const top_name[] = {"top2", "top3", "top4"};
@@ -97,18 +97,17 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 		for (size_t j = 0; j < nc; j++) {
 			int fresh;
 			size_t slot = set_put(set, g[cand[j]], &fresh);
-			if (fresh) set->aux[slot] = cand[j];
-			uint32_t v = ++set->val[slot];
+			slots[j] = slot;
+			if (fresh) set->slot[slot].aux = cand[j];
+			uint32_t v = ++set->slot[slot].val;
 			/* Counter.most_common: the highest count, the first seen among equals */
-			if (v > best_cnt || (v == best_cnt && v > 1 && set->aux[slot] < best_first))
-				best_cnt = v, best_first = set->aux[slot], best = set->aux[slot];
+			if (v > best_cnt || (v == best_cnt && v > 1 && set->slot[slot].aux < best_first))
+				best_cnt = v, best_first = set->slot[slot].aux, best = set->slot[slot].aux;
 		}
 		if (best_cnt == 1) best = 0;
 		size_t keep = 0;
-		for (size_t j = 0; j < nc; j++) {
-			int fresh;
-			if (set->val[set_put(set, g[cand[j]], &fresh)] > 1) cand[keep++] = cand[j];
-		}
+		for (size_t j = 0; j < nc; j++)
+			if (set->slot[slots[j]].val > 1) cand[keep++] = cand[j];
 		nc = keep;
 		if (k <= 4) {
 			double thr = p[P_TOP2 + k - 2];

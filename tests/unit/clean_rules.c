@@ -113,7 +113,7 @@ static void gopher_repetition_tests(void) {
 	clean_free(c);
 	/* a repeated k-gram counts its characters without spaces: 15, 14, ... 10 of 100 */
 	for (int k = 5; k <= 10; k++) {
-		char name[8], gram[64];
+		char name[16], gram[64];
 		snprintf(name, sizeof name, "dup%d", k);
 		c = only(R_GOPHER_REP, name);
 		size_t m = 0;
