@@ -8,6 +8,8 @@
 # $BPE_CORPUS_DIR (default ${TMPDIR:-/tmp}/lmkit-bpe-corpus): the King James
 # Bible (package bible-kjv, 4.1 MB) and the installed manual pages rendered to
 # plain text with mandoc, up to 24 MB in all. Every twentieth line is held out.
+# "sh bench/bpe.sh corpus" only builds it and prints its directory
+# (tests/ref/bpe_quality.sh uses it).
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${LMKIT_BIN:-bin}
@@ -36,6 +38,7 @@ if [ ! -s "$dir/train.txt" ]; then
 	rm -f "$dir/all.txt"
 fi
 train=$dir/train.txt held=$dir/held.txt
+[ "${1:-}" = corpus ] && { echo "$dir"; exit 0; }
 echo "bpe: corpus $(wc -c < "$train") bytes to train on, $(wc -c < "$held") held out"
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-bpe-bench.XXXXXX")
