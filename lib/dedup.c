@@ -2,6 +2,7 @@
 #include "extsort.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -274,12 +275,16 @@ void dd_clusters(dd_sig **sig, int nsig, double threshold, size_t mem, const cha
 	}
 	base[nsig] = n;
 	if (n >= UINT32_MAX) die("%llu documents: at most %u in one run", (unsigned long long)n, UINT32_MAX - 1);
-	/* the union-find and keys; 8 MB for the program itself (about 5 MB resident
-	 * with its libraries) and its buffers; and at least 64 KB to sort in */
-	size_t fixed = n * (sizeof(uint32_t) + 2 * sizeof(uint64_t)) + (8u << 20);
-	if (mem < fixed + (64u << 10))
+	/* the union-find, keys and a bit per document; 8 MB for the program itself
+	 * (about 5 MB resident with its libraries) and its buffers; and room to
+	 * sort in: enough that the merge can give each sorted run 16 records, so
+	 * one merge pass stays within mem (runs = n * 152 / sortmem) */
+	size_t fixed = n * (sizeof(uint32_t) + 2 * sizeof(uint64_t)) + n / 8 + (8u << 20);
+	size_t minsort = (size_t)sqrt((double)n * (sizeof(brec) + 8) * 16 * sizeof(brec)) + 1;
+	if (minsort < (64u << 10)) minsort = 64u << 10;
+	if (mem < fixed + minsort)
 		die("--mem %zu bytes is too small for %llu documents (at least %zu)", mem,
-		    (unsigned long long)n, fixed + (64u << 10));
+		    (unsigned long long)n, fixed + minsort);
 	size_t sortmem = mem - fixed;
 	uf u = { xmalloc(n * sizeof *u.parent + 1), xmalloc(n * sizeof *u.key + 1), xmalloc(n * sizeof *u.tie + 1) };
 	rec_iter it = { .buf = xmalloc(CHUNK * sizeof(dd_rec)) };
