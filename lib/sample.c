@@ -29,7 +29,7 @@ struct lm_sampler {
 	int max_batch, max_len, rows;   /* rows: capacity of one forward chunk */
 	int hd, kv_dim, n_stop;
 	int32_t *stop;
-	float *kcache, *vcache;         /* (L, max_batch, max_len, kv_dim) */
+	float *kcache, *vcache;         /* (L, max_batch, n_kv_heads, max_len, hd) */
 	float *cosv, *sinv;
 	seq *seqs;
 	/* one forward chunk of rows */
@@ -39,11 +39,10 @@ struct lm_sampler {
 	float *probs;
 };
 
-static float *kc(const lm_sampler *s, int l, int slot, int pos) {
-	return s->kcache + (((size_t)l * s->max_batch + slot) * s->max_len + pos) * s->kv_dim;
-}
-static float *vc(const lm_sampler *s, int l, int slot, int pos) {
-	return s->vcache + (((size_t)l * s->max_batch + slot) * s->max_len + pos) * s->kv_dim;
+/* A head's keys (values) of one sequence lie contiguous over positions, so
+ * attention streams through memory instead of striding across heads. */
+static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh, int pos) {
+	return ((((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->max_len + pos) * s->hd;
 }
 
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
@@ -151,9 +150,12 @@ static void attend(lm_sampler *s, int l, int N) {
 		int n = nh / H, h = nh % H, kvh = h / group, T = s->pos[n] + 1;
 		const float *q = s->q + (size_t)n * c->dim + h * hd;
 		float *a = s->att + (size_t)nh * s->max_len, mx = -INFINITY;
+		const float *kh = s->kcache + cache_at(s, l, s->slot[n], kvh, 0);
+		const float *vh = s->vcache + cache_at(s, l, s->slot[n], kvh, 0);
 		for (int t = 0; t < T; t++) {
-			const float *k = kc(s, l, s->slot[n], t) + kvh * hd;
+			const float *k = kh + (size_t)t * hd;
 			float d = 0;
+#pragma omp simd reduction(+ : d)
 			for (int i = 0; i < hd; i++) d += q[i] * k[i];
 			a[t] = d * scale;
 			if (a[t] > mx) mx = a[t];
@@ -163,8 +165,9 @@ static void attend(lm_sampler *s, int l, int N) {
 		float *o = s->xb + (size_t)n * c->dim + h * hd;
 		memset(o, 0, hd * sizeof *o);
 		for (int t = 0; t < T; t++) {
-			const float *v = vc(s, l, s->slot[n], t) + kvh * hd;
+			const float *v = vh + (size_t)t * hd;
 			float w = a[t] / sum;
+#pragma omp simd
 			for (int i = 0; i < hd; i++) o[i] += w * v[i];
 		}
 	}
@@ -193,8 +196,11 @@ static void forward(lm_sampler *s, int N, int W) {
 		rope_forward(s->q, s->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(s->k, s->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
-			memcpy(kc(s, l, s->slot[n], s->pos[n]), s->k + (size_t)n * KV, KV * sizeof(float));
-			memcpy(vc(s, l, s->slot[n], s->pos[n]), s->v + (size_t)n * KV, KV * sizeof(float));
+			for (int h = 0; h < c->n_kv_heads; h++) {
+				size_t at = cache_at(s, l, s->slot[n], h, s->pos[n]);
+				memcpy(s->kcache + at, s->k + (size_t)n * KV + h * s->hd, s->hd * sizeof(float));
+				memcpy(s->vcache + at, s->v + (size_t)n * KV + h * s->hd, s->hd * sizeof(float));
+			}
 		}
 		attend(s, l, N);
 		project(s->q, s->xb, p->wo + (size_t)l * D * D, N, D, D);
