@@ -847,9 +847,10 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 		}
 		int32_t a = P->a, b = P->b, q = e.pair;
 		size_t la = T->sym[a].blen, lb = T->sym[b].blen;
-		if (la + lb > bufcap) { bufcap = 2 * (la + lb); buf = xrealloc(buf, bufcap); }
+		if (la + lb + 1 > bufcap) { bufcap = 2 * (la + lb + 1); buf = xrealloc(buf, bufcap); }
 		memcpy(buf, sym_str(T, a), la);
 		memcpy(buf + la, sym_str(T, b), lb);
+		buf[la + lb] = 0;
 		P->dead = 1;
 		if (piece_seen(T, buf, la + lb, -1)) continue;   /* "a"+"aa" after "aa"+"a" */
 		const symbol *A = &T->sym[a], *B = &T->sym[b];
@@ -859,7 +860,6 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 				       ((A->flags | B->flags) & F_DIGIT));
 		piece_seen(T, buf, la + lb, X);
 		merged[nmerged++] = xstrdup(buf);
-		merged[nmerged - 1][la + lb] = 0;
 		stamp++;
 		/* P->w stays put: pair_inc appends only to pairs holding X */
 		int32_t *wl = T->p[q].w;
