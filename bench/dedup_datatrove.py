@@ -1,8 +1,10 @@
 """datatrove's MinHash dedup (its four stages, one task each) on one JSONL file,
 as bench/dedup.sh's peer for lm-dedup. Prints one line:
   datatrove <seconds wall> <seconds cpu> <peak rss KB> <documents kept>
-Run with the python3 that has datatrove (pip install datatrove)."""
-import os, resource, shutil, sys, time
+With a third argument, also writes there "id<TAB>cluster" for every document
+datatrove put in a cluster (tests/ref/dedup_datatrove.sh).
+Run with the python3 that has datatrove (pip install datatrove 'xxhash<4')."""
+import json, os, resource, shutil, sys, time
 
 for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[v] = "1"  # one core, as lm-dedup is measured
@@ -16,6 +18,7 @@ from datatrove.pipeline.writers import JsonlWriter
 
 def main():
     src, work = sys.argv[1], sys.argv[2]
+    clusters = sys.argv[3] if len(sys.argv) > 3 else None
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(f"{work}/in")
     os.symlink(os.path.abspath(src), f"{work}/in/corpus.jsonl")
@@ -24,8 +27,11 @@ def main():
     stages = [
         [read(), MinhashDedupSignature(output_folder=f"{work}/sigs", config=cfg)],
         [MinhashDedupBuckets(input_folder=f"{work}/sigs", output_folder=f"{work}/buckets", config=cfg)],
-        [MinhashDedupCluster(input_folder=f"{work}/buckets", output_folder=f"{work}/remove", config=cfg)],
-        [read(), MinhashDedupFilter(input_folder=f"{work}/remove"), JsonlWriter(f"{work}/out", compression=None)],
+        [MinhashDedupCluster(input_folder=f"{work}/buckets", output_folder=f"{work}/remove", config=cfg,
+                             save_cluster_id=bool(clusters))],
+        [read(), MinhashDedupFilter(input_folder=f"{work}/remove", load_cluster_ids=bool(clusters),
+                                    exclusion_writer=JsonlWriter(f"{work}/removed", compression=None) if clusters else None),
+         JsonlWriter(f"{work}/out", compression=None)],
     ]
     tasks = [1, cfg.num_buckets, 1, 1]
     t0, c0 = time.time(), os.times()
@@ -42,6 +48,18 @@ def main():
         with open(f"{work}/out/{f}") as fh:
             kept += sum(1 for _ in fh)
     print(f"datatrove {time.time() - t0:.2f} {cpu:.2f} {rss} {kept}")
+    if clusters:
+        rows = []
+        for d in ("out", "removed"):
+            for f in os.listdir(f"{work}/{d}"):
+                with open(f"{work}/{d}/{f}") as fh:
+                    for line in fh:
+                        doc = json.loads(line)
+                        c = doc["metadata"].get("minhash_cluster_id", -1)
+                        if c != -1:
+                            rows.append(f"{doc['id']}\t{c}\n")
+        with open(clusters, "w") as fh:
+            fh.writelines(sorted(rows))
 
 
 if __name__ == "__main__":
