@@ -95,6 +95,10 @@ fails "bad vocabulary size" lm-bpe -p -n abc -o f9.model train.txt
 fails "no output named" lm-bpe -p train.txt
 fails "duplicate symbol" lm-bpe -p --user-symbols 'x,x' -o f10.model train.txt
 stderr_has "explains" 'symbol x is already defined'
+head -c 5000 /dev/zero | tr '\0' a > long.txt && echo >> long.txt
+fails "only lines over the length limit" lm-bpe -p -n 1000 -o f11.model long.txt
+stderr_has "explains" 'all 1 lines are longer than --max-line-length 4192'
+ok "--max-line-length 0 keeps them" lm-bpe -p -n 262 --max-line-length 0 -o long.model long.txt
 fails "unwritable output" lm-bpe -p -n 1000 --character-coverage 0.98 -o nodir/x.model train.txt
 is "no partial outputs" "$(ls | grep -E '^(f[0-9]+|x)\.model|\.tmp\.' | wc -l | tr -d ' ')" 0
 

@@ -120,6 +120,9 @@ int main(int argc, char **argv) {
 	}
 	bpe_stats st;
 	bpe_get_stats(t, &st);
+	if (!st.chars && st.lines_skipped)
+		die("%s: no text to train on: all %lld lines are longer than --max-line-length %d",
+		    n_inputs == 1 ? inputs[0] : "input", st.lines_skipped, o.max_line_len);
 	if (!st.chars) die("%s: no text to train on", n_inputs == 1 ? inputs[0] : "input");
 	double t1 = now_sec();
 	bpe_vocab *v = bpe_train(t);
