@@ -47,7 +47,7 @@ static int parse(int argc, char **argv, const char *allowed) {
 		const char *name = NULL;
 		for (const struct option *p = lo; p->name; p++) if (p->val == c) name = p->name;
 		if (c == '?' || (name && !strstr(allowed, name))) {
-			if (c != '?') fprintf(stderr, "%s: --%s does not apply here\n", lm_progname, name);
+			if (c != '?') warnx_("--%s does not apply here", name);
 			usage_exit(USAGE);
 		}
 		switch (c) {
