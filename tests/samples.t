@@ -255,6 +255,29 @@ sed "1s/\"assistant\", \"content\": \"[^\"]*\"/\"assistant\", \"content\": $ref/
 fails "a held-out answer taught in SFT is caught" perl "$T/check.pl" chat "$T/bad"
 stderr_has "... and named" "teaches the held-out answer"
 
+# score.pl, on a deduplicator that removed the planted copies and one more
+# document, and a cleaner that dropped the garbage documents only
+perl -MJSON::PP -e '
+	my $m = decode_json(do { local $/; <STDIN> });
+	my @copies = map { $_->{id} } @{ $m->{exact_duplicates}{pairs} }, @{ $m->{near_duplicates}{pairs} };
+	my @garbage = @{ $m->{dirty}{garbage_docs}{ids} };
+	my %planted = map { $_ => 1 } @copies, @garbage, map { $_->{of} } @{ $m->{exact_duplicates}{pairs} }, @{ $m->{near_duplicates}{pairs} };
+	my ($other) = grep { !$planted{$_} } map { sprintf "doc%06d", $_ } 0 .. 99;
+	open(my $r, ">", "removed.jsonl") or die; print $r encode_json({id => $_}), "\n" for @copies, $other;
+	open(my $j, ">", "rejects.jsonl") or die; print $j encode_json({id => $_}), "\n" for @garbage;
+	my %g = map { $_ => 1 } @garbage;
+	open(my $c, "-|", "gzip", "-dc", $ARGV[0]) or die; open(my $k, ">", "clean.jsonl") or die;
+	while (<$c>) { print $k $_ unless $g{ decode_json($_)->{id} } }
+' "$S/corpus-tiny.jsonl.gz" <"$S/manifest-tiny.json"
+ok "score.pl scores a deduplicator and a cleaner" perl "$S/score.pl" "$S/manifest-tiny.json" "$S/corpus-tiny.jsonl.gz" \
+	--removed removed.jsonl --clean clean.jsonl --rejects rejects.jsonl
+cp "$T/.out" "$T/score.out"
+n=$(perl -MJSON::PP -e 'my $m = decode_json(do { local $/; <STDIN> }); print $m->{exact_duplicates}{count}' <"$S/manifest-tiny.json")
+is "... every exact copy found" "$(grep -c "^dedup: exact copies found $n/$n\$" "$T/score.out")" 1
+is "... no near copy missed" "$(grep '^dedup: near' "$T/score.out" | grep -vc 'found \([0-9]*\)/\1$')" 0
+is "... one removal outside the planted clusters" "$(grep -c '^dedup: removed outside planted clusters 1$' "$T/score.out")" 1
+is "... garbage documents all dropped, nothing else" "$(grep -c '^clean: garbage_docs *dropped 4/4' "$T/score.out") $(grep -c 'dropped 0/' "$T/score.out")" "1 6"
+
 fails "generate.sh: a seed that is not a number is refused" sh "$S/generate.sh" -s abc "$T/x"
 stderr_has "... with the reason" "seed must be a decimal number"
 fails "generate.sh: two output directories are refused" sh "$S/generate.sh" "$T/x" "$T/y"
