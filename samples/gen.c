@@ -14,8 +14,9 @@
  *
  * Everything derives from the seed through one RNG (splitmix64) with a stream
  * per output, so the output is byte-identical on every platform: no rand(), no
- * locale, no hash-order iteration, and the only floating point printed is a
- * ratio of two integers.
+ * locale, no hash-order iteration, no floating point (ratios are printed with
+ * integer arithmetic), no qsort ties, and never two draws in one argument list
+ * (C leaves the order of their evaluation unspecified).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -926,7 +927,7 @@ static int hs_add(HashSet *s, uint64_t h) {
 	return 1;
 }
 
-/* A page of profiles: units[] are (type, subject) pairs. */
+/* A page of profiles, each opening differently from the others of its type. */
 typedef struct { int type, s; } Unit;
 
 static void page(Buf *b, Rng *r, const Unit *u, int n) {
