@@ -60,12 +60,15 @@ sub str { my ($v) = @_; return defined $v && !ref $v && length $v; }
 sub messages {
 	my ($m, $where, $last) = @_;
 	ref $m eq 'ARRAY' && @$m or die "$where: no messages\n";
+	for (@$m) {
+		str($_->{role}) && str($_->{content}) && $_->{content} =~ /\S/ or die "$where: a message without role or content\n";
+		$_->{content} !~ /\[\/?INST\]|<<\/?SYS>>/ or die "$where: a template tag in content\n";
+	}
 	my @m = @$m;
 	shift @m if $m[0]{role} eq 'system';
 	for my $i (0 .. $#m) {
 		my $want = $i % 2 ? 'assistant' : 'user';
 		$m[$i]{role} eq $want or die "$where: message $i is $m[$i]{role}, want $want\n";
-		str($m[$i]{content}) or die "$where: empty content\n";
 	}
 	$m[-1]{role} eq $last or die "$where: last message is $m[-1]{role}, want $last\n";
 }
@@ -187,9 +190,11 @@ if ($what eq 'corpus') {
 		}
 	}
 	($k{$_} // 0) == $c->{eval}{$_} or die "eval $_: counts.json says $c->{eval}{$_}, file has " . ($k{$_} // 0) . "\n" for keys %{ $c->{eval} };
+	my %eval_prompt = map { $_->{prompt} => $_->{id} } @ev;
 	for my $s (@sft) {
 		for (@{ $s->{messages} }) {
 			!exists $eval_ref{ $_->{content} } or die "sft $s->{id} teaches the held-out answer of $eval_ref{$_->{content}}\n";
+			!exists $eval_prompt{ $_->{content} } or die "sft $s->{id} asks the held-out prompt of $eval_prompt{$_->{content}}\n";
 		}
 	}
 	my %r = map { $_ => 1 } ('significantly better', 'better', 'slightly better', 'negligibly better');
