@@ -242,7 +242,7 @@ ok "manifest-tiny.json holds in corpus-tiny.jsonl.gz" perl "$T/check.pl" corpus 
 ok "world, sft, eval, prefs and rl files: formats, counts, held-out answers" perl "$T/check.pl" chat "$S"
 ok "every held-out fact is stated in the tiny corpus" perl "$T/check.pl" taught "$S" "$S/corpus-tiny.jsonl.gz"
 
-# the checks can fail: a wrong count, a broken line, a taught held-out answer
+# the checks can fail: a wrong count or similarity, a broken line, a taught held-out answer
 sed 's/"documents": \([0-9]*\)/"documents": 1\1/' "$S/manifest-tiny.json" >"$T/bad.json"
 fails "a wrong document count is caught" perl "$T/check.pl" corpus "$T/bad.json" "$S/corpus-tiny.jsonl.gz"
 stderr_has "... and named" "^documents: manifest"
