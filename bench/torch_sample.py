@@ -6,7 +6,7 @@ torch's default thread count.
 Reads lmkit's safetensors checkpoint directly (json header + raw F32) with
 Hugging Face Llama names and the half-split RoPE layout Hugging Face uses, so
 its greedy tokens agreeing with lm-sample's also checks checkpoint.c's wq/wk
-permutation. Prints "tok_per_s N" and "greedy ID ID ..." lines.
+permutation. Prints "greedy ID ID ...", "tok_per_s N" and "tok_per_cpu_s N" lines.
 
 usage: torch_sample.py CHECKPOINT TOKENS GREEDY_TOKENS
 """
@@ -101,10 +101,11 @@ def main():
     with torch.inference_mode():
         print("greedy", *generate(m, n_greedy, 0, gen))
         generate(m, 8, 1.0, gen)  # warm up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         generate(m, n, 1.0, gen)
-        dt = time.perf_counter() - t0
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"tok_per_s {n / dt:.1f}")
+    print(f"tok_per_cpu_s {n / cpu:.1f}")
 
 
 if __name__ == "__main__":

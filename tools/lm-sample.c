@@ -8,11 +8,19 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *USAGE =
 	"[-jv] [-t temp] [-k top_k] [-P top_p] [-n tokens] [-c count] [-s seed] [-b batch]\n"
 	"\t[--tokenizer FILE] [-p TEXT | -i PROMPTS.jsonl] [--ids] [-o OUT] MODEL";
+
+/* CPU seconds of all the process's threads, steadier than wall time on a shared machine. */
+static double cpu_sec(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 typedef struct job {
 	cJSON *line;        /* the input object (JSONL prompts), or NULL */
@@ -227,7 +235,7 @@ int main(int argc, char **argv) {
 	size_t next = 0, emitted = 0;
 	int *slot_job = xmalloc(batch * sizeof *slot_job);
 	long long tokens = 0;
-	double t0 = now_sec();
+	double t0 = now_sec(), c0 = cpu_sec();
 	int tty = isatty(2);
 	while (emitted < n_jobs) {
 		for (int i = 0; i < batch && next < n_jobs; i++) {
@@ -260,11 +268,11 @@ int main(int argc, char **argv) {
 				 tokens / (now_sec() - t0));
 	}
 	if (tty) fputc('\n', stderr);
-	double dt = now_sec() - t0;
+	double dt = now_sec() - t0, cpu = cpu_sec() - c0;
 	out_close(o);
 	if (verbose)
-		fprintf(stderr, "%s: %zu samples, %lld tokens in %.3f s: %.1f tok/s (batch %lld)\n", lm_progname,
-			n_jobs, tokens, dt, tokens / dt, batch);
+		fprintf(stderr, "%s: %zu samples, %lld tokens in %.3f s, %.3f s CPU: %.1f tok/s, %.1f tok/CPU-s (batch %lld)\n",
+			lm_progname, n_jobs, tokens, dt, cpu, tokens / dt, tokens / cpu, batch);
 	sampler_free(s);
 	free(slot_job);
 	free(jobs);
