@@ -124,8 +124,13 @@ lm_out *out_open(const char *path, int gz) {
 	o->path = xstrdup(path);
 	if (gz < 0) gz = ends_with(path, ".gz");
 	int fd;
+	struct stat st;
 	if (!strcmp(path, "-")) {
 		fd = 1;
+	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* /dev/null, a FIFO, a terminal: nothing to rename over, write in place */
+		fd = open(path, O_WRONLY);
+		if (fd < 0) die_errno("%s", path);
 	} else {
 		size_t n = strlen(path) + 32;
 		o->tmp = xmalloc(n);

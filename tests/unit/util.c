@@ -3,6 +3,7 @@
 #include "util.h"
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
@@ -42,5 +43,12 @@ int main(int argc, char **argv) {
 	ok(access(path, F_OK) == 0, "aborted output leaves the old file alone");
 	unlink(path);
 	unlink(gzpath);
+
+	/* a device is written in place, never renamed over */
+	o = out_open("/dev/null", -1);
+	out_printf(o, "discarded");
+	out_close(o);
+	struct stat st;
+	ok(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "/dev/null is still a device");
 	return done_testing();
 }
