@@ -13,7 +13,7 @@
 typedef struct { float p; int id; } cand;
 
 typedef struct seq {
-	int busy, done, prefilled;
+	int busy, done;
 	int len;              /* positions in the KV cache */
 	int32_t *pending;     /* tokens to feed next step (the prompt, then one) */
 	int n_pending;
@@ -113,7 +113,7 @@ int sampler_start(lm_sampler *s, const int32_t *prompt, int n, const lm_sampling
 		seq *q = &s->seqs[i];
 		if (q->busy) continue;
 		q->busy = 1;
-		q->done = q->prefilled = 0;
+		q->done = 0;
 		q->len = 0;
 		q->pending = xrealloc(q->pending, n * sizeof *prompt);
 		memcpy(q->pending, prompt, n * sizeof *prompt);
@@ -365,7 +365,6 @@ int sampler_step(lm_sampler *s) {
 				N = W = 0;
 			}
 		}
-		q->prefilled = 1;
 	}
 	if (N) {
 		forward(s, N, W);

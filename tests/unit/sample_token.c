@@ -1,0 +1,90 @@
+/* sample_token: greedy, temperature, top-k and top-p draw from the
+ * distributions they promise (frequencies over many draws), deterministically. */
+#include "tap.h"
+#include "sample.h"
+#include "util.h"
+#include <math.h>
+#include <string.h>
+
+#define V 6
+#define DRAWS 200000
+
+/* frequencies of DRAWS samples */
+static void freq(const float *logits, const lm_sampling *how, double *f) {
+	lm_rng r;
+	rng_seed(&r, 11);
+	int count[V] = {0};
+	for (int i = 0; i < DRAWS; i++) count[sample_token(logits, V, how, &r)]++;
+	for (int i = 0; i < V; i++) f[i] = (double)count[i] / DRAWS;
+}
+
+static double maxdiff(const double *a, const double *b) {
+	double m = 0;
+	for (int i = 0; i < V; i++) m = fmax(m, fabs(a[i] - b[i]));
+	return m;
+}
+
+int main(int argc, char **argv) {
+	lm_init(argc, argv);
+	const float logits[V] = {1.0f, 3.0f, 2.0f, 0.5f, 3.0f - 1e-3f, -1.0f};
+	double p[V], z = 0, f[V], want[V];
+	for (int i = 0; i < V; i++) z += p[i] = exp(logits[i]);
+	for (int i = 0; i < V; i++) p[i] /= z;
+	lm_rng r;
+	rng_seed(&r, 1);
+
+	lm_sampling greedy = {0};
+	ok(sample_token(logits, V, &greedy, &r) == 1, "greedy takes the largest logit");
+	const float tie[V] = {0, 5, 1, 5, 0, 0};
+	ok(sample_token(tie, V, &greedy, &r) == 1, "greedy takes the lowest id of a tie");
+
+	/* 3-sigma bound for a frequency over DRAWS draws is below 0.0034 */
+	lm_sampling t1 = {.temperature = 1};
+	freq(logits, &t1, f);
+	ok(maxdiff(f, p) < 0.004, "temperature 1 draws from softmax (max error %.4f)", maxdiff(f, p));
+
+	lm_sampling t2 = {.temperature = 2};
+	z = 0;
+	for (int i = 0; i < V; i++) z += want[i] = exp(logits[i] / 2);
+	for (int i = 0; i < V; i++) want[i] /= z;
+	freq(logits, &t2, f);
+	ok(maxdiff(f, want) < 0.004, "temperature 2 draws from softmax(logits/2) (max error %.4f)", maxdiff(f, want));
+
+	lm_sampling k2 = {.temperature = 1, .top_k = 2};
+	freq(logits, &k2, f);
+	memset(want, 0, sizeof want);
+	want[1] = p[1] / (p[1] + p[4]);
+	want[4] = p[4] / (p[1] + p[4]);
+	ok(maxdiff(f, want) < 0.004, "top-k 2 renormalises over the two best (max error %.4f)", maxdiff(f, want));
+
+	lm_sampling k1 = {.temperature = 1, .top_k = 1};
+	int all1 = 1;
+	for (int i = 0; i < 1000; i++) all1 &= sample_token(logits, V, &k1, &r) == 1;
+	ok(all1, "top-k 1 is greedy");
+
+	/* sorted: p1 ≈ .37, p4 ≈ .37, p2 ≈ .14, p0 ≈ .05 ...: top-p 0.8 keeps {1, 4, 2} */
+	lm_sampling nuc = {.temperature = 1, .top_p = 0.8f};
+	freq(logits, &nuc, f);
+	memset(want, 0, sizeof want);
+	double kept = p[1] + p[4] + p[2];
+	want[1] = p[1] / kept; want[4] = p[4] / kept; want[2] = p[2] / kept;
+	ok(maxdiff(f, want) < 0.004, "top-p 0.8 keeps the smallest set reaching 0.8 (max error %.4f)", maxdiff(f, want));
+
+	lm_sampling both = {.temperature = 1, .top_k = 2, .top_p = 0.3f};
+	int only1 = 1;
+	for (int i = 0; i < 1000; i++) only1 &= sample_token(logits, V, &both, &r) == 1;
+	ok(only1, "top-k then top-p: 0.3 of the top 2 is the best alone");
+
+	lm_rng a, b;
+	rng_seed(&a, 5);
+	rng_seed(&b, 5);
+	int same = 1;
+	for (int i = 0; i < 1000; i++) same &= sample_token(logits, V, &t1, &a) == sample_token(logits, V, &t1, &b);
+	ok(same, "same seed, same draws");
+
+	const float sure[V] = {-1e30f, -1e30f, -1e30f, 10, -1e30f, -1e30f};
+	int always3 = 1;
+	for (int i = 0; i < 1000; i++) always3 &= sample_token(sure, V, &t1, &r) == 3;
+	ok(always3, "tokens of probability 0 are never drawn");
+	return done_testing();
+}
