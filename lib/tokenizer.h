@@ -30,7 +30,9 @@ size_t tok_encode(const lm_tokenizer *t, const char *text, size_t len, int bos, 
  * the dummy-prefix space is dropped at the start, as run.c and SentencePiece do.
  * The result points into t or buf (at least 8 bytes); *len gets its length. */
 const char *tok_decode_piece(const lm_tokenizer *t, int prev, int id, char *buf, size_t *len);
-/* Decode a whole id sequence as SentencePiece's DecodeIds does; malloc'd, NUL-terminated. */
+/* Decode a whole id sequence as SentencePiece's DecodeIds does; malloc'd,
+ * NUL-terminated (the text itself may hold NULs: use *len). An id outside the
+ * vocabulary is fatal (die). */
 char *tok_decode(const lm_tokenizer *t, const int32_t *ids, size_t n, size_t *len);
 
 #endif
