@@ -224,7 +224,7 @@ long attention_scratch_floats(int T, int n_heads) { return (long)n_heads * T * T
 
 /* Causal attention only needs keys up to the last query of a block of rows:
  * computing score blocks of this many rows skips most of the upper triangle. */
-#define ATT_ROWS 64
+#define ATT_ROWS 128
 
 /* First key query t of a row may see: the start of its segment (segments are
  * contiguous runs of equal ids). */
@@ -257,8 +257,9 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
 				int first = sg ? seg_first(sg, t) : 0;
 				float mx = max_of(S + first, t + 1 - first);
 				scale_by(S + first, 1.0f / exp_sum(S + first, S + first, mx, t + 1 - first), t + 1 - first);
+				/* zeros where the products over this block read: nothing past r1 */
 				memset(S, 0, sizeof(float) * first);
-				memset(S + t + 1, 0, sizeof(float) * (T - t - 1));
+				memset(S + t + 1, 0, sizeof(float) * (r1 - t - 1));
 			}
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1.0f, P + (long)r0 * T, T, V,
 				    kvd, 0.0f, O + (long)r0 * qd, qd);

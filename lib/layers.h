@@ -40,7 +40,8 @@ void rope_backward(float *dx, const int *pos, const float *cosv, const float *si
  * out (B·T, n_heads·hd). Query t sees key s when s <= t and seg[b·T+s] ==
  * seg[b·T+t]: several documents packed in one row do not attend across their
  * boundary (seg NULL: one segment per row). att (B, n_heads, T, T) keeps the
- * probabilities for backward (entries outside the mask are 0). */
+ * probabilities for backward (only entries at or below the diagonal are
+ * written; masked ones are 0). */
 void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
 		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd);
 /* dq, dk and dv (all overwritten) from dout; scratch holds

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Training throughput of lm-pretrain against PyTorch (bench/torch_train.py, the
+# same model, optimizer and batch) on 2 threads, for two configurations:
+#   (a) dim 288, 6 layers, 6 heads, 6 KV heads, vocab 32000, seq 256, 8 rows
+#   (b) dim 64, 5 layers, 8 heads, 4 KV heads, vocab 512, seq 512, 8 rows
+# Prints the median tokens/s and model GFLOP/s (6N + 12·L·d·T per token) of the
+# timed steps after warmup, and the ratio. Never fails on speed.
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=$ROOT/${LMKIT_BIN:-bin}
+THREADS=${THREADS:-2}
+W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+
+# shard FILE N VOCAB: N random tokens
+shard() {
+	perl -e 'my ($n, $v) = @ARGV; srand(1);
+		print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, $v, 2, 0, 0, $n, 1, "");
+		print pack("v*", map { int(rand($v)) } 1 .. $n); print pack("Q<", 0)' "$2" "$3" >"$1"
+}
+
+py=${PYTHON:-/usr/bin/python3}
+torch_env=
+if $py -c 'import torch' 2>/dev/null; then
+	tc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
+	[ -e $tc ] && torch_env="LD_PRELOAD=$tc"
+else
+	echo "pretrain bench: no PyTorch for $py (apt-get install python3-torch); lmkit only"
+	py=
+fi
+echo "threads $THREADS; $("$BIN/lm-pretrain" --version | sed 's/.*BLAS: //'); torch env: OMP_WAIT_POLICY=PASSIVE ${torch_env:-(no tcmalloc)}"
+
+# run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab
+run() {
+	name=$1 B=$2 T=$3 warm=$4 steps=$5 dim=$6 L=$7 nh=$8 nkv=$9 V=${10}
+	shard "$W/$name.bin" 1000000 "$V"
+	"$BIN/lm-pretrain" --threads "$THREADS" --set dim="$dim" --set n_layers="$L" --set n_heads="$nh" \
+		--set n_kv_heads="$nkv" --set vocab_size="$V" --set max_seq_len="$T" -b "$B" \
+		--steps $((warm + steps)) --metrics "$W/$name.jsonl" -o "$W/$name.safetensors" "$W/$name.bin"
+	# medians of the timed steps' tokens/s and GFLOP/s
+	set -- $(perl -ne 'if (/"step":(\d+),.*"tokens_per_s":([\d.]+),"gflops":([\d.]+)/ && $1 > '"$warm"') {
+			push @t, $2; push @g, $3 }
+		END { @t = sort { $a <=> $b } @t; @g = sort { $a <=> $b } @g; print "$t[$#t / 2] $g[$#g / 2]" }' \
+		"$W/$name.jsonl")
+	c=$1 cg=$2
+	printf '%s  lmkit:   %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" "$c" "$cg"
+	[ -n "$py" ] || return 0
+	set -- $(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_train.py" "$W/$name.bin" "$THREADS" \
+		"$B" "$T" "$steps" "$warm" "$dim" "$L" "$nh" "$nkv" "$V")
+	printf '%s  pytorch: %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" "$1" "$2"
+	perl -e 'printf "%s  lmkit / pytorch: %.2fx\n", @ARGV' "$name" "$(perl -e "print $c / $1")"
+}
+
+run "(a)" 8 256 2 5 288 6 6 6 32000
+run "(b)" 8 512 3 10 64 5 8 4 512
