@@ -213,6 +213,7 @@ static void forward(lm_sampler *s, int N, int W) {
 		residual_forward(s->x, s->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
+	if (!W) return;
 	for (int w = 0; w < W; w++)
 		memmove(s->q + (size_t)w * D, s->x + (size_t)s->want[w] * D, D * sizeof(float));
 	rmsnorm_forward(s->xb, s->rstd, s->q, p->norm, W, D, c->norm_eps);
@@ -354,11 +355,13 @@ int sampler_step(lm_sampler *s) {
 	for (int i = 0; i < s->max_batch; i++) {
 		seq *q = &s->seqs[i];
 		if (!q->busy || q->done) continue;
-		for (int j = 0; j < q->n_pending; j++) {
+		/* sampling at a chunk's end rewrites pending: read its count first */
+		int n = q->n_pending;
+		for (int j = 0; j < n; j++) {
 			s->tok[N] = q->pending[j];
 			s->slot[N] = i;
 			s->pos[N] = q->len++;
-			if (j == q->n_pending - 1) { s->want[W] = N; slots[W++] = i; }
+			if (j == n - 1) { s->want[W] = N; slots[W++] = i; }
 			if (++N == R) {
 				forward(s, N, W);
 				if (W) sample_rows(s, slots, W);
