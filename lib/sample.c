@@ -18,6 +18,7 @@ typedef struct seq {
 	int32_t *pending;     /* tokens to feed next step (the prompt, then one) */
 	int n_pending;
 	int32_t *out;         /* sampled tokens */
+	double *lp;           /* and their log-probabilities */
 	int n_out;
 	double logprob;
 	lm_sampling how;
@@ -65,7 +66,10 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	rope_table(s->cosv, s->sinv, max_len, s->hd, c->rope_theta);
 	s->seqs = xcalloc(max_batch, sizeof *s->seqs);
-	for (int i = 0; i < max_batch; i++) s->seqs[i].out = xmalloc(max_len * sizeof(int32_t));
+	for (int i = 0; i < max_batch; i++) {
+		s->seqs[i].out = xmalloc(max_len * sizeof(int32_t));
+		s->seqs[i].lp = xmalloc(max_len * sizeof(double));
+	}
 	int R = s->rows;
 	s->tok = xmalloc(R * sizeof(int));
 	s->slot = xmalloc(R * sizeof(int));
@@ -88,7 +92,11 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 
 void sampler_free(lm_sampler *s) {
 	if (!s) return;
-	for (int i = 0; i < s->max_batch; i++) { free(s->seqs[i].out); free(s->seqs[i].pending); }
+	for (int i = 0; i < s->max_batch; i++) {
+		free(s->seqs[i].out);
+		free(s->seqs[i].lp);
+		free(s->seqs[i].pending);
+	}
 	free(s->seqs); free(s->stop);
 	free(s->kcache); free(s->vcache); free(s->cosv); free(s->sinv);
 	free(s->tok); free(s->slot); free(s->pos); free(s->want);
@@ -134,6 +142,7 @@ const int32_t *sampler_tokens(const lm_sampler *s, int slot, int *n) {
 	return s->seqs[slot].out;
 }
 double sampler_logprob(const lm_sampler *s, int slot) { return s->seqs[slot].logprob; }
+const double *sampler_token_logprobs(const lm_sampler *s, int slot) { return s->seqs[slot].lp; }
 void sampler_release(lm_sampler *s, int slot) { s->seqs[slot].busy = 0; }
 
 /* Attention of N new rows over their sequences' caches (which already hold the
@@ -333,6 +342,7 @@ static void sample_rows(lm_sampler *s, const int *slots, int W) {
 		int t = sample_with(s->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
 				    s->cands + (size_t)i * V, &lp);
 		q->logprob += lp;
+		q->lp[q->n_out] = lp;
 		q->out[q->n_out++] = t;
 		int stop = 0;
 		for (int j = 0; j < s->n_stop; j++) stop |= t == s->stop[j];

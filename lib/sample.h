@@ -55,6 +55,9 @@ const int32_t *sampler_tokens(const lm_sampler *s, int slot, int *n);
 /* Sum over the sampled tokens of log p(token | prefix) under the model itself
  * (softmax of the raw logits: temperature 1, no top-k/top-p truncation). */
 double sampler_logprob(const lm_sampler *s, int slot);
+/* Each sampled token's log p, as sampler_logprob sums them (policy-gradient
+ * methods want them one by one); sampler_tokens' count of them. */
+const double *sampler_token_logprobs(const lm_sampler *s, int slot);
 /* Free the slot for another sequence. */
 void sampler_release(lm_sampler *s, int slot);
 

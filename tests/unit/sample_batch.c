@@ -87,6 +87,10 @@ int main(int argc, char **argv) {
 	ok(lengths == NSEQ, "max_new ends each sequence (%d/%d)", lengths, NSEQ);
 	ok(differ > NSEQ / 2, "sequences differ from each other (%d)", differ);
 	ok(batch[0].lp < 0, "log-prob is negative (%g)", batch[0].lp);
+	double sum = 0;
+	const double *each = sampler_token_logprobs(s, slot[0]);
+	for (int i = 0; i < batch[0].n; i++) sum += each[i];
+	ok(sum == batch[0].lp, "per-token log-probs add up to the sum");
 
 	/* release and reuse: the slot's next sequence starts clean */
 	sampler_release(s, slot[5]);
