@@ -40,7 +40,8 @@ if [ -r "$ASSETS/stories260K.bin" ] && [ -r "$ASSETS/tok512.bin" ] && [ -r "$ASS
 	ok "  the same ids" sh -c "lm-sample -t 0 -n 200 --ids $S | cmp - $ASSETS/stories260K_greedy200_token_ids.txt"
 	lm-convert "$S" v0.st && lm-convert "$ASSETS/stories260K_v1.bin" v1.st
 	ok "  from the converted v0 checkpoint" sh -c "lm-sample -t 0 -n 200 --tokenizer $ASSETS/tok512.bin v0.st | cmp - want.txt"
-	ok "  from the converted v1 checkpoint" sh -c "lm-sample -t 0 -n 200 --ids v1.st | cmp - $ASSETS/stories260K_greedy200_token_ids.txt"
+	ok "  from the converted v1 checkpoint" sh -c "lm-sample -t 0 -n 200 --tokenizer $ASSETS/tok512.bin v1.st | cmp - want.txt"
+	ok "  ids from the converted v1 checkpoint" sh -c "lm-sample -t 0 -n 200 --ids v1.st | cmp - $ASSETS/stories260K_greedy200_token_ids.txt"
 
 	printf '{"prompt":"Once upon a time","id":"a"}\n\n{"prompt":"The cat"}\n' >p.jsonl
 	ok "JSONL prompts" sh -c "lm-sample -j -t 0 -n 16 --tokenizer $ASSETS/tok512.bin -i p.jsonl $S >o.jsonl"
