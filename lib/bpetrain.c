@@ -150,8 +150,9 @@ static void tab_insert(word_entry *tab, size_t cap, const word_entry *e) {
 	tab[i] = *e;
 }
 
-/* Drop the rarest words until at most half of max_words remain: the counts of
- * frequent words stay exact, as they are seen again long after any pruning. */
+/* Drop the rarest words until at most half of max_words remain. A frequent
+ * word is only dropped while it is new, so its count loses at most what it
+ * had gathered before a pruning. */
 static void prune_words(bpe_trainer *t) {
 	size_t keep = t->o.max_words / 2;
 	int64_t thresh = 1;

@@ -13,9 +13,11 @@
  * (ties: fewer characters, then the smaller UTF-8 string) is merged, again and
  * again, skipping pairs whose result would not be a valid piece (more than
  * max_piece_len characters, mixing Unicode scripts, holding a digit, "▁" after
- * the start) or would repeat a piece already made. Pair counts are updated
- * incrementally and kept in a lazy priority queue, so a merge costs time in
- * proportion to the words it touches.
+ * the start) or would repeat a piece already made. A pair of identical symbols
+ * is counted without overlap ("aaaa" holds "aa" twice), as spm_train counts it.
+ * Pair counts are updated incrementally, only in the windows of the words a
+ * merge changes, and kept in a lazy priority queue, so a merge costs time in
+ * proportion to the places it changes.
  *
  * The vocabulary is laid out as SentencePiece's trainer lays it out: <unk>,
  * <s>, </s> at 0, 1, 2, then control symbols, user-defined symbols and the 256
