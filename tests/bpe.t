@@ -29,6 +29,9 @@ ok "trains on gzip JSONL" lm-bpe $opts -o j.model --vocab j.vocab train.jsonl.gz
 ok "same vocabulary from JSONL as from the plain lines" cmp m.vocab j.vocab
 ok "reads standard input" sh -c "lm-bpe -p $opts -o - --vocab s.vocab < train.txt > s.model"
 ok "same vocabulary from standard input" cmp m.vocab s.vocab
+split -l 5000 train.txt part.
+ok "reads several inputs in turn" lm-bpe -p $opts -o p.model --vocab p.vocab part.*
+ok "same vocabulary as from their concatenation" cmp m.vocab p.vocab
 ok "model to standard output is the file's bytes but for the recorded input name" \
 	test "$(wc -c < s.model)" -gt 1000
 
