@@ -32,8 +32,8 @@ ok "same vocabulary from standard input" cmp m.vocab s.vocab
 split -l 5000 train.txt part.
 ok "reads several inputs in turn" lm-bpe -p $opts -o p.model --vocab p.vocab part.*
 ok "same vocabulary as from their concatenation" cmp m.vocab p.vocab
-ok "model to standard output is the file's bytes but for the recorded input name" \
-	test "$(wc -c < s.model)" -gt 1000
+ok "the model written to standard output encodes as the one written to a file" \
+	sh -c 'lm-tokenize -m s.model held.txt > s.ids && lm-tokenize -m m.model held.txt > m.ids && cmp s.ids m.ids'
 
 if command -v spm_encode >/dev/null 2>&1; then
 	ok "spm_encode loads the model" sh -c 'spm_encode --model=m.model --output_format=id < held.txt > spm.ids'
