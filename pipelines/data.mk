@@ -1,0 +1,19 @@
+# data: clean the raw documents, remove duplicates, hold out a validation split.
+#   $(WORK)/clean.jsonl   what CLEAN kept of RAW
+#   $(WORK)/dedup.jsonl   what DEDUP kept of that
+#   $(WORK)/train.jsonl   the documents to pretrain on and train the tokenizer on
+#   $(WORK)/val.jsonl     every VAL_EVERY-th document, held out
+
+data: $(WORK)/train.jsonl $(WORK)/val.jsonl
+
+$(WORK)/clean.jsonl: $(RAW) $(call cmd,clean,$(CLEAN)) | $(WORK)
+	$(CLEAN) <$(RAW) >$@
+
+$(WORK)/dedup.jsonl: $(WORK)/clean.jsonl $(call cmd,dedup,$(DEDUP))
+	$(DEDUP) <$(WORK)/clean.jsonl >$@
+
+$(WORK)/train.jsonl: $(WORK)/dedup.jsonl $(call cmd,split,$(VAL_EVERY))
+	awk 'NR % $(VAL_EVERY) != 0' $(WORK)/dedup.jsonl >$@
+
+$(WORK)/val.jsonl: $(WORK)/dedup.jsonl $(call cmd,split,$(VAL_EVERY))
+	awk 'NR % $(VAL_EVERY) == 0' $(WORK)/dedup.jsonl >$@

@@ -1,0 +1,61 @@
+# pipelines/recipe.mk: the Llama 2 recipe as make targets, from raw documents to
+# an evaluated chat model. Run from the repository root:
+#
+#   make -f pipelines/recipe.mk [PRESET=tiny|demo] [WORK=dir] [VAR=value ...] TARGET
+#
+# TARGET is a stage (data tokenizer tokens pretrain sft chat eval), `report`
+# (every stage, then a table of what each one did) or `all` (= report). Each
+# stage writes files under $(WORK), default work/$(PRESET), and depends on the
+# files it reads, so make runs only what is out of date; it is safe under -j.
+# Each step's program is a variable (see "Step programs" below); a stage also
+# reruns when its command line changes, so `make DEDUP=cat data` redoes the
+# deduplication and everything after it. lmkit(7) walks through the recipe.
+
+PRESET ?= demo
+WORK   ?= work/$(PRESET)
+BIN    ?= bin
+
+# Inputs: the raw corpus (JSONL documents, gzip or not), SFT dialogues (chat
+# JSONL) and evaluation items (samples/README.md, "Evaluation").
+SFT_DATA  ?= samples/sft.jsonl
+EVAL_DATA ?= samples/eval.jsonl
+# every VAL_EVERY-th document or dialogue is held out for validation
+VAL_EVERY ?= 20
+
+include pipelines/presets.mk
+
+# Step programs. CLEAN and DEDUP are filters: JSONL documents on standard input,
+# the kept documents on standard output. The others are called with the
+# arguments of the lmkit tool they stand for (see its manual).
+CLEAN    ?= $(BIN)/lm-clean
+DEDUP    ?= $(BIN)/lm-dedup
+BPE      ?= $(BIN)/lm-bpe
+TOKENIZE ?= $(BIN)/lm-tokenize
+PRETRAIN ?= $(BIN)/lm-pretrain
+SFT      ?= $(BIN)/lm-sft
+CHAT     ?= $(BIN)/lm-chat
+EVAL     ?= $(BIN)/lm-eval
+
+all: report
+
+# $(call cmd,NAME,TEXT): $(WORK)/cmd/NAME holds TEXT and is rewritten only when
+# TEXT changes, so a target that depends on it reruns when its command does.
+quote = '$(subst ','\'',$(1))'
+cmd = $(shell mkdir -p $(WORK)/cmd && printf '%s\n' $(call quote,$(2)) | cmp -s - $(WORK)/cmd/$(1) || \
+	printf '%s\n' $(call quote,$(2)) >$(WORK)/cmd/$(1))$(WORK)/cmd/$(1)
+
+$(WORK):
+	mkdir -p $@
+
+include pipelines/data.mk
+include pipelines/tokenizer.mk
+include pipelines/tokens.mk
+include pipelines/pretrain.mk
+include pipelines/sft.mk
+include pipelines/chat.mk
+include pipelines/eval.mk
+include pipelines/report.mk
+
+.PHONY: all data tokenizer tokens pretrain sft chat eval report
+# a failed step leaves no output behind to be mistaken for a finished one
+.DELETE_ON_ERROR:
