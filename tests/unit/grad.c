@@ -7,23 +7,40 @@
 #include "util.h"
 #include <string.h>
 
-typedef struct { char *buf; size_t len; } ref;
+/* A reference file: records of name NUL, u32 count, count floats (unaligned
+ * in the file, so each array is copied out). */
+typedef struct { int n; char *name[16]; size_t count[16]; float *data[16]; } ref;
 
-/* The float array called name: records of name NUL, u32 count, count floats. */
-static const float *ref_get(const ref *r, const char *name, size_t *count) {
-	size_t at = 0;
-	while (at < r->len) {
-		const char *nm = r->buf + at;
-		at += strlen(nm) + 1;
+static void ref_load(ref *r, const char *path) {
+	size_t len, at = 0;
+	char *buf = read_file(path, &len);
+	r->n = 0;
+	while (at < len && r->n < 16) {
 		uint32_t n;
-		memcpy(&n, r->buf + at, 4);
+		r->name[r->n] = xstrdup(buf + at);
+		at += strlen(buf + at) + 1;
+		memcpy(&n, buf + at, 4);
 		at += 4;
-		if (!strcmp(nm, name)) {
-			if (count) *count = n;
-			return (const float *)(r->buf + at);
-		}
+		if (at + 4 * (size_t)n > len) die("%s: truncated reference", path);
+		r->count[r->n] = n;
+		r->data[r->n] = xmalloc(4 * (size_t)n);
+		memcpy(r->data[r->n], buf + at, 4 * (size_t)n);
 		at += 4 * (size_t)n;
+		r->n++;
 	}
+	free(buf);
+}
+
+static void ref_free(ref *r) {
+	for (int i = 0; i < r->n; i++) free(r->name[i]), free(r->data[i]);
+}
+
+static const float *ref_get(const ref *r, const char *name, size_t *count) {
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->name[i], name)) {
+			if (count) *count = r->count[i];
+			return r->data[i];
+		}
 	die("reference has no array %s", name);
 }
 
@@ -31,8 +48,7 @@ static double rel1(double a, double b) { return fabs(a - b) / (fabs(b) > 1e-30 ?
 
 static void check_reference(const char *path) {
 	ref r;
-	r.buf = read_file(path, &r.len);
-	/* float arrays in the file start at unaligned offsets: copy what is used */
+	ref_load(&r, path);
 	const float *cf = ref_get(&r, "config", NULL);
 	lm_config c;
 	config_default(&c);
@@ -48,11 +64,8 @@ static void check_reference(const char *path) {
 	int *tokens = xmalloc(N * sizeof(int)), *targets = xmalloc(N * sizeof(int));
 	const float *tf = ref_get(&r, "tokens", NULL), *gf = ref_get(&r, "targets", NULL);
 	for (int i = 0; i < N; i++) {
-		float a, b;
-		memcpy(&a, tf + i, sizeof a);
-		memcpy(&b, gf + i, sizeof b);
-		tokens[i] = (int)a;
-		targets[i] = (int)b;
+		tokens[i] = (int)tf[i];
+		targets[i] = (int)gf[i];
 	}
 
 	llama_ws *w = llama_ws_new(&c, B, T);
@@ -63,8 +76,7 @@ static void check_reference(const char *path) {
 	double e = rel_err(logits, want, (size_t)N * V);
 	ok(e < 1e-4, "%s: logits (relative error %.2g)", path, e);
 	double wsum, sum = llama_head_ce(w, m, g, targets, NULL, 1.0f / N, &wsum);
-	float want_loss;
-	memcpy(&want_loss, ref_get(&r, "loss", NULL), sizeof want_loss);
+	float want_loss = ref_get(&r, "loss", NULL)[0];
 	ok(wsum == N && rel1(sum / wsum, want_loss) < 1e-4, "%s: loss %.7f (torch %.7f)", path, sum / wsum, want_loss);
 	llama_backward(w, m, g);
 
@@ -83,12 +95,11 @@ static void check_reference(const char *path) {
 
 	/* 10 AdamW steps on the same batch, schedule and clipping as the oracle */
 	const float *tr = ref_get(&r, "train", NULL);
-	float trv[9];
-	memcpy(trv, tr, sizeof trv);
+	const float *trv = tr;
 	size_t nl;
 	const float *wl = ref_get(&r, "losses", &nl);
-	float wantl[10];
-	memcpy(wantl, wl, sizeof wantl);
+	const float *wantl = wl;
+	ok(nl == 10, "%s: 10 reference losses", path);
 	lm_adamw *opt = adamw_new(m, trv[6], trv[7], trv[8], trv[4]);
 	double worst_l = 0;
 	for (int step = 0; step < 10; step++) {
@@ -105,7 +116,8 @@ static void check_reference(const char *path) {
 	llama_ws_free(w);
 	model_free(m);
 	model_free(g);
-	free(tokens); free(targets); free(logits); free(want); free(wantg); free(ts); free(r.buf);
+	free(tokens); free(targets); free(logits); free(want); free(wantg); free(ts);
+	ref_free(&r);
 }
 
 /* Two sequences packed in one row (positions restarting, two segments) give
