@@ -90,6 +90,19 @@ is "no -o: usage, exit 2" "$?" 2
 lm-pretrain --bogus >/dev/null 2>&1
 is "unknown option: exit 2" "$?" 2
 is "no partial output anywhere" "$(ls | grep -c -e '^x\.' -e '\.tmp\.')" 0
+# quiet on success without a terminal; a progress line on one (tmux's pane)
+lm-pretrain $MODEL -b 4 --steps 3 -o q.safetensors train.bin 2>quiet.err
+is "nothing on stderr without a terminal" "$(wc -c <quiet.err | tr -d ' ')" 0
+if command -v tmux >/dev/null; then
+	sock=lmkit-pretrain-$$
+	tmux -L $sock new-session -d -x 200 -y 10 \
+		"lm-pretrain $MODEL -b 4 --steps 30 --warmup 5 -o tty.safetensors train.bin; echo EXIT=\$?; sleep 30"
+	i=0; while ! tmux -L $sock capture-pane -p | grep -q EXIT= && [ $i -lt 600 ]; do sleep 0.05; i=$((i + 1)); done
+	tmux -L $sock capture-pane -p >pane.txt
+	tmux -L $sock kill-server
+	ok "progress line on a terminal" grep -Eq '^step 30/30  loss [0-9.]+  lr [0-9.e+-]+  [0-9]+ tok/s  [0-9.]+ GFLOP/s$' pane.txt
+	ok "and exit 0" grep -q '^EXIT=0$' pane.txt
+fi
 ok "--help" lm-pretrain --help
 ok "--version names the BLAS kernel" sh -c 'lm-pretrain --version | grep -q "BLAS: OpenBLAS"'
 done_testing
