@@ -310,11 +310,12 @@ static int is_affix(uint32_t cp, int prefix) {
 	case '{': case '}': case '<': case '>': case '_': case '#': case '*': case '&': case '"':
 	case '\'': case '`': case 0x2026: case 0x2014: case 0x2013: case 0xBF: case 0xA1: case 0x3002:
 	case 0xFF1F: case 0xFF01: case 0xFF0C: case 0x3001: case 0xB7:
+	case 0xA9: case 0xAE: case 0x2122: case 0xA6:   /* symbols (spaCy's icons) */
 		return 1;
 	case '$': case 0xA3: case 0x20AC: case 0xA5: case 0xA7: case '%': case '=':
 		return prefix;
 	}
-	return is_quote(cp);
+	return is_quote(cp) || (cp >= 0x2600 && cp < 0x27C0) || (cp >= 0x1F300 && cp < 0x1FB00);
 }
 
 static int is_lower(uint32_t cp) { return (cp >= 'a' && cp <= 'z') || (cp >= 0xDF && cp_is_alpha(cp)); }
@@ -391,7 +392,9 @@ static int ci_eq(const char *s, const char *lit, size_t n) {
 static int abbreviation(const char *s, size_t n) {
 	if (n < 3 || n > 5 || s[n - 1] != '.') return 0;
 	static const char *const ab[] = {"Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.",
-	                                 "a.m.", "p.m.", "etc.", "E.g.", "I.e.", "Inc.", "Ltd.", "Co.", "Prof.", "Mt."};
+	                                 "a.m.", "p.m.", "E.g.", "I.e.", "Inc.", "Ltd.", "Co.", "Prof.", "Mt.",
+	                                 "Corp.", "Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.",
+	                                 "Sept.", "Oct.", "Nov.", "Dec.", "Gov.", "Gen.", "Rev.", "Sen.", "Rep."};
 	for (size_t i = 0; i < sizeof ab / sizeof *ab; i++)
 		if (strlen(ab[i]) == n && !memcmp(ab[i], s, n)) return 1;
 	return 0;
@@ -439,6 +442,41 @@ static void split_infixes(cleaner *c, const char *t, size_t a, size_t b) {
 	add_word(c, t, start, b);
 }
 
+/* spaCy's url_match, condensed: [scheme://][userinfo@]label(.label)*.tld[:port][/?#path]
+ * with a lower-case TLD of two or more letters; what matches stays one word. */
+static int url_core(const char *s, size_t n) {
+	size_t i = 0;
+	if (n && ((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z')) {
+		size_t j = 1;
+		while (j < n && (((s[j] | 32) >= 'a' && (s[j] | 32) <= 'z') || (s[j] >= '0' && s[j] <= '9') ||
+		                 s[j] == '+' || s[j] == '.' || s[j] == '-')) j++;
+		if (n - j > 3 && !memcmp(s + j, "://", 3)) i = j + 3;
+	}
+	const char *at = memrchr(s + i, '@', n - i);
+	if (at && at > s + i) i = at - s + 1;
+	size_t labels = 0, tld_start = 0;
+	for (;;) {
+		size_t st = i;
+		while (i < n && i - st < 63 && ((unsigned char)s[i] >= 0x80 || ((s[i] | 32) >= 'a' && (s[i] | 32) <= 'z') ||
+		                 (s[i] >= '0' && s[i] <= '9') || ((s[i] == '-' || s[i] == '_') && i > st))) i++;
+		if (i == st || s[i - 1] == '-' || s[i - 1] == '_') return 0;
+		labels++;
+		tld_start = st;
+		if (i < n && s[i] == '.' && i + 1 < n) { i++; continue; }
+		break;
+	}
+	if (labels < 2 || i - tld_start < 2) return 0;
+	for (size_t j = tld_start; j < i; j++)
+		if (!((unsigned char)s[j] >= 0x80 || (s[j] >= 'a' && s[j] <= 'z'))) return 0;
+	if (i < n && s[i] == ':') {
+		size_t j = i + 1;
+		while (j < n && s[j] >= '0' && s[j] <= '9') j++;
+		if (j == i + 1) return 0;
+		i = j;
+	}
+	return i == n || s[i] == '/' || s[i] == '?' || s[i] == '#';
+}
+
 #define MAX_SUFFIXES 64
 
 /* Whole chunks spaCy keeps (or splits) by exception rather than by its affix rules. */
@@ -446,6 +484,10 @@ static int chunk_exception(cleaner *c, const char *t, size_t a, size_t b) {
 	size_t n = b - a;
 	if (n == 7 && !memcmp(t + a, "and/or", 6) && t[a + 6] == '.') return 0;
 	if (n == 6 && !memcmp(t + a, "and/or", 6)) { add_word(c, t, a, b); return 1; }
+	if (n == 6 && (t[a] | 32) == 'c' && !memcmp(t + a + 1, "annot", 5)) {
+		add_word(c, t, a, a + 3), add_word(c, t, a + 3, b);
+		return 1;
+	}
 	if (n == 2 && (t[a] == 'i' || t[a] == 'I') && t[a + 1] == 'd') {
 		add_word(c, t, a, a + 1), add_word(c, t, a + 1, b);
 		return 1;
@@ -460,9 +502,7 @@ static int chunk_exception(cleaner *c, const char *t, size_t a, size_t b) {
 static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 	size_t suf[MAX_SUFFIXES][2];
 	int ns = 0;
-	int url = (b - a > 7 && (!memcmp(t + a, "http://", 7) || !memcmp(t + a, "https://", 8))) ||
-	          (b - a > 4 && !memcmp(t + a, "www.", 4));
-	while (a < b && !url) {
+	while (a < b) {
 		int l;
 		uint32_t cp = utf8_get(t + a, b - a, &l);
 		if (cp == '.' && a + 1 < b && t[a + 1] == '.') {
@@ -470,6 +510,9 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 			while (e < b && t[e] == '.') e++;
 			add_word(c, t, a, e);
 			a = e;
+		} else if (cp == '\'' && a + 1 < b && t[a + 1] == '\'') {
+			add_word(c, t, a, a + 2);
+			a += 2;
 		} else if (is_affix(cp, 1)) {
 			add_word(c, t, a, a + l);
 			a += l;
@@ -498,14 +541,15 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 		} else if (cp == '.' && n >= 2) {
 			int l1;
 			uint32_t p1 = last_cp(t + a, n - 1, &l1);
-			if (is_lower(p1) || is_digit(p1) || p1 == '%' || p1 == '-' || p1 == '+' || cp_is_punct(p1) ||
+			if (is_lower(p1) || is_digit(p1) || p1 == '%' || p1 == 0xB2 || p1 == '-' || p1 == '+' ||
+			    is_quote(p1) || (p1 != '/' && p1 != '.' && is_affix(p1, 0)) ||
 			    (is_upper(p1) && n - 1 > (size_t)l1 && is_upper(t[b - 1 - l1 - 1])))
 				cut = 1;
-		} else if (cp == '%' && n >= 2 && is_digit((unsigned char)t[b - 2])) {
+		} else if ((cp == '%' || cp == '+') && n >= 2 && is_digit((unsigned char)t[b - 2])) {
 			cut = 1;
-		} else if (is_affix(cp, 0) && !url) {
-			cut = l;
-		} else if (url && (cp == ',' || cp == ')' || cp == '"' || cp == '\'' || cp == '.' || cp == ';' || cp == '!' || cp == '?')) {
+		} else if (cp == '\'' && n >= 3 && t[b - 2] == '\'') {
+			cut = 2;   /* '' is one quote to spaCy */
+		} else if (is_affix(cp, 0)) {
 			cut = l;
 		}
 		if (!cut || cut >= n) break;
@@ -514,7 +558,7 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 		b -= cut;
 	}
 	if (b > a) {
-		if (url) add_word(c, t, a, b);
+		if (url_core(t + a, b - a)) add_word(c, t, a, b);
 		else split_infixes(c, t, a, b);
 	}
 	while (ns > 0) { ns--; add_word(c, t, suf[ns][0], suf[ns][1]); }
@@ -544,7 +588,8 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 		/* most chunks are plain ASCII letters and digits: one word, nothing to split */
 		int letters = 0;
 		while (i < n && word_char[(unsigned char)s[i]]) letters |= word_char[(unsigned char)s[i++]];
-		if (i > a && !(i - a == 2 && (s[a] | 32) == 'i' && s[a + 1] == 'd')) {
+		if (i > a && !(i - a == 2 && (s[a] | 32) == 'i' && s[a + 1] == 'd') &&
+		    !(i - a == 6 && (s[a] | 32) == 'c' && !memcmp(s + a + 1, "annot", 5))) {
 			/* or such a word and one of , ; : ! ? or a '.' that spaCy splits off */
 			size_t e = i;
 			if (e < n && (s[e] == ',' || s[e] == ';' || s[e] == ':' || s[e] == '!' || s[e] == '?' ||
