@@ -2,7 +2,7 @@
 # Agreement of lm-clean's drop decisions with datatrove's filters of the same name,
 # rule by rule, on a generated corpus (bench/gencorpus.c). Prints the figures and
 # the disagreements; docs/CLEAN.md explains them. Regenerates the committed
-# expected decisions tests/data/clean_dt_*.tsv used by tests/clean_ref.t.
+# corpus and datatrove decisions that tests/clean_ref.t checks lm-clean against.
 # Needs datatrove and spacy in the PATH python3 (pip install datatrove spacy).
 set -eu
 cd "$(dirname "$0")/../.."
@@ -18,6 +18,12 @@ import glob, json, sys
 for p in sorted(glob.glob("/usr/share/doc/*/copyright")):
     with open(p, encoding="utf-8", errors="replace") as f:
         print(json.dumps({"id": p, "text": f.read()}))' > "$W/copyright.jsonl"
+# the small committed corpus and datatrove's decisions on it, checked by tests/clean_ref.t
+"$W/gencorpus" 0.3 11 > tests/data/clean_ref_corpus.jsonl
+python3 tests/ref/datatrove_clean.py tests/data/clean_ref_corpus.jsonl "$W/dt-small"
+for r in gopher-repetition gopher-quality c4 fineweb; do
+	awk -F'\t' -v r="$r" '{ print $1 "\t" r "\t" $2 }' "$W/dt-small/$r.tsv"
+done > tests/data/clean_ref_datatrove.tsv
 for corpus in generated copyright; do
 	python3 tests/ref/datatrove_clean.py "$W/$corpus.jsonl" "$W/dt-$corpus"
 	n=$(wc -l < "$W/$corpus.jsonl")
