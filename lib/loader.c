@@ -2,7 +2,7 @@
 #include "util.h"
 #include <stdlib.h>
 
-lm_loader *loader_open(char *const *paths, int n, int T, int vocab_size, uint64_t seed) {
+lm_loader *loader_new(lm_shard **shards, int n, int T, int vocab_size, uint64_t seed) {
 	lm_loader *l = xcalloc(1, sizeof *l);
 	l->n_shards = n;
 	l->T = T;
@@ -10,12 +10,12 @@ lm_loader *loader_open(char *const *paths, int n, int T, int vocab_size, uint64_
 	l->starts = xcalloc(n, sizeof *l->starts);
 	uint64_t total = 0;
 	for (int i = 0; i < n; i++) {
-		lm_shard *s = l->shards[i] = shard_open(paths[i]);
+		lm_shard *s = l->shards[i] = shards[i];
 		if (s->vocab_size > (uint32_t)vocab_size)
-			die("%s: vocabulary of %u tokens is larger than the model's %d", paths[i], s->vocab_size,
+			die("%s: vocabulary of %u tokens is larger than the model's %d", s->path, s->vocab_size,
 			    vocab_size);
 		if (s->n_tokens < (uint64_t)T + 1)
-			die("%s: %llu tokens, fewer than one window of %d", paths[i], (unsigned long long)s->n_tokens,
+			die("%s: %llu tokens, fewer than one window of %d", s->path, (unsigned long long)s->n_tokens,
 			    T + 1);
 		if (s->mask) l->has_mask = 1;
 		total += s->n_tokens - T;

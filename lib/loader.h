@@ -17,9 +17,12 @@ typedef struct lm_loader {
 	lm_rng rng;
 } lm_loader;
 
-/* Open the shards (dies naming a shard that is unreadable, corrupt, has a
- * vocabulary larger than vocab_size, or holds fewer than T+1 tokens). */
-lm_loader *loader_open(char *const *paths, int n, int T, int vocab_size, uint64_t seed);
+/* A loader over n open shards, which it then owns (so a shard read from
+ * standard input is read once, before the model that sets T is known). Dies
+ * naming a shard whose vocabulary is larger than vocab_size or that holds
+ * fewer than T+1 tokens. */
+lm_loader *loader_new(lm_shard **shards, int n, int T, int vocab_size, uint64_t seed);
+/* Closes the shards too. */
 void loader_close(lm_loader *l);
 
 /* Fill B rows: tokens and targets (B·T each); weight (B·T, may be NULL) gets

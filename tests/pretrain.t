@@ -28,6 +28,9 @@ ok "state file beside the checkpoint" test -s a.safetensors.state
 ok "same seed, same bytes" lm-pretrain $MODEL $RUN -o a2.safetensors train.bin
 ok "deterministic" cmp a.safetensors a2.safetensors
 
+ok "shard from a pipe" sh -c "cat train.bin | lm-pretrain $MODEL $RUN -o p.safetensors -"
+ok "trains the same as from the file" cmp a.safetensors p.safetensors
+
 # killed with SIGKILL after a checkpoint, resumed: the same final checkpoint
 lm-pretrain $MODEL $RUN --checkpoint-every 3 -o b.safetensors train.bin 2>/dev/null &
 pid=$!
@@ -83,6 +86,8 @@ stderr_has "refused" 'does not belong to d.safetensors'
 fails "-b 0" lm-pretrain $MODEL -b 0 -o x.safetensors train.bin
 fails "--batch-tokens not a multiple" lm-pretrain $MODEL -b 4 --batch-tokens 100 -o x.safetensors train.bin
 stderr_has "explains" 'not a multiple of the 4 x 32 tokens'
+fails "-o -" lm-pretrain $MODEL -o - train.bin
+stderr_has "explains" '^lm-pretrain: -o: a checkpoint goes to a file'
 fails "unknown --set key" lm-pretrain $MODEL --set nonsense=1 -o x.safetensors train.bin
 fails "unusable config" lm-pretrain $MODEL --set n_heads=5 -o x.safetensors train.bin
 lm-pretrain $MODEL train.bin >/dev/null 2>&1

@@ -16,8 +16,6 @@
 #include <string.h>
 #include <unistd.h>
 
-void openblas_set_num_threads(int);
-
 static const char *USAGE =
 	"[--config FILE] [--set KEY=VALUE]... [--init CKPT] [--resume] [-b ROWS] [-t LEN]\n"
 	"\t[--batch-tokens N] [--steps N] [--lr LR] [--min-lr LR] [--warmup N] [--beta1 B] [--beta2 B]\n"
@@ -141,6 +139,7 @@ int main(int argc, char **argv) {
 	argc -= optind;
 	argv += optind;
 	if (!o.out || argc < 1) usage_exit(USAGE);
+	if (!strcmp(o.out, "-")) die("-o: a checkpoint goes to a file (its training state is written beside it)");
 	if ((o.resume || o.init) && (o.config || o.n_sets)) die("--config and --set make a new model; not with --init or --resume");
 	if (o.resume && o.init) die("--init and --resume both give the starting model; use one");
 	if (!o.resume && !o.init && !o.config && !o.n_sets) die("no model: give --config, --set, --init or --resume");
@@ -156,11 +155,12 @@ int main(int argc, char **argv) {
 		omp_set_num_threads(o.threads);
 	}
 
-	/* the model first when it comes from a file, so its vocabulary checks the shards */
-	lm_shard *first = shard_open(argv[0]);
-	int shard_vocab = (int)first->vocab_size;
-	shard_close(first);
-	lm_model *m = make_model(&o, shard_vocab);
+	/* shards first: a bad one fails before any work, and "-" is read once */
+	lm_shard **train_shards = xcalloc(argc, sizeof *train_shards);
+	lm_shard **val_shards = xcalloc(o.n_val + 1, sizeof *val_shards);
+	for (int i = 0; i < argc; i++) train_shards[i] = shard_open(argv[i]);
+	for (int i = 0; i < o.n_val; i++) val_shards[i] = shard_open(o.val[i]);
+	lm_model *m = make_model(&o, (int)train_shards[0]->vocab_size);
 	const lm_config *cfg = &m->cfg;
 	int B = o.B, T = o.T ? o.T : cfg->max_seq_len;
 	if (T > cfg->max_seq_len) die("-t %d: longer than the model's max_seq_len %d", T, cfg->max_seq_len);
@@ -169,8 +169,8 @@ int main(int argc, char **argv) {
 	if (o.batch_tokens % micro)
 		die("--batch-tokens %lld: not a multiple of the %d x %d tokens of a micro-batch", o.batch_tokens, B, T);
 	int accum = (int)(o.batch_tokens / micro);
-	lm_loader *train = loader_open(argv, argc, T, cfg->vocab_size, o.seed);
-	lm_loader *val = o.n_val ? loader_open(o.val, o.n_val, T, cfg->vocab_size, o.seed) : NULL;
+	lm_loader *train = loader_new(train_shards, argc, T, cfg->vocab_size, o.seed);
+	lm_loader *val = o.n_val ? loader_new(val_shards, o.n_val, T, cfg->vocab_size, o.seed) : NULL;
 
 	lm_adamw *opt = adamw_new(m, (float)o.beta1, (float)o.beta2, (float)o.eps, (float)o.wd);
 	lm_trainstate st = {0};
@@ -266,6 +266,8 @@ int main(int argc, char **argv) {
 	free(tok);
 	free(tgt);
 	free(wt);
+	free(train_shards);
+	free(val_shards);
 	free(o.sets);
 	free(o.val);
 	return 0;
