@@ -12,16 +12,21 @@ static const char USAGE[] =
 	"[-pvz] [--skip-bad] [-o out] [-r rejects] [--no-RULE]... [--only RULE[,RULE]...]\n"
 	"       [-s RULE.NAME=VALUE]... [--list] [file]";
 
+/* the rules and their parameters with the values in force (after any -s) */
 static void list_params(const cleaner *c) {
 	for (int r = 0; r < R_N; r++) {
-		printf("%s\n", clean_rule_name[r]);
+		printf("%s%s\n", clean_rule_name[r], clean_enabled(c, r) ? "" : " (off)");
 		for (int i = 0; i < clean_nparams; i++) {
 			const clean_param *p = &clean_params[i];
 			if (p->rule != r) continue;
-			printf("  %s.%-20s %-8g %s\n", clean_rule_name[r], p->name, p->def, p->what);
+			char name[64], val[32];
+			snprintf(name, sizeof name, "%s.%s", clean_rule_name[r], p->name);
+			double v = clean_get(c, clean_rule_name[r], p->name);
+			if (isnan(v)) snprintf(val, sizeof val, "off");
+			else snprintf(val, sizeof val, "%g", v);
+			printf("  %-34s %-8s %s\n", name, val, p->what);
 		}
 	}
-	(void)c;
 }
 
 /* one JSON line per dropped document: where it was, which check, what it measured */
