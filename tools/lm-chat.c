@@ -15,7 +15,7 @@
 
 static const char *USAGE =
 	"[-m model] [-t tokenizer] [--system text] [--temperature T] [--top-p P]\n"
-	"       [--seed N] [--max-new N] [-b batch] [-i chat.jsonl] [-o replies.jsonl]";
+	"       [--seed N] [--max-new N] [-b batch] [-v] [-i chat.jsonl] [-o replies.jsonl] [--skip-bad]";
 
 static const lm_model *model;
 static const lm_tokenizer *tok;
@@ -132,9 +132,10 @@ static int read_message(char **buf, size_t *len, int *cancelled) {
 	fputs("> ", stdout);
 	fflush(stdout);
 	for (;;) {
+		errno = 0;
 		ssize_t n = getline(&line, &cap, stdin);
 		if (n < 0) {
-			if (interrupted || errno == EINTR) {
+			if (interrupted || (ferror(stdin) && errno == EINTR)) {
 				interrupted = 0;
 				clearerr(stdin);
 				*cancelled = 1;
@@ -145,6 +146,8 @@ static int read_message(char **buf, size_t *len, int *cancelled) {
 			free(line);
 			return 0;
 		}
+		/* a Ctrl-C that came while no message was being read is forgotten */
+		interrupted = 0;
 		if (n && line[n - 1] == '\n') line[--n] = 0;
 		int more = n && line[n - 1] == '\\';
 		if (more) line[--n] = '\n';
@@ -160,7 +163,21 @@ static int read_message(char **buf, size_t *len, int *cancelled) {
 	return 1;
 }
 
-static void run_terminal(const char *system) {
+/* Print a reply piece to the terminal, without the control characters a
+ * sampled byte piece could carry (as run.c's safe_printf). */
+static void show_piece(int prev, int id) {
+	char buf[16];
+	size_t n;
+	const char *p = tok_decode_piece(tok, prev, id, buf, &n);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = p[i];
+		if (ch < 0x20 && ch != '\n' && ch != '\t') continue;
+		if (ch == 0x7f) continue;
+		putchar(ch);
+	}
+}
+
+static void run_terminal(const char *system, int verbose) {
 	chat_dialog d = {0};
 	chat_tokens tk = {0};
 	lm_sampler *s = sampler_new(model, 1, model->cfg.max_seq_len);
@@ -199,30 +216,21 @@ static void run_terminal(const char *system) {
 		int shown = 0, nt = 0, prev = -1;
 		const int32_t *ids;
 		interrupted = 0;
-		while (!interrupted && sampler_step(s)) {
+		for (int live = 1; live;) {
+			live = !interrupted && sampler_step(s);
 			ids = sampler_tokens(s, slot, &nt);
 			for (; shown < nt; shown++) {
 				if (ids[shown] == eos) continue;
-				char buf[16];
-				size_t n;
-				const char *p = tok_decode_piece(tok, prev, ids[shown], buf, &n);
-				fwrite(p, 1, n, stdout);
+				show_piece(prev, ids[shown]);
 				prev = ids[shown];
 			}
 			fflush(stdout);
 		}
-		ids = sampler_tokens(s, slot, &nt);
-		for (; shown < nt; shown++) {
-			if (ids[shown] == eos) continue;
-			char buf[16];
-			size_t n;
-			const char *p = tok_decode_piece(tok, prev, ids[shown], buf, &n);
-			fwrite(p, 1, n, stdout);
-			prev = ids[shown];
-		}
 		if (interrupted) fputs(" [interrupted]", stdout);
 		fputc('\n', stdout);
 		fflush(stdout);
+		if (verbose)
+			fprintf(stderr, "(context: %zu of %d tokens)\n", tk.n + nt, model->cfg.max_seq_len);
 		interrupted = 0;
 		size_t tl;
 		char *text = reply_text(ids, nt, &tl);
@@ -250,10 +258,10 @@ int main(int argc, char **argv) {
 		{"top-p", required_argument, 0, 'P'}, {"seed", required_argument, 0, 's'},
 		{"max-new", required_argument, 0, 'n'}, {"batch", required_argument, 0, 'b'},
 		{"input", required_argument, 0, 'i'}, {"output", required_argument, 0, 'o'},
-		{"skip-bad", no_argument, 0, 'K'}, {0, 0, 0, 0}};
+		{"skip-bad", no_argument, 0, 'K'}, {"verbose", no_argument, 0, 'v'}, {0, 0, 0, 0}};
 	const char *model_path = NULL, *tok_path = NULL, *system = NULL, *in = NULL, *out = "-";
-	int batch = 8, skip_bad = 0, c;
-	while ((c = getopt_long(argc, argv, "m:t:i:o:b:n:s:", opts, NULL)) != -1) {
+	int batch = 8, skip_bad = 0, verbose = 0, c;
+	while ((c = getopt_long(argc, argv, "m:t:i:o:b:n:s:v", opts, NULL)) != -1) {
 		switch (c) {
 		case 'm': model_path = optarg; break;
 		case 't': tok_path = optarg; break;
@@ -266,6 +274,7 @@ int main(int argc, char **argv) {
 		case 'i': in = optarg; break;
 		case 'o': out = optarg; break;
 		case 'K': skip_bad = 1; break;
+		case 'v': verbose = 1; break;
 		default: usage_exit(USAGE);
 		}
 	}
@@ -300,7 +309,7 @@ int main(int argc, char **argv) {
 		sa.sa_handler = on_sigint;   /* no SA_RESTART: Ctrl-C interrupts the read of a message */
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);
-		run_terminal(system);
+		run_terminal(system, verbose);
 	} else {
 		run_jsonl(in ? in : "-", out, batch, skip_bad);
 	}
