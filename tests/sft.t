@@ -41,8 +41,30 @@ kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 ok "resume after SIGKILL" lm-sft --resume -o part.safetensors --threads 1 --lr 5e-3 -b 16 --epochs 2 --warmup 2 train.bin
 ok "resumed checkpoint is byte-identical" cmp straight.safetensors part.safetensors
+# SIGTERM: the step under way finishes, the checkpoint is saved, exit 0; resuming still matches.
+rm -f part.safetensors*
+lm-sft $A -o part.safetensors --checkpoint-every 3 2>term.err &
+pid=$!
+while [ ! -e part.safetensors.state ] && kill -0 $pid 2>/dev/null; do sleep 0.02; done
+kill -TERM $pid 2>/dev/null
+wait $pid
+is "SIGTERM: exit status 0" $? 0
+is "SIGTERM: says where it stopped" "$(grep -c 'terminated at step [0-9]*: saved part.safetensors' term.err)" 1
+ok "resume after SIGTERM" lm-sft --resume -o part.safetensors --threads 1 --lr 5e-3 -b 16 --epochs 2 --warmup 2 train.bin
+ok "resumed checkpoint is byte-identical" cmp straight.safetensors part.safetensors
 fails "nothing left to resume" lm-sft --resume -o part.safetensors --threads 1 --lr 5e-3 -b 16 --epochs 2 train.bin
 stderr_has "says so" "already trained"
+
+# A row without any answer token (a question longer than the row) adds nothing and is counted.
+q="one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
+printf '{"messages": [{"role": "user", "content": "%s %s"}, {"role": "assistant", "content": "ok"}]}\n' "$q" "$q" >long.jsonl
+head -n 3 train.jsonl >>long.jsonl
+ok "shard with a question longer than a row" lm-tokenize --chat -m "$TOK" -o long.bin long.jsonl
+ok "fine-tune on rows of 32" lm-sft --threads 1 --init init.safetensors -o long.safetensors -t 32 -b 1 --epochs 1 \
+	--seed 3 --metrics long.jsonl.m long.bin
+stderr_has "the long dialogue is cut" "long.bin: 1 dialogues longer than 32 tokens are cut"
+is "its row counted as empty, loss 0" "$(grep -c '"loss":0.000000,"targets":0,"rows":1,"empty_rows":1' long.jsonl.m)" 1
+is "no NaN anywhere" "$(grep -ci nan long.jsonl.m)" 0
 
 # Bad input: clear errors, non-zero exit, no output left behind.
 printf 'plain text\n' | lm-tokenize -m "$TOK" -o plain.bin
@@ -63,4 +85,5 @@ lm-sft -b 0 --init init.safetensors -o out.safetensors train.bin 2>/dev/null
 is "-b 0 is an error" $? 1
 lm-sft --init init.safetensors train.bin 2>/dev/null
 is "no -o is a usage error" $? 2
+fails "-o - (no place for the training state)" lm-sft --init init.safetensors -o - train.bin
 done_testing

@@ -187,6 +187,7 @@ int main(int argc, char **argv) {
 		}
 	}
 	if (optind + 1 != argc || !out) usage_exit(USAGE);
+	if (!strcmp(out, "-")) die("-o -: a checkpoint is a file, with its training state beside it");
 	if (resume && init) die("--init and --resume both give the starting model; use one");
 	if (!resume && !init) die("no model: give --init CKPT (or --resume)");
 	if (B <= 0 || epochs <= 0 || MB < 0 || T < 0 || warmup < 0 || val_every < 0 || ckpt_every < 0 || threads < 0)
