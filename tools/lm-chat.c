@@ -50,10 +50,16 @@ static const char *finish_reason(const int32_t *ids, int n) {
 	return n && ids[n - 1] == tok_eos(tok) ? "eos" : "length";
 }
 
-/* The reply's text as SentencePiece decodes it, EOS left out. */
+/* The reply's text as SentencePiece decodes it, EOS left out, and ids the
+ * tokenizer does not have (a model's padded vocabulary) too. */
 static char *reply_text(const int32_t *ids, int n, size_t *len) {
-	if (n && ids[n - 1] == tok_eos(tok)) n--;
-	return tok_decode(tok, ids, n, len);
+	int32_t *keep = xmalloc((n ? n : 1) * sizeof *keep);
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		if (ids[i] != tok_eos(tok) && ids[i] < tok_vocab_size(tok)) keep[k++] = ids[i];
+	char *text = tok_decode(tok, keep, k, len);
+	free(keep);
+	return text;
 }
 
 static void json_string(lm_out *o, const char *s) {
