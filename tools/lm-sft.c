@@ -231,7 +231,8 @@ int main(int argc, char **argv) {
 	if (st.step >= total) die("%s: already trained %lld of %lld steps", out, st.step, total);
 	lm_model *grad = model_new(&m->cfg);
 	llama_ws *w = llama_ws_new(&m->cfg, MB, T);
-	rows b = rows_new(B, T);
+	/* a step's last micro-batch is filled up with empty rows */
+	rows b = rows_new((B + MB - 1) / MB * MB, T);
 	double per_token = 6.0 * params_matmul(&m->cfg) + 12.0 * m->cfg.n_layers * m->cfg.dim * T;
 
 	FILE *mf = NULL;
