@@ -310,6 +310,7 @@ int main(int argc, char **argv) {
 	/* Answers get at least a quarter of the context, or what --max-new asks when that is less. */
 	reply_room = m->cfg.max_seq_len / 4;
 	if (how.max_new && how.max_new < reply_room) reply_room = how.max_new;
+	if (reply_room < 1) reply_room = 1;
 	if (interactive) {
 		struct sigaction sa = {0};
 		sa.sa_handler = on_sigint;   /* no SA_RESTART: Ctrl-C interrupts the read of a message */
