@@ -214,6 +214,7 @@ const chat_dialog *chat_next(chat_reader *r) {
 }
 
 long long chat_lineno(const chat_reader *r) { return r->lineno; }
+const char *chat_line(const chat_reader *r) { return r->in->buf; }
 long long chat_bad(const chat_reader *r) { return r->bad; }
 
 void chat_close(chat_reader *r) {

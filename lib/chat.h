@@ -50,6 +50,7 @@ typedef struct chat_reader chat_reader;
 chat_reader *chat_open(const char *path, int end, int skip_bad);
 const chat_dialog *chat_next(chat_reader *r);   /* NULL at the end of input */
 long long chat_lineno(const chat_reader *r);    /* line of the last dialogue */
+const char *chat_line(const chat_reader *r);    /* its text, valid until chat_next */
 long long chat_bad(const chat_reader *r);
 void chat_close(chat_reader *r);
 

@@ -52,6 +52,7 @@ is "one record per prompt" "$(wc -l <r.jsonl | tr -d ' ')" 3
 is "each ends with the assistant's reply" "$(grep -c '{"role": "assistant", "content": "[^"]*"}\], "finish": "\(eos\|length\)"' r.jsonl)" 3
 is "history kept in the record" "$(sed -n 2p r.jsonl | grep -o '"role": "[a-z]*"' | tr '\n' ' ')" \
 	'"role": "system" "role": "user" "role": "assistant" "role": "user" "role": "assistant" '
+is "a prompt's id goes with its reply" "$(sed -n 3p r.jsonl | cut -c1-22)" '{"id": 3, "messages": '
 ok "again, one prompt at a time" $CHAT -b 1 -i p.jsonl -o r1.jsonl
 ok "the same replies whatever the batch" cmp r.jsonl r1.jsonl
 ok "prompts on standard input" sh -c "$CHAT <p.jsonl >r2.jsonl"

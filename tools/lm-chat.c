@@ -79,6 +79,7 @@ static void run_jsonl(const char *in_path, const char *out_path, int batch, int 
 	sampler_stop_ids(s, &eos, 1);
 	chat_dialog *pending = xcalloc(batch, sizeof *pending);
 	int *slot = xmalloc(batch * sizeof *slot), *dropped = xmalloc(batch * sizeof *dropped);
+	char **rec_id = xcalloc(batch, sizeof *rec_id);
 	chat_tokens tk = {0};
 	long long index = 0;
 	for (int eof = 0; !eof;) {
@@ -92,6 +93,12 @@ static void run_jsonl(const char *in_path, const char *out_path, int batch, int 
 			if (dropped[n])
 				warnx_("%s:%lld: context full: dropped the %d oldest turn%s", in_path, chat_lineno(r),
 				       dropped[n], dropped[n] > 1 ? "s" : "");
+			/* the prompt's "id", if any, goes out with its reply */
+			cJSON *line = cJSON_Parse(chat_line(r));
+			cJSON *id = cJSON_GetObjectItemCaseSensitive(line, "id");
+			free(rec_id[n]);
+			rec_id[n] = id ? cJSON_PrintUnformatted(id) : NULL;
+			cJSON_Delete(line);
 			chat_clear(&pending[n]);
 			for (int i = 0; i < d->n; i++) chat_add(&pending[n], d->msg[i].role, d->msg[i].content, d->msg[i].len);
 			/* each prompt's randomness depends on its place in the input only */
@@ -105,7 +112,9 @@ static void run_jsonl(const char *in_path, const char *out_path, int batch, int 
 			const int32_t *ids = sampler_tokens(s, slot[k], &nt);
 			size_t len;
 			char *text = reply_text(ids, nt, &len);
-			out_printf(o, "{\"messages\": [");
+			out_printf(o, "{");
+			if (rec_id[k]) out_printf(o, "\"id\": %s, ", rec_id[k]);
+			out_printf(o, "\"messages\": [");
 			for (int i = 0; i < pending[k].n; i++) {
 				out_printf(o, "{\"role\": \"%s\", \"content\": ", chat_role_name(pending[k].msg[i].role));
 				json_string(o, pending[k].msg[i].content);
@@ -122,8 +131,11 @@ static void run_jsonl(const char *in_path, const char *out_path, int batch, int 
 	if (chat_bad(r)) warnx_("%s: skipped %lld malformed dialogues", in_path, chat_bad(r));
 	chat_close(r);
 	out_close(o);
-	for (int k = 0; k < batch; k++) chat_free(&pending[k]);
-	free(pending); free(slot); free(dropped);
+	for (int k = 0; k < batch; k++) {
+		chat_free(&pending[k]);
+		free(rec_id[k]);
+	}
+	free(pending); free(slot); free(dropped); free(rec_id);
 	chat_tokens_free(&tk);
 	sampler_free(s);
 }
