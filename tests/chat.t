@@ -117,6 +117,10 @@ n1=$(sed -n 's/^(context: \([0-9]*\) of 2048 tokens)$/\1/p' t1.txt | sed -n 1p)
 n2=$(sed -n 's/^(context: \([0-9]*\) of 2048 tokens)$/\1/p' t1.txt | sed -n 2p)
 is "the second turn's prompt holds the first ($n1 then $n2 tokens)" "$([ "${n2:-0}" -gt $((${n1:-0} + 15)) ] && echo yes)" yes
 
+echo '{"messages": [{"role": "user", "content": "Tell me a story"}]}' >story.jsonl
+lm-chat -m big.safetensors -t "$TOK" --temperature 0 --max-new 300 -i story.jsonl >story.out
+is "premise: the greedy answer to the next prompt runs on (300 tokens, no EOS)" \
+	"$(grep -o '"finish": "[a-z]*", "tokens": [0-9]*' story.out)" '"finish": "length", "tokens": 300'
 # Ctrl-C while it answers stops the answer, Ctrl-C at the prompt drops the line, EOF ends.
 (
 	until_seen s2.txt '^> '
