@@ -7,25 +7,38 @@
 
 static int on(double v) { return !isnan(v) && v != 0; }
 
-/* case-insensitive (ASCII) search for a lower-case needle */
-static int has_ci(const char *s, size_t n, const char *needle) {
-	size_t m = strlen(needle);
-	char first = needle[0], up = first - 32;
-	for (size_t i = 0; i + m <= n; i++) {
-		if (s[i] != first && s[i] != up) continue;
-		size_t j = 1;
-		for (; j < m; j++) {
-			char ch = s[i + j];
-			if (ch >= 'A' && ch <= 'Z') ch += 32;
-			if (ch != needle[j]) break;
-		}
-		if (j == m) return 1;
-	}
-	return 0;
+/* lower-case ASCII of c */
+static inline char lc(char c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* does the lower-case needle start at s (n bytes left), ignoring ASCII case */
+static int at_ci(const char *s, size_t n, const char *needle, size_t m) {
+	if (n < m) return 0;
+	for (size_t j = 0; j < m; j++)
+		if (lc(s[j]) != needle[j]) return 0;
+	return 1;
 }
 
-static const char *const policy[] = {"terms of use", "privacy policy", "cookie policy", "uses cookies",
-                                     "use of cookies", "use cookies"};
+enum { F_LOREM = 1, F_JAVASCRIPT = 2, F_CURLY = 4, F_POLICY = 8 };
+
+/* Which of the phrases C4 looks for are in the line, in one pass: only the first
+ * letters l, j, t, p, c, u and '{' start a comparison. */
+static unsigned phrases(const char *s, size_t n) {
+	static const char *const policy[] = {"terms of use", "privacy policy", "cookie policy", "uses cookies",
+	                                     "use of cookies", "use cookies"};
+	unsigned f = 0;
+	for (size_t i = 0; i < n; i++) {
+		switch (lc(s[i])) {
+		case '{': f |= F_CURLY; break;
+		case 'l': if (at_ci(s + i, n - i, "lorem ipsum", 11)) f |= F_LOREM; break;
+		case 'j': if (at_ci(s + i, n - i, "javascript", 10)) f |= F_JAVASCRIPT; break;
+		case 't': case 'p': case 'c': case 'u':
+			for (size_t k = 0; k < sizeof policy / sizeof *policy; k++)
+				if (policy[k][0] == lc(s[i]) && at_ci(s + i, n - i, policy[k], strlen(policy[k]))) f |= F_POLICY;
+			break;
+		}
+	}
+	return f;
+}
 
 /* Copy [s, s+n) to o without the citations \[\d*\], [edit] and [citation needed]. */
 static size_t strip_citations(const char *s, size_t n, char *o) {
@@ -50,8 +63,14 @@ static size_t split_words(const char *s, size_t n, double max, int *too_long) {
 	while (i < n) {
 		i = lstrip_at(s, i, n);
 		if (i >= n) break;
-		size_t a = i, cps = 0;
+		size_t cps = 0;
 		while (i < n) {
+			unsigned char ch = s[i];
+			if (ch < 0x80) {
+				if (ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F)) break;
+				i++, cps++;
+				continue;
+			}
 			int l;
 			uint32_t cp = utf8_get(s + i, n - i, &l);
 			if (cp_is_space(cp)) break;
@@ -59,7 +78,6 @@ static size_t split_words(const char *s, size_t n, double max, int *too_long) {
 		}
 		k++;
 		if (!isnan(max) && cps > max) *too_long = 1;
-		(void)a;
 	}
 	return k;
 }
@@ -104,20 +122,17 @@ int c4_quality(cleaner *c, const char *s, size_t n, const char **out, size_t *ou
 				continue;
 		}
 		if (!isnan(p[P_C4_MIN_LINE_WORDS]) && nwords < p[P_C4_MIN_LINE_WORDS]) continue;
-		if (on(p[P_C4_LOREM]) && has_ci(line, len, "lorem ipsum")) {
+		unsigned found = phrases(line, len);
+		if (on(p[P_C4_LOREM]) && (found & F_LOREM)) {
 			r->rule = R_C4, r->check = "lorem_ipsum", r->value = 1;
 			return 0;
 		}
-		if (on(p[P_C4_JAVASCRIPT]) && has_ci(line, len, "javascript")) continue;
-		if (on(p[P_C4_CURLY]) && memchr(line, '{', len)) {
+		if (on(p[P_C4_JAVASCRIPT]) && (found & F_JAVASCRIPT)) continue;
+		if (on(p[P_C4_CURLY]) && (found & F_CURLY)) {
 			r->rule = R_C4, r->check = "curly_bracket", r->value = 1;
 			return 0;
 		}
-		if (on(p[P_C4_POLICY])) {
-			int hit = 0;
-			for (size_t i = 0; i < sizeof policy / sizeof *policy && !hit; i++) hit = has_ci(line, len, policy[i]);
-			if (hit) continue;
-		}
+		if (on(p[P_C4_POLICY]) && (found & F_POLICY)) continue;
 		if (count) {
 			const clean_word *lw;
 			size_t lnw;

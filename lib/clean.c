@@ -370,10 +370,19 @@ static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 	w->cps = 0;
 	int symbol = 1, alpha = 0;
 	for (size_t i = a; i < b;) {
+		unsigned char ch = text[i];
+		w->cps++;
+		if (ch < 0x80) {   /* ASCII: letters and digits are the only non-punctuation */
+			int al = (ch | 32) >= 'a' && (ch | 32) <= 'z';
+			if (al) alpha = 1, symbol = 0;
+			else if (ch >= '0' && ch <= '9') symbol = 0;
+			else if (ch == 9 || ch == 10 || ch == 32) symbol = 0;
+			i++;
+			continue;
+		}
 		int l;
 		uint32_t cp = utf8_get(text + i, b - i, &l);
 		i += l;
-		w->cps++;
 		if (symbol && !cp_is_punct(cp)) symbol = 0;
 		if (!alpha && cp_is_alpha(cp)) alpha = 1;
 	}
@@ -653,13 +662,17 @@ static int line_sep(const char *s, size_t n, size_t i) {
 	return 0;
 }
 
+/* bytes that may start a line separator */
+static const unsigned char sep_start[256] = {
+	['\n'] = 1, ['\r'] = 1, ['\v'] = 1, ['\f'] = 1, [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0xC2] = 1, [0xE2] = 1,
+};
+
 int py_line(const char *s, size_t n, size_t *pos, size_t *a, size_t *b) {
 	size_t i = *pos;
 	if (i >= n) return 0;
 	*a = i;
 	for (; i < n; i++) {
-		unsigned char ch = s[i];
-		if (ch > 0x1E && ch != 0xC2 && ch != 0xE2) continue;
+		if (!sep_start[(unsigned char)s[i]]) continue;
 		int l = line_sep(s, n, i);
 		if (l) { *b = i; *pos = i + l; return 1; }
 	}
