@@ -63,10 +63,12 @@ static char *reply_text(const int32_t *ids, int n, size_t *len) {
 }
 
 static void json_string(lm_out *o, const char *s) {
-	char *q = cJSON_PrintUnformatted(cJSON_CreateStringReference(s));
+	cJSON *j = cJSON_CreateStringReference(s);
+	char *q = j ? cJSON_PrintUnformatted(j) : NULL;
 	if (!q) die("out of memory");
 	out_write(o, q, strlen(q));
 	free(q);
+	cJSON_Delete(j);
 }
 
 /* Non-interactive: every prompt of in (chat JSONL ending with a user message)

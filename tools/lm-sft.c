@@ -59,6 +59,14 @@ static plan plan_make(const lm_shard *s, int T, int B, int epochs, unsigned long
 	return p;
 }
 
+static void plan_free(plan *p) {
+	for (int e = 0; e < p->epochs; e++) {
+		free(p->order[e]);
+		free(p->row[e]);
+	}
+	free(p->order); free(p->row); free(p->n_rows); free(p->first_step);
+}
+
 /* Rows [*r0, *r1) of epoch *e make global step `step`. */
 static void plan_step(const plan *p, long long step, int *e, size_t *r0, size_t *r1) {
 	int k = 0;
@@ -313,6 +321,7 @@ int main(int argc, char **argv) {
 	if (mf && fclose(mf)) die_errno("%s", metrics_path);
 	llama_ws_free(w);
 	rows_free(&b);
+	plan_free(&p);
 	adamw_free(opt);
 	model_free(grad);
 	model_free(m);
