@@ -140,7 +140,8 @@ int main(int argc, char **argv) {
 	argv += optind;
 	if (!o.out || argc < 1) usage_exit(USAGE);
 	if (!strcmp(o.out, "-")) die("-o: a checkpoint goes to a file (its training state is written beside it)");
-	if ((o.resume || o.init) && (o.config || o.n_sets)) die("--config and --set make a new model; not with --init or --resume");
+	if ((o.resume || o.init) && (o.config || o.n_sets))
+		die("--config and --set make a new model; not with --init or --resume");
 	if (o.resume && o.init) die("--init and --resume both give the starting model; use one");
 	if (!o.resume && !o.init && !o.config && !o.n_sets) die("no model: give --config, --set, --init or --resume");
 	if (o.B <= 0 || o.T < 0 || o.steps <= 0 || o.warmup < 0 || o.val_every < 0 || o.val_batches <= 0 ||
@@ -148,7 +149,8 @@ int main(int argc, char **argv) {
 		die("-b, --steps and --val-batches must be positive; counts must not be negative");
 	if (!(o.lr > 0) || !(o.eps > 0) || o.wd < 0 || o.clip < 0 || o.beta1 < 0 || o.beta1 >= 1 || o.beta2 < 0 ||
 	    o.beta2 >= 1)
-		die("--lr and --eps must be positive, --beta1 and --beta2 in [0, 1), --weight-decay and --clip not negative");
+		die("--lr and --eps must be positive, --beta1 and --beta2 in [0, 1), "
+		    "--weight-decay and --clip not negative");
 	if (o.min_lr < 0) o.min_lr = 0.1 * o.lr;
 	if (o.threads) {
 		openblas_set_num_threads(o.threads);
