@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 static const char *USAGE =
-	"[-m model] [-t tokenizer] [--system text] [--temperature T] [--top-p P]\n"
+	"-m model -t tokenizer [--system text] [--temperature T] [--top-p P]\n"
 	"       [--seed N] [--max-new N] [-b batch] [-v] [-i chat.jsonl] [-o replies.jsonl] [--skip-bad]";
 
 static const lm_model *model;
