@@ -336,19 +336,27 @@ static uint32_t last_cp(const char *s, size_t n, int *len) {
 
 /* A fast 64-bit hash of a short string (words); quality like a multiply-xorshift. */
 static inline uint64_t word_hash(const char *s, size_t n) {
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
-	while (n >= 8) {
-		uint64_t x;
-		memcpy(&x, s, 8);
-		h = (h ^ x) * 0xFF51AFD7ED558CCDull;
-		h ^= h >> 32;
-		s += 8, n -= 8;
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full), x;
+	/* the tail is read with loads that overlap instead of a byte loop (which stalls
+	 * the store forwarding); with the length in the seed the bytes still decide it */
+	if (n >= 8) {
+		size_t m = n;
+		while (m > 8) {
+			memcpy(&x, s, 8);
+			h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+			h ^= h >> 32;
+			s += 8, m -= 8;
+		}
+		memcpy(&x, s + m - 8, 8);
+	} else if (n >= 4) {
+		uint32_t lo, hi;
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		x = lo | (uint64_t)hi << 32;
+	} else {
+		x = n ? (unsigned char)s[0] | (unsigned char)s[n / 2] << 8 | (uint64_t)(unsigned char)s[n - 1] << 16 : 0;
 	}
-	if (n) {
-		uint64_t x = 0;
-		memcpy(&x, s, n);
-		h = (h ^ x) * 0xFF51AFD7ED558CCDull;
-	}
+	h = (h ^ x) * 0xFF51AFD7ED558CCDull;
 	h ^= h >> 29;
 	h *= 0xC4CEB9FE1A85EC53ull;
 	return h ^ h >> 32;
@@ -400,12 +408,15 @@ static int ci_eq(const char *s, const char *lit, size_t n) {
 /* Abbreviations whose final '.' stays (a few of spaCy's tokenizer exceptions). */
 static int abbreviation(const char *s, size_t n) {
 	if (n < 3 || n > 5 || s[n - 1] != '.') return 0;
-	static const char *const ab[] = {"Mr.", "Mrs.", "Ms.", "Dr.", "St.", "Jr.", "Sr.", "vs.", "e.g.", "i.e.",
-	                                 "a.m.", "p.m.", "E.g.", "I.e.", "Inc.", "Ltd.", "Co.", "Prof.", "Mt.",
-	                                 "Corp.", "Jan.", "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.",
-	                                 "Sept.", "Oct.", "Nov.", "Dec.", "Gov.", "Gen.", "Rev.", "Sen.", "Rep."};
-	for (size_t i = 0; i < sizeof ab / sizeof *ab; i++)
-		if (strlen(ab[i]) == n && !memcmp(ab[i], s, n)) return 1;
+	/* by length: 3, 4 and 5 bytes, dot included */
+	static const char ab3[][3] = {"Mr.", "Ms.", "Dr.", "St.", "Jr.", "Sr.", "vs.", "Co.", "Mt."};
+	static const char ab4[][4] = {"Mrs.", "e.g.", "i.e.", "a.m.", "p.m.", "E.g.", "I.e.", "Inc.", "Ltd.", "Jan.",
+	                              "Feb.", "Mar.", "Apr.", "Jun.", "Jul.", "Aug.", "Sep.", "Oct.", "Nov.", "Dec.",
+	                              "Gov.", "Gen.", "Rev.", "Sen.", "Rep."};
+	static const char ab5[][5] = {"Prof.", "Corp.", "Sept."};
+	if (n == 3) { for (size_t i = 0; i < sizeof ab3 / 3; i++) if (!memcmp(ab3[i], s, 3)) return 1; }
+	else if (n == 4) { for (size_t i = 0; i < sizeof ab4 / 4; i++) if (!memcmp(ab4[i], s, 4)) return 1; }
+	else { for (size_t i = 0; i < sizeof ab5 / 5; i++) if (!memcmp(ab5[i], s, 5)) return 1; }
 	return 0;
 }
 
