@@ -9,7 +9,12 @@ cd "$(dirname "$0")/../.."
 MB=${MB:-3}
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-dtclean.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-python3 -c 'import datatrove, spacy' 2>/dev/null || { echo "datatrove_clean: needs 'pip install datatrove spacy'" >&2; exit 1; }
+# datatrove and spacy come from PyPI, not Debian: without them the comparison is
+# skipped (loudly), so that the other references of make ref still run
+python3 -c 'import datatrove, spacy' 2>/dev/null || {
+	echo "datatrove_clean: SKIPPED: needs 'python3 -m pip install datatrove spacy' (PATH python3)" >&2
+	exit 0
+}
 cc -O2 -o "$W/gencorpus" bench/gencorpus.c
 "$W/gencorpus" "$MB" 7 > "$W/generated.jsonl"
 # real English with URLs, addresses, lists and code: Debian's copyright files, one document each
