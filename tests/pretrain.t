@@ -83,6 +83,11 @@ cp b.safetensors.state d.safetensors.state
 cp acc.safetensors d.safetensors 2>/dev/null
 fails "state of another checkpoint" lm-pretrain -b 4 --steps 200 --resume -o d.safetensors train.bin
 stderr_has "refused" 'does not belong to d.safetensors'
+# killed after the checkpoint was replaced but before its state was: the
+# state in waiting (.state.new) is found
+cp one.safetensors e.safetensors; cp one.safetensors.state e.safetensors.state.new
+cp a.safetensors.state e.safetensors.state
+ok "resumes with the state in waiting" lm-pretrain -b 4 --steps 6 -o e.safetensors train.bin --resume
 fails "-b 0" lm-pretrain $MODEL -b 0 -o x.safetensors train.bin
 fails "--batch-tokens not a multiple" lm-pretrain $MODEL -b 4 --batch-tokens 100 -o x.safetensors train.bin
 stderr_has "explains" 'not a multiple of the 4 x 32 tokens'

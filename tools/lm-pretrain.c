@@ -9,6 +9,8 @@
 #include "trainstate.h"
 #include "util.h"
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -74,11 +76,33 @@ static double validate(llama_ws *w, const lm_model *m, lm_loader *val, int batch
 	return count > 0 ? sum / count : 0;
 }
 
+/* The checkpoint and its state are two files, each replaced atomically. The
+ * new state goes to STATE.new first, then the checkpoint is replaced, then
+ * STATE.new becomes STATE: killed anywhere, one of STATE and STATE.new
+ * belongs to the checkpoint on disk, and --resume finds it. */
 static void save(const lm_model *m, const lm_adamw *opt, lm_trainstate *st, const char *out) {
-	ckpt_save(m, out);
+	char *sp = trainstate_path(out), *next = xmalloc(strlen(sp) + 5);
+	sprintf(next, "%s.new", sp);
 	st->params_hash = params_hash(m);
-	char *sp = trainstate_path(out);
-	trainstate_save(sp, st, opt);
+	trainstate_save(next, st, opt);
+	ckpt_save(m, out);
+	if (rename(next, sp)) die_errno("%s", sp);
+	free(next);
+	free(sp);
+}
+
+/* The state that belongs to checkpoint m (see save). */
+static void resume_state(const lm_model *m, const char *out, lm_trainstate *st, lm_adamw *opt) {
+	char *sp = trainstate_path(out), *next = xmalloc(strlen(sp) + 5);
+	sprintf(next, "%s.new", sp);
+	uint64_t want = params_hash(m);
+	if (access(sp, F_OK) == 0) trainstate_load(sp, st, opt);
+	if (st->params_hash != want && access(next, F_OK) == 0) trainstate_load(next, st, opt);
+	if (st->params_hash != want) {
+		if (access(sp, F_OK)) die_errno("%s", sp);
+		die("%s: does not belong to %s (saved with other parameters)", sp, out);
+	}
+	free(next);
 	free(sp);
 }
 
@@ -177,11 +201,7 @@ int main(int argc, char **argv) {
 	lm_adamw *opt = adamw_new(m, (float)o.beta1, (float)o.beta2, (float)o.eps, (float)o.wd);
 	lm_trainstate st = {0};
 	if (o.resume) {
-		char *sp = trainstate_path(o.out);
-		trainstate_load(sp, &st, opt);
-		if (st.params_hash != params_hash(m))
-			die("%s: does not belong to %s (saved with other parameters)", sp, o.out);
-		free(sp);
+		resume_state(m, o.out, &st, opt);
 		train->rng = st.data_rng;
 	}
 	if (st.step >= o.steps) die("%s: already trained %lld steps (--steps %lld)", o.out, st.step, o.steps);
