@@ -47,24 +47,27 @@ void adamw_step(lm_adamw *o, lm_model *mod, const lm_model *grad, float lr) {
 	}
 }
 
-/* Fixed blocks summed in parallel, the block sums added in order: the total is
- * the same whatever the number of threads. */
-#define NORM_BLOCK 65536
+/* Blocks summed in parallel, the block sums added in order: the total is the
+ * same whatever the number of threads. At most MAX_BLOCKS blocks, so the
+ * partial sums live on the stack (nothing allocated per step). */
+#define MIN_BLOCK 65536
+#define MAX_BLOCKS 1024
 
 double grad_norm(const lm_model *grad) {
-	long n = (long)grad->n_params, nb = (n + NORM_BLOCK - 1) / NORM_BLOCK;
-	double *part = xmalloc(nb * sizeof *part), sum = 0;
+	long n = (long)grad->n_params, bs = (n + MAX_BLOCKS - 1) / MAX_BLOCKS;
+	if (bs < MIN_BLOCK) bs = MIN_BLOCK;
+	long nb = (n + bs - 1) / bs;
+	double part[MAX_BLOCKS], sum = 0;
 	const float *g = grad->block;
 #pragma omp parallel for schedule(static)
 	for (long b = 0; b < nb; b++) {
-		long lo = b * NORM_BLOCK, hi = lo + NORM_BLOCK < n ? lo + NORM_BLOCK : n;
+		long lo = b * bs, hi = lo + bs < n ? lo + bs : n;
 		double s = 0;
 #pragma omp simd reduction(+ : s)
 		for (long i = lo; i < hi; i++) s += (double)g[i] * g[i];
 		part[b] = s;
 	}
 	for (long b = 0; b < nb; b++) sum += part[b];
-	free(part);
 	return sqrt(sum);
 }
 
