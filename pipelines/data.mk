@@ -3,8 +3,11 @@
 #   $(WORK)/dedup.jsonl   what DEDUP kept of that
 #   $(WORK)/train.jsonl   the documents to pretrain on and train the tokenizer on
 #   $(WORK)/val.jsonl     every VAL_EVERY-th document, held out
+#   $(WORK)/mix.jsonl     the pretraining mix: train.jsonl with the documents of
+#                         the sources named in UPSAMPLE repeated, as Llama 2
+#                         up-samples its most factual sources
 
-data: $(WORK)/train.jsonl $(WORK)/val.jsonl
+data: $(WORK)/mix.jsonl $(WORK)/val.jsonl
 
 $(WORK)/clean.jsonl: $(RAW) $(call cmd,clean,$(CLEAN)) | $(WORK)
 	$(CLEAN) <$(RAW) >$@
@@ -17,3 +20,8 @@ $(WORK)/train.jsonl: $(WORK)/dedup.jsonl $(call cmd,split,$(VAL_EVERY))
 
 $(WORK)/val.jsonl: $(WORK)/dedup.jsonl $(call cmd,split,$(VAL_EVERY))
 	awk 'NR % $(VAL_EVERY) == 0' $(WORK)/dedup.jsonl >$@
+
+# UPSAMPLE: "SOURCE=TIMES ..." by the documents' "source" member; empty: no repeat
+$(WORK)/mix.jsonl: $(WORK)/train.jsonl $(call cmd,mix,$(UPSAMPLE))
+	perl -MJSON::PP -e 'my %times = map { split /=/ } split " ", shift; while (<>) { my $$s = decode_json($$_)->{source} // ""; print $$_ x ($$times{$$s} // 1) }' \
+		'$(UPSAMPLE)' $(WORK)/train.jsonl >$@

@@ -1,10 +1,10 @@
 # pretrain: a Llama 2 model of the preset's MODEL size trained from scratch on
-# train.bin, validated on val.bin as it goes.
+# mix.bin, validated on val.bin as it goes.
 #   $(WORK)/pretrain.safetensors          the model (and its .state, to resume)
 #   $(WORK)/pretrain.metrics.jsonl        loss per step, val_loss every few
 
 pretrain: $(WORK)/pretrain.safetensors
 
-$(WORK)/pretrain.safetensors: $(WORK)/train.bin $(WORK)/val.bin $(call cmd,pretrain,$(PRETRAIN) $(MODEL) $(PRETRAIN_ARGS))
+$(WORK)/pretrain.safetensors: $(WORK)/mix.bin $(WORK)/val.bin $(call cmd,pretrain,$(PRETRAIN) $(MODEL) $(PRETRAIN_ARGS))
 	$(PRETRAIN) $(MODEL) $(PRETRAIN_ARGS) --val $(WORK)/val.bin --metrics $(WORK)/pretrain.metrics.jsonl \
-		-o $@ $(WORK)/train.bin
+		-o $@ $(WORK)/mix.bin

@@ -13,14 +13,15 @@ lines = $$(gzip -dcf $(1) | grep -c .)
 report: $(WORK)/report.txt
 	@cat $(WORK)/report.txt
 
-$(WORK)/report.txt: $(WORK)/train.jsonl $(WORK)/val.jsonl $(WORK)/train.bin $(WORK)/chat.jsonl \
+$(WORK)/report.txt: $(WORK)/mix.jsonl $(WORK)/val.bin $(WORK)/chat.jsonl \
 		$(WORK)/sft-score.jsonl $(WORK)/pretrain-score.jsonl $(WORK)/pretrain-loss.jsonl \
 		$(WORK)/sft-loss.jsonl $(WORK)/pretrain-sft-loss.jsonl pipelines/report.mk
 	@{ \
 	echo "== data: $(RAW)"; \
 	echo "   documents: raw $(call lines,$(RAW)), kept by clean $(call lines,$(WORK)/clean.jsonl)," \
 	     "kept by dedup $(call lines,$(WORK)/dedup.jsonl) (train $(call lines,$(WORK)/train.jsonl)," \
-	     "val $(call lines,$(WORK)/val.jsonl))"; \
+	     "val $(call lines,$(WORK)/val.jsonl)); pretraining mix $(call lines,$(WORK)/mix.jsonl)" \
+	     "$(if $(UPSAMPLE),(repeated: $(UPSAMPLE)),)"; \
 	if [ -n "$(MANIFEST)" ]; then \
 		echo "   dedup recall against the planted copies (samples/score.pl; a copy counts as missed when clean dropped both documents):"; \
 		perl -MJSON::PP -e '$$k{ decode_json($$_)->{id} } = 1 while <STDIN>; while (<>) { my $$i = decode_json($$_)->{id}; print encode_json({ id => $$i }), "\n" unless $$k{$$i} }' \
@@ -28,10 +29,10 @@ $(WORK)/report.txt: $(WORK)/train.jsonl $(WORK)/val.jsonl $(WORK)/train.bin $(WO
 		perl samples/score.pl $(MANIFEST) $(RAW) --removed $(WORK)/removed.jsonl | sed 's/^dedup: /     /'; \
 	fi; \
 	echo "== tokenizer: $(WORK)/tok.model"; \
-	perl -MJSON::PP -ne '$$b += length(decode_json($$_)->{text}) }{ print "$$b\n"' $(WORK)/train.jsonl >$(WORK)/.bytes; \
-	$(BIN)/lm-info $(WORK)/train.bin >$(WORK)/.info; \
+	perl -MJSON::PP -ne '$$b += length(decode_json($$_)->{text}) }{ print "$$b\n"' $(WORK)/val.jsonl >$(WORK)/.bytes; \
+	$(BIN)/lm-info $(WORK)/val.bin >$(WORK)/.info; \
 	awk -v bytes=$$(cat $(WORK)/.bytes) '/^vocab_size:/ { v = $$2 } /^tokens:/ { t = $$2 } /^docs:/ { d = $$2 } \
-		END { printf "   %d pieces; %.3f bytes of text per token on train.jsonl (%d tokens, BOS left out)\n", \
+		END { printf "   %d pieces; %.3f bytes of text per token on the held-out val.jsonl (%d tokens, BOS left out)\n", \
 		      v, bytes / (t - d), t - d }' $(WORK)/.info; \
 	echo "== pretrain: $(WORK)/pretrain.safetensors"; \
 	echo "   $(call num,$(WORK)/pretrain.metrics.jsonl,n_params) parameters, $$(grep -c '"loss"' $(WORK)/pretrain.metrics.jsonl) steps;" \
