@@ -6,9 +6,13 @@
  * marked so below; the others overwrite. Activations are row-major with one row
  * per token, N rows: B·T for a training batch, or N independent tokens (e.g.
  * one new token of each of N sequences when sampling). Matrices are (out, in)
- * as in model.h. Every matmul goes through cblas_sgemm. Row loops are spread
- * over OpenMP threads; every reduction runs in a fixed order, so results do not
- * depend on thread scheduling. */
+ * as in model.h. Every matmul goes through cblas_sgemm: a large product is
+ * split in slabs over the OpenMP team, each thread calling OpenBLAS with
+ * OpenBLAS's own thread count set to 1 for the duration (then restored), so
+ * the two thread pools never compete for cores. Row loops are spread over
+ * OpenMP threads; every reduction runs in a fixed order, so results do not
+ * depend on thread scheduling. Call from one thread at a time per process
+ * (the OpenBLAS thread count is process-wide). */
 #ifndef LM_LAYERS_H
 #define LM_LAYERS_H
 
