@@ -118,4 +118,8 @@ stderr_has "says so" 'one.bin: no token to predict'
 fails "a missing model" lm-eval loss nosuch.safetensors two.bin
 stderr_has "names it" 'nosuch.safetensors'
 
+if command -v mandoc >/dev/null; then
+	ok "man pages lint clean" mandoc -Tlint -W warning "$ROOT/man/lm-eval.1" "$ROOT/man/lmkit.7"
+fi
+
 done_testing
