@@ -59,7 +59,7 @@ double grad_norm(const lm_model *grad) {
 	long nb = (n + bs - 1) / bs;
 	double part[MAX_BLOCKS], sum = 0;
 	const float *g = grad->block;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for if (nb > 1) schedule(static)
 	for (long b = 0; b < nb; b++) {
 		long lo = b * bs, hi = lo + bs < n ? lo + bs : n;
 		double s = 0;
@@ -76,7 +76,7 @@ double grad_clip(lm_model *grad, double max_norm) {
 	if (coef < 1.0) {
 		float c = (float)coef, *g = grad->block;
 		long n = (long)grad->n_params;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd if (n >= 32768) schedule(static)
 		for (long i = 0; i < n; i++) g[i] *= c;
 	}
 	return norm;

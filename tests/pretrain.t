@@ -12,15 +12,15 @@ shard() {
 shard 20000 64 1 >train.bin
 shard 4000 64 2 >val.bin
 MODEL="--set dim=32 --set n_layers=2 --set n_heads=4 --set n_kv_heads=2 --set vocab_size=64 --set max_seq_len=32 --set hidden_dim=64"
-RUN="-b 4 --warmup 5 --lr 3e-3 --steps 100"
+RUN="-b 4 --warmup 5 --lr 3e-3 --steps 60"
 state_step() { grep -ao '"step":[0-9]*' "$1" | cut -d: -f2; }
 # wait_for FILE: until it exists (at most ~20 s)
 wait_for() { i=0; while [ ! -e "$1" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i + 1)); done; }
 
-ok "trains from --set" lm-pretrain $MODEL $RUN --val val.bin --val-every 50 --metrics m.jsonl -o a.safetensors train.bin
+ok "trains from --set" lm-pretrain $MODEL $RUN --val val.bin --val-every 30 --metrics m.jsonl -o a.safetensors train.bin
 is "first metrics record names the BLAS kernel" "$(head -1 m.jsonl | grep -c '"start":true.*"blas":"OpenBLAS')" 1
-is "one record per step" "$(grep -c '"loss"' m.jsonl)" 100
-is "val_loss at steps 50 and 100" "$(grep -c '"val_loss"' m.jsonl)" 2
+is "one record per step" "$(grep -c '"loss"' m.jsonl)" 60
+is "val_loss at steps 30 and 60" "$(grep -c '"val_loss"' m.jsonl)" 2
 first=$(sed -n 2p m.jsonl | sed 's/.*"loss":\([0-9.]*\).*/\1/')
 last=$(tail -1 m.jsonl | sed 's/.*"loss":\([0-9.]*\).*/\1/')
 ok "loss falls ($first -> $last)" perl -e "exit !($last < $first - 0.5)"
@@ -37,7 +37,7 @@ pid=$!
 wait_for b.safetensors.state
 kill -9 $pid; wait $pid 2>/dev/null
 s=$(state_step b.safetensors.state)
-ok "killed mid-run (checkpoint at step $s)" test "$s" -lt 100
+ok "killed mid-run (checkpoint at step $s)" test "$s" -lt 60
 ok "resumes after SIGKILL" lm-pretrain $RUN --resume -o b.safetensors train.bin
 ok "byte-identical to the uninterrupted run" cmp a.safetensors b.safetensors
 
