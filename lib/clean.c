@@ -285,14 +285,6 @@ void set_clear(hset *s, size_t expect) {
 	memset(s->slot, 0, cap * sizeof *s->slot);
 }
 
-size_t set_put(hset *s, uint64_t key, int *fresh) {
-	if (!key) key = 1;   /* 0 marks an empty slot */
-	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
-	while (s->slot[i].key && s->slot[i].key != key) i = (i + 1) & mask;
-	*fresh = !s->slot[i].key;
-	if (*fresh) s->slot[i].key = key, s->slot[i].val = 0;
-	return i;
-}
 
 /* ---- words ---- */
 
@@ -607,7 +599,16 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 		size_t a = i;
 		/* most chunks are plain ASCII letters and digits: one word, nothing to split */
 		int letters = 0;
-		while (i < n && word_char[(unsigned char)s[i]]) letters |= word_char[(unsigned char)s[i++]];
+		while (i < n) {   /* the run of ASCII letters and digits, 64 bytes at a time */
+			blk64 v = blk_at(s, i, n);
+			uint64_t digit = blk_range(v, '0', 10), alpha = blk_range(blk_or(v, 0x20), 'a', 26);
+			uint64_t stop = ~(digit | alpha);
+			int r = stop ? __builtin_ctzll(stop) : 64;
+			uint64_t run = r == 64 ? ~0ull : (1ull << r) - 1;
+			if (run) letters |= alpha & run ? 3 : 1;
+			i += r;
+			if (r < 64) break;
+		}
 		if (i > a && !(i - a == 2 && (s[a] | 32) == 'i' && s[a + 1] == 'd') &&
 		    !(i - a == 6 && (s[a] | 32) == 'c' && !memcmp(s + a + 1, "annot", 5))) {
 			/* or such a word and one of , ; : ! ? or a '.' that spaCy splits off */
@@ -673,26 +674,35 @@ static int line_sep(const char *s, size_t n, size_t i) {
 	return 0;
 }
 
-/* bytes that may start a line separator */
-static const unsigned char sep_start[256] = {
-	['\n'] = 1, ['\r'] = 1, ['\v'] = 1, ['\f'] = 1, [0x1C] = 1, [0x1D] = 1, [0x1E] = 1, [0xC2] = 1, [0xE2] = 1,
-};
-
 int py_line(const char *s, size_t n, size_t *pos, size_t *a, size_t *b) {
 	size_t i = *pos;
 	if (i >= n) return 0;
 	*a = i;
-	for (; i < n; i++) {
-		if (!sep_start[(unsigned char)s[i]]) continue;
-		int l = line_sep(s, n, i);
-		if (l) { *b = i; *pos = i + l; return 1; }
+	for (; i < n; i += 64) {
+		blk64 v = blk_at(s, i, n);
+		/* the bytes that may start a separator: \n \v \f \r, 0x1C-0x1E, 0xC2, 0xE2 */
+		uint64_t m = blk_range(v, '\n', 4) | blk_range(v, 0x1C, 3) | blk_eq(v, 0xC2) | blk_eq(v, 0xE2);
+		for (; m; m &= m - 1) {
+			size_t j = i + __builtin_ctzll(m);
+			int l = line_sep(s, n, j);
+			if (l) { *b = j; *pos = j + l; return 1; }
+		}
 	}
 	*b = n, *pos = n;
 	return 1;
 }
 
+/* Python's white space among ASCII bytes */
+static inline int ascii_space(unsigned char ch) { return ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F); }
+
 size_t lstrip_at(const char *s, size_t a, size_t b) {
 	while (a < b) {
+		unsigned char ch = s[a];
+		if (ch < 0x80) {
+			if (!ascii_space(ch)) break;
+			a++;
+			continue;
+		}
 		int l;
 		uint32_t cp = utf8_get(s + a, b - a, &l);
 		if (!cp_is_space(cp)) break;
@@ -703,6 +713,12 @@ size_t lstrip_at(const char *s, size_t a, size_t b) {
 
 size_t rstrip_at(const char *s, size_t a, size_t b) {
 	while (b > a) {
+		unsigned char ch = s[b - 1];
+		if (ch < 0x80) {
+			if (!ascii_space(ch)) break;
+			b--;
+			continue;
+		}
 		int l;
 		uint32_t cp = last_cp(s + a, b - a, &l);
 		if (!cp_is_space(cp)) break;

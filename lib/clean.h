@@ -20,6 +20,7 @@
 #define LM_CLEAN_H
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum clean_rule { R_UTF8, R_GOPHER_REP, R_GOPHER_QUAL, R_C4, R_FINEWEB, R_PII, R_N };
 extern const char *const clean_rule_name[R_N];
@@ -133,9 +134,79 @@ int cp_is_terminal(uint32_t cp);    /* datatrove TERMINAL_PUNCTUATION */
 int cp_is_alpha(uint32_t cp);       /* Python str.isalpha, approximately */
 int cp_is_space(uint32_t cp);       /* Python str.isspace */
 void set_clear(hset *s, size_t expect);
-/* Insert key; returns the slot, *fresh = 1 when it was not there. */
-size_t set_put(hset *s, uint64_t key, int *fresh);
+/* Insert key; returns the slot, *fresh = 1 when it was not there. Inline: it is the
+ * inner loop of the repetition rule. */
+static inline size_t set_put(hset *s, uint64_t key, int *fresh) {
+	if (!key) key = 1;   /* 0 marks an empty slot */
+	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
+	while (s->slot[i].key && s->slot[i].key != key) i = (i + 1) & mask;
+	*fresh = !s->slot[i].key;
+	if (*fresh) s->slot[i].key = key, s->slot[i].val = 0;
+	return i;
+}
 char *scratch(cleaner *c, int i, size_t n);
+
+/* ---- 64 bytes at a time: bit j of a mask stands for byte j ----
+ * AVX-512BW where the compiler targets it, else SSE2 (every x86-64), else bytes. */
+#if defined(__AVX512BW__)
+#include <immintrin.h>
+typedef __m512i blk64;
+static inline blk64 blk_load(const unsigned char *p) { return _mm512_loadu_si512(p); }
+/* bytes in [lo, lo + k), unsigned */
+static inline uint64_t blk_range(blk64 v, unsigned char lo, unsigned char k) {
+	return _mm512_cmplt_epu8_mask(_mm512_sub_epi8(v, _mm512_set1_epi8((char)lo)), _mm512_set1_epi8((char)k));
+}
+static inline uint64_t blk_eq(blk64 v, unsigned char c) {
+	return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)c));
+}
+static inline blk64 blk_or(blk64 v, unsigned char c) { return _mm512_or_si512(v, _mm512_set1_epi8((char)c)); }
+#elif defined(__SSE2__)
+#include <emmintrin.h>
+typedef struct { __m128i q[4]; } blk64;
+static inline blk64 blk_load(const unsigned char *p) {
+	blk64 v;
+	for (int i = 0; i < 4; i++) v.q[i] = _mm_loadu_si128((const __m128i *)(p + 16 * i));
+	return v;
+}
+static inline uint64_t blk_range(blk64 v, unsigned char lo, unsigned char k) {
+	uint64_t m = 0;   /* x - lo < k unsigned, as a signed compare shifted by 0x80 */
+	for (int i = 0; i < 4; i++)
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmplt_epi8(
+			_mm_add_epi8(v.q[i], _mm_set1_epi8((char)(0x80 - lo))), _mm_set1_epi8((char)(k - 0x80)))) << 16 * i;
+	return m;
+}
+static inline uint64_t blk_eq(blk64 v, unsigned char c) {
+	uint64_t m = 0;
+	for (int i = 0; i < 4; i++)
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v.q[i], _mm_set1_epi8((char)c))) << 16 * i;
+	return m;
+}
+static inline blk64 blk_or(blk64 v, unsigned char c) {
+	for (int i = 0; i < 4; i++) v.q[i] = _mm_or_si128(v.q[i], _mm_set1_epi8((char)c));
+	return v;
+}
+#else
+typedef struct { unsigned char b[64]; } blk64;
+static inline blk64 blk_load(const unsigned char *p) { blk64 v; memcpy(v.b, p, 64); return v; }
+static inline uint64_t blk_range(blk64 v, unsigned char lo, unsigned char k) {
+	uint64_t m = 0;
+	for (int i = 0; i < 64; i++) m |= (uint64_t)((unsigned char)(v.b[i] - lo) < k) << i;
+	return m;
+}
+static inline uint64_t blk_eq(blk64 v, unsigned char c) {
+	uint64_t m = 0;
+	for (int i = 0; i < 64; i++) m |= (uint64_t)(v.b[i] == c) << i;
+	return m;
+}
+static inline blk64 blk_or(blk64 v, unsigned char c) { for (int i = 0; i < 64; i++) v.b[i] |= c; return v; }
+#endif
+/* the 64 bytes from s + i, zeros past n */
+static inline blk64 blk_at(const char *s, size_t i, size_t n) {
+	if (n - i >= 64) return blk_load((const unsigned char *)s + i);
+	unsigned char t[64] = {0};
+	memcpy(t, s + i, n - i);
+	return blk_load(t);
+}
 
 int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r);
 int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r);

@@ -150,10 +150,24 @@ static int stop_word(const char *s, size_t n) {
 	return 0;
 }
 
-static size_t count_sub(const char *s, size_t n, const char *sub, size_t m) {
-	size_t k = 0;
-	for (const char *p = s, *e = s + n; (p = memmem(p, e - p, sub, m)); p += m) k++;
-	return k;
+/* In one pass: the '#' and the ellipses, "..." counted without overlap (a run of
+ * dots holds a third of its length of them, as str.count finds) and U+2026. */
+static void count_marks(const char *s, size_t n, size_t *hashes, size_t *ellipses) {
+	size_t h = 0, e = 0, run = 0, last = (size_t)-2;
+	for (size_t i = 0; i < n; i += 64) {
+		blk64 v = blk_at(s, i, n);
+		h += __builtin_popcountll(blk_eq(v, '#'));
+		for (uint64_t m = blk_eq(v, '.'); m; m &= m - 1) {
+			size_t j = i + __builtin_ctzll(m);
+			if (j != last + 1) e += run / 3, run = 0;
+			run++, last = j;
+		}
+		for (uint64_t m = blk_eq(v, 0xE2); m; m &= m - 1) {
+			size_t j = i + __builtin_ctzll(m);
+			e += n - j >= 3 && s[j + 1] == '\x80' && s[j + 2] == '\xA6';
+		}
+	}
+	*hashes = h, *ellipses = e + run / 3;
 }
 
 int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
@@ -177,9 +191,11 @@ int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 		if (over(mean, p[P_MAX_MEAN_WORD])) return drop(r, R_GOPHER_QUAL, "max_mean_word", mean);
 	}
 	if (!nw) return 1;
-	double hash = (double)count_sub(s, n, "#", 1) / nw;
+	size_t hashes, ellipses;
+	count_marks(s, n, &hashes, &ellipses);
+	double hash = (double)hashes / nw;
 	if (over(hash, p[P_MAX_HASH])) return drop(r, R_GOPHER_QUAL, "max_hash", hash);
-	double ell = (double)(count_sub(s, n, "...", 3) + count_sub(s, n, "\xE2\x80\xA6", 3)) / nw;
+	double ell = (double)ellipses / nw;
 	if (over(ell, p[P_MAX_ELLIPSIS])) return drop(r, R_GOPHER_QUAL, "max_ellipsis", ell);
 
 	if (!isnan(p[P_MAX_BULLET_LINES]) || !isnan(p[P_MAX_ELLIPSIS_LINES])) {
