@@ -1,4 +1,5 @@
 #include "bpetrain.h"
+#include "utf8.h"
 #include "spm.h"
 #include "unicode_script.h"
 #include "util.h"
@@ -12,36 +13,11 @@
 
 /* ---- UTF-8 ---------------------------------------------------------------- */
 
-/* Decode one well-formed UTF-8 character (shortest form, no surrogates);
- * returns its length, or 0 when s does not start with one. */
-static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp) {
-	unsigned c = s[0];
-	if (c < 0x80) { *cp = c; return 1; }
-	if (c < 0xC2 || c > 0xF4) return 0;
-	int len = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	if ((size_t)len > n) return 0;
-	uint32_t v = c & (0x3F >> (len - 1));
-	for (int i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80) return 0;
-		v = v << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && v < 0x800) || (len == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
-	    (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return len;
-}
-
-static int utf8_encode(uint32_t c, char *o) {
-	if (c < 0x80) { o[0] = c; return 1; }
-	if (c < 0x800) { o[0] = 0xC0 | c >> 6; o[1] = 0x80 | (c & 0x3F); return 2; }
-	if (c < 0x10000) {
-		o[0] = 0xE0 | c >> 12; o[1] = 0x80 | (c >> 6 & 0x3F); o[2] = 0x80 | (c & 0x3F);
-		return 3;
-	}
-	o[0] = 0xF0 | c >> 18; o[1] = 0x80 | (c >> 12 & 0x3F);
-	o[2] = 0x80 | (c >> 6 & 0x3F); o[3] = 0x80 | (c & 0x3F);
-	return 4;
+/* One well-formed UTF-8 character's length, 0 when s does not start with one. */
+static int utf8_char(const unsigned char *s, size_t n, uint32_t *cp) {
+	int valid;
+	size_t len = utf8_decode(s, n, cp, &valid);
+	return valid ? (int)len : 0;
 }
 
 /* ---- the trainer ---------------------------------------------------------- */
@@ -254,7 +230,7 @@ static void add_line(bpe_trainer *t, const char *s, size_t n) {
 			/* A meta piece in the text is a boundary no piece may cross,
 			 * as SentencePiece's trainer replaces it with a tab. */
 			o[k++] = '\t'; i += m;
-		} else if ((l = utf8_decode(u, n - i, &cp))) {
+		} else if ((l = utf8_char(u, n - i, &cp))) {
 			memcpy(o + k, u, l); k += l; i += l;
 		} else {
 			memcpy(o + k, "\xef\xbf\xbd", 3); k += 3; i++;   /* U+FFFD */
@@ -267,7 +243,7 @@ static void add_line(bpe_trainer *t, const char *s, size_t n) {
 	size_t start = 0;
 	int in_ws = 0;
 	for (size_t i = 0; i < k;) {
-		int l = utf8_decode((unsigned char *)o + i, k - i, &(uint32_t){0});
+		int l = utf8_char((unsigned char *)o + i, k - i, &(uint32_t){0});
 		int is_ws = l == 3 && !memcmp(o + i, WS, 3);
 		if (i == 0 || (is_ws && (!in_ws || !t->o.allow_whitespace_only_pieces))) {
 			if (i > start) add_word(t, o + start, i - start);
@@ -722,7 +698,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 		const unsigned char *s = (const unsigned char *)t->arena + e->off;
 		for (uint32_t k = 0; k < e->len;) {
 			uint32_t cp = 0;
-			int l = utf8_decode(s + k, e->len - k, &cp);
+			int l = utf8_char(s + k, e->len - k, &cp);
 			k += l;
 			if (cp == 0) continue;            /* NUL: never a piece, not counted */
 			int fresh;
@@ -768,7 +744,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 	for (size_t i = 0; i < nreq; i++) {
 		char buf[4];
 		uint32_t c = sorted[i].cp;
-		int l = utf8_encode(c, buf);
+		int l = (int)utf8_encode(c, buf);
 		int fl = c == WS_CP ? F_STARTWS | F_ALLWS : is_digit(c) ? F_DIGIT : 0;
 		int fresh;
 		cc[*cmap_slot(&cm, c, &fresh)].sym = new_symbol(T, buf, l, 1, char_script(c), fl);
@@ -790,7 +766,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 		size_t start = pos;
 		for (uint32_t k = 0; k < e->len;) {
 			uint32_t cp = 0;
-			k += utf8_decode(s + k, e->len - k, &cp);
+			k += utf8_char(s + k, e->len - k, &cp);
 			int32_t sym = unk;
 			if (cp) {
 				int fresh;

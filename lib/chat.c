@@ -1,4 +1,5 @@
 #include "chat.h"
+#include "utf8.h"
 #include "util.h"
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -39,16 +40,12 @@ void chat_free(chat_dialog *d) {
 	d->cap = 0;
 }
 
-/* The code point at s (valid UTF-8 assumed), its byte length in *n. */
+/* The code point at s (valid UTF-8 checked earlier), its byte length in *n. */
 static unsigned utf8_at(const unsigned char *s, size_t len, size_t *n) {
-	if (s[0] < 0x80 || len < 2) { *n = 1; return s[0]; }
-	if (s[0] < 0xe0) { *n = 2; return (s[0] & 0x1f) << 6 | (s[1] & 0x3f); }
-	if (s[0] < 0xf0 || len < 4) {
-		*n = 3;
-		return len < 3 ? 0xfffd : (unsigned)(s[0] & 0x0f) << 12 | (s[1] & 0x3f) << 6 | (s[2] & 0x3f);
-	}
-	*n = 4;
-	return (unsigned)(s[0] & 0x07) << 18 | (s[1] & 0x3f) << 12 | (s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	uint32_t cp;
+	int valid;
+	*n = utf8_decode(s, len, &cp, &valid);
+	return cp;
 }
 
 /* Python's str.isspace(): bidirectional class WS, B or S, or category Zs. */
@@ -75,21 +72,10 @@ const char *chat_strip(const char *s, size_t *len) {
 
 static int utf8_valid(const unsigned char *s, size_t n) {
 	for (size_t i = 0; i < n;) {
-		unsigned c = s[i];
-		size_t k;
-		unsigned min;
-		if (c < 0x80) { i++; continue; }
-		if (c >= 0xc2 && c < 0xe0) { k = 2; min = 0x80; }
-		else if (c >= 0xe0 && c < 0xf0) { k = 3; min = 0x800; }
-		else if (c >= 0xf0 && c < 0xf5) { k = 4; min = 0x10000; }
-		else return 0;
-		if (i + k > n) return 0;
-		for (size_t j = 1; j < k; j++)
-			if ((s[i + j] & 0xc0) != 0x80) return 0;
-		size_t got;
-		unsigned cp = utf8_at(s + i, k, &got);
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000)) return 0;
-		i += k;
+		uint32_t cp;
+		int valid;
+		i += utf8_decode(s + i, n - i, &cp, &valid);
+		if (!valid) return 0;
 	}
 	return 1;
 }
