@@ -354,6 +354,26 @@ static inline uint64_t word_hash(const char *s, size_t n) {
 	return h ^ h >> 32;
 }
 
+/* Gopher's stop words as little-endian keys of their bytes, zero-padded to 4 */
+#define KEY4(a, b, c, d) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+static const uint32_t stop_key[8] = {
+	KEY4('t', 'h', 'e', 0), KEY4('b', 'e', 0, 0), KEY4('t', 'o', 0, 0), KEY4('o', 'f', 0, 0),
+	KEY4('a', 'n', 'd', 0), KEY4('t', 'h', 'a', 't'), KEY4('h', 'a', 'v', 'e'), KEY4('w', 'i', 't', 'h'),
+};
+
+/* The stop word bit of the len bytes at s (avail >= len bytes readable there), without
+ * branches on the word: a word longer than 4 gets bit 31 set, which no key has. */
+static inline unsigned stop_bit(const char *s, size_t len, size_t avail) {
+	uint32_t x = 0;
+	if (avail >= 4) memcpy(&x, s, 4);
+	else memcpy(&x, s, avail);
+	uint32_t keep = len >= 4 ? 0xFFFFFFFFu : (1u << 8 * len) - 1;
+	x = (x & keep) | (uint32_t)(len > 4) << 31;
+	unsigned b = 0;
+	for (int j = 0; j < 8; j++) b |= (unsigned)(x == stop_key[j]) << j;
+	return b;
+}
+
 static clean_word *new_word(cleaner *c, size_t a, size_t b) {
 	if (c->nw == c->wcap) {
 		c->wcap = c->wcap ? 2 * c->wcap : 1024;
@@ -389,6 +409,9 @@ static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 	w->symbol = symbol, w->alpha = alpha;
 	w->sent_end = w->len == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
 	w->hash = word_hash(text + a, b - a);
+	if (!symbol) c->ws.nonsym++, c->ws.nonsym_cps += w->cps;
+	c->ws.alpha += alpha;
+	if (b - a <= 4) c->ws.stops |= stop_bit(text + a, b - a, b - a);
 }
 
 static int ci_eq(const char *s, const char *lit, size_t n) {
@@ -585,6 +608,7 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 		for (int ch = 'a'; ch <= 'z'; ch++) word_char[ch] = word_char[ch - 32] = 3;
 	}
 	c->nw = 0;
+	memset(&c->ws, 0, sizeof c->ws);
 	size_t i = 0;
 	while (i < n) {
 		while (i < n) {
@@ -621,6 +645,8 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 				clean_word *w = new_word(c, a, i);
 				w->cps = i - a, w->symbol = 0, w->alpha = letters >> 1, w->sent_end = 0;
 				w->hash = word_hash(s + a, i - a);
+				c->ws.nonsym++, c->ws.nonsym_cps += i - a, c->ws.alpha += letters >> 1;
+				c->ws.stops |= stop_bit(s + a, i - a, n - a);
 				if (e > i) {
 					w = new_word(c, i, e);
 					w->cps = 1, w->symbol = 1, w->alpha = 0;
@@ -651,10 +677,11 @@ void clean_words_into(cleaner *c, const char *s, size_t n, clean_word **w, size_
 	size_t snw = c->nw, scap = c->wcap;
 	const char *swt = c->wtext;
 	size_t swl = c->wlen;
+	clean_wstat sws = c->ws;
 	c->w = *w, c->nw = 0, c->wcap = *cap;
 	clean_words(c, s, n);
 	*w = c->w, *nw = c->nw, *cap = c->wcap;
-	c->w = sw, c->nw = snw, c->wcap = scap, c->wtext = swt, c->wlen = swl;
+	c->w = sw, c->nw = snw, c->wcap = scap, c->wtext = swt, c->wlen = swl, c->ws = sws;
 }
 
 void clean_words_cached(cleaner *c, const char *s, size_t n) {

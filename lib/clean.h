@@ -86,6 +86,14 @@ typedef struct clean_word {
 	uint64_t hash;
 } clean_word;
 
+/* What the Gopher quality rule counts over the words of a text, gathered while
+ * splitting it so that the words need no second pass. */
+typedef struct clean_wstat {
+	size_t nonsym, nonsym_cps;  /* words that are not symbol words, their code points */
+	size_t alpha;               /* words with a letter */
+	unsigned stops;             /* bit k: the k-th of the stop words the be to of and that have with */
+} clean_wstat;
+
 /* A hash set / counter over 64-bit keys, reused between documents; one slot per
  * cache-line quarter so that a probe touches one line. */
 typedef struct hslot {
@@ -102,6 +110,7 @@ struct cleaner {
 	int on[R_N];
 	clean_word *w;          /* words of the current text */
 	size_t nw, wcap;
+	clean_wstat ws;         /* and their counts */
 	hset set;
 	char *buf[4];           /* text scratch: utf8 repair, c4 output, pii output, one line */
 	size_t bcap[4];

@@ -141,15 +141,6 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	return 1;
 }
 
-static int stop_word(const char *s, size_t n) {
-	switch (n) {
-	case 2: return !memcmp(s, "be", 2) ? 2 : !memcmp(s, "to", 2) ? 3 : !memcmp(s, "of", 2) ? 4 : 0;
-	case 3: return !memcmp(s, "the", 3) ? 1 : !memcmp(s, "and", 3) ? 5 : 0;
-	case 4: return !memcmp(s, "that", 4) ? 6 : !memcmp(s, "have", 4) ? 7 : !memcmp(s, "with", 4) ? 8 : 0;
-	}
-	return 0;
-}
-
 /* In one pass: the '#' and the ellipses, "..." counted without overlap (a run of
  * dots holds a third of its length of them, as str.count finds) and U+2026. */
 static void count_marks(const char *s, size_t n, size_t *hashes, size_t *ellipses) {
@@ -173,15 +164,8 @@ static void count_marks(const char *s, size_t n, size_t *hashes, size_t *ellipse
 int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 	const double *p = c->p;
 	clean_words_cached(c, s, n);
-	const clean_word *w = c->w;
-	size_t nw = c->nw, nonsym = 0, nonsym_cps = 0, alpha = 0;
-	unsigned stops = 0;
-	for (size_t i = 0; i < nw; i++) {
-		if (!w[i].symbol) nonsym++, nonsym_cps += w[i].cps;
-		alpha += w[i].alpha;
-		int sw = w[i].len <= 4 ? stop_word(s + w[i].off, w[i].len) : 0;
-		if (sw) stops |= 1u << sw;
-	}
+	size_t nw = c->nw, nonsym = c->ws.nonsym, nonsym_cps = c->ws.nonsym_cps, alpha = c->ws.alpha;
+	unsigned stops = c->ws.stops;
 
 	if (under(nonsym, p[P_MIN_WORDS])) return drop(r, R_GOPHER_QUAL, "min_words", nonsym);
 	if (over(nonsym, p[P_MAX_WORDS])) return drop(r, R_GOPHER_QUAL, "max_words", nonsym);
