@@ -12,6 +12,9 @@
 
 typedef struct { float p; int id; } cand;
 
+/* A weight matrix laid out for project() (below). */
+typedef struct packed { float *w; int in, out; } packed;
+
 typedef struct seq {
 	int busy, done;
 	int len;              /* positions in the KV cache */
@@ -30,20 +33,30 @@ struct lm_sampler {
 	int max_batch, max_len, rows;   /* rows: capacity of one forward chunk */
 	int hd, kv_dim, n_stop;
 	int32_t *stop;
-	float *kcache, *vcache;         /* (L, max_batch, n_kv_heads, max_len, hd) */
+	int ld;                         /* max_len rounded up to whole cache lines */
+	float *kcache;                  /* (L, max_batch, n_kv_heads, hd, ld): positions contiguous */
+	float *vcache;                  /* (L, max_batch, n_kv_heads, ld, hd) */
 	float *cosv, *sinv;
+	float *wblock;                  /* the weight matrices, packed */
+	packed *wq, *wk, *wv, *wo, *w1, *w2, *w3, out;   /* per layer; the output head */
 	seq *seqs;
 	/* one forward chunk of rows */
 	int *tok, *slot, *pos, *want;   /* want: row index of each logits row */
+	int *slots;                     /* the sequence of each logits row */
 	float *x, *xb, *q, *k, *v, *att, *h1, *h3, *rstd, *logits;
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
 };
 
-/* A head's keys (values) of one sequence lie contiguous over positions, so
- * attention streams through memory instead of striding across heads. */
-static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh, int pos) {
-	return ((((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->max_len + pos) * s->hd;
+static void pack_weights(lm_sampler *s);
+
+/* The cache of one head of one sequence in one layer: ld·hd floats, keys
+ * stored transposed (a row per dimension, positions along it) so that a
+ * query's scores are vector products down the rows, without a horizontal sum
+ * per position; values a row per position, which is how the weighted sum
+ * wants them. Either way attention streams through contiguous memory. */
+static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh) {
+	return (((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->ld * s->hd;
 }
 
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
@@ -59,12 +72,14 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->rows = max_batch < 64 ? 64 : max_batch;
 	s->hd = c->dim / c->n_heads;
 	s->kv_dim = c->n_kv_heads * s->hd;
-	size_t cache = (size_t)c->n_layers * max_batch * max_len * s->kv_dim;
+	s->ld = (max_len + 15) / 16 * 16;
+	size_t cache = (size_t)c->n_layers * max_batch * s->ld * s->kv_dim;
 	s->kcache = xalloc_aligned(cache * sizeof(float));
 	s->vcache = xalloc_aligned(cache * sizeof(float));
 	s->cosv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	rope_table(s->cosv, s->sinv, max_len, s->hd, c->rope_theta);
+	pack_weights(s);
 	s->seqs = xcalloc(max_batch, sizeof *s->seqs);
 	for (int i = 0; i < max_batch; i++) {
 		s->seqs[i].out = xmalloc(max_len * sizeof(int32_t));
@@ -75,12 +90,13 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->slot = xmalloc(R * sizeof(int));
 	s->pos = xmalloc(R * sizeof(int));
 	s->want = xmalloc(R * sizeof(int));
+	s->slots = xmalloc(R * sizeof(int));
 	s->x = xalloc_aligned((size_t)R * c->dim * sizeof(float));
 	s->xb = xalloc_aligned((size_t)R * c->dim * sizeof(float));
 	s->q = xalloc_aligned((size_t)R * c->dim * sizeof(float));
 	s->k = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
 	s->v = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
-	s->att = xalloc_aligned((size_t)R * c->n_heads * max_len * sizeof(float));
+	s->att = xalloc_aligned((size_t)R * c->n_heads * s->ld * sizeof(float));
 	s->h1 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
 	s->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
 	s->rstd = xalloc_aligned(R * sizeof(float));
@@ -99,7 +115,8 @@ void sampler_free(lm_sampler *s) {
 	}
 	free(s->seqs); free(s->stop);
 	free(s->kcache); free(s->vcache); free(s->cosv); free(s->sinv);
-	free(s->tok); free(s->slot); free(s->pos); free(s->want);
+	free(s->wblock); free(s->wq); free(s->wk); free(s->wv); free(s->wo); free(s->w1); free(s->w2); free(s->w3);
+	free(s->tok); free(s->slot); free(s->pos); free(s->want); free(s->slots);
 	free(s->x); free(s->xb); free(s->q); free(s->k); free(s->v); free(s->att);
 	free(s->h1); free(s->h3); free(s->rstd); free(s->logits); free(s->cands); free(s->probs);
 	free(s);
@@ -145,49 +162,208 @@ double sampler_logprob(const lm_sampler *s, int slot) { return s->seqs[slot].log
 const double *sampler_token_logprobs(const lm_sampler *s, int slot) { return s->seqs[slot].lp; }
 void sampler_release(lm_sampler *s, int slot) { s->seqs[slot].busy = 0; }
 
+/* glibc's vector expf (libmvec), so the exponentials of a 32000-token row take
+ * a sixteenth of the calls; the scalar expf is used where nothing vectorizes. */
+#pragma omp declare simd notinbranch
+float expf(float);
+
+static float row_max(const float *x, int n) {
+	float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
+	for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+	return mx;
+}
+
+/* e[i] = exp((x[i] - mx) * scale); returns their sum. */
+static float exp_row(float *e, const float *x, int n, float mx, float scale) {
+	float sum = 0;
+#pragma omp simd reduction(+ : sum)
+	for (int i = 0; i < n; i++) sum += e[i] = expf((x[i] - mx) * scale);
+	return sum;
+}
+
 /* Attention of N new rows over their sequences' caches (which already hold the
  * rows' own keys): row n, at position pos[n], sees positions 0..pos[n]. */
 static void attend(lm_sampler *s, int l, int N) {
 	const lm_config *c = &s->m->cfg;
-	int H = c->n_heads, hd = s->hd, group = c->n_heads / c->n_kv_heads;
+	int H = c->n_heads, hd = s->hd, ld = s->ld, group = c->n_heads / c->n_kv_heads;
 	float scale = 1.0f / sqrtf((float)hd);
 	/* threads only pay off past some work: a small model's step is microseconds */
 	long work = 0;
 	for (int n = 0; n < N; n++) work += (long)(s->pos[n] + 1) * H * hd;
 #pragma omp parallel for schedule(dynamic, 1) if (work >= 1L << 16)
 	for (int nh = 0; nh < N * H; nh++) {
-		int n = nh / H, h = nh % H, kvh = h / group, T = s->pos[n] + 1;
+		int n = nh / H, h = nh % H, T = s->pos[n] + 1;
 		const float *q = s->q + (size_t)n * c->dim + h * hd;
-		float *a = s->att + (size_t)nh * s->max_len, mx = -INFINITY;
-		const float *kh = s->kcache + cache_at(s, l, s->slot[n], kvh, 0);
-		const float *vh = s->vcache + cache_at(s, l, s->slot[n], kvh, 0);
-		for (int t = 0; t < T; t++) {
-			const float *k = kh + (size_t)t * hd;
-			float d = 0;
-#pragma omp simd reduction(+ : d)
-			for (int i = 0; i < hd; i++) d += q[i] * k[i];
-			a[t] = d * scale;
-			if (a[t] > mx) mx = a[t];
+		const float *kh = s->kcache + cache_at(s, l, s->slot[n], h / group);
+		const float *vh = s->vcache + cache_at(s, l, s->slot[n], h / group);
+		float *a = s->att + (size_t)nh * ld, *o = s->xb + (size_t)n * c->dim + h * hd;
+		/* each score summed over the dimensions in order, as a dot product would */
+#pragma omp simd
+		for (int t = 0; t < T; t++) a[t] = q[0] * kh[t];
+		for (int i = 1; i < hd; i++) {
+			const float *k = kh + (size_t)i * ld;
+			float qi = q[i];
+#pragma omp simd
+			for (int t = 0; t < T; t++) a[t] = fmaf(qi, k[t], a[t]);
 		}
-		float sum = 0;
-		for (int t = 0; t < T; t++) sum += a[t] = expf(a[t] - mx);
-		float *o = s->xb + (size_t)n * c->dim + h * hd;
+#pragma omp simd
+		for (int t = 0; t < T; t++) a[t] *= scale;
+		float mx = row_max(a, T), sum = exp_row(a, a, T, mx, 1);
+#pragma omp simd
+		for (int t = 0; t < T; t++) a[t] /= sum;
 		memset(o, 0, hd * sizeof *o);
 		for (int t = 0; t < T; t++) {
 			const float *v = vh + (size_t)t * hd;
-			float w = a[t] / sum;
+			float w = a[t];
 #pragma omp simd
-			for (int i = 0; i < hd; i++) o[i] += w * v[i];
+			for (int i = 0; i < hd; i++) o[i] = fmaf(w, v[i], o[i]);
 		}
 	}
 }
 
-/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T. One row, the common case of
- * decoding a single sequence, goes through sgemv: sgemm would copy (pack) the
- * whole weight matrix on every call, which costs more than the product itself. */
-static void project(float *out, const float *in, const float *w, int N, int IN, int OUT) {
-	if (N == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, w, IN, in, 1, 0.0f, out, 1);
-	else matmul_forward(out, in, w, N, IN, OUT);
+/* Decoding multiplies a few rows (one a sequence) by each weight matrix once a
+ * step, so the weights' journey from memory is the cost: OpenBLAS's sgemm
+ * copies (packs) the whole matrix on every call before using it, which took as
+ * long as the arithmetic at 64 rows. The sampler instead lays each matrix out
+ * once, in panels of 16 output rows interleaved over the inputs (panel p holds
+ * w[16p + j][k] at [k][j]), so a step streams every weight exactly once and
+ * the kernel below reads it with plain vector loads. Each output is
+ * fma(in[k], w[o][k], acc) summed over k in order, whatever the number of rows
+ * or threads: a sequence's logits are the same bits alone or in a batch. */
+#define PANEL 16
+#define TILE_ROWS 12   /* rows of one tile: 24 accumulators + 2 weight vectors fit 32 registers */
+#define K_BLOCK 128    /* inputs of one pass: 16 KB of weights */
+
+/* Panels rounded up to pairs (the kernel takes two at a time), zero-padded. */
+static size_t packed_floats(int in, int out) { return (size_t)((out + 2 * PANEL - 1) / (2 * PANEL)) * 2 * PANEL * in; }
+
+static void pack(packed *pk, float *dst, const float *w, int in, int out) {
+	size_t n = packed_floats(in, out);
+	pk->w = dst; pk->in = in; pk->out = out;
+#pragma omp parallel for schedule(static) if (n >= 1L << 20)
+	for (size_t p = 0; p < n / ((size_t)PANEL * in); p++)
+		for (int k = 0; k < in; k++)
+			for (int j = 0; j < PANEL; j++) {
+				long o = (long)p * PANEL + j;
+				dst[(p * in + k) * PANEL + j] = o < out ? w[o * in + k] : 0;
+			}
+}
+
+#ifdef __AVX512F__
+#include <immintrin.h>
+/* y(R, cols) (+)= x(R, k0..k1) · (two panels at w, K inputs)^T: = when k0 is
+ * 0, += after; cols <= 32. pf, when not NULL, is the next block's weights (k1
+ * - k0 inputs at most, of two panels K inputs apart), fetched into cache along
+ * the way: the tiles after this one read their block from L1, but this first
+ * one would wait for memory without it. */
+static inline __attribute__((always_inline)) void tile(const int R, const float *x, int ldx, const float *w,
+						       int K, int k0, int k1, float *y, int ldy, int cols,
+						       const float *pf) {
+	__m512 a0[TILE_ROWS], a1[TILE_ROWS];
+	__mmask16 m0 = cols >= PANEL ? 0xffff : (1u << cols) - 1,
+		  m1 = cols <= PANEL ? 0 : cols >= 2 * PANEL ? 0xffff : (1u << (cols - PANEL)) - 1;
+	for (int r = 0; r < R; r++) {
+		if (k0) {
+			a0[r] = _mm512_maskz_loadu_ps(m0, y + (size_t)r * ldy);
+			a1[r] = _mm512_maskz_loadu_ps(m1, y + (size_t)r * ldy + PANEL);
+		} else a0[r] = a1[r] = _mm512_setzero_ps();
+	}
+	const float *w1 = w + (size_t)K * PANEL;
+	for (int k = k0; k < k1; k++) {
+		if (pf) {
+			_mm_prefetch((const char *)(pf + (size_t)(k - k0) * PANEL), _MM_HINT_T0);
+			_mm_prefetch((const char *)(pf + (size_t)(K + k - k0) * PANEL), _MM_HINT_T0);
+		}
+		__m512 v0 = _mm512_load_ps(w + (size_t)k * PANEL), v1 = _mm512_load_ps(w1 + (size_t)k * PANEL);
+		for (int r = 0; r < R; r++) {
+			__m512 b = _mm512_set1_ps(x[(size_t)r * ldx + k]);
+			a0[r] = _mm512_fmadd_ps(b, v0, a0[r]);
+			a1[r] = _mm512_fmadd_ps(b, v1, a1[r]);
+		}
+	}
+	if (cols == 2 * PANEL) {
+		for (int r = 0; r < R; r++) {
+			_mm512_storeu_ps(y + (size_t)r * ldy, a0[r]);
+			_mm512_storeu_ps(y + (size_t)r * ldy + PANEL, a1[r]);
+		}
+		return;
+	}
+	for (int r = 0; r < R; r++) {
+		_mm512_mask_storeu_ps(y + (size_t)r * ldy, m0, a0[r]);
+		_mm512_mask_storeu_ps(y + (size_t)r * ldy + PANEL, m1, a1[r]);
+	}
+}
+#else
+/* The same sums one float at a time, for builds without AVX-512 (valgrind's). */
+static void tile(const int R, const float *x, int ldx, const float *w, int K, int k0, int k1, float *y, int ldy,
+		 int cols, const float *pf) {
+	for (int r = 0; r < R; r++)
+		for (int j = 0; j < cols; j++) {
+			const float *wj = w + (j / PANEL) * (size_t)K * PANEL + j % PANEL;
+			float acc = k0 ? y[(size_t)r * ldy + j] : 0;
+			for (int k = k0; k < k1; k++) acc = fmaf(x[(size_t)r * ldx + k], wj[(size_t)k * PANEL], acc);
+			y[(size_t)r * ldy + j] = acc;
+		}
+}
+#endif
+
+/* Each tile size its own unrolled copy, so the accumulators live in registers. */
+#define TILE_CASE(n) case n: tile(n, x, ldx, w, K, k0, k1, y, ldy, cols, pf); break;
+static void tile_rows(int R, const float *x, int ldx, const float *w, int K, int k0, int k1, float *y, int ldy,
+		      int cols, const float *pf) {
+	switch (R) {
+	TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
+	TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
+	}
+}
+
+/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T with w packed. */
+static void project(float *out, const float *in, const packed *w, int N) {
+	int K = w->in, OUT = w->out, pairs = (OUT + 2 * PANEL - 1) / (2 * PANEL);
+	int tiles = (N + TILE_ROWS - 1) / TILE_ROWS, kblocks = (K + K_BLOCK - 1) / K_BLOCK;
+	/* one sequence's small matrices stay on one thread: waking another costs more */
+#pragma omp parallel for schedule(static) if ((long)N * OUT * K >= 1L << 20)
+	for (int p = 0; p < pairs; p++) {
+		const float *wp = w->w + (size_t)p * 2 * PANEL * K;
+		int o = p * 2 * PANEL, cols = OUT - o < 2 * PANEL ? OUT - o : 2 * PANEL;
+		/* inputs in blocks, so that the two panels' block and a tile's rows stay in L1 over all tiles */
+		for (int b = 0; b < kblocks; b++) {
+			int k0 = (int)((long)K * b / kblocks), k1 = (int)((long)K * (b + 1) / kblocks);
+			/* blocks are at most one input apart in size: the next is within k1 - k0 + 1 */
+			const float *next = b + 1 < kblocks ? wp + (size_t)k1 * PANEL
+					    : p + 1 < pairs ? wp + (size_t)2 * PANEL * K : NULL;
+			/* rows split evenly into tiles: 64 as 6 tiles of 10 or 11, not 5 of 12 and one of 4 */
+			for (int t = 0, r0 = 0; t < tiles; t++) {
+				int r1 = (int)((long)N * (t + 1) / tiles);
+				tile_rows(r1 - r0, in + (size_t)r0 * K, K, wp, K, k0, k1, out + (size_t)r0 * OUT + o, OUT,
+					  cols, t == 0 ? next : NULL);
+				r0 = r1;
+			}
+		}
+	}
+}
+
+static void pack_weights(lm_sampler *s) {
+	const lm_config *c = &s->m->cfg;
+	const lm_params *p = &s->m->p;
+	int L = c->n_layers, D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
+	size_t layer = 2 * packed_floats(D, D) + 2 * packed_floats(D, KV) + 2 * packed_floats(D, F) +
+		       packed_floats(F, D);
+	float *at = s->wblock = xalloc_aligned((L * layer + packed_floats(D, c->vocab_size)) * sizeof(float));
+	packed **all[] = {&s->wq, &s->wk, &s->wv, &s->wo, &s->w1, &s->w2, &s->w3};
+	for (int i = 0; i < 7; i++) *all[i] = xmalloc(L * sizeof(packed));
+	for (int l = 0; l < L; l++) {
+		const float *src[] = {p->wq + (size_t)l * D * D, p->wk + (size_t)l * KV * D, p->wv + (size_t)l * KV * D,
+				      p->wo + (size_t)l * D * D, p->w1 + (size_t)l * F * D, p->w2 + (size_t)l * D * F,
+				      p->w3 + (size_t)l * F * D};
+		int in[] = {D, D, D, D, D, F, D}, out[] = {D, KV, KV, D, F, D, F};
+		for (int i = 0; i < 7; i++) {
+			pack(&(*all[i])[l], at, src[i], in[i], out[i]);
+			at += packed_floats(in[i], out[i]);
+		}
+	}
+	pack(&s->out, at, p->output, D, c->vocab_size);
 }
 
 /* The model over N rows (s->tok, s->slot, s->pos), writing their keys and
@@ -199,26 +375,28 @@ static void forward(lm_sampler *s, int N, int W) {
 	embedding_forward(s->x, s->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		rmsnorm_forward(s->xb, s->rstd, s->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		project(s->q, s->xb, p->wq + (size_t)l * D * D, N, D, D);
-		project(s->k, s->xb, p->wk + (size_t)l * KV * D, N, D, KV);
-		project(s->v, s->xb, p->wv + (size_t)l * KV * D, N, D, KV);
+		project(s->q, s->xb, &s->wq[l], N);
+		project(s->k, s->xb, &s->wk[l], N);
+		project(s->v, s->xb, &s->wv[l], N);
 		rope_forward(s->q, s->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(s->k, s->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
 			for (int h = 0; h < c->n_kv_heads; h++) {
-				size_t at = cache_at(s, l, s->slot[n], h, s->pos[n]);
-				memcpy(s->kcache + at, s->k + (size_t)n * KV + h * s->hd, s->hd * sizeof(float));
-				memcpy(s->vcache + at, s->v + (size_t)n * KV + h * s->hd, s->hd * sizeof(float));
+				size_t at = cache_at(s, l, s->slot[n], h);
+				const float *k = s->k + (size_t)n * KV + h * s->hd;
+				for (int i = 0; i < s->hd; i++) s->kcache[at + (size_t)i * s->ld + s->pos[n]] = k[i];
+				memcpy(s->vcache + at + (size_t)s->pos[n] * s->hd, s->v + (size_t)n * KV + h * s->hd,
+				       s->hd * sizeof(float));
 			}
 		}
 		attend(s, l, N);
-		project(s->q, s->xb, p->wo + (size_t)l * D * D, N, D, D);
+		project(s->q, s->xb, &s->wo[l], N);
 		residual_forward(s->x, s->q, (long)N * D);
 		rmsnorm_forward(s->xb, s->rstd, s->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		project(s->h1, s->xb, p->w1 + (size_t)l * F * D, N, D, F);
-		project(s->h3, s->xb, p->w3 + (size_t)l * F * D, N, D, F);
+		project(s->h1, s->xb, &s->w1[l], N);
+		project(s->h3, s->xb, &s->w3[l], N);
 		swiglu_forward(s->h1, s->h1, s->h3, (long)N * F);
-		project(s->q, s->h1, p->w2 + (size_t)l * D * F, N, F, D);
+		project(s->q, s->h1, &s->w2[l], N);
 		residual_forward(s->x, s->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
@@ -226,7 +404,7 @@ static void forward(lm_sampler *s, int N, int W) {
 	for (int w = 0; w < W; w++)
 		memmove(s->q + (size_t)w * D, s->x + (size_t)s->want[w] * D, D * sizeof(float));
 	rmsnorm_forward(s->xb, s->rstd, s->q, p->norm, W, D, c->norm_eps);
-	project(s->logits, s->xb, p->output, W, D, c->vocab_size);
+	project(s->logits, s->xb, &s->out, W);
 }
 
 static int cand_desc(const void *a, const void *b) {
@@ -250,26 +428,6 @@ static void select_top(cand *c, int n, int k) {
 		else if (k - 1 >= i) lo = i;
 		else break;
 	}
-}
-
-/* glibc's vector expf (libmvec), so the exponentials of a 32000-token row take
- * a sixteenth of the calls; the scalar expf is used where nothing vectorizes. */
-#pragma omp declare simd notinbranch
-float expf(float);
-
-static float row_max(const float *x, int n) {
-	float mx = -INFINITY;
-#pragma omp simd reduction(max : mx)
-	for (int i = 0; i < n; i++) mx = x[i] > mx ? x[i] : mx;
-	return mx;
-}
-
-/* e[i] = exp((x[i] - mx) * scale); returns their sum. */
-static float exp_row(float *e, const float *x, int n, float mx, float scale) {
-	float sum = 0;
-#pragma omp simd reduction(+ : sum)
-	for (int i = 0; i < n; i++) sum += e[i] = expf((x[i] - mx) * scale);
-	return sum;
 }
 
 /* One token from logits as how says, weights e (V) and cs (V) being scratch;
@@ -358,7 +516,7 @@ static void sample_rows(lm_sampler *s, const int *slots, int W) {
 }
 
 int sampler_step(lm_sampler *s) {
-	int R = s->rows, *slots = xmalloc(s->max_batch * sizeof *slots);
+	int R = s->rows, *slots = s->slots;
 	int N = 0, W = 0;
 	/* rows in slot order, each sequence's pending tokens in position order; a
 	 * sequence may span chunks, its last row then lands in a later chunk */
@@ -383,7 +541,6 @@ int sampler_step(lm_sampler *s) {
 		forward(s, N, W);
 		if (W) sample_rows(s, slots, W);
 	}
-	free(slots);
 	int live = 0;
 	for (int i = 0; i < s->max_batch; i++) live += s->seqs[i].busy && !s->seqs[i].done;
 	return live;
