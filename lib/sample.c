@@ -430,6 +430,32 @@ static void select_top(cand *c, int n, int k) {
 	}
 }
 
+/* The first i where e[0] + ... + e[i] exceeds u (the last nonzero one if
+ * rounding leaves u beyond the sum). The running sum goes a block of 16 at a
+ * time, then within the block it lands in: a sequential pass over the
+ * vocabulary is one dependent add per token. */
+static int draw(const float *e, int n, float u) {
+	enum { B = 16 };
+	float cdf = 0;
+	int i = 0;
+	for (; i + B <= n; i += B) {
+		float b = 0;
+#pragma omp simd reduction(+ : b)
+		for (int j = 0; j < B; j++) b += e[i + j];
+		if (u < cdf + b) break;
+		cdf += b;
+	}
+	int last = -1;
+	for (; i < n; i++) {
+		if (e[i] > 0) last = i;
+		if (u < (cdf += e[i])) return i;
+	}
+	/* past the end: the last nonzero weight, which may lie before the tail */
+	for (i = n - 1; last < 0 && i >= 0; i--)
+		if (e[i] > 0) last = i;
+	return last;
+}
+
 /* One token from logits as how says, weights e (V) and cs (V) being scratch;
  * *lp gets log p(token) under softmax(logits) itself. */
 static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rng *r, float *e, cand *cs,
@@ -449,13 +475,7 @@ static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rn
 	int k = how->top_k > 0 && how->top_k < V ? how->top_k : V;
 	int nucleus = how->top_p > 0 && how->top_p < 1;
 	if (k == V && !nucleus) {
-		float u = rng_float(r) * total, cdf = 0;
-		t = -1;
-		for (int i = 0; i < V; i++) {
-			if (e[i] > 0) t = i;
-			if (u < (cdf += e[i])) break;
-		}
-		*lp = logits[t] - mx - log_z;
+		*lp = logits[t = draw(e, V, rng_float(r) * total)] - mx - log_z;
 		return t;
 	}
 	int n = 0;
