@@ -1,0 +1,219 @@
+#include "train.h"
+#include "blas.h"
+#include "checkpoint.h"
+#include "util.h"
+#include <math.h>
+#include <omp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int train_option(train_opts *o, int c, const char *arg) {
+	switch (c) {
+	case TRAIN_O_INIT: o->init = arg; break;
+	case TRAIN_O_RESUME: o->resume = 1; break;
+	case 'o': o->out = arg; break;
+	case 'b': o->B = (int)parse_int("-b", arg); break;
+	case 't': o->T = (int)parse_int("-t", arg); break;
+	case TRAIN_O_LR: o->lr = parse_float("--lr", arg); break;
+	case TRAIN_O_MINLR: o->min_lr = parse_float("--min-lr", arg); break;
+	case TRAIN_O_WARMUP: o->warmup = parse_int("--warmup", arg); break;
+	case TRAIN_O_B1: o->beta1 = parse_float("--beta1", arg); break;
+	case TRAIN_O_B2: o->beta2 = parse_float("--beta2", arg); break;
+	case TRAIN_O_EPS: o->eps = parse_float("--eps", arg); break;
+	case TRAIN_O_WD: o->weight_decay = parse_float("--weight-decay", arg); break;
+	case TRAIN_O_CLIP: o->clip = parse_float("--clip", arg); break;
+	case TRAIN_O_SEED: o->seed = (unsigned long long)parse_int("--seed", arg); break;
+	case TRAIN_O_VALEVERY: o->val_every = parse_int("--val-every", arg); break;
+	case TRAIN_O_METRICS: o->metrics = arg; break;
+	case TRAIN_O_CKPT: o->ckpt_every = parse_int("--checkpoint-every", arg); break;
+	case TRAIN_O_THREADS: o->threads = (int)parse_int("--threads", arg); break;
+	default: return 0;
+	}
+	return 1;
+}
+
+void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
+	if (!strcmp(o->out, "-")) die("-o: a checkpoint goes to a file (its training state is written beside it)");
+	if (o->resume && o->init) die("--init and --resume both give the starting model; use one");
+	if (!o->resume && !o->init && !has_config) die("no model: give %s", what_model);
+	if (o->B <= 0 || o->T < 0 || o->warmup < 0 || o->val_every < 0 || o->ckpt_every < 0 || o->threads < 0)
+		die("-b must be positive; counts must not be negative");
+	if (!(o->lr > 0) || !(o->eps > 0) || o->weight_decay < 0 || o->clip < 0 || o->beta1 < 0 || o->beta1 >= 1 ||
+	    o->beta2 < 0 || o->beta2 >= 1)
+		die("--lr and --eps must be positive, --beta1 and --beta2 in [0, 1), "
+		    "--weight-decay and --clip not negative");
+	if (o->min_lr < 0) o->min_lr = 0.1 * o->lr;
+	if (o->threads) {
+		openblas_set_num_threads(o->threads);
+		omp_set_num_threads(o->threads);
+	}
+}
+
+train_batch *train_batch_new(int rows, int T, int packed, int weighted) {
+	size_t n = (size_t)rows * T;
+	train_batch *b = xcalloc(1, sizeof *b);
+	b->tok = xmalloc(n * sizeof *b->tok);
+	b->tgt = xmalloc(n * sizeof *b->tgt);
+	if (packed) {
+		b->pos = xmalloc(n * sizeof *b->pos);
+		b->seg = xmalloc(n * sizeof *b->seg);
+	}
+	if (weighted) b->wt = xmalloc(n * sizeof *b->wt);
+	return b;
+}
+
+void train_batch_free(train_batch *b) {
+	if (!b) return;
+	free(b->tok); free(b->tgt); free(b->pos); free(b->seg); free(b->wt);
+	free(b);
+}
+
+double train_loss(const lm_model *m, llama_ws *w, train_batch *b, train_fill fill, void *ctx, double *weight) {
+	double sum = 0, total = 0, ws;
+	for (long long i = 0; fill(ctx, i, b); i++) {
+		llama_forward(w, m, b->tok, b->pos, b->seg);
+		sum += llama_head_ce(w, m, NULL, b->tgt, b->wt, 0, &ws);
+		total += ws;
+	}
+	if (weight) *weight = total;
+	return total > 0 ? sum / total : NAN;
+}
+
+static volatile sig_atomic_t stop_signal;
+static void on_stop(int sig) { stop_signal = sig; }
+
+/* The checkpoint and its state are two files, each replaced atomically. The
+ * new state goes to STATE.new first, then the checkpoint is replaced, then
+ * STATE.new becomes STATE: killed anywhere, one of STATE and STATE.new
+ * belongs to the checkpoint on disk, and --resume finds it. */
+static void save(trainer *t) {
+	char *sp = trainstate_path(t->o.out), *next = xmalloc(strlen(sp) + 5);
+	sprintf(next, "%s.new", sp);
+	t->st.params_hash = params_hash(t->m);
+	trainstate_save(next, &t->st, t->opt);
+	ckpt_save(t->m, t->o.out);
+	if (rename(next, sp)) die_errno("%s", sp);
+	free(next);
+	free(sp);
+}
+
+/* The state that belongs to the checkpoint in memory (see save). */
+static void resume_state(trainer *t) {
+	char *sp = trainstate_path(t->o.out), *next = xmalloc(strlen(sp) + 5);
+	sprintf(next, "%s.new", sp);
+	uint64_t want = params_hash(t->m);
+	if (access(sp, F_OK) == 0) trainstate_load(sp, &t->st, t->opt);
+	if (t->st.params_hash != want && access(next, F_OK) == 0) trainstate_load(next, &t->st, t->opt);
+	if (t->st.params_hash != want) {
+		if (access(sp, F_OK)) die_errno("%s", sp);
+		die("%s: does not belong to %s (saved with other parameters)", sp, t->o.out);
+	}
+	free(next);
+	free(sp);
+}
+
+trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const char *start_fields) {
+	trainer *t = xcalloc(1, sizeof *t);
+	t->o = *o;
+	t->m = m;
+	const lm_config *cfg = &m->cfg;
+	t->opt = adamw_new(m, (float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->weight_decay);
+	if (o->resume) resume_state(t);
+	if (t->st.step >= o->steps) die("%s: already trained %lld of %lld steps", o->out, t->st.step, o->steps);
+	t->grad = model_new(cfg);
+	t->w = llama_ws_new(cfg, rows, T);
+	t->flops_per_token = 6.0 * params_matmul(cfg) + 12.0 * cfg->n_layers * cfg->dim * T;
+	if (o->metrics) {
+		t->mf = fopen(o->metrics, o->resume ? "a" : "w");
+		if (!t->mf) die_errno("%s", o->metrics);
+		char *cj = config_to_json(cfg);
+		fprintf(t->mf, "{\"start\":true,\"step\":%lld,\"blas\":\"%s\",\"threads\":%d,\"config\":%s,\"n_params\":%zu,"
+			"%s,\"micro_batch\":[%d,%d],\"flops_per_token\":%.0f}\n", t->st.step, blas_kernel(),
+			omp_get_max_threads(), cj, m->n_params, start_fields, rows, T, t->flops_per_token);
+		fflush(t->mf);
+		free(cj);
+	}
+	t->tty = isatty(2);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	t->t0 = now_sec();
+	return t;
+}
+
+int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields) {
+	llama_ws *w = t->w;
+	lm_model *m = t->m, *grad = t->grad;
+	const train_opts *o = &t->o;
+	size_t micro = (size_t)w->B * w->T;
+	/* the mean over every target of the step, whatever micro-batch holds it */
+	double total = llama_target_weight(b->tgt, b->wt, (int)(b->micro * micro)), sum = 0, ws;
+	float scale = total > 0 ? (float)(1.0 / total) : 0.0f;
+	memset(grad->block, 0, grad->n_params * sizeof *grad->block);
+	for (int a = 0; a < b->micro; a++) {
+		size_t at = a * micro;
+		llama_forward(w, m, b->tok + at, b->pos ? b->pos + at : NULL, b->seg ? b->seg + at : NULL);
+		sum += llama_head_ce(w, m, grad, b->tgt + at, b->wt ? b->wt + at : NULL, scale, &ws);
+		llama_backward(w, m, grad);
+	}
+	double loss = total > 0 ? sum / total : 0;
+	if (!isfinite(loss)) die("step %lld: loss is not finite", t->st.step + 1);
+	double norm = o->clip > 0 ? grad_clip(grad, o->clip) : grad_norm(grad);
+	if (!isfinite(norm)) die("step %lld: gradient norm is not finite", t->st.step + 1);
+	double lr = lr_at(t->st.step, o->warmup, o->steps, o->lr, o->min_lr);
+	adamw_step(t->opt, m, grad, (float)lr);
+	t->st.step++;
+	t->st.tokens += (long long)(b->micro * micro);
+	/* the step's time: from the end of the last one, so its batch's filling counts */
+	double tps = b->micro * micro / (now_sec() - t->t0), gflops = t->flops_per_token * tps / 1e9;
+	double vloss = NAN;
+	if (t->val && ((o->val_every && t->st.step % o->val_every == 0) || t->st.step == o->steps)) {
+		train_batch vb = *b;
+		vloss = train_loss(m, w, &vb, t->val, t->val_ctx, NULL);
+	}
+	if (t->mf) {
+		fprintf(t->mf, "{\"step\":%lld", t->st.step);
+		if (epoch > 0) fprintf(t->mf, ",\"epoch\":%d", epoch);
+		fprintf(t->mf, ",\"loss\":%.6f", loss);
+		if (!isnan(vloss)) fprintf(t->mf, ",\"val_loss\":%.6f", vloss);
+		if (fields) fprintf(t->mf, ",%s", fields);
+		fprintf(t->mf, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
+			lr, norm, t->st.tokens, tps, gflops);
+		fflush(t->mf);
+	}
+	if (t->tty) {
+		fprintf(stderr, "\rstep %lld/%lld", t->st.step, o->steps);
+		if (epoch > 0) fprintf(stderr, "  epoch %d", epoch);
+		fprintf(stderr, "  loss %.4f", loss);
+		if (!isnan(vloss)) fprintf(stderr, "  val %.4f", vloss);
+		fprintf(stderr, "  lr %.3g  %.0f tok/s  %.1f GFLOP/s\033[K", lr, tps, gflops);
+	}
+	if (stop_signal) {
+		save(t);
+		if (t->tty) fputc('\n', stderr);
+		warnx_("%s at step %lld: saved %s; continue with --resume",
+		       stop_signal == SIGINT ? "interrupted" : "terminated", t->st.step, o->out);
+		t->stopped = 1;
+		return 0;
+	}
+	if (t->st.step == o->steps) return 0;
+	if (o->ckpt_every && t->st.step % o->ckpt_every == 0) save(t);
+	t->t0 = now_sec();
+	return 1;
+}
+
+void trainer_finish(trainer *t) {
+	if (!t->stopped) {
+		save(t);
+		if (t->tty) fputc('\n', stderr);
+	}
+	if (t->mf && fclose(t->mf)) die_errno("%s", t->o.metrics);
+	llama_ws_free(t->w);
+	model_free(t->grad);
+	adamw_free(t->opt);
+	free(t);
+}

@@ -1,0 +1,109 @@
+/* train: the optimizer loop that lm-pretrain and lm-sft share, so that the two
+ * tools differ only in how they build their batches and in their defaults.
+ *
+ * A trainer owns the gradient block, the workspace, AdamW and the training
+ * state of one model. Each step it takes a batch the tool filled (micro-
+ * batches of the workspace's rows, laid end to end), takes the mean loss over
+ * every target of the step, stops on a loss or gradient norm that is not
+ * finite, clips, follows the learning-rate schedule, updates, validates,
+ * writes metrics and checkpoints, and on SIGINT or SIGTERM saves and ends the
+ * run. The checkpoint and its state file are saved so that a kill at any point
+ * leaves a pair --resume finds (see trainer_open). */
+#ifndef LM_TRAIN_H
+#define LM_TRAIN_H
+#include "adamw.h"
+#include "llama.h"
+#include "trainstate.h"
+#include <getopt.h>
+#include <stdio.h>
+
+/* The command line the tools share; each tool sets its own defaults. */
+typedef struct train_opts {
+	const char *init, *out, *metrics;
+	int resume, B, T, threads;
+	unsigned long long seed;
+	long long steps;                 /* the run's optimizer steps: the tool's count */
+	long long warmup, val_every, ckpt_every;
+	double lr, min_lr, beta1, beta2, eps, weight_decay, clip;
+} train_opts;
+
+enum { TRAIN_O_INIT = 256, TRAIN_O_RESUME, TRAIN_O_LR, TRAIN_O_MINLR, TRAIN_O_WARMUP, TRAIN_O_B1, TRAIN_O_B2,
+       TRAIN_O_EPS, TRAIN_O_WD, TRAIN_O_CLIP, TRAIN_O_SEED, TRAIN_O_VALEVERY, TRAIN_O_METRICS, TRAIN_O_CKPT,
+       TRAIN_O_THREADS,
+       TRAIN_O_END };  /* a tool's own option codes start here */
+
+/* getopt_long entries of the shared options (with short options "b:t:o:"). */
+#define TRAIN_LONGOPTS                                                                                    \
+	{"init", required_argument, 0, TRAIN_O_INIT}, {"resume", no_argument, 0, TRAIN_O_RESUME},           \
+	{"output", required_argument, 0, 'o'}, {"batch-size", required_argument, 0, 'b'},                  \
+	{"seq-len", required_argument, 0, 't'}, {"lr", required_argument, 0, TRAIN_O_LR},                  \
+	{"min-lr", required_argument, 0, TRAIN_O_MINLR}, {"warmup", required_argument, 0, TRAIN_O_WARMUP},  \
+	{"beta1", required_argument, 0, TRAIN_O_B1}, {"beta2", required_argument, 0, TRAIN_O_B2},          \
+	{"eps", required_argument, 0, TRAIN_O_EPS}, {"weight-decay", required_argument, 0, TRAIN_O_WD},    \
+	{"clip", required_argument, 0, TRAIN_O_CLIP}, {"seed", required_argument, 0, TRAIN_O_SEED},        \
+	{"val-every", required_argument, 0, TRAIN_O_VALEVERY},                                              \
+	{"metrics", required_argument, 0, TRAIN_O_METRICS},                                                \
+	{"checkpoint-every", required_argument, 0, TRAIN_O_CKPT},                                           \
+	{"threads", required_argument, 0, TRAIN_O_THREADS}
+
+/* Take option c (from getopt_long over TRAIN_LONGOPTS) into o; 0 when c is
+ * not one of the shared options. */
+int train_option(train_opts *o, int c, const char *arg);
+/* After parsing: dies on an unusable -o, model source or optimizer setting,
+ * gives --min-lr its default (a tenth of --lr) and sets the thread count.
+ * what_model names the tool's ways to give a model, for the error without one
+ * (lm-pretrain also makes models from --config and --set: has_config). */
+void train_opts_finish(train_opts *o, int has_config, const char *what_model);
+
+/* One step's data: `micro` micro-batches of the workspace's rows of T
+ * positions, end to end. pos and seg NULL: each row one document from
+ * position 0; wt NULL: every target (>= 0) weighs 1. */
+typedef struct train_batch {
+	int micro;
+	int *tok, *tgt, *pos, *seg;
+	float *wt;
+} train_batch;
+
+/* Buffers for rows rows of T: pos and seg only when packed, wt only when weighted. */
+train_batch *train_batch_new(int rows, int T, int packed, int weighted);
+void train_batch_free(train_batch *b);
+
+/* Fill micro-batch i (0, 1, ...) of an evaluation pass into b (its first
+ * rows only; b->micro is not read); return 0 when the pass has no batch i. */
+typedef int (*train_fill)(void *ctx, long long i, train_batch *b);
+
+/* Mean next-token loss of m over the micro-batches fill gives, forward only,
+ * in workspace w (its rows and T are the batches'). *weight (when non-NULL)
+ * gets the Σ of target weights; the mean is NaN when that is 0. */
+double train_loss(const lm_model *m, llama_ws *w, train_batch *b, train_fill fill, void *ctx, double *weight);
+
+typedef struct trainer {
+	train_opts o;
+	lm_model *m, *grad;
+	llama_ws *w;
+	lm_adamw *opt;
+	lm_trainstate st;           /* st.data_rng: the tool keeps it current */
+	train_fill val;             /* validation, set by the tool after trainer_open; NULL: none */
+	void *val_ctx;
+	FILE *mf;                   /* metrics */
+	double flops_per_token, t0;
+	int tty, stopped;
+} trainer;
+
+/* Train m (the caller's; trainer_finish leaves it) in micro-batches of rows
+ * of T. With o->resume, the training state of checkpoint o->out is read: its
+ * CKPT.state, or the CKPT.state.new a kill left while the checkpoint was being
+ * replaced, whichever belongs to the parameters of m. Dies when o->steps are
+ * done already. Opens the metrics and writes their start record; start_fields
+ * are the tool's own members of it (JSON, without braces). */
+trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const char *start_fields);
+/* One optimizer step on b. epoch (> 0) and fields (the tool's own JSON
+ * members, or NULL) go into the step's metrics record. Returns 1 while steps
+ * remain, 0 when the run is over: the last step done, or a signal came and
+ * the checkpoint is saved. */
+int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields);
+/* Save the final checkpoint (unless a signal saved it), close the metrics,
+ * free the trainer. */
+void trainer_finish(trainer *t);
+
+#endif
