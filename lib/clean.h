@@ -95,14 +95,17 @@ typedef struct clean_wstat {
 } clean_wstat;
 
 /* A hash set / counter over 64-bit keys, reused between documents; one slot per
- * cache-line quarter so that a probe touches one line. */
+ * cache-line quarter so that a probe touches one line. It starts small and doubles
+ * when half full, so that it holds what is distinct, not what was put. */
 typedef struct hslot {
 	uint64_t key;           /* 0: empty */
 	uint32_t val, aux;
 } hslot;
 typedef struct hset {
 	hslot *slot;
-	size_t cap, n;
+	size_t cap;             /* slots allocated */
+	size_t n, used;         /* slots in use (a power of 2), keys held */
+	int grew;               /* doubled since set_clear: slot indices taken before are stale */
 } hset;
 
 struct cleaner {
@@ -142,17 +145,32 @@ int cp_is_punct(uint32_t cp);       /* datatrove PUNCTUATION_SET */
 int cp_is_terminal(uint32_t cp);    /* datatrove TERMINAL_PUNCTUATION */
 int cp_is_alpha(uint32_t cp);       /* Python str.isalpha, approximately */
 int cp_is_space(uint32_t cp);       /* Python str.isspace */
+/* Empty the set for about expect keys (a hint: it grows past it). */
 void set_clear(hset *s, size_t expect);
+void set_grow(hset *s);
+static inline size_t set_slot(const hset *s, uint64_t key) {
+	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
+	while (s->slot[i].key && s->slot[i].key != key) i = (i + 1) & mask;
+	return i;
+}
 /* Insert key; returns the slot, *fresh = 1 when it was not there. Inline: it is the
  * inner loop of the repetition rule. */
 static inline size_t set_put(hset *s, uint64_t key, int *fresh) {
 	if (!key) key = 1;   /* 0 marks an empty slot */
-	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
-	while (s->slot[i].key && s->slot[i].key != key) i = (i + 1) & mask;
+	size_t i = set_slot(s, key);
 	*fresh = !s->slot[i].key;
-	if (*fresh) s->slot[i].key = key, s->slot[i].val = 0;
+	if (*fresh) {
+		if (2 * (s->used + 1) > s->n) {
+			set_grow(s);
+			i = set_slot(s, key);
+		}
+		s->slot[i].key = key, s->slot[i].val = 0;
+		s->used++;
+	}
 	return i;
 }
+/* the slot holding key (it must be there) */
+static inline size_t set_find(const hset *s, uint64_t key) { return set_slot(s, key ? key : 1); }
 char *scratch(cleaner *c, int i, size_t n);
 
 /* ---- 64 bytes at a time: bit j of a mask stands for byte j ----

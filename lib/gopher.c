@@ -51,6 +51,18 @@ static inline uint64_t mix(uint64_t h, uint64_t x) {
 	return h ^ h >> 31;
 }
 
+/* the top-k check: (code points of the k words at best + k - 1 spaces) * count / total */
+static int top_share(const cleaner *c, const clean_word *w, size_t k, size_t best, uint32_t cnt, double total,
+                     clean_result *r) {
+	static const char *const top_name[] = {"top2", "top3", "top4"};
+	double thr = c->p[P_TOP2 + k - 2];
+	if (isnan(thr)) return 1;
+	size_t l = 0;
+	for (size_t i = best; i < best + k; i++) l += w[i].cps;
+	double frac = (double)(l + k - 1) * cnt / total;
+	return over(frac, thr) ? drop(r, R_GOPHER_REP, top_name[k - 2], frac) : 1;
+}
+
 int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	const double *p = c->p;
 	if (!n) return drop(r, R_GOPHER_REP, "empty", 0);
@@ -73,70 +85,98 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	const clean_word *w = c->w;
 	size_t nw = c->nw;
 	if (nw < 2) return 1;
-	/* A k-gram can repeat only where the (k-1)-gram at the same place repeats, so
-	 * after the bigrams only the positions of repeated (k-1)-grams (cand) are
-	 * looked at: g and len hold the hash and code points of the k words from there. */
-	uint64_t *g = (uint64_t *)scratch(c, 3, nw * (sizeof(uint64_t) + 3 * sizeof(uint32_t)));
-	uint32_t *len = (uint32_t *)(g + nw), *cand = len + nw, *slots = cand + nw;
-	size_t nc = nw;
-	for (size_t i = 0; i < nw; i++) g[i] = w[i].hash, len[i] = w[i].cps, cand[i] = i;
-	static const char *const top_name[] = {"top2", "top3", "top4"};
-	static const char *const dup_name[] = {"dup5", "dup6", "dup7", "dup8", "dup9", "dup10"};
+	/* The bigrams are counted at every position. A k-gram can repeat only where the
+	 * (k-1)-grams at i and at i + 1 both repeat, so after the bigrams only those
+	 * positions (cand) are looked at: g and len hold the hash and code points of the
+	 * k words from there. */
 	hset *set = &c->set;
-	for (size_t k = 2; k <= 10 && k <= nw; k++) {
-		size_t m = nw - k + 1;   /* k-grams */
-		while (nc && cand[nc - 1] >= m) nc--;
+	size_t m = nw - 1;   /* bigrams */
+	uint32_t *cand = (uint32_t *)scratch(c, 3, m * sizeof *cand);
+	set_clear(set, m);
+	uint32_t best_cnt = 1, best = 0;   /* all unique: the first k-gram, once */
+	for (size_t i = 0; i < m; i++) {
+		int fresh;
+		size_t sl = set_put(set, mix(w[i].hash, w[i + 1].hash), &fresh);
+		hslot *e = &set->slot[sl];
+		if (fresh) e->aux = i;
+		uint32_t v = ++e->val;
+		/* Counter.most_common: the highest count, the first seen among equals */
+		if (v > best_cnt || (v == best_cnt && v > 1 && e->aux < best)) best_cnt = v, best = e->aux;
+		cand[i] = sl;
+	}
+	if (!top_share(c, w, 2, best, best_cnt, total, r)) return 0;
+	/* positions where the bigram and the next one repeat (in place: cand[i] is read before
+	 * anything is written over it) */
+	size_t nc = 0;
+	int grew = set->grew;
+#define BIGRAM_REPEATS(i) (set->slot[grew ? set_find(set, mix(w[i].hash, w[(i) + 1].hash)) : cand[i]].val > 1)
+	int rep = BIGRAM_REPEATS(0);
+	for (size_t i = 0; i + 1 < m; i++) {
+		int next = BIGRAM_REPEATS(i + 1);
+		if (rep && next) cand[nc++] = i;
+		rep = next;
+	}
+#undef BIGRAM_REPEATS
+	uint64_t *g = (uint64_t *)scratch(c, 2, nc * (sizeof(uint64_t) + 2 * sizeof(uint32_t)));
+	uint32_t *len = (uint32_t *)(g + nc), *slots = len + nc;
+	for (size_t j = 0; j < nc; j++) {
+		size_t i = cand[j];
+		g[j] = mix(w[i].hash, w[i + 1].hash), len[j] = w[i].cps + w[i + 1].cps;
+	}
+	static const char *const dup_name[] = {"dup5", "dup6", "dup7", "dup8", "dup9", "dup10"};
+	for (size_t k = 3; k <= 10 && k <= nw; k++) {
 		for (size_t j = 0; j < nc; j++) {
 			size_t i = cand[j];
-			g[i] = mix(g[i], w[i + k - 1].hash), len[i] += w[i + k - 1].cps;
+			g[j] = mix(g[j], w[i + k - 1].hash), len[j] += w[i + k - 1].cps;
 		}
-		/* count the k-grams at the candidates; those seen twice are the next candidates */
 		set_clear(set, nc);
-		size_t best = 0;
-		uint32_t best_cnt = 1, best_first = 0;   /* all unique: the first k-gram, once */
+		best_cnt = 1, best = 0;
 		for (size_t j = 0; j < nc; j++) {
 			int fresh;
-			size_t slot = set_put(set, g[cand[j]], &fresh);
-			slots[j] = slot;
-			if (fresh) set->slot[slot].aux = cand[j];
-			uint32_t v = ++set->slot[slot].val;
-			/* Counter.most_common: the highest count, the first seen among equals */
-			if (v > best_cnt || (v == best_cnt && v > 1 && set->slot[slot].aux < best_first))
-				best_cnt = v, best_first = set->slot[slot].aux, best = set->slot[slot].aux;
+			size_t sl = set_put(set, g[j], &fresh);
+			hslot *e = &set->slot[sl];
+			if (fresh) e->aux = cand[j];
+			uint32_t v = ++e->val;
+			if (v > best_cnt || (v == best_cnt && v > 1 && e->aux < best)) best_cnt = v, best = e->aux;
+			slots[j] = sl;
 		}
-		if (best_cnt == 1) best = 0;
-		size_t keep = 0;
-		for (size_t j = 0; j < nc; j++)
-			if (set->slot[slots[j]].val > 1) cand[keep++] = cand[j];
-		nc = keep;
-		if (k <= 4) {
-			double thr = p[P_TOP2 + k - 2];
-			double frac = (double)(len[best] + k - 1) * best_cnt / total;
-			if (best_cnt == 1) {
-				/* len[0] was only kept up to date while 0 was a candidate */
-				size_t l0 = 0;
-				for (size_t i = 0; i < k; i++) l0 += w[i].cps;
-				frac = (double)(l0 + k - 1) / total;
-			}
-			if (over(frac, thr)) return drop(r, R_GOPHER_REP, top_name[k - 2], frac);
-		} else {
+		if (k <= 4 && !top_share(c, w, k, best, best_cnt, total, r)) return 0;
+		/* keep the repeated k-grams */
+		size_t nr = 0;
+		for (size_t j = 0; j < nc; j++) {
+			if (set->slot[set->grew ? set_find(set, g[j]) : slots[j]].val < 2) continue;
+			cand[nr] = cand[j], g[nr] = g[j], len[nr] = len[j];
+			nr++;
+		}
+		/* once no k-gram repeats, every later share is 0 (a switched-off check does not
+		 * end the walk: a negative threshold after it still sees its 0) */
+		int last = !nr && k >= 4;
+		if (k >= 5) {
 			/* characters of repeated k-grams, joined without spaces; a repeat skips its
-			 * words. Positions that are not candidates hold a k-gram seen nowhere else:
-			 * new, and never met again, so they need no set. */
+			 * words. Other positions hold a k-gram seen nowhere else: new, and never met
+			 * again, so they need no set. */
 			double thr = p[P_DUP5 + k - 5];
-			if (isnan(thr)) continue;
-			set_clear(set, nc);
-			size_t rep = 0, next = 0;
-			for (size_t j = 0; j < nc; j++) {
-				size_t i = cand[j];
-				if (i < next) continue;
-				int fresh;
-				set_put(set, g[i], &fresh);
-				if (!fresh) rep += len[i], next = i + k;
+			if (isnan(thr)) last = 0;
+			else {
+				set_clear(set, nr);
+				size_t chars = 0, next = 0;
+				for (size_t j = 0; j < nr; j++) {
+					size_t i = cand[j];
+					if (i < next) continue;
+					int fresh;
+					set_put(set, g[j], &fresh);
+					if (!fresh) chars += len[j], next = i + k;
+				}
+				if (over(chars / total, thr)) return drop(r, R_GOPHER_REP, dup_name[k - 5], chars / total);
 			}
-			if (over(rep / total, thr)) return drop(r, R_GOPHER_REP, dup_name[k - 5], rep / total);
 		}
-		if (!nc && k >= 4) break;   /* nothing repeats any more: every later share is 0 */
+		nc = 0;
+		for (size_t j = 0; j + 1 < nr; j++) {
+			if (cand[j + 1] != cand[j] + 1) continue;
+			cand[nc] = cand[j], g[nc] = g[j], len[nc] = len[j];
+			nc++;
+		}
+		if (last) break;
 	}
 	return 1;
 }
