@@ -9,6 +9,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 typedef struct { float p; int id; } cand;
 
@@ -33,8 +36,8 @@ struct lm_sampler {
 	int max_batch, max_len, rows;   /* rows: capacity of one forward chunk */
 	int hd, kv_dim, n_stop;
 	int32_t *stop;
-	int ld;                         /* max_len rounded up to whole cache lines */
-	float *kcache;                  /* (L, max_batch, n_kv_heads, hd, ld): positions contiguous */
+	int ld;                         /* max_len rounded up to a multiple of KB */
+	float *kcache;                  /* (L, max_batch, n_kv_heads, ld / KB, hd, KB) */
 	float *vcache;                  /* (L, max_batch, n_kv_heads, ld, hd) */
 	float *cosv, *sinv;
 	float *wblock;                  /* the weight matrices, packed */
@@ -50,11 +53,12 @@ struct lm_sampler {
 
 static void pack_weights(lm_sampler *s);
 
-/* The cache of one head of one sequence in one layer: ld·hd floats, keys
- * stored transposed (a row per dimension, positions along it) so that a
- * query's scores are vector products down the rows, without a horizontal sum
- * per position; values a row per position, which is how the weighted sum
- * wants them. Either way attention streams through contiguous memory. */
+/* The cache of one head of one sequence in one layer: ld·hd floats. Keys lie
+ * in blocks of KB positions, each block a row of KB floats per dimension, so
+ * that the scores of KB positions are one vector summed over the dimensions
+ * (no horizontal sum per position) and a query's keys are one contiguous
+ * stream. Values lie a row per position, as their weighted sum wants them. */
+#define KB 16
 static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh) {
 	return (((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->ld * s->hd;
 }
@@ -72,9 +76,11 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->rows = max_batch < 64 ? 64 : max_batch;
 	s->hd = c->dim / c->n_heads;
 	s->kv_dim = c->n_kv_heads * s->hd;
-	s->ld = (max_len + 15) / 16 * 16;
+	s->ld = (max_len + KB - 1) / KB * KB;
 	size_t cache = (size_t)c->n_layers * max_batch * s->ld * s->kv_dim;
 	s->kcache = xalloc_aligned(cache * sizeof(float));
+	/* the positions of a block past a sequence's end are computed with and ignored: make them numbers */
+	memset(s->kcache, 0, cache * sizeof(float));
 	s->vcache = xalloc_aligned(cache * sizeof(float));
 	s->cosv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
@@ -182,6 +188,77 @@ static float exp_row(float *e, const float *x, int n, float mx, float scale) {
 	return sum;
 }
 
+/* a[t] = scale · Σ_i q[i]·k[t][i] (fma over i in order) for the positions of
+ * nb key blocks at kb, all KB of each (positions past the sequence's end included). */
+static void scores(float *a, const float *q, const float *kb, int hd, int nb, float scale) {
+#ifdef __AVX512F__
+	int b = 0;
+	/* four blocks at a time: four independent chains of fma */
+	for (; b + 4 <= nb; b += 4) {
+		const float *k = kb + (size_t)b * hd * KB;
+		__m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (int i = 0; i < hd; i++) {
+			__m512 qi = _mm512_set1_ps(q[i]);
+			a0 = _mm512_fmadd_ps(qi, _mm512_load_ps(k + (size_t)i * KB), a0);
+			a1 = _mm512_fmadd_ps(qi, _mm512_load_ps(k + (size_t)(hd + i) * KB), a1);
+			a2 = _mm512_fmadd_ps(qi, _mm512_load_ps(k + (size_t)(2 * hd + i) * KB), a2);
+			a3 = _mm512_fmadd_ps(qi, _mm512_load_ps(k + (size_t)(3 * hd + i) * KB), a3);
+		}
+		__m512 sc = _mm512_set1_ps(scale);
+		_mm512_store_ps(a + b * KB, _mm512_mul_ps(a0, sc));
+		_mm512_store_ps(a + (b + 1) * KB, _mm512_mul_ps(a1, sc));
+		_mm512_store_ps(a + (b + 2) * KB, _mm512_mul_ps(a2, sc));
+		_mm512_store_ps(a + (b + 3) * KB, _mm512_mul_ps(a3, sc));
+	}
+	for (; b < nb; b++) {
+		const float *k = kb + (size_t)b * hd * KB;
+		__m512 acc = _mm512_setzero_ps();
+		for (int i = 0; i < hd; i++) acc = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), _mm512_load_ps(k + (size_t)i * KB), acc);
+		_mm512_store_ps(a + b * KB, _mm512_mul_ps(acc, _mm512_set1_ps(scale)));
+	}
+#else
+	for (int t = 0; t < nb * KB; t++) {
+		const float *k = kb + (size_t)(t / KB) * hd * KB + t % KB;
+		float acc = 0;
+		for (int i = 0; i < hd; i++) acc = fmaf(q[i], k[(size_t)i * KB], acc);
+		a[t] = acc * scale;
+	}
+#endif
+}
+
+#ifdef __AVX512F__
+static inline __attribute__((always_inline)) void wsum_vec(const int NV, float *o, const float *a, const float *v,
+							   int T) {
+	__m512 acc[8];
+	for (int j = 0; j < NV; j++) acc[j] = _mm512_setzero_ps();
+	for (int t = 0; t < T; t++) {
+		__m512 w = _mm512_set1_ps(a[t]);
+		for (int j = 0; j < NV; j++) acc[j] = _mm512_fmadd_ps(w, _mm512_loadu_ps(v + ((size_t)t * NV + j) * 16), acc[j]);
+	}
+	for (int j = 0; j < NV; j++) _mm512_storeu_ps(o + j * 16, acc[j]);
+}
+#endif
+
+/* o(hd) = Σ_t a[t]·v[t] (fma over t in order), v (T, hd); the accumulators
+ * stay in registers when hd is a multiple of 16 up to 128. */
+static void wsum(float *o, const float *a, const float *v, int T, int hd) {
+#ifdef __AVX512F__
+	switch (hd % 16 ? 0 : hd / 16) {
+	case 1: wsum_vec(1, o, a, v, T); return;
+	case 2: wsum_vec(2, o, a, v, T); return;
+	case 3: wsum_vec(3, o, a, v, T); return;
+	case 4: wsum_vec(4, o, a, v, T); return;
+	case 5: wsum_vec(5, o, a, v, T); return;
+	case 6: wsum_vec(6, o, a, v, T); return;
+	case 7: wsum_vec(7, o, a, v, T); return;
+	case 8: wsum_vec(8, o, a, v, T); return;
+	}
+#endif
+	memset(o, 0, hd * sizeof *o);
+	for (int t = 0; t < T; t++)
+		for (int i = 0; i < hd; i++) o[i] = fmaf(a[t], v[(size_t)t * hd + i], o[i]);
+}
+
 /* Attention of N new rows over their sequences' caches (which already hold the
  * rows' own keys): row n, at position pos[n], sees positions 0..pos[n]. */
 static void attend(lm_sampler *s, int l, int N) {
@@ -198,27 +275,11 @@ static void attend(lm_sampler *s, int l, int N) {
 		const float *kh = s->kcache + cache_at(s, l, s->slot[n], h / group);
 		const float *vh = s->vcache + cache_at(s, l, s->slot[n], h / group);
 		float *a = s->att + (size_t)nh * ld, *o = s->xb + (size_t)n * c->dim + h * hd;
-		/* each score summed over the dimensions in order, as a dot product would */
-#pragma omp simd
-		for (int t = 0; t < T; t++) a[t] = q[0] * kh[t];
-		for (int i = 1; i < hd; i++) {
-			const float *k = kh + (size_t)i * ld;
-			float qi = q[i];
-#pragma omp simd
-			for (int t = 0; t < T; t++) a[t] = fmaf(qi, k[t], a[t]);
-		}
-#pragma omp simd
-		for (int t = 0; t < T; t++) a[t] *= scale;
+		scores(a, q, kh, hd, (T + KB - 1) / KB, scale);
 		float mx = row_max(a, T), sum = exp_row(a, a, T, mx, 1);
 #pragma omp simd
 		for (int t = 0; t < T; t++) a[t] /= sum;
-		memset(o, 0, hd * sizeof *o);
-		for (int t = 0; t < T; t++) {
-			const float *v = vh + (size_t)t * hd;
-			float w = a[t];
-#pragma omp simd
-			for (int i = 0; i < hd; i++) o[i] = fmaf(w, v[i], o[i]);
-		}
+		wsum(o, a, vh, T, hd);
 	}
 }
 
@@ -251,7 +312,6 @@ static void pack(packed *pk, float *dst, const float *w, int in, int out) {
 }
 
 #ifdef __AVX512F__
-#include <immintrin.h>
 /* y(R, cols) (+)= x(R, k0..k1) · (two panels at w, K inputs)^T: = when k0 is
  * 0, += after; cols <= 32. pf, when not NULL, is the next block's weights (k1
  * - k0 inputs at most, of two panels K inputs apart), fetched into cache along
@@ -323,7 +383,7 @@ static void project(float *out, const float *in, const packed *w, int N) {
 	int K = w->in, OUT = w->out, pairs = (OUT + 2 * PANEL - 1) / (2 * PANEL);
 	int tiles = (N + TILE_ROWS - 1) / TILE_ROWS, kblocks = (K + K_BLOCK - 1) / K_BLOCK;
 	/* one sequence's small matrices stay on one thread: waking another costs more */
-#pragma omp parallel for schedule(static) if ((long)N * OUT * K >= 1L << 20)
+#pragma omp parallel for schedule(dynamic, 2) if ((long)N * OUT * K >= 1L << 20)
 	for (int p = 0; p < pairs; p++) {
 		const float *wp = w->w + (size_t)p * 2 * PANEL * K;
 		int o = p * 2 * PANEL, cols = OUT - o < 2 * PANEL ? OUT - o : 2 * PANEL;
@@ -384,7 +444,8 @@ static void forward(lm_sampler *s, int N, int W) {
 			for (int h = 0; h < c->n_kv_heads; h++) {
 				size_t at = cache_at(s, l, s->slot[n], h);
 				const float *k = s->k + (size_t)n * KV + h * s->hd;
-				for (int i = 0; i < s->hd; i++) s->kcache[at + (size_t)i * s->ld + s->pos[n]] = k[i];
+				float *kb = s->kcache + at + (size_t)(s->pos[n] / KB) * s->hd * KB + s->pos[n] % KB;
+				for (int i = 0; i < s->hd; i++) kb[(size_t)i * KB] = k[i];
 				memcpy(s->vcache + at + (size_t)s->pos[n] * s->hd, s->v + (size_t)n * KV + h * s->hd,
 				       s->hd * sizeof(float));
 			}
