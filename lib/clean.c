@@ -185,10 +185,16 @@ uint32_t utf8_get(const char *s, size_t n, int *len) {
 	}
 }
 
+/* utf8_get with ASCII answered inline */
+static inline uint32_t cp_at(const char *s, size_t n, int *len) {
+	if ((unsigned char)*s < 0x80) { *len = 1; return (unsigned char)*s; }
+	return utf8_get(s, n, len);
+}
+
 size_t utf8_cps(const char *s, size_t n) {
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++) k += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return k;
+	size_t cont = 0;   /* continuation bytes 0x80-0xBF; the padding zeros are not */
+	for (size_t i = 0; i < n; i += 64) cont += __builtin_popcountll(blk_range(blk_at(s, i, n), 0x80, 0x40));
+	return n - cont;
 }
 
 /* NULL when s is valid UTF-8, else the repaired copy (scratch 0) in *out. */
@@ -336,7 +342,7 @@ static uint32_t last_cp(const char *s, size_t n, int *len) {
 	size_t i = n - 1;
 	while (i > 0 && n - i < 4 && ((unsigned char)s[i] & 0xC0) == 0x80) i--;
 	int l;
-	uint32_t cp = utf8_get(s + i, n - i, &l);
+	uint32_t cp = cp_at(s + i, n - i, &l);
 	if (i + l != n) { *len = 1; return 0xFFFD; }
 	*len = (int)(n - i);
 	return cp;
@@ -454,12 +460,21 @@ static int abbreviation(const char *s, size_t n) {
 /* Infixes inside [a, b): hyphens, '/', ':', '<', '>', '=' between a letter or digit and
  * a letter; ',' between letters; '.' between a lower-case and an upper-case letter;
  * an ellipsis anywhere; + - * ^ between digits. */
+/* bytes that may take part in an infix: . - ~ / : < > = , + * ^ and 0xE2 (U+2013 U+2014 U+2026) */
+static const unsigned char infix_byte[256] = {
+	['.'] = 1, ['-'] = 1, ['~'] = 1, ['/'] = 1, [':'] = 1, ['<'] = 1, ['>'] = 1, ['='] = 1, [','] = 1,
+	['+'] = 1, ['*'] = 1, ['^'] = 1, [0xE2] = 1,
+};
+
 static void split_infixes(cleaner *c, const char *t, size_t a, size_t b) {
+	size_t k = a;
+	while (k < b && !infix_byte[(unsigned char)t[k]]) k++;
+	if (k == b) { add_word(c, t, a, b); return; }
 	size_t start = a;
 	uint32_t prev = 0;
 	for (size_t i = a; i < b;) {
 		int l;
-		uint32_t cp = utf8_get(t + i, b - i, &l);
+		uint32_t cp = cp_at(t + i, b - i, &l);
 		size_t next = i + l;
 		int cut = 0;
 		size_t cut_end = next;
@@ -470,7 +485,7 @@ static void split_infixes(cleaner *c, const char *t, size_t a, size_t b) {
 			cut = 1;
 		} else if (next < b && i > start) {
 			int l2;
-			uint32_t nx = utf8_get(t + next, b - next, &l2);
+			uint32_t nx = cp_at(t + next, b - next, &l2);
 			if ((cp == '-' || cp == 0x2013 || cp == 0x2014 || cp == '~' || cp == '/' || cp == ':' ||
 			     cp == '<' || cp == '>' || cp == '=') && (is_letter(prev) || is_digit(prev)) && is_letter(nx))
 				cut = 1;
@@ -496,6 +511,7 @@ static void split_infixes(cleaner *c, const char *t, size_t a, size_t b) {
 /* spaCy's url_match, condensed: [scheme://][userinfo@]label(.label)*.tld[:port][/?#path]
  * with a lower-case TLD of two or more letters; what matches stays one word. */
 static int url_core(const char *s, size_t n) {
+	if (!memchr(s, '.', n)) return 0;   /* one label: never a URL */
 	size_t i = 0;
 	if (n && ((s[0] | 32) >= 'a' && (s[0] | 32) <= 'z')) {
 		size_t j = 1;
@@ -555,7 +571,7 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 	int ns = 0;
 	while (a < b) {
 		int l;
-		uint32_t cp = utf8_get(t + a, b - a, &l);
+		uint32_t cp = cp_at(t + a, b - a, &l);
 		if (cp == '.' && a + 1 < b && t[a + 1] == '.') {
 			size_t e = a;
 			while (e < b && t[e] == '.') e++;

@@ -12,10 +12,9 @@ static int drop(clean_result *r, const char *check, double v) {
 
 int fineweb_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 	const double *p = c->p;
-	size_t est = 1, newlines = 0;
-	for (size_t i = 0; i < n; i++) newlines += s[i] == '\n';
-	est += newlines;
-	set_clear(&c->set, est);
+	size_t newlines = 0;
+	for (size_t i = 0; i < n; i += 64) newlines += __builtin_popcountll(blk_eq(blk_at(s, i, n), '\n'));
+	set_clear(&c->set, newlines + 1);
 	size_t lines = 0, punct = 0, shorts = 0, dup_chars = 0;
 	for (size_t a = 0; a <= n;) {
 		const char *nl = memchr(s + a, '\n', n - a);

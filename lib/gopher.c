@@ -20,9 +20,7 @@ static int drop(clean_result *r, int rule, const char *check, double v) {
  * counted as original. */
 static void dup_segments(cleaner *c, const char *s, size_t n, int min_run,
                          size_t *count, size_t *dups, size_t *dup_chars) {
-	size_t est = 1;
-	for (size_t i = 0; i < n; i++) est += s[i] == '\n';
-	set_clear(&c->set, est);
+	set_clear(&c->set, n / 64);   /* a guess: the set grows as needed */
 	*count = *dups = *dup_chars = 0;
 	size_t a = 0;
 	for (;;) {
