@@ -20,21 +20,29 @@ static int at_ci(const char *s, size_t n, const char *needle, size_t m) {
 
 enum { F_LOREM = 1, F_JAVASCRIPT = 2, F_CURLY = 4, F_POLICY = 8 };
 
-/* Which of the phrases C4 looks for are in the line, in one pass: only the first
- * letters l, j, t, p, c, u and '{' start a comparison. */
+/* Which of the phrases C4 looks for are in the line, in one pass: only where two
+ * bytes start one of them (lo ja te pr co us, any case) is a phrase compared. */
 static unsigned phrases(const char *s, size_t n) {
 	static const char *const policy[] = {"terms of use", "privacy policy", "cookie policy", "uses cookies",
 	                                     "use of cookies", "use cookies"};
 	unsigned f = 0;
-	for (size_t i = 0; i < n; i++) {
-		switch (lc(s[i])) {
-		case '{': f |= F_CURLY; break;
-		case 'l': if (at_ci(s + i, n - i, "lorem ipsum", 11)) f |= F_LOREM; break;
-		case 'j': if (at_ci(s + i, n - i, "javascript", 10)) f |= F_JAVASCRIPT; break;
-		case 't': case 'p': case 'c': case 'u':
-			for (size_t k = 0; k < sizeof policy / sizeof *policy; k++)
-				if (policy[k][0] == lc(s[i]) && at_ci(s + i, n - i, policy[k], strlen(policy[k]))) f |= F_POLICY;
-			break;
+	for (size_t i = 0; i < n; i += 64) {
+		/* the lower-cased pairs ('|0x20' lower-cases exactly the letters when compared
+		 * with a lower-case letter); past n are zeros, which match nothing */
+		blk64 v = blk_at(s, i, n), lv = blk_or(v, 0x20), v1 = blk_or(blk_at(s, i + 1, n), 0x20);
+		uint64_t m = (blk_eq(lv, 'l') & blk_eq(v1, 'o')) | (blk_eq(lv, 'j') & blk_eq(v1, 'a')) |
+		             (blk_eq(lv, 't') & blk_eq(v1, 'e')) | (blk_eq(lv, 'p') & blk_eq(v1, 'r')) |
+		             (blk_eq(lv, 'c') & blk_eq(v1, 'o')) | (blk_eq(lv, 'u') & blk_eq(v1, 's'));
+		if (blk_eq(v, '{')) f |= F_CURLY;
+		for (; m; m &= m - 1) {
+			size_t j = i + __builtin_ctzll(m);
+			switch (lc(s[j])) {
+			case 'l': if (at_ci(s + j, n - j, "lorem ipsum", 11)) f |= F_LOREM; break;
+			case 'j': if (at_ci(s + j, n - j, "javascript", 10)) f |= F_JAVASCRIPT; break;
+			default:
+				for (size_t k = 0; k < sizeof policy / sizeof *policy; k++)
+					if (policy[k][0] == lc(s[j]) && at_ci(s + j, n - j, policy[k], strlen(policy[k]))) f |= F_POLICY;
+			}
 		}
 	}
 	return f;
@@ -60,6 +68,21 @@ static size_t strip_citations(const char *s, size_t n, char *o) {
 static size_t split_words(const char *s, size_t n, double max, int *too_long) {
 	size_t k = 0, i = 0;
 	*too_long = 0;
+	if (isnan(max) || n <= max) {
+		/* no word can be too long: count the starts of words, 64 bytes at a time, as
+		 * long as the line is ASCII (else the white space of Unicode is looked up) */
+		uint64_t prev = 0;   /* bit 0: the byte before the block is part of a word */
+		for (i = 0; i < n; i += 64) {
+			blk64 v = blk_at(s, i, n);
+			if (blk_range(v, 0x80, 0x80)) break;
+			uint64_t word = ~(blk_eq(v, ' ') | blk_range(v, 9, 5) | blk_range(v, 0x1C, 4));
+			if (n - i < 64) word &= (1ull << (n - i)) - 1;
+			k += __builtin_popcountll(word & ~(word << 1 | prev));
+			prev = word >> 63;
+		}
+		if (i >= n) return k;
+		k = 0, i = 0;
+	}
 	while (i < n) {
 		i = lstrip_at(s, i, n);
 		if (i >= n) break;
