@@ -378,30 +378,45 @@ static void tile_rows(int R, const float *x, int ldx, const float *w, int K, int
 	}
 }
 
-/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T with w packed. */
-static void project(float *out, const float *in, const packed *w, int N) {
-	int K = w->in, OUT = w->out, pairs = (OUT + 2 * PANEL - 1) / (2 * PANEL);
+/* out[j](N, w[j].out) = in(N, IN) · w[j]^T for the n <= 3 matrices w[j] of
+ * IN inputs each (q, k and v; gate and up): their panels shared out to the
+ * threads together, so a step wakes the team fewer times. */
+static void project_n(int n, float *const *out, const packed *const *w, const float *in, int N) {
+	int K = w[0]->in, pairs[3], total = 0;
+	long work = 0;
+	for (int j = 0; j < n; j++) {
+		total += pairs[j] = (w[j]->out + 2 * PANEL - 1) / (2 * PANEL);
+		work += (long)N * w[j]->out * K;
+	}
 	int tiles = (N + TILE_ROWS - 1) / TILE_ROWS, kblocks = (K + K_BLOCK - 1) / K_BLOCK;
 	/* one sequence's small matrices stay on one thread: waking another costs more */
-#pragma omp parallel for schedule(dynamic, 2) if ((long)N * OUT * K >= 1L << 20)
-	for (int p = 0; p < pairs; p++) {
-		const float *wp = w->w + (size_t)p * 2 * PANEL * K;
-		int o = p * 2 * PANEL, cols = OUT - o < 2 * PANEL ? OUT - o : 2 * PANEL;
+#pragma omp parallel for schedule(dynamic, 2) if (work >= 1L << 20)
+	for (int pp = 0; pp < total; pp++) {
+		int j = 0, p = pp;
+		while (p >= pairs[j]) p -= pairs[j++];
+		int OUT = w[j]->out, o = p * 2 * PANEL, cols = OUT - o < 2 * PANEL ? OUT - o : 2 * PANEL;
+		const float *wp = w[j]->w + (size_t)p * 2 * PANEL * K;
+		float *y = out[j] + o;
 		/* inputs in blocks, so that the two panels' block and a tile's rows stay in L1 over all tiles */
 		for (int b = 0; b < kblocks; b++) {
 			int k0 = (int)((long)K * b / kblocks), k1 = (int)((long)K * (b + 1) / kblocks);
 			/* blocks are at most one input apart in size: the next is within k1 - k0 + 1 */
 			const float *next = b + 1 < kblocks ? wp + (size_t)k1 * PANEL
-					    : p + 1 < pairs ? wp + (size_t)2 * PANEL * K : NULL;
+					    : p + 1 < pairs[j] ? wp + (size_t)2 * PANEL * K : NULL;
 			/* rows split evenly into tiles: 64 as 6 tiles of 10 or 11, not 5 of 12 and one of 4 */
 			for (int t = 0, r0 = 0; t < tiles; t++) {
 				int r1 = (int)((long)N * (t + 1) / tiles);
-				tile_rows(r1 - r0, in + (size_t)r0 * K, K, wp, K, k0, k1, out + (size_t)r0 * OUT + o, OUT,
-					  cols, t == 0 ? next : NULL);
+				tile_rows(r1 - r0, in + (size_t)r0 * K, K, wp, K, k0, k1, y + (size_t)r0 * OUT, OUT, cols,
+					  t == 0 ? next : NULL);
 				r0 = r1;
 			}
 		}
 	}
+}
+
+/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T with w packed. */
+static void project(float *out, const float *in, const packed *w, int N) {
+	project_n(1, &out, &w, in, N);
 }
 
 static void pack_weights(lm_sampler *s) {
@@ -435,9 +450,7 @@ static void forward(lm_sampler *s, int N, int W) {
 	embedding_forward(s->x, s->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		rmsnorm_forward(s->xb, s->rstd, s->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		project(s->q, s->xb, &s->wq[l], N);
-		project(s->k, s->xb, &s->wk[l], N);
-		project(s->v, s->xb, &s->wv[l], N);
+		project_n(3, (float *[]){s->q, s->k, s->v}, (const packed *[]){&s->wq[l], &s->wk[l], &s->wv[l]}, s->xb, N);
 		rope_forward(s->q, s->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(s->k, s->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
@@ -454,8 +467,7 @@ static void forward(lm_sampler *s, int N, int W) {
 		project(s->q, s->xb, &s->wo[l], N);
 		residual_forward(s->x, s->q, (long)N * D);
 		rmsnorm_forward(s->xb, s->rstd, s->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		project(s->h1, s->xb, &s->w1[l], N);
-		project(s->h3, s->xb, &s->w3[l], N);
+		project_n(2, (float *[]){s->h1, s->h3}, (const packed *[]){&s->w1[l], &s->w3[l]}, s->xb, N);
 		swiglu_forward(s->h1, s->h1, s->h3, (long)N * F);
 		project(s->q, s->h1, &s->w2[l], N);
 		residual_forward(s->x, s->q, (long)N * D);
