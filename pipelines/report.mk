@@ -61,7 +61,9 @@ $(WORK)/report.txt: $(WORK)/mix.jsonl $(WORK)/val.bin $(WORK)/chat.jsonl \
 	@if command -v gnuplot >/dev/null; then \
 		sed -n 's/.*"step":\([0-9]*\),"loss":\([0-9.]*\).*/\1 \2/p' $(WORK)/pretrain.metrics.jsonl >$(WORK)/pretrain.loss.dat; \
 		sed -n 's/.*"step":\([0-9]*\),"loss":[0-9.]*,"val_loss":\([0-9.]*\).*/\1 \2/p' $(WORK)/pretrain.metrics.jsonl >$(WORK)/pretrain.val.dat; \
-		gnuplot -e 'set terminal png size 800,500; set output "$(WORK)/loss.png"; set xlabel "step"; \
-			set ylabel "loss (nats/token)"; plot "$(WORK)/pretrain.loss.dat" with lines title "pretrain train", \
-			"$(WORK)/pretrain.val.dat" with linespoints title "pretrain val"' && echo "loss curves: $(WORK)/loss.png"; \
+		{ echo 'set terminal png size 800,500'; echo 'set output "$(WORK)/loss.png"'; \
+		  echo 'set xlabel "step"; set ylabel "loss (nats/token)"'; \
+		  echo 'plot "$(WORK)/pretrain.loss.dat" with lines title "pretrain, training batches",' \
+		       '"$(WORK)/pretrain.val.dat" with linespoints title "pretrain, val.bin"'; } >$(WORK)/loss.gp; \
+		if gnuplot $(WORK)/loss.gp; then echo "loss curves: $(WORK)/loss.png"; else echo "gnuplot failed: no plot"; fi; \
 	fi
