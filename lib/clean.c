@@ -385,15 +385,20 @@ static const uint32_t stop_key[8] = {
 
 /* The stop word bit of the len bytes at s (avail >= len bytes readable there), without
  * branches on the word: a word longer than 4 gets bit 31 set, which no key has. */
-static inline unsigned stop_bit(const char *s, size_t len, size_t avail) {
-	uint32_t x = 0;
-	if (avail >= 4) memcpy(&x, s, 4);
-	else memcpy(&x, s, avail);
+static inline unsigned stop_bits(uint32_t x, size_t len) {
 	uint32_t keep = len >= 4 ? 0xFFFFFFFFu : (1u << 8 * len) - 1;
 	x = (x & keep) | (uint32_t)(len > 4) << 31;
 	unsigned b = 0;
 	for (int j = 0; j < 8; j++) b |= (unsigned)(x == stop_key[j]) << j;
 	return b;
+}
+
+/* the same for the len bytes at s, avail >= len of them readable */
+static inline unsigned stop_bit(const char *s, size_t len, size_t avail) {
+	uint32_t x = 0;
+	if (avail >= 4) memcpy(&x, s, 4);
+	else x = blk_low32(blk_load_n((const unsigned char *)s, avail));
+	return stop_bits(x, len);
 }
 
 static clean_word *new_word(cleaner *c, size_t a, size_t b) {
@@ -409,11 +414,28 @@ static clean_word *new_word(cleaner *c, size_t a, size_t b) {
 static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 	if (b <= a) return;
 	clean_word *w = new_word(c, a, b);
-	w->cps = 0;
+	uint32_t cps = 0;
 	int symbol = 1, alpha = 0;
+	size_t n = b - a;
+	if (n <= 64) {   /* an ASCII word, 64 bytes at once */
+		blk64 v = blk_at(text + a, 0, n);
+		uint64_t valid = n == 64 ? ~0ull : (1ull << n) - 1;
+		if (!(blk_range(v, 0x80, 0x80) & valid)) {
+			uint64_t al = blk_range(blk_or(v, 0x20), 'a', 26) & valid;
+			uint64_t other = blk_range(v, '0', 10) | blk_range(v, 9, 2) | blk_eq(v, ' ');
+			cps = n, alpha = al != 0, symbol = !((al | other) & valid);
+			if (!symbol) c->ws.nonsym++, c->ws.nonsym_cps += n;
+			c->ws.alpha += alpha;
+			if (n <= 4) c->ws.stops |= stop_bits(blk_low32(v), n);
+			w->cps = cps, w->symbol = symbol, w->alpha = alpha;
+			w->sent_end = n == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
+			w->hash = word_hash(text + a, n);
+			return;
+		}
+	}
 	for (size_t i = a; i < b;) {
 		unsigned char ch = text[i];
-		w->cps++;
+		cps++;
 		if (ch < 0x80) {   /* ASCII: letters and digits are the only non-punctuation */
 			int al = (ch | 32) >= 'a' && (ch | 32) <= 'z';
 			if (al) alpha = 1, symbol = 0;
@@ -428,6 +450,7 @@ static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 		if (symbol && !cp_is_punct(cp)) symbol = 0;
 		if (!alpha && cp_is_alpha(cp)) alpha = 1;
 	}
+	w->cps = cps;
 	w->symbol = symbol, w->alpha = alpha;
 	w->sent_end = w->len == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
 	w->hash = word_hash(text + a, b - a);

@@ -169,6 +169,23 @@ static inline size_t set_put(hset *s, uint64_t key, int *fresh) {
 	}
 	return i;
 }
+/* Count key: its slot with val incremented, and aux = pos when it is new. Without a
+ * branch on whether it is new, which is as likely as not in the repetition rule. */
+static inline hslot *set_count(hset *s, uint64_t key, uint32_t pos) {
+	key = key ? key : 1;
+	size_t i = set_slot(s, key);
+	int fresh = !s->slot[i].key;
+	if (2 * (s->used + fresh) > s->n) {
+		set_grow(s);
+		i = set_slot(s, key);
+	}
+	hslot *e = &s->slot[i];
+	e->key = key;
+	e->val = fresh ? 1 : e->val + 1;
+	e->aux = fresh ? pos : e->aux;
+	s->used += fresh;
+	return e;
+}
 /* the slot holding key (it must be there) */
 static inline size_t set_find(const hset *s, uint64_t key) { return set_slot(s, key ? key : 1); }
 char *scratch(cleaner *c, int i, size_t n);
@@ -187,6 +204,11 @@ static inline uint64_t blk_eq(blk64 v, unsigned char c) {
 	return _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8((char)c));
 }
 static inline blk64 blk_or(blk64 v, unsigned char c) { return _mm512_or_si512(v, _mm512_set1_epi8((char)c)); }
+/* the n < 64 bytes at p, zeros after them: a masked load reads nothing past them */
+static inline blk64 blk_load_n(const unsigned char *p, size_t n) {
+	return _mm512_maskz_loadu_epi8((1ull << n) - 1, p);
+}
+static inline uint32_t blk_low32(blk64 v) { return (uint32_t)_mm_cvtsi128_si32(_mm512_castsi512_si128(v)); }
 #elif defined(__SSE2__)
 #include <emmintrin.h>
 typedef struct { __m128i q[4]; } blk64;
@@ -212,6 +234,12 @@ static inline blk64 blk_or(blk64 v, unsigned char c) {
 	for (int i = 0; i < 4; i++) v.q[i] = _mm_or_si128(v.q[i], _mm_set1_epi8((char)c));
 	return v;
 }
+static inline blk64 blk_load_n(const unsigned char *p, size_t n) {
+	unsigned char t[64] = {0};
+	memcpy(t, p, n);
+	return blk_load(t);
+}
+static inline uint32_t blk_low32(blk64 v) { return (uint32_t)_mm_cvtsi128_si32(v.q[0]); }
 #else
 typedef struct { unsigned char b[64]; } blk64;
 static inline blk64 blk_load(const unsigned char *p) { blk64 v; memcpy(v.b, p, 64); return v; }
@@ -226,13 +254,19 @@ static inline uint64_t blk_eq(blk64 v, unsigned char c) {
 	return m;
 }
 static inline blk64 blk_or(blk64 v, unsigned char c) { for (int i = 0; i < 64; i++) v.b[i] |= c; return v; }
+static inline blk64 blk_load_n(const unsigned char *p, size_t n) {
+	blk64 v = {{0}};
+	memcpy(v.b, p, n);
+	return v;
+}
+static inline uint32_t blk_low32(blk64 v) {
+	return (uint32_t)v.b[0] | (uint32_t)v.b[1] << 8 | (uint32_t)v.b[2] << 16 | (uint32_t)v.b[3] << 24;
+}
 #endif
 /* the 64 bytes from s + i, zeros past n */
 static inline blk64 blk_at(const char *s, size_t i, size_t n) {
 	if (n - i >= 64) return blk_load((const unsigned char *)s + i);
-	unsigned char t[64] = {0};
-	memcpy(t, s + i, n - i);
-	return blk_load(t);
+	return blk_load_n((const unsigned char *)s + i, n - i);
 }
 
 int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r);

@@ -93,14 +93,11 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	set_clear(set, m);
 	uint32_t best_cnt = 1, best = 0;   /* all unique: the first k-gram, once */
 	for (size_t i = 0; i < m; i++) {
-		int fresh;
-		size_t sl = set_put(set, mix(w[i].hash, w[i + 1].hash), &fresh);
-		hslot *e = &set->slot[sl];
-		if (fresh) e->aux = i;
-		uint32_t v = ++e->val;
+		hslot *e = set_count(set, mix(w[i].hash, w[i + 1].hash), i);
+		uint32_t v = e->val;
 		/* Counter.most_common: the highest count, the first seen among equals */
 		if (v > best_cnt || (v == best_cnt && v > 1 && e->aux < best)) best_cnt = v, best = e->aux;
-		cand[i] = sl;
+		cand[i] = e - set->slot;
 	}
 	if (!top_share(c, w, 2, best, best_cnt, total, r)) return 0;
 	/* positions where the bigram and the next one repeat (in place: cand[i] is read before
@@ -111,7 +108,8 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	int rep = BIGRAM_REPEATS(0);
 	for (size_t i = 0; i + 1 < m; i++) {
 		int next = BIGRAM_REPEATS(i + 1);
-		if (rep && next) cand[nc++] = i;
+		cand[nc] = i;   /* kept, without a branch, when both repeat */
+		nc += rep & next;
 		rep = next;
 	}
 #undef BIGRAM_REPEATS
@@ -130,21 +128,17 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 		set_clear(set, nc);
 		best_cnt = 1, best = 0;
 		for (size_t j = 0; j < nc; j++) {
-			int fresh;
-			size_t sl = set_put(set, g[j], &fresh);
-			hslot *e = &set->slot[sl];
-			if (fresh) e->aux = cand[j];
-			uint32_t v = ++e->val;
+			hslot *e = set_count(set, g[j], cand[j]);
+			uint32_t v = e->val;
 			if (v > best_cnt || (v == best_cnt && v > 1 && e->aux < best)) best_cnt = v, best = e->aux;
-			slots[j] = sl;
+			slots[j] = e - set->slot;
 		}
 		if (k <= 4 && !top_share(c, w, k, best, best_cnt, total, r)) return 0;
 		/* keep the repeated k-grams */
 		size_t nr = 0;
 		for (size_t j = 0; j < nc; j++) {
-			if (set->slot[set->grew ? set_find(set, g[j]) : slots[j]].val < 2) continue;
 			cand[nr] = cand[j], g[nr] = g[j], len[nr] = len[j];
-			nr++;
+			nr += set->slot[set->grew ? set_find(set, g[j]) : slots[j]].val > 1;
 		}
 		/* once no k-gram repeats, every later share is 0 (a switched-off check does not
 		 * end the walk: a negative threshold after it still sees its 0) */
@@ -170,9 +164,8 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 		}
 		nc = 0;
 		for (size_t j = 0; j + 1 < nr; j++) {
-			if (cand[j + 1] != cand[j] + 1) continue;
 			cand[nc] = cand[j], g[nc] = g[j], len[nc] = len[j];
-			nc++;
+			nc += cand[j + 1] == cand[j] + 1;
 		}
 		if (last) break;
 	}
