@@ -7,6 +7,7 @@
 #include "layers.h"
 #include "util.h"
 #include <math.h>
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __AVX512F__
@@ -31,6 +32,14 @@ typedef struct seq {
 	lm_rng rng;
 } seq;
 
+/* Rows of one forward pass and their activations (or a run of them: a view). */
+typedef struct rows {
+	int n, w;                       /* rows; rows whose next token is wanted */
+	int *tok, *slot, *pos;
+	int *want, *slots;              /* each logits row: its row, its sequence */
+	float *x, *xb, *q, *k, *v, *att, *h1, *h3, *rstd, *logits;
+} rows;
+
 struct lm_sampler {
 	const lm_model *m;
 	int max_batch, max_len, rows;   /* rows: capacity of one forward chunk */
@@ -43,10 +52,7 @@ struct lm_sampler {
 	float *wblock;                  /* the weight matrices, packed */
 	packed *wq, *wk, *wv, *wo, *w1, *w2, *w3, out;   /* per layer; the output head */
 	seq *seqs;
-	/* one forward chunk of rows */
-	int *tok, *slot, *pos, *want;   /* want: row index of each logits row */
-	int *slots;                     /* the sequence of each logits row */
-	float *x, *xb, *q, *k, *v, *att, *h1, *h3, *rstd, *logits;
+	rows r;                         /* one forward chunk: s->rows of them at most */
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
 };
@@ -92,21 +98,22 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 		s->seqs[i].lp = xmalloc(max_len * sizeof(double));
 	}
 	int R = s->rows;
-	s->tok = xmalloc(R * sizeof(int));
-	s->slot = xmalloc(R * sizeof(int));
-	s->pos = xmalloc(R * sizeof(int));
-	s->want = xmalloc(R * sizeof(int));
-	s->slots = xmalloc(R * sizeof(int));
-	s->x = xalloc_aligned((size_t)R * c->dim * sizeof(float));
-	s->xb = xalloc_aligned((size_t)R * c->dim * sizeof(float));
-	s->q = xalloc_aligned((size_t)R * c->dim * sizeof(float));
-	s->k = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
-	s->v = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
-	s->att = xalloc_aligned((size_t)R * c->n_heads * s->ld * sizeof(float));
-	s->h1 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
-	s->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
-	s->rstd = xalloc_aligned(R * sizeof(float));
-	s->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
+	rows *r = &s->r;
+	r->tok = xmalloc(R * sizeof(int));
+	r->slot = xmalloc(R * sizeof(int));
+	r->pos = xmalloc(R * sizeof(int));
+	r->want = xmalloc(R * sizeof(int));
+	r->slots = xmalloc(R * sizeof(int));
+	r->x = xalloc_aligned((size_t)R * c->dim * sizeof(float));
+	r->xb = xalloc_aligned((size_t)R * c->dim * sizeof(float));
+	r->q = xalloc_aligned((size_t)R * c->dim * sizeof(float));
+	r->k = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
+	r->v = xalloc_aligned((size_t)R * s->kv_dim * sizeof(float));
+	r->att = xalloc_aligned((size_t)R * c->n_heads * s->ld * sizeof(float));
+	r->h1 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
+	r->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
+	r->rstd = xalloc_aligned(R * sizeof(float));
+	r->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
 	s->cands = xmalloc((size_t)max_batch * c->vocab_size * sizeof(cand));
 	s->probs = xmalloc((size_t)max_batch * c->vocab_size * sizeof(float));
 	return s;
@@ -122,9 +129,10 @@ void sampler_free(lm_sampler *s) {
 	free(s->seqs); free(s->stop);
 	free(s->kcache); free(s->vcache); free(s->cosv); free(s->sinv);
 	free(s->wblock); free(s->wq); free(s->wk); free(s->wv); free(s->wo); free(s->w1); free(s->w2); free(s->w3);
-	free(s->tok); free(s->slot); free(s->pos); free(s->want); free(s->slots);
-	free(s->x); free(s->xb); free(s->q); free(s->k); free(s->v); free(s->att);
-	free(s->h1); free(s->h3); free(s->rstd); free(s->logits); free(s->cands); free(s->probs);
+	rows *r = &s->r;
+	free(r->tok); free(r->slot); free(r->pos); free(r->want); free(r->slots);
+	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
+	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
 	free(s);
 }
 
@@ -261,20 +269,21 @@ static void wsum(float *o, const float *a, const float *v, int T, int hd) {
 
 /* Attention of N new rows over their sequences' caches (which already hold the
  * rows' own keys): row n, at position pos[n], sees positions 0..pos[n]. */
-static void attend(lm_sampler *s, int l, int N) {
+static void attend(lm_sampler *s, int l, const rows *r) {
+	int N = r->n;
 	const lm_config *c = &s->m->cfg;
 	int H = c->n_heads, hd = s->hd, ld = s->ld, group = c->n_heads / c->n_kv_heads;
 	float scale = 1.0f / sqrtf((float)hd);
 	/* threads only pay off past some work: a small model's step is microseconds */
 	long work = 0;
-	for (int n = 0; n < N; n++) work += (long)(s->pos[n] + 1) * H * hd;
+	for (int n = 0; n < N; n++) work += (long)(r->pos[n] + 1) * H * hd;
 #pragma omp parallel for schedule(dynamic, 1) if (work >= 1L << 16)
 	for (int nh = 0; nh < N * H; nh++) {
-		int n = nh / H, h = nh % H, T = s->pos[n] + 1;
-		const float *q = s->q + (size_t)n * c->dim + h * hd;
-		const float *kh = s->kcache + cache_at(s, l, s->slot[n], h / group);
-		const float *vh = s->vcache + cache_at(s, l, s->slot[n], h / group);
-		float *a = s->att + (size_t)nh * ld, *o = s->xb + (size_t)n * c->dim + h * hd;
+		int n = nh / H, h = nh % H, T = r->pos[n] + 1;
+		const float *q = r->q + (size_t)n * c->dim + h * hd;
+		const float *kh = s->kcache + cache_at(s, l, r->slot[n], h / group);
+		const float *vh = s->vcache + cache_at(s, l, r->slot[n], h / group);
+		float *a = r->att + (size_t)nh * ld, *o = r->xb + (size_t)n * c->dim + h * hd;
 		scores(a, q, kh, hd, (T + KB - 1) / KB, scale);
 		float mx = row_max(a, T), sum = exp_row(a, a, T, mx, 1);
 #pragma omp simd
@@ -441,43 +450,44 @@ static void pack_weights(lm_sampler *s) {
 	pack(&s->out, at, p->output, D, c->vocab_size);
 }
 
-/* The model over N rows (s->tok, s->slot, s->pos), writing their keys and
- * values into the cache; logits of the W rows listed in s->want. */
-static void forward(lm_sampler *s, int N, int W) {
+/* The model over rows r (tokens at positions of sequences), writing their
+ * keys and values into the cache; logits of the rows listed in r->want. */
+static void forward(lm_sampler *s, const rows *r) {
+	int N = r->n, W = r->w;
 	const lm_config *c = &s->m->cfg;
 	const lm_params *p = &s->m->p;
 	int D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
-	embedding_forward(s->x, s->tok, p->tok_embeddings, N, D);
+	embedding_forward(r->x, r->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
-		rmsnorm_forward(s->xb, s->rstd, s->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		project_n(3, (float *[]){s->q, s->k, s->v}, (const packed *[]){&s->wq[l], &s->wk[l], &s->wv[l]}, s->xb, N);
-		rope_forward(s->q, s->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
-		rope_forward(s->k, s->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
+		rmsnorm_forward(r->xb, r->rstd, r->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
+		project_n(3, (float *[]){r->q, r->k, r->v}, (const packed *[]){&s->wq[l], &s->wk[l], &s->wv[l]}, r->xb, N);
+		rope_forward(r->q, r->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
+		rope_forward(r->k, r->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
 			for (int h = 0; h < c->n_kv_heads; h++) {
-				size_t at = cache_at(s, l, s->slot[n], h);
-				const float *k = s->k + (size_t)n * KV + h * s->hd;
-				float *kb = s->kcache + at + (size_t)(s->pos[n] / KB) * s->hd * KB + s->pos[n] % KB;
+				size_t at = cache_at(s, l, r->slot[n], h);
+				const float *k = r->k + (size_t)n * KV + h * s->hd;
+				float *kb = s->kcache + at + (size_t)(r->pos[n] / KB) * s->hd * KB + r->pos[n] % KB;
 				for (int i = 0; i < s->hd; i++) kb[(size_t)i * KB] = k[i];
-				memcpy(s->vcache + at + (size_t)s->pos[n] * s->hd, s->v + (size_t)n * KV + h * s->hd,
+				memcpy(s->vcache + at + (size_t)r->pos[n] * s->hd, r->v + (size_t)n * KV + h * s->hd,
 				       s->hd * sizeof(float));
 			}
 		}
-		attend(s, l, N);
-		project(s->q, s->xb, &s->wo[l], N);
-		residual_forward(s->x, s->q, (long)N * D);
-		rmsnorm_forward(s->xb, s->rstd, s->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		project_n(2, (float *[]){s->h1, s->h3}, (const packed *[]){&s->w1[l], &s->w3[l]}, s->xb, N);
-		swiglu_forward(s->h1, s->h1, s->h3, (long)N * F);
-		project(s->q, s->h1, &s->w2[l], N);
-		residual_forward(s->x, s->q, (long)N * D);
+		attend(s, l, r);
+		project(r->q, r->xb, &s->wo[l], N);
+		residual_forward(r->x, r->q, (long)N * D);
+		rmsnorm_forward(r->xb, r->rstd, r->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
+		project_n(2, (float *[]){r->h1, r->h3}, (const packed *[]){&s->w1[l], &s->w3[l]}, r->xb, N);
+		swiglu_forward(r->h1, r->h1, r->h3, (long)N * F);
+		project(r->q, r->h1, &s->w2[l], N);
+		residual_forward(r->x, r->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
 	if (!W) return;
 	for (int w = 0; w < W; w++)
-		memmove(s->q + (size_t)w * D, s->x + (size_t)s->want[w] * D, D * sizeof(float));
-	rmsnorm_forward(s->xb, s->rstd, s->q, p->norm, W, D, c->norm_eps);
-	project(s->logits, s->xb, &s->out, W);
+		memmove(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
+	rmsnorm_forward(r->xb, r->rstd, r->q, p->norm, W, D, c->norm_eps);
+	project(r->logits, r->xb, &s->out, W);
 }
 
 static int cand_desc(const void *a, const void *b) {
@@ -582,15 +592,16 @@ int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r) 
 	return t;
 }
 
-/* Sample the next token of each sequence slots[w] from logits row w. */
-static void sample_rows(lm_sampler *s, const int *slots, int W) {
-	int V = s->m->cfg.vocab_size;
+/* Sample the next token of each sequence r->slots[w] from logits row w. */
+static void sample_rows(lm_sampler *s, const rows *r) {
+	int V = s->m->cfg.vocab_size, W = r->w;
+	const int *slots = r->slots;
 #pragma omp parallel for schedule(dynamic, 1) if ((long)W * V >= 1L << 16)
 	for (int w = 0; w < W; w++) {
 		int i = slots[w];
 		seq *q = &s->seqs[i];
 		double lp;
-		int t = sample_with(s->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
+		int t = sample_with(r->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
 				    s->cands + (size_t)i * V, &lp);
 		q->logprob += lp;
 		q->lp[q->n_out] = lp;
@@ -608,9 +619,77 @@ static void sample_rows(lm_sampler *s, const int *slots, int W) {
 	}
 }
 
+/* The chunk's rows r->(r0..r1), the wanted ones among them w0..w1. */
+static rows view(const lm_sampler *s, const rows *r, int r0, int r1, int w0, int w1) {
+	const lm_config *c = &s->m->cfg;
+	size_t D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
+	rows v = {
+		.n = r1 - r0, .w = w1 - w0, .tok = r->tok + r0, .slot = r->slot + r0, .pos = r->pos + r0,
+		.want = r->want + w0, .slots = r->slots + w0, .x = r->x + r0 * D, .xb = r->xb + r0 * D,
+		.q = r->q + r0 * D, .k = r->k + r0 * KV, .v = r->v + r0 * KV,
+		.att = r->att + (size_t)r0 * c->n_heads * s->ld, .h1 = r->h1 + r0 * F, .h3 = r->h3 + r0 * F,
+		.rstd = r->rstd + r0, .logits = r->logits + w0 * (size_t)c->vocab_size,
+	};
+	for (int w = 0; w < v.w; w++) v.want[w] -= r0;
+	return v;
+}
+
+/* Decode the chunk in s->r: forward, then sample its wanted rows. With at
+ * least ROWS_PER_THREAD rows a thread, each thread takes a share of the
+ * sequences and runs them through the whole model alone: the team meets once
+ * a chunk instead of at every matmul and attention, and one thread's
+ * attention (waiting on memory) runs beside another's matmuls (waiting on
+ * arithmetic). Fewer rows than that, and the threads split each matmul's
+ * weights instead, so that every weight is read once for all rows. */
+#define ROWS_PER_THREAD 32
+static void decode(lm_sampler *s) {
+	rows *r = &s->r;
+	int g = omp_get_max_threads();
+	if (omp_in_parallel() || g < 2 || r->n < g * ROWS_PER_THREAD) {
+		forward(s, r);
+		if (r->w) sample_rows(s, r);
+		return;
+	}
+	/* shares of about equal cost, cut between sequences (a sequence's rows
+	 * need each other's keys): a row's layers, plus the output head when its
+	 * token is wanted, plus attention over its positions */
+	const lm_config *c = &s->m->cfg;
+	double layer = params_matmul(c) - (double)c->vocab_size * c->dim, head = (double)c->vocab_size * c->dim;
+	double att = 8.0 * c->n_layers * s->kv_dim, total = 0;
+	int *cut = xmalloc((g + 1) * sizeof *cut), *wcut = xmalloc((g + 1) * sizeof *wcut);
+	for (int n = 0, w = 0; n < r->n; n++) {
+		int wanted = w < r->w && r->want[w] == n;
+		w += wanted;
+		total += layer + wanted * head + att * (r->pos[n] + 1);
+	}
+	double done = 0;
+	cut[0] = wcut[0] = 0;
+	for (int n = 0, w = 0, k = 1; n < r->n; n++) {
+		if (k < g && n > 0 && r->slot[n] != r->slot[n - 1] && done >= total * k / g) {
+			cut[k] = n; wcut[k++] = w;
+		}
+		int wanted = w < r->w && r->want[w] == n;
+		w += wanted;
+		done += layer + wanted * head + att * (r->pos[n] + 1);
+		if (n == r->n - 1)
+			for (; k <= g; k++) { cut[k] = r->n; wcut[k] = w; }
+	}
+#pragma omp parallel num_threads(g)
+	{
+		int t = omp_get_thread_num();
+		if (t < omp_get_num_threads() && cut[t] < cut[t + 1]) {
+			rows v = view(s, r, cut[t], cut[t + 1], wcut[t], wcut[t + 1]);
+			forward(s, &v);
+			if (v.w) sample_rows(s, &v);
+		}
+	}
+	free(cut);
+	free(wcut);
+}
+
 int sampler_step(lm_sampler *s) {
-	int R = s->rows, *slots = s->slots;
-	int N = 0, W = 0;
+	rows *r = &s->r;
+	int R = s->rows, N = 0, W = 0;
 	/* rows in slot order, each sequence's pending tokens in position order; a
 	 * sequence may span chunks, its last row then lands in a later chunk */
 	for (int i = 0; i < s->max_batch; i++) {
@@ -619,20 +698,20 @@ int sampler_step(lm_sampler *s) {
 		/* sampling at a chunk's end rewrites pending: read its count first */
 		int n = q->n_pending;
 		for (int j = 0; j < n; j++) {
-			s->tok[N] = q->pending[j];
-			s->slot[N] = i;
-			s->pos[N] = q->len++;
-			if (j == n - 1) { s->want[W] = N; slots[W++] = i; }
+			r->tok[N] = q->pending[j];
+			r->slot[N] = i;
+			r->pos[N] = q->len++;
+			if (j == n - 1) { r->want[W] = N; r->slots[W++] = i; }
 			if (++N == R) {
-				forward(s, N, W);
-				if (W) sample_rows(s, slots, W);
+				r->n = N; r->w = W;
+				decode(s);
 				N = W = 0;
 			}
 		}
 	}
 	if (N) {
-		forward(s, N, W);
-		if (W) sample_rows(s, slots, W);
+		r->n = N; r->w = W;
+		decode(s);
 	}
 	int live = 0;
 	for (int i = 0; i < s->max_batch; i++) live += s->seqs[i].busy && !s->seqs[i].done;
