@@ -202,11 +202,10 @@ static int utf8_repair(cleaner *c, const char *s, size_t n, const char **out, si
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	for (;;) {
-		while (i + 8 <= n) {
-			uint64_t x;
-			memcpy(&x, u + i, 8);
-			if (x & 0x8080808080808080ull) break;
-			i += 8;
+		while (i < n) {   /* ASCII, 64 bytes at a time */
+			uint64_t hi = blk_range(blk_at(s, i, n), 0x80, 0x80);
+			if (hi) { i += __builtin_ctzll(hi); break; }
+			i += 64;
 		}
 		if (i >= n) return 0;
 		int l = utf8_valid_len(u + i, n - i);

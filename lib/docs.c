@@ -1,4 +1,5 @@
 #include "docs.h"
+#include "blk64.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -126,7 +127,12 @@ static const char *scan_string(const char **pp, const char *e, char *out, size_t
 	int esc = 0;
 	for (;;) {
 		const char *run = p;
-		while (p < e && !str_stop[(unsigned char)*p]) p++;
+		for (;;) {   /* to the next '"', '\\' or control character, 64 bytes at a time */
+			blk64 v = blk_at(p, 0, e - p);
+			uint64_t stop = blk_eq(v, '"') | blk_eq(v, '\\') | blk_range(v, 0, 0x20);
+			if (stop) { p += __builtin_ctzll(stop); break; }   /* the zeros past e stop it there */
+			p += 64;
+		}
 		if (o) { memcpy(o, run, p - run); o += p - run; }
 		if (p >= e) return "unterminated string";
 		unsigned char c = *p;
