@@ -38,6 +38,7 @@ typedef struct rows {
 	int *tok, *slot, *pos;
 	int *want, *slots;              /* each logits row: its row, its sequence */
 	float *x, *xb, *q, *k, *v, *att, *h1, *h3, *rstd, *logits;
+	float *xp;                      /* a matmul's input rows transposed, (n, max(dim, hidden)) */
 } rows;
 
 struct lm_sampler {
@@ -112,6 +113,7 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	r->att = xalloc_aligned((size_t)R * c->n_heads * s->ld * sizeof(float));
 	r->h1 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
 	r->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
+	r->xp = xalloc_aligned((size_t)R * (c->hidden_dim > c->dim ? c->hidden_dim : c->dim) * sizeof(float));
 	r->rstd = xalloc_aligned(R * sizeof(float));
 	r->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
 	s->cands = xmalloc((size_t)max_batch * c->vocab_size * sizeof(cand));
@@ -132,7 +134,7 @@ void sampler_free(lm_sampler *s) {
 	rows *r = &s->r;
 	free(r->tok); free(r->slot); free(r->pos); free(r->want); free(r->slots);
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
-	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
+	free(r->h1); free(r->h3); free(r->rstd); free(r->xp); free(r->logits); free(s->cands); free(s->probs);
 	free(s);
 }
 
@@ -322,11 +324,12 @@ static void pack(packed *pk, float *dst, const float *w, int in, int out) {
 
 #ifdef __AVX512F__
 /* y(R, cols) (+)= x(R, k0..k1) · (two panels at w, K inputs)^T: = when k0 is
- * 0, += after; cols <= 32. pf, when not NULL, is the next block's weights (k1
+ * 0, += after; cols <= 32; x is stored transposed, x[k·R + r], so that the R
+ * values of one input are at fixed offsets from one pointer. pf, when not NULL, is the next block's weights (k1
  * - k0 inputs at most, of two panels K inputs apart), fetched into cache along
  * the way: the tiles after this one read their block from L1, but this first
  * one would wait for memory without it. */
-static inline __attribute__((always_inline)) void tile(const int R, const float *x, int ldx, const float *w,
+static inline __attribute__((always_inline)) void tile(const int R, const float *x, const float *w,
 						       int K, int k0, int k1, float *y, int ldy, int cols,
 						       const float *pf) {
 	__m512 a0[TILE_ROWS], a1[TILE_ROWS];
@@ -346,7 +349,7 @@ static inline __attribute__((always_inline)) void tile(const int R, const float 
 		}
 		__m512 v0 = _mm512_load_ps(w + (size_t)k * PANEL), v1 = _mm512_load_ps(w1 + (size_t)k * PANEL);
 		for (int r = 0; r < R; r++) {
-			__m512 b = _mm512_set1_ps(x[(size_t)r * ldx + k]);
+			__m512 b = _mm512_set1_ps(x[(size_t)k * R + r]);
 			a0[r] = _mm512_fmadd_ps(b, v0, a0[r]);
 			a1[r] = _mm512_fmadd_ps(b, v1, a1[r]);
 		}
@@ -365,21 +368,21 @@ static inline __attribute__((always_inline)) void tile(const int R, const float 
 }
 #else
 /* The same sums one float at a time, for builds without AVX-512 (valgrind's). */
-static void tile(const int R, const float *x, int ldx, const float *w, int K, int k0, int k1, float *y, int ldy,
+static void tile(const int R, const float *x, const float *w, int K, int k0, int k1, float *y, int ldy,
 		 int cols, const float *pf) {
 	for (int r = 0; r < R; r++)
 		for (int j = 0; j < cols; j++) {
 			const float *wj = w + (j / PANEL) * (size_t)K * PANEL + j % PANEL;
 			float acc = k0 ? y[(size_t)r * ldy + j] : 0;
-			for (int k = k0; k < k1; k++) acc = fmaf(x[(size_t)r * ldx + k], wj[(size_t)k * PANEL], acc);
+			for (int k = k0; k < k1; k++) acc = fmaf(x[(size_t)k * R + r], wj[(size_t)k * PANEL], acc);
 			y[(size_t)r * ldy + j] = acc;
 		}
 }
 #endif
 
 /* Each tile size its own unrolled copy, so the accumulators live in registers. */
-#define TILE_CASE(n) case n: tile(n, x, ldx, w, K, k0, k1, y, ldy, cols, pf); break;
-static void tile_rows(int R, const float *x, int ldx, const float *w, int K, int k0, int k1, float *y, int ldy,
+#define TILE_CASE(n) case n: tile(n, x, w, K, k0, k1, y, ldy, cols, pf); break;
+static void tile_rows(int R, const float *x, const float *w, int K, int k0, int k1, float *y, int ldy,
 		      int cols, const float *pf) {
 	switch (R) {
 	TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
@@ -390,7 +393,7 @@ static void tile_rows(int R, const float *x, int ldx, const float *w, int K, int
 /* out[j](N, w[j].out) = in(N, IN) · w[j]^T for the n <= 3 matrices w[j] of
  * IN inputs each (q, k and v; gate and up): their panels shared out to the
  * threads together, so a step wakes the team fewer times. */
-static void project_n(int n, float *const *out, const packed *const *w, const float *in, int N) {
+static void project_n(int n, float *const *out, const packed *const *w, const float *in, int N, float *xp) {
 	int K = w[0]->in, pairs[3], total = 0;
 	long work = 0;
 	for (int j = 0; j < n; j++) {
@@ -398,6 +401,14 @@ static void project_n(int n, float *const *out, const packed *const *w, const fl
 		work += (long)N * w[j]->out * K;
 	}
 	int tiles = (N + TILE_ROWS - 1) / TILE_ROWS, kblocks = (K + K_BLOCK - 1) / K_BLOCK;
+	/* each tile's rows transposed (as tile() takes them) into xp, (N, K) floats */
+	for (int t = 0, r0 = 0; t < tiles; t++) {
+		int r1 = (int)((long)N * (t + 1) / tiles), R = r1 - r0;
+		float *x = xp + (size_t)r0 * K;
+		for (int r = 0; r < R; r++)
+			for (int k = 0; k < K; k++) x[(size_t)k * R + r] = in[(size_t)(r0 + r) * K + k];
+		r0 = r1;
+	}
 	/* one sequence's small matrices stay on one thread: waking another costs more */
 #pragma omp parallel for schedule(dynamic, 2) if (work >= 1L << 20)
 	for (int pp = 0; pp < total; pp++) {
@@ -415,7 +426,7 @@ static void project_n(int n, float *const *out, const packed *const *w, const fl
 			/* rows split evenly into tiles: 64 as 6 tiles of 10 or 11, not 5 of 12 and one of 4 */
 			for (int t = 0, r0 = 0; t < tiles; t++) {
 				int r1 = (int)((long)N * (t + 1) / tiles);
-				tile_rows(r1 - r0, in + (size_t)r0 * K, K, wp, K, k0, k1, y + (size_t)r0 * OUT, OUT, cols,
+				tile_rows(r1 - r0, xp + (size_t)r0 * K, wp, K, k0, k1, y + (size_t)r0 * OUT, OUT, cols,
 					  t == 0 ? next : NULL);
 				r0 = r1;
 			}
@@ -423,9 +434,9 @@ static void project_n(int n, float *const *out, const packed *const *w, const fl
 	}
 }
 
-/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T with w packed. */
-static void project(float *out, const float *in, const packed *w, int N) {
-	project_n(1, &out, &w, in, N);
+/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T with w packed; xp is scratch for N·IN floats. */
+static void project(float *out, const float *in, const packed *w, int N, float *xp) {
+	project_n(1, &out, &w, in, N, xp);
 }
 
 static void pack_weights(lm_sampler *s) {
@@ -460,7 +471,7 @@ static void forward(lm_sampler *s, const rows *r) {
 	embedding_forward(r->x, r->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		project_n(3, (float *[]){r->q, r->k, r->v}, (const packed *[]){&s->wq[l], &s->wk[l], &s->wv[l]}, r->xb, N);
+		project_n(3, (float *[]){r->q, r->k, r->v}, (const packed *[]){&s->wq[l], &s->wk[l], &s->wv[l]}, r->xb, N, r->xp);
 		rope_forward(r->q, r->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(r->k, r->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
@@ -474,12 +485,12 @@ static void forward(lm_sampler *s, const rows *r) {
 			}
 		}
 		attend(s, l, r);
-		project(r->q, r->xb, &s->wo[l], N);
+		project(r->q, r->xb, &s->wo[l], N, r->xp);
 		residual_forward(r->x, r->q, (long)N * D);
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		project_n(2, (float *[]){r->h1, r->h3}, (const packed *[]){&s->w1[l], &s->w3[l]}, r->xb, N);
+		project_n(2, (float *[]){r->h1, r->h3}, (const packed *[]){&s->w1[l], &s->w3[l]}, r->xb, N, r->xp);
 		swiglu_forward(r->h1, r->h1, r->h3, (long)N * F);
-		project(r->q, r->h1, &s->w2[l], N);
+		project(r->q, r->h1, &s->w2[l], N, r->xp);
 		residual_forward(r->x, r->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
@@ -487,7 +498,7 @@ static void forward(lm_sampler *s, const rows *r) {
 	for (int w = 0; w < W; w++)
 		memmove(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
 	rmsnorm_forward(r->xb, r->rstd, r->q, p->norm, W, D, c->norm_eps);
-	project(r->logits, r->xb, &s->out, W);
+	project(r->logits, r->xb, &s->out, W, r->xp);
 }
 
 static int cand_desc(const void *a, const void *b) {
@@ -628,7 +639,7 @@ static rows view(const lm_sampler *s, const rows *r, int r0, int r1, int w0, int
 		.want = r->want + w0, .slots = r->slots + w0, .x = r->x + r0 * D, .xb = r->xb + r0 * D,
 		.q = r->q + r0 * D, .k = r->k + r0 * KV, .v = r->v + r0 * KV,
 		.att = r->att + (size_t)r0 * c->n_heads * s->ld, .h1 = r->h1 + r0 * F, .h3 = r->h3 + r0 * F,
-		.rstd = r->rstd + r0, .logits = r->logits + w0 * (size_t)c->vocab_size,
+		.rstd = r->rstd + r0, .xp = r->xp + r0 * (F > D ? F : D), .logits = r->logits + w0 * (size_t)c->vocab_size,
 	};
 	for (int w = 0; w < v.w; w++) v.want[w] -= r0;
 	return v;
