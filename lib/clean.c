@@ -653,40 +653,63 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 	while (ns > 0) { ns--; add_word(c, t, suf[ns][0], suf[ns][1]); }
 }
 
-/* 1 for ASCII digits, 3 for ASCII letters */
-static unsigned char word_char[256];
+/* The masks of the 64-byte block of the text holding a position (blocks start at
+ * multiples of 64 from the text's start): computed once per block, so that finding
+ * the end of a word is a shift and a count of trailing zeros. */
+typedef struct wcursor {
+	size_t base;            /* the block's first byte; SIZE_MAX: none yet */
+	uint64_t alnum, alpha;  /* ASCII letters and digits, letters */
+	uint64_t space, high;   /* ASCII white space, bytes >= 0x80 (zeros past the end are neither) */
+} wcursor;
+
+static inline void cursor_at(wcursor *k, const char *s, size_t n, size_t i) {
+	size_t base = i & ~(size_t)63;
+	if (base == k->base) return;
+	blk64 v = blk_at(s, base, n);
+	k->base = base;
+	k->alpha = blk_range(blk_or(v, 0x20), 'a', 26);
+	k->alnum = k->alpha | blk_range(v, '0', 10);
+	k->space = blk_eq(v, ' ') | blk_range(v, 9, 5) | blk_range(v, 0x1C, 4);
+	k->high = blk_range(v, 0x80, 0x80);
+}
 
 void clean_words(cleaner *c, const char *s, size_t n) {
-	if (!word_char['a']) {
-		for (int ch = '0'; ch <= '9'; ch++) word_char[ch] = 1;
-		for (int ch = 'a'; ch <= 'z'; ch++) word_char[ch] = word_char[ch - 32] = 3;
-	}
 	c->nw = 0;
 	memset(&c->ws, 0, sizeof c->ws);
+	wcursor k = {.base = SIZE_MAX};
 	size_t i = 0;
 	while (i < n) {
-		while (i < n) {
-			unsigned char ch = s[i];
-			if (ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F)) { i++; continue; }
-			if (ch < 0x80) break;
+		while (i < n) {   /* white space */
+			cursor_at(&k, s, n, i);
+			uint64_t m = ~k.space >> (i & 63);
+			if (!m) { i = k.base + 64; continue; }
+			i += __builtin_ctzll(m);
+			if (i >= n || (unsigned char)s[i] < 0x80) break;
 			int l;
 			uint32_t cp = utf8_get(s + i, n - i, &l);
 			if (!cp_is_space(cp)) break;
 			i += l;
 		}
+		if (i >= n) break;
 		size_t a = i;
 		/* most chunks are plain ASCII letters and digits: one word, nothing to split */
 		int letters = 0;
-		while (i < n) {   /* the run of ASCII letters and digits, 64 bytes at a time */
-			blk64 v = blk_at(s, i, n);
-			uint64_t digit = blk_range(v, '0', 10), alpha = blk_range(blk_or(v, 0x20), 'a', 26);
-			uint64_t stop = ~(digit | alpha);
-			int r = stop ? __builtin_ctzll(stop) : 64;
-			uint64_t run = r == 64 ? ~0ull : (1ull << r) - 1;
-			if (run) letters |= alpha & run ? 3 : 1;
+		for (;;) {   /* the run of ASCII letters and digits */
+			cursor_at(&k, s, n, i);
+			unsigned off = i & 63;
+			uint64_t m = ~k.alnum >> off;
+			if (!m) {   /* on to the next block */
+				letters |= (k.alpha >> off) != 0;
+				i = k.base + 64;
+				if (i >= n) { i = n; break; }
+				continue;
+			}
+			unsigned r = __builtin_ctzll(m);
+			letters |= ((k.alpha >> off) & ((1ull << r) - 1)) != 0;
 			i += r;
-			if (r < 64) break;
+			break;
 		}
+		letters = letters ? 3 : 1;   /* as in the word flags below: bit 1, a letter */
 		if (i > a && !(i - a == 2 && (s[a] | 32) == 'i' && s[a + 1] == 'd') &&
 		    !(i - a == 6 && (s[a] | 32) == 'c' && !memcmp(s + a + 1, "annot", 5))) {
 			/* or such a word and one of , ; : ! ? or a '.' that spaCy splits off */
@@ -711,15 +734,18 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 				continue;
 			}
 		}
-		while (i < n) {
-			unsigned char ch = s[i];
-			if (ch == ' ' || (ch >= 9 && ch <= 13) || (ch >= 0x1C && ch <= 0x1F)) break;
-			if (ch < 0x80) { i++; continue; }
+		while (i < n) {   /* the rest of the chunk, to white space */
+			cursor_at(&k, s, n, i);
+			uint64_t m = (k.space | k.high) >> (i & 63);
+			if (!m) { i = k.base + 64; continue; }
+			i += __builtin_ctzll(m);
+			if (i >= n || (unsigned char)s[i] < 0x80) break;
 			int l;
 			uint32_t cp = utf8_get(s + i, n - i, &l);
 			if (cp_is_space(cp)) break;
 			i += l;
 		}
+		if (i > n) i = n;
 		if (i > a) split_chunk(c, s, a, i);
 	}
 	c->wtext = NULL;
