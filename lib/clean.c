@@ -72,6 +72,7 @@ void clean_free(cleaner *c) {
 	free(c->w);
 	free(c->w2);
 	free(c->set.slot);
+	free(c->memo);
 	for (int i = 0; i < 4; i++) free(c->buf[i]);
 	free(c);
 }
@@ -653,6 +654,57 @@ static void split_chunk(cleaner *c, const char *t, size_t a, size_t b) {
 	while (ns > 0) { ns--; add_word(c, t, suf[ns][0], suf[ns][1]); }
 }
 
+/* How a chunk (text between white space) splits into words depends on its bytes
+ * alone, and the same few chunks that need splitting ("it's", "(the", "U.S.")
+ * come back again and again: their words are remembered, keyed by the chunk's bytes,
+ * as spaCy's tokenizer does with its cache. */
+#define MEMO_SLOTS 4096
+#define MEMO_BYTES 32       /* longer chunks are split every time */
+#define MEMO_WORDS 6
+typedef struct chunk_memo {
+	uint8_t len, nw;        /* the chunk's bytes (0: an empty slot), its words */
+	uint8_t nonsym, nonsym_cps, alpha, stops;   /* its share of clean_wstat */
+	char bytes[MEMO_BYTES];
+	struct { uint8_t off, len, cps, flags; } w[MEMO_WORDS];   /* flags: symbol, alpha, sent_end */
+	uint64_t hash[MEMO_WORDS];
+} chunk_memo;
+
+/* the words of chunk [a, b) of s from the memo, or split and remembered */
+static void memo_chunk(cleaner *c, const char *s, size_t a, size_t b) {
+	size_t len = b - a;
+	if (len > MEMO_BYTES) { split_chunk(c, s, a, b); return; }
+	if (!c->memo) c->memo = xcalloc(MEMO_SLOTS, sizeof *c->memo);
+	chunk_memo *m = &c->memo[word_hash(s + a, len) & (MEMO_SLOTS - 1)];
+	if (m->len == len && !memcmp(m->bytes, s + a, len)) {
+		for (int j = 0; j < m->nw; j++) {
+			clean_word *w = new_word(c, a + m->w[j].off, a + m->w[j].off + m->w[j].len);
+			w->cps = m->w[j].cps;
+			w->symbol = m->w[j].flags & 1, w->alpha = m->w[j].flags >> 1 & 1, w->sent_end = m->w[j].flags >> 2;
+			w->hash = m->hash[j];
+		}
+		c->ws.nonsym += m->nonsym, c->ws.nonsym_cps += m->nonsym_cps, c->ws.alpha += m->alpha;
+		c->ws.stops |= m->stops;
+		return;
+	}
+	size_t w0 = c->nw;
+	clean_wstat before = c->ws;
+	c->ws.stops = 0;
+	split_chunk(c, s, a, b);
+	unsigned stops = c->ws.stops;
+	c->ws.stops |= before.stops;
+	if (c->nw - w0 > MEMO_WORDS) return;
+	m->len = len, m->nw = c->nw - w0;
+	memcpy(m->bytes, s + a, len);
+	m->nonsym = c->ws.nonsym - before.nonsym, m->nonsym_cps = c->ws.nonsym_cps - before.nonsym_cps;
+	m->alpha = c->ws.alpha - before.alpha, m->stops = stops;
+	for (int j = 0; j < m->nw; j++) {
+		const clean_word *w = &c->w[w0 + j];
+		m->w[j].off = w->off - a, m->w[j].len = w->len, m->w[j].cps = w->cps;
+		m->w[j].flags = w->symbol | w->alpha << 1 | w->sent_end << 2;
+		m->hash[j] = w->hash;
+	}
+}
+
 /* The masks of the 64-byte block of the text holding a position (blocks start at
  * multiples of 64 from the text's start): computed once per block, so that finding
  * the end of a word is a shift and a count of trailing zeros. */
@@ -746,7 +798,7 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 			i += l;
 		}
 		if (i > n) i = n;
-		if (i > a) split_chunk(c, s, a, i);
+		if (i > a) memo_chunk(c, s, a, i);
 	}
 	c->wtext = NULL;
 	c->cnt_text = s, c->cnt_len = n, c->cnt_nw = c->nw;

@@ -125,6 +125,7 @@ struct cleaner {
 	const char *cnt_text;   /* a text whose number of words is known: cnt_nw */
 	size_t cnt_len, cnt_nw;
 	void *pii;              /* compiled patterns (pii.c) */
+	struct chunk_memo *memo;   /* the words of recent chunks that needed splitting (clean.c) */
 };
 
 /* Split text into words (c->w, c->nw). */
