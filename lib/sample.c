@@ -507,21 +507,90 @@ static int cand_desc(const void *a, const void *b) {
 	return x->id - y->id;
 }
 
+/* Hoare's partition of c[lo..hi] around its middle element: afterwards
+ * c[lo..*j] come no later than it by cand_desc, c[*i..hi] no earlier, and
+ * those between equal it (*j < *i). */
+static void partition(cand *c, int lo, int hi, int *i_, int *j_) {
+	cand pivot = c[lo + (hi - lo) / 2];
+	int i = lo, j = hi;
+	while (i <= j) {
+		while (cand_desc(&c[i], &pivot) < 0) i++;
+		while (cand_desc(&c[j], &pivot) > 0) j--;
+		if (i <= j) { cand t = c[i]; c[i] = c[j]; c[j] = t; i++; j--; }
+	}
+	*i_ = i; *j_ = j;
+}
+
 /* Move the k largest of c[0..n) (by cand_desc) to the front, in any order. */
 static void select_top(cand *c, int n, int k) {
-	int lo = 0, hi = n - 1;
+	int lo = 0, hi = n - 1, i, j;
 	while (lo < hi) {
-		cand pivot = c[lo + (hi - lo) / 2];
-		int i = lo, j = hi;
-		while (i <= j) {
-			while (cand_desc(&c[i], &pivot) < 0) i++;
-			while (cand_desc(&c[j], &pivot) > 0) j--;
-			if (i <= j) { cand t = c[i]; c[i] = c[j]; c[j] = t; i++; j--; }
-		}
+		partition(c, lo, hi, &i, &j);
 		if (k - 1 <= j) hi = j;
 		else if (k - 1 >= i) lo = i;
 		else break;
 	}
+}
+
+/* The nucleus of few candidates: sorted, then the fewest that reach target. */
+static int nucleus_sorted(cand *c, int n, float target) {
+	qsort(c, n, sizeof *c, cand_desc);
+	float kept = 0;
+	for (int i = 0; i < n; i++)
+		if ((kept += c[i].p) >= target) return i + 1;
+	return n;
+}
+
+static uint32_t float_bits(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
+
+/* The nucleus of the whole vocabulary: into cs, the fewest largest weights
+ * e[i] >= cut whose sum reaches target, in any order; returns their count.
+ * A radix select instead of a sort: the bits of a positive float order like
+ * its value, so the weight in each range of the top 11 bits, then of the next
+ * 11 within the range where the sum crosses target, places the boundary
+ * within 2^-13 of a weight in two passes; only the weights left in that last
+ * range are sorted. Four histograms, a token to each in turn, so that a run
+ * of tokens in one range is not one chain of dependent adds through memory. */
+static int nucleus_of(const float *e, int V, float cut, float target, cand *cs) {
+	enum { BITS = 11, NB = 1 << BITS };
+	float h[4][NB], above = 0;
+	int hi = -1, lo = -1;
+	memset(h, 0, sizeof h);
+	for (int i = 0; i < V; i++)
+		if (e[i] >= cut) h[i & 3][float_bits(e[i]) >> (32 - BITS)] += e[i];
+	for (int b = NB - 1; b >= 0 && hi < 0; b--) {
+		float w = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+		if (above + w >= target) hi = b;
+		else above += w;
+	}
+	if (hi >= 0) {
+		memset(h, 0, sizeof h);
+		for (int i = 0; i < V; i++)
+			if (e[i] >= cut && (int)(float_bits(e[i]) >> (32 - BITS)) == hi)
+				h[i & 3][float_bits(e[i]) >> (32 - 2 * BITS) & (NB - 1)] += e[i];
+		for (int b = NB - 1; b >= 0 && lo < 0; b--) {
+			float w = h[0][b] + h[1][b] + h[2][b] + h[3][b];
+			if (above + w >= target) lo = b;
+			else above += w;
+		}
+	}
+	/* rounding can leave the sum short of target in either pass: then all of the range is in */
+	uint32_t edge = hi < 0 ? 0 : lo < 0 ? (uint32_t)hi << BITS : (uint32_t)hi << BITS | lo;
+	int m = 0, ties = 0;
+	for (int i = 0; i < V; i++) {
+		if (e[i] < cut) continue;
+		uint32_t key = float_bits(e[i]) >> (32 - 2 * BITS);
+		if (key > edge || (key == edge && (hi < 0 || lo < 0))) cs[m++] = (cand){e[i], i};
+		else if (key == edge) cs[V - 1 - ties++] = (cand){e[i], i};
+	}
+	if (!ties) return m;
+	cand *tie = cs + V - ties;
+	qsort(tie, ties, sizeof *tie, cand_desc);
+	for (int t = 0; t < ties; t++) {
+		cs[m++] = tie[t];
+		if ((above += tie[t].p) >= target) break;
+	}
+	return m;
 }
 
 /* The first i where e[0] + ... + e[i] exceeds u (the last nonzero one if
@@ -572,19 +641,19 @@ static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rn
 		*lp = logits[t = draw(e, V, rng_float(r) * total)] - mx - log_z;
 		return t;
 	}
-	int n = 0;
+	int n = 0, keep;
 	/* a token below (1 - p) / (V - 1) of the mass can never be inside the nucleus (llama2.c's cut) */
 	float cut = nucleus ? (1 - how->top_p) / (V - 1) * total : -1;
-	for (int i = 0; i < V; i++)
-		if (e[i] >= cut) cs[n++] = (cand){e[i], i};
-	if (k < n) { select_top(cs, n, k); n = k; }
-	qsort(cs, n, sizeof *cs, cand_desc);
-	float kept = 0;
-	int keep = n;
-	for (int i = 0; i < n; i++) {
-		kept += cs[i].p;
-		if (nucleus && kept >= how->top_p * total) { keep = i + 1; break; }
+	if (k == V) keep = nucleus_of(e, V, cut, how->top_p * total, cs);
+	else {
+		for (int i = 0; i < V; i++)
+			if (e[i] >= cut) cs[n++] = (cand){e[i], i};
+		if (k < n) { select_top(cs, n, k); n = k; }
+		keep = nucleus ? nucleus_sorted(cs, n, how->top_p * total) : n;
 	}
+	float kept = 0;
+	for (int i = 0; i < keep; i++) kept += cs[i].p;
+	/* drawn in the order selection left them in: any fixed order samples the same distribution */
 	float u = rng_float(r) * kept, cdf = 0;
 	t = cs[keep - 1].id;
 	for (int i = 0; i < keep; i++)
