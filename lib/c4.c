@@ -125,9 +125,16 @@ int c4_quality(cleaner *c, const char *s, size_t n, const char **out, size_t *ou
 	 * line; a line that loses a citation is split again on its own (into c->w2). */
 	int count = !isnan(p[P_C4_MIN_SENTENCES]) || c->on[R_FINEWEB];
 	if (count) clean_words_cached(c, s, n);
-	size_t wi = 0;
+	size_t wi = 0;   /* the first word of the next line that is not blank */
 	while (py_line(s, n, &pos, &a, &b)) {
 		a = lstrip_at(s, a, b), b = rstrip_at(s, a, b);
+		/* its words: up to the next word that starts a line (a line that is not blank
+		 * has at least one) */
+		size_t w0 = wi;
+		if (count && b > a) {
+			wi++;
+			while (wi < c->nw && !c->w[wi].line_start) wi++;
+		}
 		int too_long;
 		size_t nwords = split_words(s + a, b - a, p[P_C4_MAX_WORD_LEN], &too_long);
 		if (too_long) continue;
@@ -160,10 +167,7 @@ int c4_quality(cleaner *c, const char *s, size_t n, const char **out, size_t *ou
 			const clean_word *lw;
 			size_t lnw;
 			if (len == len0) {
-				while (wi < c->nw && c->w[wi].off < a) wi++;
-				size_t e = wi;
-				while (e < c->nw && c->w[e].off < b) e++;
-				lw = c->w + wi, lnw = e - wi;
+				lw = c->w + w0, lnw = wi - w0;
 			} else {
 				clean_words_into(c, line, len, &c->w2, &c->nw2, &c->w2cap);
 				lw = c->w2, lnw = c->nw2;

@@ -401,19 +401,19 @@ static inline unsigned stop_bit(const char *s, size_t len, size_t avail) {
 	return stop_bits(x, len);
 }
 
-static clean_word *new_word(cleaner *c, size_t a, size_t b) {
+static clean_word *new_word(cleaner *c) {
 	if (c->nw == c->wcap) {
 		c->wcap = c->wcap ? 2 * c->wcap : 1024;
 		c->w = xrealloc(c->w, c->wcap * sizeof *c->w);
 	}
 	clean_word *w = &c->w[c->nw++];
-	w->off = a, w->len = b - a;
+	w->line_start = 0;
 	return w;
 }
 
 static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 	if (b <= a) return;
-	clean_word *w = new_word(c, a, b);
+	clean_word *w = new_word(c);
 	uint32_t cps = 0;
 	int symbol = 1, alpha = 0;
 	size_t n = b - a;
@@ -452,7 +452,7 @@ static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 	}
 	w->cps = cps;
 	w->symbol = symbol, w->alpha = alpha;
-	w->sent_end = w->len == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
+	w->sent_end = b - a == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
 	w->hash = word_hash(text + a, b - a);
 	if (!symbol) c->ws.nonsym++, c->ws.nonsym_cps += w->cps;
 	c->ws.alpha += alpha;
@@ -665,7 +665,7 @@ typedef struct chunk_memo {
 	uint8_t len, nw;        /* the chunk's bytes (0: an empty slot), its words */
 	uint8_t nonsym, nonsym_cps, alpha, stops;   /* its share of clean_wstat */
 	char bytes[MEMO_BYTES];
-	struct { uint8_t off, len, cps, flags; } w[MEMO_WORDS];   /* flags: symbol, alpha, sent_end */
+	struct { uint8_t cps, flags; } w[MEMO_WORDS];   /* flags: symbol, alpha, sent_end */
 	uint64_t hash[MEMO_WORDS];
 } chunk_memo;
 
@@ -677,7 +677,7 @@ static void memo_chunk(cleaner *c, const char *s, size_t a, size_t b) {
 	chunk_memo *m = &c->memo[word_hash(s + a, len) & (MEMO_SLOTS - 1)];
 	if (m->len == len && !memcmp(m->bytes, s + a, len)) {
 		for (int j = 0; j < m->nw; j++) {
-			clean_word *w = new_word(c, a + m->w[j].off, a + m->w[j].off + m->w[j].len);
+			clean_word *w = new_word(c);
 			w->cps = m->w[j].cps;
 			w->symbol = m->w[j].flags & 1, w->alpha = m->w[j].flags >> 1 & 1, w->sent_end = m->w[j].flags >> 2;
 			w->hash = m->hash[j];
@@ -699,7 +699,7 @@ static void memo_chunk(cleaner *c, const char *s, size_t a, size_t b) {
 	m->alpha = c->ws.alpha - before.alpha, m->stops = stops;
 	for (int j = 0; j < m->nw; j++) {
 		const clean_word *w = &c->w[w0 + j];
-		m->w[j].off = w->off - a, m->w[j].len = w->len, m->w[j].cps = w->cps;
+		m->w[j].cps = w->cps;
 		m->w[j].flags = w->symbol | w->alpha << 1 | w->sent_end << 2;
 		m->hash[j] = w->hash;
 	}
@@ -712,6 +712,7 @@ typedef struct wcursor {
 	size_t base;            /* the block's first byte; SIZE_MAX: none yet */
 	uint64_t alnum, alpha;  /* ASCII letters and digits, letters */
 	uint64_t space, high;   /* ASCII white space, bytes >= 0x80 (zeros past the end are neither) */
+	uint64_t sep;           /* ASCII line separators of str.splitlines */
 } wcursor;
 
 static inline void cursor_at(wcursor *k, const char *s, size_t n, size_t i) {
@@ -723,6 +724,7 @@ static inline void cursor_at(wcursor *k, const char *s, size_t n, size_t i) {
 	k->alnum = k->alpha | blk_range(v, '0', 10);
 	k->space = blk_eq(v, ' ') | blk_range(v, 9, 5) | blk_range(v, 0x1C, 4);
 	k->high = blk_range(v, 0x80, 0x80);
+	k->sep = blk_range(v, '\n', 4) | blk_range(v, 0x1C, 3);
 }
 
 void clean_words(cleaner *c, const char *s, size_t n) {
@@ -730,20 +732,25 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 	memset(&c->ws, 0, sizeof c->ws);
 	wcursor k = {.base = SIZE_MAX};
 	size_t i = 0;
+	int line = 1;   /* a line starts at the next word */
 	while (i < n) {
 		while (i < n) {   /* white space */
 			cursor_at(&k, s, n, i);
-			uint64_t m = ~k.space >> (i & 63);
-			if (!m) { i = k.base + 64; continue; }
-			i += __builtin_ctzll(m);
+			unsigned off = i & 63;
+			uint64_t m = ~k.space >> off;
+			if (!m) { line |= (k.sep >> off) != 0; i = k.base + 64; continue; }
+			unsigned r = __builtin_ctzll(m);
+			line |= ((k.sep >> off) & ((1ull << r) - 1)) != 0;
+			i += r;
 			if (i >= n || (unsigned char)s[i] < 0x80) break;
 			int l;
 			uint32_t cp = utf8_get(s + i, n - i, &l);
 			if (!cp_is_space(cp)) break;
+			line |= cp == 0x85 || cp == 0x2028 || cp == 0x2029;
 			i += l;
 		}
 		if (i >= n) break;
-		size_t a = i;
+		size_t a = i, w0 = c->nw;
 		/* most chunks are plain ASCII letters and digits: one word, nothing to split */
 		int letters = 0;
 		for (;;) {   /* the run of ASCII letters and digits */
@@ -771,13 +778,14 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 			               e - a > 1 && !abbreviation(s + a, e - a + 1))))
 				e++;
 			if (e == n || s[e] == ' ' || s[e] == '\n') {
-				clean_word *w = new_word(c, a, i);
+				clean_word *w = new_word(c);
+				w->line_start = line, line = 0;
 				w->cps = i - a, w->symbol = 0, w->alpha = letters >> 1, w->sent_end = 0;
 				w->hash = word_hash(s + a, i - a);
 				c->ws.nonsym++, c->ws.nonsym_cps += i - a, c->ws.alpha += letters >> 1;
 				c->ws.stops |= stop_bit(s + a, i - a, n - a);
 				if (e > i) {
-					w = new_word(c, i, e);
+					w = new_word(c);
 					w->cps = 1, w->symbol = 1, w->alpha = 0;
 					w->sent_end = s[i] == '.' || s[i] == '!' || s[i] == '?';
 					w->hash = word_hash(s + i, 1);
@@ -799,6 +807,7 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 		}
 		if (i > n) i = n;
 		if (i > a) memo_chunk(c, s, a, i);
+		if (c->nw > w0) c->w[w0].line_start = line, line = 0;
 	}
 	c->wtext = NULL;
 	c->cnt_text = s, c->cnt_len = n, c->cnt_nw = c->nw;

@@ -79,12 +79,13 @@ enum {
 /* A word as datatrove's English word splitter (spaCy) would produce it, approximately:
  * see clean_words(). */
 typedef struct clean_word {
-	uint32_t off, len;      /* bytes in the text */
+	uint64_t hash;
 	uint32_t cps;           /* code points */
 	uint8_t symbol;         /* every code point is punctuation (datatrove PUNCTUATION_SET) */
 	uint8_t alpha;          /* some code point is a letter */
 	uint8_t sent_end;       /* ".", "!" or "?" alone: ends a sentence (spaCy sentencizer) */
-	uint64_t hash;
+	uint8_t line_start;     /* the first word of a line (of str.splitlines: words never cross
+	                           one); where words lie is not kept, to keep them small */
 } clean_word;
 
 /* What the Gopher quality rule counts over the words of a text, gathered while
