@@ -18,6 +18,13 @@ static void freq(const float *logits, const lm_sampling *how, double *f) {
 	for (int i = 0; i < V; i++) f[i] = (double)count[i] / DRAWS;
 }
 
+/* for qsort_r: ids by weight, largest first, then lowest id */
+static int by_weight(const void *a, const void *b, void *w) {
+	double x = ((double *)w)[*(const int *)a], y = ((double *)w)[*(const int *)b];
+	if (x != y) return x > y ? -1 : 1;
+	return *(const int *)a - *(const int *)b;
+}
+
 static double maxdiff(const double *a, const double *b) {
 	double m = 0;
 	for (int i = 0; i < V; i++) m = fmax(m, fabs(a[i] - b[i]));
@@ -86,5 +93,37 @@ int main(int argc, char **argv) {
 	int always3 = 1;
 	for (int i = 0; i < 1000; i++) always3 &= sample_token(sure, V, &t1, &r) == 3;
 	ok(always3, "tokens of probability 0 are never drawn");
+
+	/* A vocabulary of 32000, 300 tokens on top with close weights and ties
+	 * (the boundary falls among them), the rest a flat tail with most of the
+	 * tokens: found without sorting, the tokens drawn must be exactly those
+	 * of the sorted nucleus (the fewest largest reaching p, ties by lowest id). */
+	enum { BIG = 32000, BDRAWS = 5000 };
+	static float big[BIG];
+	static double bp[BIG];
+	static int order[BIG], seen[BIG];
+	lm_rng g;
+	rng_seed(&g, 3);
+	for (int i = 0; i < BIG; i++) big[i] = i % 107 == 0 ? 5.0f + 1e-3f * (i % 97) : rng_float(&g);
+	float bmx = -INFINITY;
+	for (int i = 0; i < BIG; i++) bmx = fmaxf(bmx, big[i]);
+	double bz = 0;
+	for (int i = 0; i < BIG; i++) bz += bp[i] = exp(big[i] - bmx);
+	for (int i = 0; i < BIG; i++) order[i] = i;
+	qsort_r(order, BIG, sizeof *order, by_weight, bp);
+	/* p reaches halfway into the middle one of three equal weights near the
+	 * 150th: the nucleus is the 150-odd before, and the lower id of the rest */
+	int m = 150;
+	while (!(bp[order[m - 1]] == bp[order[m]] && bp[order[m]] == bp[order[m + 1]])) m++;
+	double c = 0;
+	for (int i = 0; i < m; i++) c += bp[order[i]];
+	lm_sampling bn = {.temperature = 1, .top_p = (float)((c + bp[order[m]] / 2) / bz)};
+	m++;
+	for (int i = 0; i < BDRAWS; i++) seen[sample_token(big, BIG, &bn, &g)]++;
+	int outside = 0, missed = 0;
+	for (int i = 0; i < m; i++) missed += !seen[order[i]];
+	for (int i = m; i < BIG; i++) outside += seen[order[i]] > 0;
+	ok(!outside && !missed, "top-p %.3f over 32000 tokens draws from the %d of the sorted nucleus only "
+	   "(%d tokens outside, %d inside never drawn)", bn.top_p, m, outside, missed);
 	return done_testing();
 }
