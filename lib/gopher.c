@@ -43,6 +43,8 @@ static void dup_segments(cleaner *c, const char *s, size_t n, int min_run,
 	}
 }
 
+#define BIGRAM_SLOTS_KEPT (1u << 20)
+
 static inline uint64_t mix(uint64_t h, uint64_t x) {
 	h = (h << 7 | h >> 57) ^ x;
 	h *= 0x9E3779B97F4A7C15ull;
@@ -89,7 +91,10 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 	 * k words from there. */
 	hset *set = &c->set;
 	size_t m = nw - 1;   /* bigrams */
-	uint32_t *cand = (uint32_t *)scratch(c, 3, m * sizeof *cand);
+	/* Each position's slot is remembered for the next step, except in a document of
+	 * more than a million words: there it is looked up again (slower), so that one
+	 * dropped by top2 needs no memory per position. */
+	uint32_t *cand = m <= BIGRAM_SLOTS_KEPT ? (uint32_t *)scratch(c, 3, m * sizeof *cand) : NULL;
 	set_clear(set, m);
 	uint32_t best_cnt = 1, best = 0;   /* all unique: the first k-gram, once */
 	for (size_t i = 0; i < m; i++) {
@@ -97,14 +102,15 @@ int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r) {
 		uint32_t v = e->val;
 		/* Counter.most_common: the highest count, the first seen among equals */
 		if (v > best_cnt || (v == best_cnt && v > 1 && e->aux < best)) best_cnt = v, best = e->aux;
-		cand[i] = e - set->slot;
+		if (cand) cand[i] = e - set->slot;
 	}
 	if (!top_share(c, w, 2, best, best_cnt, total, r)) return 0;
 	/* positions where the bigram and the next one repeat (in place: cand[i] is read before
 	 * anything is written over it) */
+	int again = !cand || set->grew;
+	if (!cand) cand = (uint32_t *)scratch(c, 3, m * sizeof *cand);
 	size_t nc = 0;
-	int grew = set->grew;
-#define BIGRAM_REPEATS(i) (set->slot[grew ? set_find(set, mix(w[i].hash, w[(i) + 1].hash)) : cand[i]].val > 1)
+#define BIGRAM_REPEATS(i) (set->slot[again ? set_find(set, mix(w[i].hash, w[(i) + 1].hash)) : cand[i]].val > 1)
 	int rep = BIGRAM_REPEATS(0);
 	for (size_t i = 0; i + 1 < m; i++) {
 		int next = BIGRAM_REPEATS(i + 1);
