@@ -17,7 +17,7 @@ VOCAB          ?= 1024
 UPSAMPLE       ?= world=8
 MODEL          ?= --set dim=128 --set n_layers=4 --set n_heads=4 --set n_kv_heads=4 --set hidden_dim=384 \
 		  --set max_seq_len=256
-PRETRAIN_ARGS  ?= -b 16 -t 128 --steps 1400 --warmup 50 --lr 3e-3 --val-every 100 --val-batches 8
+PRETRAIN_ARGS  ?= -b 16 -t 128 --steps 1200 --warmup 50 --lr 3e-3 --val-every 100 --val-batches 8
 SFT_ARGS       ?= -b 16 -t 256 --epochs 5 --lr 1e-3 --warmup 10 --val-every 20
 EVAL_EVERY     ?= 1
 else
