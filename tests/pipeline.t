@@ -13,6 +13,7 @@ for f in mix.bin val.bin tok.model pretrain.safetensors sft.safetensors chat.jso
 	pretrain-score.jsonl pretrain-loss.jsonl sft-loss.jsonl report.txt; do
 	ok "made $f" test -s "$W/$f"
 done
+if command -v gnuplot >/dev/null; then ok "loss curves plotted" test -s "$W/loss.png"; fi
 is "the report is printed" "$(grep -c '^== ' report.out)" 6
 r=$W/report.txt
 is "every stage reported" "$(sed -n 's/^== \([a-z]*\):.*/\1/p' "$r" | tr '\n' ' ')" "data tokenizer pretrain sft eval chat "
