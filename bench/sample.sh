@@ -25,10 +25,14 @@ rate() { sed -n 's/.* \([0-9.]*\) tok\/s, .*/\1/p' "$1"; }
 cpurate() { sed -n 's/.* \([0-9.]*\) tok\/CPU-s .*/\1/p' "$1"; }
 lm-sample -v --ids -t 1 -n "$N" -b 1 -c 2 "$W/a.st" >/dev/null 2>"$W/b1.err"
 lm-sample -v --ids -t 1 -n "$N" -b 64 -c 64 "$W/a.st" >/dev/null 2>"$W/b64.err"
+# top-p over a random model's flat distribution: a nucleus of most of the vocabulary
+lm-sample -v --ids -t 1 -P 0.9 -n "$N" -b 64 -c 64 "$W/a.st" >/dev/null 2>"$W/p64.err"
 b1=$(rate "$W/b1.err") b1c=$(cpurate "$W/b1.err")
 b64=$(rate "$W/b64.err") b64c=$(cpurate "$W/b64.err")
+p64=$(rate "$W/p64.err") p64c=$(cpurate "$W/p64.err")
 echo "lm-sample batch 1:  $b1 tok/s ($b1c per CPU-second)"
 echo "lm-sample batch 64: $b64 tok/s aggregate ($b64c per CPU-second)"
+echo "lm-sample batch 64, top-p 0.9: $p64 tok/s aggregate ($p64c per CPU-second)"
 
 if /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
 	/usr/bin/python3 "$ROOT/bench/torch_sample.py" "$W/a.st" "$N" 0 >"$W/torch.out"
