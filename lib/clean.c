@@ -348,31 +348,37 @@ static uint32_t last_cp(const char *s, size_t n, int *len) {
 	return cp;
 }
 
-/* A fast 64-bit hash of a short string (words); quality like a multiply-xorshift. */
-static inline uint64_t word_hash(const char *s, size_t n) {
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full), x;
-	/* the tail is read with loads that overlap instead of a byte loop (which stalls
-	 * the store forwarding); with the length in the seed the bytes still decide it */
-	if (n >= 8) {
+/* A fast 64-bit hash of a word (multiply-xorshift). Up to 16 bytes it is one
+ * function of the bytes zero-padded to 16, read without a branch on the length
+ * when 16 bytes can be read (avail: the bytes readable from s, at least n). */
+static inline uint64_t word_hash(const char *s, size_t n, size_t avail) {
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full), x0, x1;
+	if (n > 16) {
 		size_t m = n;
 		while (m > 8) {
-			memcpy(&x, s, 8);
-			h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+			memcpy(&x0, s, 8);
+			h = (h ^ x0) * 0xFF51AFD7ED558CCDull;
 			h ^= h >> 32;
 			s += 8, m -= 8;
 		}
-		memcpy(&x, s + m - 8, 8);
-	} else if (n >= 4) {
-		uint32_t lo, hi;
-		memcpy(&lo, s, 4);
-		memcpy(&hi, s + n - 4, 4);
-		x = lo | (uint64_t)hi << 32;
+		memcpy(&x0, s + m - 8, 8);   /* the tail, overlapping; the length is in the seed */
+		x1 = 0;
 	} else {
-		x = n ? (unsigned char)s[0] | (unsigned char)s[n / 2] << 8 | (uint64_t)(unsigned char)s[n - 1] << 16 : 0;
+		if (avail >= 16) {
+			memcpy(&x0, s, 8), memcpy(&x1, s + 8, 8);
+		} else {
+			unsigned char t[16] = {0};
+			memcpy(t, s, n);
+			memcpy(&x0, t, 8), memcpy(&x1, t + 8, 8);
+		}
+		x0 &= n >= 8 ? ~0ull : (1ull << 8 * n) - 1;
+		x1 &= n >= 16 ? ~0ull : n > 8 ? (1ull << 8 * (n - 8)) - 1 : 0;
 	}
-	h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+	h = (h ^ x0) * 0xFF51AFD7ED558CCDull;
+	h ^= h >> 32;
+	h = (h ^ x1) * 0xC4CEB9FE1A85EC53ull;
 	h ^= h >> 29;
-	h *= 0xC4CEB9FE1A85EC53ull;
+	h *= 0xFF51AFD7ED558CCDull;
 	return h ^ h >> 32;
 }
 
@@ -429,7 +435,7 @@ static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 			if (n <= 4) c->ws.stops |= stop_bits(blk_low32(v), n);
 			w->cps = cps, w->symbol = symbol, w->alpha = alpha;
 			w->sent_end = n == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
-			w->hash = word_hash(text + a, n);
+			w->hash = word_hash(text + a, n, c->tlen - a);
 			return;
 		}
 	}
@@ -453,7 +459,7 @@ static void add_word(cleaner *c, const char *text, size_t a, size_t b) {
 	w->cps = cps;
 	w->symbol = symbol, w->alpha = alpha;
 	w->sent_end = b - a == 1 && (text[a] == '.' || text[a] == '!' || text[a] == '?');
-	w->hash = word_hash(text + a, b - a);
+	w->hash = word_hash(text + a, b - a, c->tlen - a);
 	if (!symbol) c->ws.nonsym++, c->ws.nonsym_cps += w->cps;
 	c->ws.alpha += alpha;
 	if (b - a <= 4) c->ws.stops |= stop_bit(text + a, b - a, b - a);
@@ -674,7 +680,7 @@ static void memo_chunk(cleaner *c, const char *s, size_t a, size_t b) {
 	size_t len = b - a;
 	if (len > MEMO_BYTES) { split_chunk(c, s, a, b); return; }
 	if (!c->memo) c->memo = xcalloc(MEMO_SLOTS, sizeof *c->memo);
-	chunk_memo *m = &c->memo[word_hash(s + a, len) & (MEMO_SLOTS - 1)];
+	chunk_memo *m = &c->memo[word_hash(s + a, len, c->tlen - a) & (MEMO_SLOTS - 1)];
 	if (m->len == len && !memcmp(m->bytes, s + a, len)) {
 		for (int j = 0; j < m->nw; j++) {
 			clean_word *w = new_word(c);
@@ -729,6 +735,7 @@ static inline void cursor_at(wcursor *k, const char *s, size_t n, size_t i) {
 
 void clean_words(cleaner *c, const char *s, size_t n) {
 	c->nw = 0;
+	c->tlen = n;
 	memset(&c->ws, 0, sizeof c->ws);
 	wcursor k = {.base = SIZE_MAX};
 	size_t i = 0;
@@ -781,14 +788,14 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 				clean_word *w = new_word(c);
 				w->line_start = line, line = 0;
 				w->cps = i - a, w->symbol = 0, w->alpha = letters >> 1, w->sent_end = 0;
-				w->hash = word_hash(s + a, i - a);
+				w->hash = word_hash(s + a, i - a, n - a);
 				c->ws.nonsym++, c->ws.nonsym_cps += i - a, c->ws.alpha += letters >> 1;
 				c->ws.stops |= stop_bit(s + a, i - a, n - a);
 				if (e > i) {
 					w = new_word(c);
 					w->cps = 1, w->symbol = 1, w->alpha = 0;
 					w->sent_end = s[i] == '.' || s[i] == '!' || s[i] == '?';
-					w->hash = word_hash(s + i, 1);
+					w->hash = word_hash(s + i, 1, n - i);
 				}
 				i = e;
 				continue;

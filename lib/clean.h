@@ -116,6 +116,7 @@ struct cleaner {
 	clean_word *w;          /* words of the current text */
 	size_t nw, wcap;
 	clean_wstat ws;         /* and their counts */
+	size_t tlen;            /* the length of the text being split */
 	hset set;
 	char *buf[4];           /* text scratch: utf8 repair, c4 output, pii output, one line */
 	size_t bcap[4];
@@ -153,8 +154,11 @@ void set_clear(hset *s, size_t expect);
 void set_grow(hset *s);
 static inline size_t set_slot(const hset *s, uint64_t key) {
 	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
-	while (s->slot[i].key && s->slot[i].key != key) i = (i + 1) & mask;
-	return i;
+	for (;;) {   /* one branch per probe: found and empty end it alike */
+		uint64_t k = s->slot[i].key;
+		if ((k == key) | (k == 0)) return i;
+		i = (i + 1) & mask;
+	}
 }
 /* Insert key; returns the slot, *fresh = 1 when it was not there. Inline: it is the
  * inner loop of the repetition rule. */

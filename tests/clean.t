@@ -76,6 +76,13 @@ awk 'BEGIN { printf "{\"id\":\"big\",\"text\":\""; for (i = 0; i < 1500000; i++)
 is "big document is over 50 MB" "$(awk -v s="$(wc -c < big.jsonl)" 'BEGIN { print (s > 50e6) }')" 1
 ok "big document" lm-clean -r big.rej -o big.out big.jsonl
 is "dropped by the repetition rule" "$(grep -o '"rule":"[a-z-]*","check":"[a-z0-9_]*"' big.rej)" '"rule":"gopher-repetition","check":"top2"'
+# its peak memory: a small multiple of its size (not measured under the sanitizers,
+# whose shadow memory is theirs)
+if [ -z "${LMKIT_BIN:-}" ] && [ -x /usr/bin/time ]; then
+	/usr/bin/time -f %M -o big.rss lm-clean -o /dev/null big.jsonl
+	is "big document: peak memory under 8 times its size" \
+		"$(awk -v k="$(tail -1 big.rss)" -v s="$(wc -c < big.jsonl)" 'BEGIN { print (k * 1024 < 8 * s) }')" 1
+fi
 ok "big document kept with the rules off" lm-clean --only utf8,pii -o big.out big.jsonl
 ok "written back whole" cmp big.out big.jsonl
 
