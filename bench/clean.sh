@@ -52,6 +52,14 @@ timed bin/lm-clean -o "$W/out.jsonl.gz" "$W/corpus.jsonl.gz"
 row "lm-clean, all rules, .gz in and out" "$size"
 timed bin/lm-clean --only gopher-repetition,gopher-quality,c4 -o /dev/null "$W/corpus.jsonl"
 row "lm-clean gopher-rep + gopher-qual + c4" "$size"
+# memory: one 52 MB document of ordinary words (the one tests/clean.t checks), peak RSS
+# against its size
+awk 'BEGIN { printf "{\"id\":\"big\",\"text\":\""; for (i = 0; i < 1500000; i++) printf "word%d is here and the end of it. ", i % 1000; print "\"}" }' > "$W/big.jsonl"
+bsize=$(wc -c < "$W/big.jsonl")
+timed bin/lm-clean -o /dev/null "$W/big.jsonl"
+row "lm-clean, one $((bsize / 1000000)) MB document" "$bsize"
+read -r wall user sys rss < "$W/t"
+echo "  its peak RSS is $(awk -v r="$rss" -v s="$bsize" 'BEGIN { printf "%.1f", r * 1024 / s }') times the document"
 if [ -n "$dt_rate" ]; then
 	read -r docs kept mb secs rate < "$W/dt.out"
 	bin/lm-clean --only gopher-repetition,gopher-quality,c4 -o "$W/lm.out" "$W/prefix.jsonl"

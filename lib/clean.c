@@ -209,9 +209,9 @@ static int utf8_repair(cleaner *c, const char *s, size_t n, const char **out, si
 			i += 64;
 		}
 		if (i >= n) return 0;
-		int l = utf8_valid_len(u + i, n - i);
-		if (!l) break;
-		i += l;
+		int l;
+		while (i < n && u[i] >= 0x80 && (l = utf8_valid_len(u + i, n - i))) i += l;   /* a run of them */
+		if (i < n && u[i] >= 0x80) break;
 	}
 	char *o = scratch(c, 0, 3 * n), *p = o;
 	memcpy(p, s, i);

@@ -15,6 +15,15 @@ static int drop(clean_result *r, int rule, const char *check, double v) {
 	return 0;
 }
 
+/* the first '\n' at or after i, or n */
+static inline size_t next_newline(const char *s, size_t i, size_t n) {
+	for (; i < n; i = (i & ~(size_t)63) + 64) {
+		uint64_t m = blk_eq(blk_at(s, i, n), '\n');
+		if (m) return i + __builtin_ctzll(m);
+	}
+	return n;
+}
+
 /* Duplicate elements and their characters among the segments of s cut by runs of
  * at least min_run '\n' (re.split("\n{min_run,}")), the first occurrence of each
  * counted as original. */
@@ -27,9 +36,9 @@ static void dup_segments(cleaner *c, const char *s, size_t n, int min_run,
 		/* find the next separator run of at least min_run newlines */
 		size_t i = a, b = n, next = n;
 		while (i < n) {
-			const char *nl = memchr(s + i, '\n', n - i);
-			if (!nl) break;
-			size_t j = nl - s, k = j;
+			size_t j = next_newline(s, i, n);
+			if (j == n) break;
+			size_t k = j;
 			while (k < n && s[k] == '\n') k++;
 			if (k - j >= (size_t)min_run) { b = j, next = k; break; }
 			i = k;
