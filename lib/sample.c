@@ -1,9 +1,9 @@
-/* sample: the KV-cache decoder and the token samplers. The per-token kernels
- * (matmul, rmsnorm, RoPE, SwiGLU, embedding) are lib/layers.c's; what is here
- * is only what decoding needs beyond training: attention of new rows over the
- * cache, the cache itself, and the samplers. */
+/* sample: the KV-cache decoder and the token samplers. The row-wise kernels
+ * (rmsnorm, RoPE, SwiGLU, embedding, residual) are lib/layers.c's; what is
+ * here is what decoding needs beyond training: matmuls of a few rows against
+ * weights laid out once for them, attention of new rows over the cache, the
+ * cache itself, and the samplers. */
 #include "sample.h"
-#include "blas.h"
 #include "layers.h"
 #include "util.h"
 #include <math.h>
