@@ -1,11 +1,12 @@
-/* sample: the KV-cache decoder and the token samplers. The row-wise kernels
- * (rmsnorm, RoPE, SwiGLU, embedding, residual) are lib/layers.c's; what is
- * here is what decoding needs beyond training: matmuls of a few rows against
- * weights laid out once for them, attention of new rows over the cache, the
- * cache itself, and the samplers. */
+/* sample: the KV-cache decoder and the token samplers. The kernels of the
+ * model's rows (matmul, rmsnorm, RoPE, SwiGLU, embedding, residual) are
+ * lib/layers.c's, so every projection is one cblas_sgemm over the model's own
+ * weights; what is here is what decoding needs beyond training: attention of
+ * new rows over the cache, the cache itself, and the samplers. */
 #include "sample.h"
 #include "layers.h"
 #include "util.h"
+#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -15,9 +16,6 @@
 #endif
 
 typedef struct { float p; int id; } cand;
-
-/* A weight matrix laid out for project() (below). */
-typedef struct packed { float *w; int in, out; } packed;
 
 typedef struct seq {
 	int busy, done;
@@ -38,7 +36,6 @@ typedef struct rows {
 	int *tok, *slot, *pos;
 	int *want, *slots;              /* each logits row: its row, its sequence */
 	float *x, *xb, *q, *k, *v, *att, *h1, *h3, *rstd, *logits;
-	float *xp;                      /* a matmul's input rows transposed, (n, max(dim, hidden)) */
 } rows;
 
 struct lm_sampler {
@@ -50,15 +47,11 @@ struct lm_sampler {
 	float *kcache;                  /* (L, max_batch, n_kv_heads, ld / KB, hd, KB) */
 	float *vcache;                  /* (L, max_batch, n_kv_heads, ld, hd) */
 	float *cosv, *sinv;
-	float *wblock;                  /* the weight matrices, packed */
-	packed *wq, *wk, *wv, *wo, *w1, *w2, *w3, out;   /* per layer; the output head */
 	seq *seqs;
 	rows r;                         /* one forward chunk: s->rows of them at most */
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
 };
-
-static void pack_weights(lm_sampler *s);
 
 /* The cache of one head of one sequence in one layer: ld·hd floats. Keys lie
  * in blocks of KB positions, each block a row of KB floats per dimension, so
@@ -92,7 +85,6 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->cosv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	rope_table(s->cosv, s->sinv, max_len, s->hd, c->rope_theta);
-	pack_weights(s);
 	s->seqs = xcalloc(max_batch, sizeof *s->seqs);
 	for (int i = 0; i < max_batch; i++) {
 		s->seqs[i].out = xmalloc(max_len * sizeof(int32_t));
@@ -113,7 +105,6 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	r->att = xalloc_aligned((size_t)R * c->n_heads * s->ld * sizeof(float));
 	r->h1 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
 	r->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
-	r->xp = xalloc_aligned((size_t)R * (c->hidden_dim > c->dim ? c->hidden_dim : c->dim) * sizeof(float));
 	r->rstd = xalloc_aligned(R * sizeof(float));
 	r->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
 	s->cands = xmalloc((size_t)max_batch * c->vocab_size * sizeof(cand));
@@ -130,11 +121,10 @@ void sampler_free(lm_sampler *s) {
 	}
 	free(s->seqs); free(s->stop);
 	free(s->kcache); free(s->vcache); free(s->cosv); free(s->sinv);
-	free(s->wblock); free(s->wq); free(s->wk); free(s->wv); free(s->wo); free(s->w1); free(s->w2); free(s->w3);
 	rows *r = &s->r;
 	free(r->tok); free(r->slot); free(r->pos); free(r->want); free(r->slots);
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
-	free(r->h1); free(r->h3); free(r->rstd); free(r->xp); free(r->logits); free(s->cands); free(s->probs);
+	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
 	free(s);
 }
 
@@ -294,171 +284,13 @@ static void attend(lm_sampler *s, int l, const rows *r) {
 	}
 }
 
-/* Decoding multiplies a few rows (one a sequence) by each weight matrix once a
- * step, so the weights' journey from memory is the cost: OpenBLAS's sgemm
- * copies (packs) the whole matrix on every call before using it, which took as
- * long as the arithmetic at 64 rows. The sampler instead lays each matrix out
- * once, in panels of 16 output rows interleaved over the inputs (panel p holds
- * w[16p + j][k] at [k][j]), so a step streams every weight exactly once and
- * the kernel below reads it with plain vector loads. Each output is
- * fma(in[k], w[o][k], acc) summed over k in order, whatever the number of rows
- * or threads: a sequence's logits are the same bits alone or in a batch. */
-#define PANEL 16
-#define TILE_ROWS 12   /* rows of one tile: 24 accumulators + 2 weight vectors fit 32 registers */
-#define K_BLOCK 128    /* inputs of one pass: 16 KB of weights */
-
-/* Panels rounded up to pairs (the kernel takes two at a time), zero-padded. */
-static size_t packed_floats(int in, int out) { return (size_t)((out + 2 * PANEL - 1) / (2 * PANEL)) * 2 * PANEL * in; }
-
-static void pack(packed *pk, float *dst, const float *w, int in, int out) {
-	size_t n = packed_floats(in, out);
-	pk->w = dst; pk->in = in; pk->out = out;
-#pragma omp parallel for schedule(static) if (n >= 1L << 20)
-	for (size_t p = 0; p < n / ((size_t)PANEL * in); p++)
-		for (int k = 0; k < in; k++)
-			for (int j = 0; j < PANEL; j++) {
-				long o = (long)p * PANEL + j;
-				dst[(p * in + k) * PANEL + j] = o < out ? w[o * in + k] : 0;
-			}
-}
-
-#ifdef __AVX512F__
-/* y(R, cols) (+)= x(R, k0..k1) · (two panels at w, K inputs)^T: = when k0 is
- * 0, += after; cols <= 32; x is stored transposed, x[k·R + r], so that the R
- * values of one input are at fixed offsets from one pointer. pf, when not NULL, is the next block's weights (k1
- * - k0 inputs at most, of two panels K inputs apart), fetched into cache along
- * the way: the tiles after this one read their block from L1, but this first
- * one would wait for memory without it. */
-static inline __attribute__((always_inline)) void tile(const int R, const float *x, const float *w,
-						       int K, int k0, int k1, float *y, int ldy, int cols,
-						       const float *pf) {
-	__m512 a0[TILE_ROWS], a1[TILE_ROWS];
-	__mmask16 m0 = cols >= PANEL ? 0xffff : (1u << cols) - 1,
-		  m1 = cols <= PANEL ? 0 : cols >= 2 * PANEL ? 0xffff : (1u << (cols - PANEL)) - 1;
-	for (int r = 0; r < R; r++) {
-		if (k0) {
-			a0[r] = _mm512_maskz_loadu_ps(m0, y + (size_t)r * ldy);
-			a1[r] = _mm512_maskz_loadu_ps(m1, y + (size_t)r * ldy + PANEL);
-		} else a0[r] = a1[r] = _mm512_setzero_ps();
-	}
-	const float *w1 = w + (size_t)K * PANEL;
-	for (int k = k0; k < k1; k++) {
-		if (pf) {
-			_mm_prefetch((const char *)(pf + (size_t)(k - k0) * PANEL), _MM_HINT_T0);
-			_mm_prefetch((const char *)(pf + (size_t)(K + k - k0) * PANEL), _MM_HINT_T0);
-		}
-		__m512 v0 = _mm512_load_ps(w + (size_t)k * PANEL), v1 = _mm512_load_ps(w1 + (size_t)k * PANEL);
-		for (int r = 0; r < R; r++) {
-			__m512 b = _mm512_set1_ps(x[(size_t)k * R + r]);
-			a0[r] = _mm512_fmadd_ps(b, v0, a0[r]);
-			a1[r] = _mm512_fmadd_ps(b, v1, a1[r]);
-		}
-	}
-	if (cols == 2 * PANEL) {
-		for (int r = 0; r < R; r++) {
-			_mm512_storeu_ps(y + (size_t)r * ldy, a0[r]);
-			_mm512_storeu_ps(y + (size_t)r * ldy + PANEL, a1[r]);
-		}
-		return;
-	}
-	for (int r = 0; r < R; r++) {
-		_mm512_mask_storeu_ps(y + (size_t)r * ldy, m0, a0[r]);
-		_mm512_mask_storeu_ps(y + (size_t)r * ldy + PANEL, m1, a1[r]);
-	}
-}
-#else
-/* The same sums one float at a time, for builds without AVX-512 (valgrind's). */
-static void tile(const int R, const float *x, const float *w, int K, int k0, int k1, float *y, int ldy,
-		 int cols, const float *pf) {
-	for (int r = 0; r < R; r++)
-		for (int j = 0; j < cols; j++) {
-			const float *wj = w + (j / PANEL) * (size_t)K * PANEL + j % PANEL;
-			float acc = k0 ? y[(size_t)r * ldy + j] : 0;
-			for (int k = k0; k < k1; k++) acc = fmaf(x[(size_t)k * R + r], wj[(size_t)k * PANEL], acc);
-			y[(size_t)r * ldy + j] = acc;
-		}
-}
-#endif
-
-/* Each tile size its own unrolled copy, so the accumulators live in registers. */
-#define TILE_CASE(n) case n: tile(n, x, w, K, k0, k1, y, ldy, cols, pf); break;
-static void tile_rows(int R, const float *x, const float *w, int K, int k0, int k1, float *y, int ldy,
-		      int cols, const float *pf) {
-	switch (R) {
-	TILE_CASE(1) TILE_CASE(2) TILE_CASE(3) TILE_CASE(4) TILE_CASE(5) TILE_CASE(6)
-	TILE_CASE(7) TILE_CASE(8) TILE_CASE(9) TILE_CASE(10) TILE_CASE(11) TILE_CASE(12)
-	}
-}
-
-/* out[j](N, w[j].out) = in(N, IN) · w[j]^T for the n <= 3 matrices w[j] of
- * IN inputs each (q, k and v; gate and up): their panels shared out to the
- * threads together, so a step wakes the team fewer times. */
-static void project_n(int n, float *const *out, const packed *const *w, const float *in, int N, float *xp) {
-	int K = w[0]->in, pairs[3], total = 0;
-	long work = 0;
-	for (int j = 0; j < n; j++) {
-		total += pairs[j] = (w[j]->out + 2 * PANEL - 1) / (2 * PANEL);
-		work += (long)N * w[j]->out * K;
-	}
-	int tiles = (N + TILE_ROWS - 1) / TILE_ROWS, kblocks = (K + K_BLOCK - 1) / K_BLOCK;
-	/* each tile's rows transposed (as tile() takes them) into xp, (N, K) floats */
-	for (int t = 0, r0 = 0; t < tiles; t++) {
-		int r1 = (int)((long)N * (t + 1) / tiles), R = r1 - r0;
-		float *x = xp + (size_t)r0 * K;
-		for (int r = 0; r < R; r++)
-			for (int k = 0; k < K; k++) x[(size_t)k * R + r] = in[(size_t)(r0 + r) * K + k];
-		r0 = r1;
-	}
-	/* one sequence's small matrices stay on one thread: waking another costs more */
-#pragma omp parallel for schedule(dynamic, 2) if (work >= 1L << 20)
-	for (int pp = 0; pp < total; pp++) {
-		int j = 0, p = pp;
-		while (p >= pairs[j]) p -= pairs[j++];
-		int OUT = w[j]->out, o = p * 2 * PANEL, cols = OUT - o < 2 * PANEL ? OUT - o : 2 * PANEL;
-		const float *wp = w[j]->w + (size_t)p * 2 * PANEL * K;
-		float *y = out[j] + o;
-		/* inputs in blocks, so that the two panels' block and a tile's rows stay in L1 over all tiles */
-		for (int b = 0; b < kblocks; b++) {
-			int k0 = (int)((long)K * b / kblocks), k1 = (int)((long)K * (b + 1) / kblocks);
-			/* blocks are at most one input apart in size: the next is within k1 - k0 + 1 */
-			const float *next = b + 1 < kblocks ? wp + (size_t)k1 * PANEL
-					    : p + 1 < pairs[j] ? wp + (size_t)2 * PANEL * K : NULL;
-			/* rows split evenly into tiles: 64 as 6 tiles of 10 or 11, not 5 of 12 and one of 4 */
-			for (int t = 0, r0 = 0; t < tiles; t++) {
-				int r1 = (int)((long)N * (t + 1) / tiles);
-				tile_rows(r1 - r0, xp + (size_t)r0 * K, wp, K, k0, k1, y + (size_t)r0 * OUT, OUT, cols,
-					  t == 0 ? next : NULL);
-				r0 = r1;
-			}
-		}
-	}
-}
-
-/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T with w packed; xp is scratch for N·IN floats. */
-static void project(float *out, const float *in, const packed *w, int N, float *xp) {
-	project_n(1, &out, &w, in, N, xp);
-}
-
-static void pack_weights(lm_sampler *s) {
-	const lm_config *c = &s->m->cfg;
-	const lm_params *p = &s->m->p;
-	int L = c->n_layers, D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
-	size_t layer = 2 * packed_floats(D, D) + 2 * packed_floats(D, KV) + 2 * packed_floats(D, F) +
-		       packed_floats(F, D);
-	float *at = s->wblock = xalloc_aligned((L * layer + packed_floats(D, c->vocab_size)) * sizeof(float));
-	packed **all[] = {&s->wq, &s->wk, &s->wv, &s->wo, &s->w1, &s->w2, &s->w3};
-	for (int i = 0; i < 7; i++) *all[i] = xmalloc(L * sizeof(packed));
-	for (int l = 0; l < L; l++) {
-		const float *src[] = {p->wq + (size_t)l * D * D, p->wk + (size_t)l * KV * D, p->wv + (size_t)l * KV * D,
-				      p->wo + (size_t)l * D * D, p->w1 + (size_t)l * F * D, p->w2 + (size_t)l * D * F,
-				      p->w3 + (size_t)l * F * D};
-		int in[] = {D, D, D, D, D, F, D}, out[] = {D, KV, KV, D, F, D, F};
-		for (int i = 0; i < 7; i++) {
-			pack(&(*all[i])[l], at, src[i], in[i], out[i]);
-			at += packed_floats(in[i], out[i]);
-		}
-	}
-	pack(&s->out, at, p->output, D, c->vocab_size);
+/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T. A single row, decoding one
+ * sequence, goes through sgemv: OpenBLAS's sgemm copies (packs) the whole
+ * weight matrix on every call, which made batch 1 three times slower than
+ * sgemv, which reads each weight once. */
+static void project(float *out, const float *in, const float *w, int N, int IN, int OUT) {
+	if (N == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, w, IN, in, 1, 0.0f, out, 1);
+	else matmul_forward(out, in, w, N, IN, OUT);
 }
 
 /* The model over rows r (tokens at positions of sequences), writing their
@@ -471,7 +303,9 @@ static void forward(lm_sampler *s, const rows *r) {
 	embedding_forward(r->x, r->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		project_n(3, (float *[]){r->q, r->k, r->v}, (const packed *[]){&s->wq[l], &s->wk[l], &s->wv[l]}, r->xb, N, r->xp);
+		project(r->q, r->xb, p->wq + (size_t)l * D * D, N, D, D);
+		project(r->k, r->xb, p->wk + (size_t)l * KV * D, N, D, KV);
+		project(r->v, r->xb, p->wv + (size_t)l * KV * D, N, D, KV);
 		rope_forward(r->q, r->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(r->k, r->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
@@ -485,12 +319,13 @@ static void forward(lm_sampler *s, const rows *r) {
 			}
 		}
 		attend(s, l, r);
-		project(r->q, r->xb, &s->wo[l], N, r->xp);
+		project(r->q, r->xb, p->wo + (size_t)l * D * D, N, D, D);
 		residual_forward(r->x, r->q, (long)N * D);
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		project_n(2, (float *[]){r->h1, r->h3}, (const packed *[]){&s->w1[l], &s->w3[l]}, r->xb, N, r->xp);
+		project(r->h1, r->xb, p->w1 + (size_t)l * F * D, N, D, F);
+		project(r->h3, r->xb, p->w3 + (size_t)l * F * D, N, D, F);
 		swiglu_forward(r->h1, r->h1, r->h3, (long)N * F);
-		project(r->q, r->h1, &s->w2[l], N, r->xp);
+		project(r->q, r->h1, p->w2 + (size_t)l * D * F, N, F, D);
 		residual_forward(r->x, r->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
@@ -498,7 +333,7 @@ static void forward(lm_sampler *s, const rows *r) {
 	for (int w = 0; w < W; w++)
 		memmove(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
 	rmsnorm_forward(r->xb, r->rstd, r->q, p->norm, W, D, c->norm_eps);
-	project(r->logits, r->xb, &s->out, W, r->xp);
+	project(r->logits, r->xb, p->output, W, D, c->vocab_size);
 }
 
 static int cand_desc(const void *a, const void *b) {
@@ -708,7 +543,7 @@ static rows view(const lm_sampler *s, const rows *r, int r0, int r1, int w0, int
 		.want = r->want + w0, .slots = r->slots + w0, .x = r->x + r0 * D, .xb = r->xb + r0 * D,
 		.q = r->q + r0 * D, .k = r->k + r0 * KV, .v = r->v + r0 * KV,
 		.att = r->att + (size_t)r0 * c->n_heads * s->ld, .h1 = r->h1 + r0 * F, .h3 = r->h3 + r0 * F,
-		.rstd = r->rstd + r0, .xp = r->xp + r0 * (F > D ? F : D), .logits = r->logits + w0 * (size_t)c->vocab_size,
+		.rstd = r->rstd + r0, .logits = r->logits + w0 * (size_t)c->vocab_size,
 	};
 	for (int w = 0; w < v.w; w++) v.want[w] -= r0;
 	return v;
@@ -754,6 +589,10 @@ static void decode(lm_sampler *s) {
 		if (n == r->n - 1)
 			for (; k <= g; k++) { cut[k] = r->n; wcut[k] = w; }
 	}
+	/* as layers.c's matmuls do inside their own team: OpenBLAS on one thread
+	 * while ours run it, so the two thread pools do not compete for cores */
+	int blas_threads = openblas_get_num_threads();
+	openblas_set_num_threads(1);
 #pragma omp parallel num_threads(g)
 	{
 		int t = omp_get_thread_num();
@@ -763,6 +602,7 @@ static void decode(lm_sampler *s) {
 			if (v.w) sample_rows(s, &v);
 		}
 	}
+	openblas_set_num_threads(blas_threads);
 	free(cut);
 	free(wcut);
 }

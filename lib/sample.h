@@ -31,9 +31,10 @@ typedef struct lm_sampler lm_sampler;
 
 /* A decoder for m (which must outlive it) with room for max_batch sequences of
  * at most max_len positions each (prompt plus completion, <= cfg.max_seq_len).
- * It keeps its own copy of m's weight matrices, laid out for decoding (as much
- * memory again as the model), and a KV cache of 2·n_layers·max_batch·max_len·
- * n_kv_heads·head_dim floats: size max_len to what the sequences need. */
+ * It reads m's weights where they are (no copy: several samplers of one model,
+ * or of several models in one process, cost the weights once) and holds a KV
+ * cache of 2·n_layers·max_batch·max_len·n_kv_heads·head_dim floats (max_len
+ * rounded up to a multiple of 16): size max_len to what the sequences need. */
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len);
 void sampler_free(lm_sampler *s);
 
