@@ -23,7 +23,7 @@ $(WORK)/report.txt: $(WORK)/mix.jsonl $(WORK)/val.bin $(WORK)/chat.jsonl \
 	     "val $(call lines,$(WORK)/val.jsonl)); pretraining mix $(call lines,$(WORK)/mix.jsonl)" \
 	     "$(if $(UPSAMPLE),(repeated: $(UPSAMPLE)),)"; \
 	if [ -n "$(MANIFEST)" ]; then \
-		echo "   dedup recall against the planted copies (samples/score.pl; a copy counts as missed when clean dropped both documents):"; \
+		echo "   dedup recall against the planted copies (samples/score.pl; pairs that clean broke up count as missed):"; \
 		perl -MJSON::PP -e '$$k{ decode_json($$_)->{id} } = 1 while <STDIN>; while (<>) { my $$i = decode_json($$_)->{id}; print encode_json({ id => $$i }), "\n" unless $$k{$$i} }' \
 			$(WORK)/clean.jsonl <$(WORK)/dedup.jsonl >$(WORK)/removed.jsonl; \
 		perl samples/score.pl $(MANIFEST) $(RAW) --removed $(WORK)/removed.jsonl | sed 's/^dedup: /     /'; \
