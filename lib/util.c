@@ -125,16 +125,21 @@ lm_out *out_open(const char *path, int gz) {
 	if (gz < 0) gz = ends_with(path, ".gz");
 	int fd;
 	struct stat st;
-	if (!strcmp(path, "-")) {
+	if (!strcmp(path, "-") || !strcmp(path, "/dev/stdout")) {
 		fd = 1;
-	} else if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-		/* /dev/null, a FIFO, a terminal: nothing to rename over, write in place */
+	} else if ((stat(path, &st) == 0 && !S_ISREG(st.st_mode)) || !strncmp(path, "/dev/", 5) ||
+		   !strncmp(path, "/proc/", 6)) {
+		/* /dev/null, /dev/stdout, a FIFO, a terminal: nothing to rename over, write in place */
 		fd = open(path, O_WRONLY);
 		if (fd < 0) die_errno("%s", path);
 	} else {
-		size_t n = strlen(path) + 32;
+		/* through a symlink the rename must replace the file it points to, not the link */
+		char *real = realpath(path, NULL);
+		const char *target = real ? real : path;
+		size_t n = strlen(target) + 32;
 		o->tmp = xmalloc(n);
-		snprintf(o->tmp, n, "%s.tmp.%ld", path, (long)getpid());
+		snprintf(o->tmp, n, "%s.tmp.%ld", target, (long)getpid());
+		o->dest = real;
 		fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 		if (fd < 0) { int e = errno; free(o->tmp); o->tmp = NULL; errno = e; die_errno("%s", path); }
 		tmp_add(o->tmp);
@@ -183,6 +188,7 @@ static void out_free(lm_out *o) {
 	if (o->tmp) tmp_del(o->tmp);
 	free(o->tmp);
 	free(o->path);
+	free(o->dest);
 	free(o);
 }
 
@@ -194,7 +200,7 @@ void out_close(lm_out *o) {
 	} else if (fclose(o->f)) {
 		die_errno("%s", o->path);
 	}
-	if (o->tmp && rename(o->tmp, o->path)) die_errno("%s", o->path);
+	if (o->tmp && rename(o->tmp, o->dest ? o->dest : o->path)) die_errno("%s", o->path);
 	out_free(o);
 }
 

@@ -38,6 +38,7 @@ char *read_file(const char *path, size_t *len);
  * ".gz" is gzip-compressed unless gz == 0; gz == 1 forces compression. */
 typedef struct lm_out {
 	char *path, *tmp;
+	char *dest;          /* path with symlinks resolved, where the rename goes */
 	FILE *f;
 	gzFile gz;
 } lm_out;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
@@ -50,5 +51,21 @@ int main(int argc, char **argv) {
 	out_close(o);
 	struct stat st;
 	ok(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode), "/dev/null is still a device");
+
+	/* through a symlink: the file it points to is replaced, the link stays */
+	char link[80];
+	snprintf(link, sizeof link, "%s.link", path);
+	close(open(path, O_WRONLY | O_CREAT, 0666));
+	symlink(path, link);
+	o = out_open(link, -1);
+	out_printf(o, "via link\n");
+	out_close(o);
+	struct stat ls;
+	ok(lstat(link, &ls) == 0 && S_ISLNK(ls.st_mode), "a symlinked output stays a symlink");
+	in = in_open(path);
+	ok(in_line(in) && !strcmp(in->buf, "via link"), "its target got the output");
+	in_close(in);
+	unlink(link);
+	unlink(path);
 	return done_testing();
 }
