@@ -33,6 +33,11 @@ p64=$(rate "$W/p64.err") p64c=$(cpurate "$W/p64.err")
 echo "lm-sample batch 1:  $b1 tok/s ($b1c per CPU-second)"
 echo "lm-sample batch 64: $b64 tok/s aggregate ($b64c per CPU-second)"
 echo "lm-sample batch 64, top-p 0.9: $p64 tok/s aggregate ($p64c per CPU-second)"
+# memory: the sampler adds its KV cache and activations to the model's weights, no copy of them
+if [ -x /usr/bin/time ]; then
+	/usr/bin/time -f %M -o "$W/rss" lm-sample --ids -t 1 -n 20 -b 64 -c 64 "$W/a.st" >/dev/null
+	echo "lm-sample batch 64 peak RSS: $(($(cat "$W/rss") / 1024)) MiB (weights $(($(wc -c <"$W/a.st") / 1048576)) MiB on disk)"
+fi
 
 if /usr/bin/python3 -c 'import torch, numpy' 2>/dev/null; then
 	/usr/bin/python3 "$ROOT/bench/torch_sample.py" "$W/a.st" "$N" 0 >"$W/torch.out"
