@@ -1,7 +1,7 @@
 /* sample: the KV-cache decoder and the token samplers. The kernels of the
  * model's rows (matmul, rmsnorm, RoPE, SwiGLU, embedding, residual) are
- * lib/layers.c's, so every projection is one cblas_sgemm over the model's own
- * weights; what is here is what decoding needs beyond training: attention of
+ * lib/layers.c's, so every projection is one OpenBLAS call (sgemm; sgemv
+ * for a single row) over the model's own weights; what is here is what decoding needs beyond training: attention of
  * new rows over the cache, the cache itself, and the samplers. */
 #include "sample.h"
 #include "layers.h"
