@@ -1,8 +1,8 @@
 /* sample: the KV-cache decoder and the token samplers. The kernels of the
  * model's rows (matmul, rmsnorm, RoPE, SwiGLU, embedding, residual) are
- * lib/layers.c's, so every projection is one OpenBLAS call (sgemm; sgemv
- * for a single row) over the model's own weights; what is here is what decoding needs beyond training: attention of
- * new rows over the cache, the cache itself, and the samplers. */
+ * lib/layers.c's, so every projection is one OpenBLAS call over the model's
+ * own weights; what is here is what decoding needs beyond training: attention
+ * of new rows over the cache, the cache itself, and the samplers. */
 #include "sample.h"
 #include "layers.h"
 #include "util.h"
@@ -284,15 +284,6 @@ static void attend(lm_sampler *s, int l, const rows *r) {
 	}
 }
 
-/* out(N, OUT) = in(N, IN) · w(OUT, IN)^T. A single row, decoding one
- * sequence, goes through sgemv: OpenBLAS's sgemm copies (packs) the whole
- * weight matrix on every call, which made batch 1 three times slower than
- * sgemv, which reads each weight once. */
-static void project(float *out, const float *in, const float *w, int N, int IN, int OUT) {
-	if (N == 1) cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, w, IN, in, 1, 0.0f, out, 1);
-	else matmul_forward(out, in, w, N, IN, OUT);
-}
-
 /* The model over rows r (tokens at positions of sequences), writing their
  * keys and values into the cache; logits of the rows listed in r->want. */
 static void forward(lm_sampler *s, const rows *r) {
@@ -303,9 +294,9 @@ static void forward(lm_sampler *s, const rows *r) {
 	embedding_forward(r->x, r->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		project(r->q, r->xb, p->wq + (size_t)l * D * D, N, D, D);
-		project(r->k, r->xb, p->wk + (size_t)l * KV * D, N, D, KV);
-		project(r->v, r->xb, p->wv + (size_t)l * KV * D, N, D, KV);
+		matmul_forward(r->q, r->xb, p->wq + (size_t)l * D * D, N, D, D);
+		matmul_forward(r->k, r->xb, p->wk + (size_t)l * KV * D, N, D, KV);
+		matmul_forward(r->v, r->xb, p->wv + (size_t)l * KV * D, N, D, KV);
 		rope_forward(r->q, r->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(r->k, r->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
@@ -319,13 +310,13 @@ static void forward(lm_sampler *s, const rows *r) {
 			}
 		}
 		attend(s, l, r);
-		project(r->q, r->xb, p->wo + (size_t)l * D * D, N, D, D);
+		matmul_forward(r->q, r->xb, p->wo + (size_t)l * D * D, N, D, D);
 		residual_forward(r->x, r->q, (long)N * D);
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		project(r->h1, r->xb, p->w1 + (size_t)l * F * D, N, D, F);
-		project(r->h3, r->xb, p->w3 + (size_t)l * F * D, N, D, F);
+		matmul_forward(r->h1, r->xb, p->w1 + (size_t)l * F * D, N, D, F);
+		matmul_forward(r->h3, r->xb, p->w3 + (size_t)l * F * D, N, D, F);
 		swiglu_forward(r->h1, r->h1, r->h3, (long)N * F);
-		project(r->q, r->h1, p->w2 + (size_t)l * D * F, N, F, D);
+		matmul_forward(r->q, r->h1, p->w2 + (size_t)l * D * F, N, F, D);
 		residual_forward(r->x, r->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
@@ -333,7 +324,7 @@ static void forward(lm_sampler *s, const rows *r) {
 	for (int w = 0; w < W; w++)
 		memmove(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
 	rmsnorm_forward(r->xb, r->rstd, r->q, p->norm, W, D, c->norm_eps);
-	project(r->logits, r->xb, p->output, W, D, c->vocab_size);
+	matmul_forward(r->logits, r->xb, p->output, W, D, c->vocab_size);
 }
 
 static int cand_desc(const void *a, const void *b) {
