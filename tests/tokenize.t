@@ -11,6 +11,9 @@ for m in ud suffix unused; do
 		sh "$ROOT/tests/tokenize_check.sh" "$D/tok_bpe_$m.model" "$D/tok_small.txt.gz" \
 		"$D/tok_small.$m.ids.gz" "$D/tok_small.$m.decoded.gz" 2
 done
+ok "a model trained by lm-bpe encodes and decodes the whole corpus as SentencePiece does" \
+	sh "$ROOT/tests/tokenize_check.sh" "$D/tok_bpe_lmbpe.model" "$D/tok_corpus.txt.gz" \
+	"$D/tok_corpus.lmbpe.ids.gz" "$D/tok_corpus.lmbpe.decoded.gz" 2
 fails "an unigram model is refused" lm-tokenize -m "$D/tok_unigram.model" /dev/null
 stderr_has "... saying the model type is unsupported" "tok_unigram.model: unsupported model type unigram"
 printf 'not a model at all\n' > garbage.model

@@ -33,6 +33,12 @@ if [ $# -eq 0 ]; then
 	${CC:-cc} -Ilib -o "$tmp/spm_unused" tests/ref/spm_unused.c build/liblmkit.a \
 		-fopenmp -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
 	"$tmp/spm_unused" tests/data/tok_bpe_ud.model tests/data/tok_bpe_unused.model
+	# a model trained by lm-bpe itself (Llama 2's options) on the corpus, held to
+	# SentencePiece's ids on the whole of it
+	gzip -dc tests/data/tok_corpus.txt.gz | bin/lm-bpe -p -n 4000 --character-coverage 0.98 \
+		-o tests/data/tok_bpe_lmbpe.model -
+	/usr/bin/python3 tests/ref/spm_ids.py tests/data/tok_bpe_lmbpe.model tests/data/tok_corpus.txt.gz \
+		tests/data/tok_corpus.lmbpe.ids.gz tests/data/tok_corpus.lmbpe.decoded.gz
 	for m in ud suffix unused; do
 		/usr/bin/python3 tests/ref/spm_ids.py tests/data/tok_bpe_$m.model tests/data/tok_small.txt.gz \
 			tests/data/tok_small.$m.ids.gz tests/data/tok_small.$m.decoded.gz
