@@ -118,4 +118,12 @@ sed 's/big1/big2/' big.jsonl > big2.jsonl && cat big2.jsonl >> big.jsonl
 ok "a 50 MB document" lm-dedup --removed bigrm.jsonl -o bigout.jsonl big.jsonl
 is "its copy is removed" "$(wc -l < bigout.jsonl) $(grep -c '"reason":"exact"' bigrm.jsonl)" "1 1"
 
+# the man page's examples, as written, in a directory of their own
+mkdir ex && cd ex
+sed -n '/^\.Sh EXAMPLES/,/^\.Sh SEE ALSO/p' "$ROOT/man/lm-dedup.1" |
+	awk '/^\.Bd -literal/ { on = 1; next } /^\.Ed/ { on = 0 } on' | sed 's/\\e/\\/g' > examples.sh
+ok "the man page's examples run as written" sh -e examples.sh
+is "... and keep one of the two documents" "$(wc -l < kept.jsonl | tr -d ' ') $(wc -l < removed.jsonl | tr -d ' ')" "1 1"
+cd ..
+
 done_testing
