@@ -27,19 +27,31 @@ static int is_fallback(const char *core) {
 
 void blas_init(int argc, char **argv) {
 	(void)argc;
-	if (getenv("OPENBLAS_CORETYPE") || getenv("LMKIT_BLAS_REEXEC")) return;
-	const char *core = openblas_get_corename(), *want = best_core();
-	if (!want || !core || !is_fallback(core)) return;
-	setenv("OPENBLAS_CORETYPE", want, 1);
-	setenv("LMKIT_BLAS_REEXEC", want, 1);
+	if (getenv("LMKIT_REEXEC")) return;
+	int again = 0;
+	/* Our OpenMP teams and OpenBLAS's own threads take turns on the same cores:
+	 * workers spinning while the other pool works starve it. Measured on 2 cores:
+	 * batch-1 sampling 2.5x faster with passive waits, training no slower. */
+	if (!getenv("OMP_WAIT_POLICY")) {
+		setenv("OMP_WAIT_POLICY", "passive", 1);
+		again = 1;
+	}
+	const char *core = openblas_get_corename(), *want = best_core(), *set = "";
+	if (!getenv("OPENBLAS_CORETYPE") && want && core && is_fallback(core)) {
+		setenv("OPENBLAS_CORETYPE", want, 1);
+		set = want;
+		again = 1;
+	}
+	if (!again) return;
+	/* the value records which core lmkit chose, for blas_kernel */
+	setenv("LMKIT_REEXEC", *set ? set : "-", 1);
 	execv("/proc/self/exe", argv);
-	/* exec failed (no /proc): run on the slow kernels rather than not at all */
-	unsetenv("OPENBLAS_CORETYPE");
+	/* exec failed (no /proc): run with the environment the libraries already read */
 }
 
 const char *blas_kernel(void) {
 	static char buf[96];
-	const char *set = getenv("LMKIT_BLAS_REEXEC"), *env = getenv("OPENBLAS_CORETYPE");
+	const char *set = getenv("LMKIT_REEXEC"), *env = getenv("OPENBLAS_CORETYPE");
 	snprintf(buf, sizeof buf, "OpenBLAS %s%s", openblas_get_corename(),
 		 set && env && !strcmp(set, env) ? " (OPENBLAS_CORETYPE set by lmkit)"
 		 : env ? " (OPENBLAS_CORETYPE from environment)" : "");

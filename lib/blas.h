@@ -1,14 +1,18 @@
-/* blas: OpenBLAS kernel selection. Debian 12's OpenBLAS 0.3.21 does not know
- * recent Xeons and falls back to its SSE3 "Prescott" kernels, about 5x slower
- * than its AVX-512 ones. It reads OPENBLAS_CORETYPE only when it loads, so
- * blas_init re-executes the program once with the variable set when OpenBLAS
- * chose a core older than what the CPU supports. A user's own setting is kept. */
+/* blas: the environment OpenBLAS and OpenMP read when they load, set before
+ * they do.
+ *
+ * Debian 12's OpenBLAS 0.3.21 does not know recent Xeons and falls back to its
+ * SSE3 "Prescott" kernels, about 5x slower than its AVX-512 ones. It reads
+ * OPENBLAS_CORETYPE only when it loads, and libgomp reads OMP_WAIT_POLICY only
+ * when it loads, so blas_init re-executes the program once with the variables
+ * set: the best core the CPU supports when OpenBLAS chose an older one, and
+ * passive OpenMP waits. A user's own setting of either is kept. */
 #ifndef LM_BLAS_H
 #define LM_BLAS_H
 #include <cblas.h>
 
 void blas_init(int argc, char **argv);
-/* e.g. "SkylakeX (set by lmkit)" or "Haswell (OPENBLAS_CORETYPE)" or "Prescott" */
+/* e.g. "OpenBLAS SkylakeX (OPENBLAS_CORETYPE set by lmkit)" */
 const char *blas_kernel(void);
 
 #endif

@@ -65,10 +65,12 @@ if [ -r "$ASSETS/stories260K.bin" ] && [ -r "$ASSETS/tok512.bin" ] && [ -r "$ASS
 	fi
 	fails "prompt without a tokenizer" lm-sample -j -p hi "$S"
 
-	# valgrind cannot decode AVX-512, so this run uses its own -O1 build without -march=native
+	# valgrind cannot decode AVX-512, so this run uses its own -O1 build without -march=native;
+	# both variables lm_init would set are given, so it does not re-execute (under valgrind
+	# /proc/self/exe is valgrind itself)
 	if command -v valgrind >/dev/null 2>&1 &&
 	   make -s -C "$ROOT" BUILD=build/valgrind BIN=build/valgrind/bin OPT='-O1' build/valgrind/bin/lm-sample >make.log 2>&1; then
-		ok "valgrind: 20 tokens, no errors" env OPENBLAS_CORETYPE=Haswell valgrind -q --error-exitcode=99 \
+		ok "valgrind: 20 tokens, no errors" env OPENBLAS_CORETYPE=Haswell OMP_WAIT_POLICY=passive valgrind -q --error-exitcode=99 \
 			"$ROOT/build/valgrind/bin/lm-sample" -t 0 -n 20 --tokenizer "$ASSETS/tok512.bin" -o vg.txt "$S"
 		is "  and the right text" "$(cat vg.txt)" "Once upon a time, there was a little girl named Lily. She loved to play"
 	else
