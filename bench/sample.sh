@@ -15,6 +15,11 @@ N=${N:-200}
 # batch 64 at 97 tok/s spinning, 800 passive, on 2 loaded cores). Both peers
 # run under it; override by setting it.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-passive}
+# Debian's PyTorch links the same OpenBLAS, which on this CPU falls back to its
+# SSE3 kernels unless told otherwise: give it the kernels lmkit picks (a value
+# set by the user is kept), so the peer runs at its best.
+core=$(lm-sample --version | sed -n 's/.*OpenBLAS \([A-Za-z0-9]*\).*/\1/p')
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
 echo "OMP_WAIT_POLICY=$OMP_WAIT_POLICY, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 printf '{"dim":288,"n_layers":6,"n_heads":6,"n_kv_heads":6,"vocab_size":32000,"max_seq_len":256,"tied":true}' >"$W/a.json"
