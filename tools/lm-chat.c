@@ -1,6 +1,7 @@
 /* lm-chat: talk to a chat model in Llama 2's template, on a terminal or over
  * chat JSONL. */
 #include "chat.h"
+#include "docs.h"
 #include "checkpoint.h"
 #include "sample.h"
 #include "tokenizer.h"
@@ -62,15 +63,6 @@ static char *reply_text(const int32_t *ids, int n, size_t *len) {
 	return text;
 }
 
-static void json_string(lm_out *o, const char *s) {
-	cJSON *j = cJSON_CreateStringReference(s);
-	char *q = j ? cJSON_PrintUnformatted(j) : NULL;
-	if (!q) die("out of memory");
-	out_write(o, q, strlen(q));
-	free(q);
-	cJSON_Delete(j);
-}
-
 /* Non-interactive: every prompt of in (chat JSONL ending with a user message)
  * gets a reply; records go out in input order, batch prompts decoded together. */
 static void run_jsonl(const char *in_path, const char *out_path, int batch, int skip_bad) {
@@ -119,11 +111,11 @@ static void run_jsonl(const char *in_path, const char *out_path, int batch, int 
 			out_printf(o, "\"messages\": [");
 			for (int i = 0; i < pending[k].n; i++) {
 				out_printf(o, "{\"role\": \"%s\", \"content\": ", chat_role_name(pending[k].msg[i].role));
-				json_string(o, pending[k].msg[i].content);
+				json_put_string(o, pending[k].msg[i].content, pending[k].msg[i].len);
 				out_printf(o, "}, ");
 			}
 			out_printf(o, "{\"role\": \"assistant\", \"content\": ");
-			json_string(o, text);
+			json_put_string(o, text, strlen(text));
 			out_printf(o, "}], \"finish\": \"%s\", \"tokens\": %d, \"dropped_turns\": %d}\n",
 				   finish_reason(ids, nt), nt, dropped[k]);
 			free(text);

@@ -3,6 +3,7 @@
  * checkpoint's cross-entropy on a token shard. Generation stays with lm-chat
  * and lm-sample, so any model or decoding setting can be scored the same way. */
 #include "chat.h"
+#include "docs.h"
 #include "checkpoint.h"
 #include "eval.h"
 #include "shard.h"
@@ -42,13 +43,6 @@ static int blank(const lm_in *in) {
 	return len == 0;
 }
 
-static void put_string(lm_out *o, const char *s) {
-	char *q = cJSON_PrintUnformatted(cJSON_CreateStringReference(s));
-	if (!q) die("out of memory");
-	out_write(o, q, strlen(q));
-	free(q);
-}
-
 /* Each item's prompt as a one-turn chat prompt, its id kept. */
 static int cmd_prompts(int argc, char **argv) {
 	const char *out = "-", *system = NULL;
@@ -68,11 +62,11 @@ static int cmd_prompts(int argc, char **argv) {
 		cJSON *j = parse_line(in);
 		const char *prompt = member(j, "prompt", in, 1), *id = member(j, "id", in, 0);
 		out_printf(o, "{");
-		if (id) { out_printf(o, "\"id\": "); put_string(o, id); out_printf(o, ", "); }
+		if (id) { out_printf(o, "\"id\": "); json_put_string(o, id, strlen(id)); out_printf(o, ", "); }
 		out_printf(o, "\"messages\": [");
-		if (system) { out_printf(o, "{\"role\": \"system\", \"content\": "); put_string(o, system); out_printf(o, "}, "); }
+		if (system) { out_printf(o, "{\"role\": \"system\", \"content\": "); json_put_string(o, system, strlen(system)); out_printf(o, "}, "); }
 		out_printf(o, "{\"role\": \"user\", \"content\": ");
-		put_string(o, prompt);
+		json_put_string(o, prompt, strlen(prompt));
 		out_printf(o, "}]}\n");
 		cJSON_Delete(j);
 	}
@@ -158,11 +152,11 @@ static int cmd_score(int argc, char **argv) {
 		refused[k] += is_refusal;
 		if (d) {
 			out_printf(d, "{");
-			if (id) { out_printf(d, "\"id\": "); put_string(d, id); out_printf(d, ", "); }
+			if (id) { out_printf(d, "\"id\": "); json_put_string(d, id, strlen(id)); out_printf(d, ", "); }
 			out_printf(d, "\"kind\": \"%s\", \"prompt\": ", kind);
-			put_string(d, prompt);
+			json_put_string(d, prompt, strlen(prompt));
 			out_printf(d, ", \"reply\": ");
-			put_string(d, reply);
+			json_put_string(d, reply, strlen(reply));
 			out_printf(d, ", \"correct\": %s, \"refused\": %s", ok ? "true" : "false", is_refusal ? "true" : "false");
 			if (k == FACT) out_printf(d, ", \"exact\": %s", same ? "true" : "false");
 			out_printf(d, "}\n");
@@ -176,11 +170,11 @@ static int cmd_score(int argc, char **argv) {
 	if (d) out_close(d);
 	if (o) {
 		out_printf(o, "{\"name\": ");
-		put_string(o, name);
+		json_put_string(o, name, strlen(name));
 		out_printf(o, ", \"eval\": ");
-		put_string(o, eval_path);
+		json_put_string(o, eval_path, strlen(eval_path));
 		out_printf(o, ", \"replies\": ");
-		put_string(o, replies_path);
+		json_put_string(o, replies_path, strlen(replies_path));
 		out_printf(o, ", \"facts\": %ld, \"accuracy\": %.4f, \"exact_match\": %.4f, \"unsafe\": %ld, "
 			   "\"refusal_rate\": %.4f, \"benign\": %ld, \"benign_refusal_rate\": %.4f}\n",
 			   n[FACT], rate(right[FACT], n[FACT]), rate(exact, n[FACT]), n[UNSAFE],
@@ -228,11 +222,11 @@ static int cmd_loss(int argc, char **argv) {
 	eval_loss e = eval_shard_loss(m, s, B, T);
 	if (o) {
 		out_printf(o, "{\"name\": ");
-		put_string(o, name);
+		json_put_string(o, name, strlen(name));
 		out_printf(o, ", \"model\": ");
-		put_string(o, model_path);
+		json_put_string(o, model_path, strlen(model_path));
 		out_printf(o, ", \"shard\": ");
-		put_string(o, shard_path);
+		json_put_string(o, shard_path, strlen(shard_path));
 		out_printf(o, ", \"targets\": %.0f, \"loss\": %.6f, \"perplexity\": %.4f, \"unigram_entropy\": %.6f}\n",
 			   e.targets, e.loss, exp(e.loss), e.unigram_entropy);
 		out_close(o);
