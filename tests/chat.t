@@ -97,18 +97,36 @@ until_seen() {
 		sleep 0.1
 	done
 }
+# until_prompt FILE: wait (up to 60 s) until FILE ends with lm-chat's prompt "> "
+until_prompt() {
+	i=0
+	until [ "$(tail -c 2 "$1" 2>/dev/null)" = "> " ]; do
+		i=$((i + 1))
+		[ $i -gt 600 ] && return 1
+		sleep 0.1
+	done
+}
+# until_ended FILE: wait (up to 60 s) for script(1)'s last line: lm-chat has ended
+until_ended() { until_seen "$1" 'COMMAND_EXIT_CODE='; }
+# show FILE: a transcript as TAP comments, when something failed
+show() { [ $_fail -eq 0 ] || sed 's/^/#   /' "$1"; }
+# script(1) runs its command with $SHELL -c; "exec" keeps a shell from standing
+# between it and lm-chat (dash, as /bin/sh, kills itself on the Ctrl-C that
+# lm-chat catches, so the status would be 130).
 # Two turns (the second sent as two lines joined by a backslash), then EOF.
 (
-	until_seen s1.txt '^> '
+	until_prompt s1.txt
 	printf 'Hello there\r'
 	until_seen s1.txt 'context: '
+	until_prompt s1.txt
 	printf 'first line\\\r'
 	until_seen s1.txt '^\. '
 	printf 'second line\r'
 	until_seen s1.txt 'context: ' 2
+	until_prompt s1.txt
 	printf '\004'
-	sleep 2
-) | timeout 120 script -qfec "lm-chat -v -m big.safetensors -t $TOK --system 'Be brief.' --temperature 0 --max-new 8" s1.txt >/dev/null
+	until_ended s1.txt
+) | timeout 120 script -qfec "exec lm-chat -v -m big.safetensors -t $TOK --system 'Be brief.' --temperature 0 --max-new 8" s1.txt >/dev/null
 tr -d '\r' <s1.txt >t1.txt
 is "the program ends on EOF with status 0" "$(grep -c 'COMMAND_EXIT_CODE="0"' t1.txt)" 1
 is "two replies" "$(grep -c '^(context: ' t1.txt)" 2
@@ -116,6 +134,7 @@ is "a backslash continues the message" "$(grep -c '^\. second line$' t1.txt)" 1
 n1=$(sed -n 's/^(context: \([0-9]*\) of 2048 tokens)$/\1/p' t1.txt | sed -n 1p)
 n2=$(sed -n 's/^(context: \([0-9]*\) of 2048 tokens)$/\1/p' t1.txt | sed -n 2p)
 is "the second turn's prompt holds the first ($n1 then $n2 tokens)" "$([ "${n2:-0}" -gt $((${n1:-0} + 15)) ] && echo yes)" yes
+show t1.txt
 
 echo '{"messages": [{"role": "user", "content": "Tell me a story"}]}' >story.jsonl
 lm-chat -m big.safetensors -t "$TOK" --temperature 0 --max-new 300 -i story.jsonl >story.out
@@ -123,7 +142,7 @@ is "premise: the greedy answer to the next prompt runs on (300 tokens, no EOS)" 
 	"$(grep -o '"finish": "[a-z]*", "tokens": [0-9]*' story.out)" '"finish": "length", "tokens": 300'
 # Ctrl-C while it answers stops the answer, Ctrl-C at the prompt drops the line, EOF ends.
 (
-	until_seen s2.txt '^> '
+	until_prompt s2.txt
 	printf 'Tell me a story\r'
 	# wait for the first words of the answer, then interrupt it
 	i=0
@@ -132,17 +151,20 @@ is "premise: the greedy answer to the next prompt runs on (300 tokens, no EOS)" 
 	done
 	printf '\003'
 	until_seen s2.txt 'context: '
+	until_prompt s2.txt
 	printf 'never sent'
 	sleep 0.5
 	printf '\003'
-	until_seen s2.txt '^> ' 3
+	# the echoed line ends in "^C"; lm-chat answers with a fresh prompt
+	until_prompt s2.txt
 	printf '\004'
-	sleep 2
-) | timeout 120 script -qfec "lm-chat -v -m big.safetensors -t $TOK --temperature 0" s2.txt >/dev/null
+	until_ended s2.txt
+) | timeout 120 script -qfec "exec lm-chat -v -m big.safetensors -t $TOK --temperature 0" s2.txt >/dev/null
 tr -d '\r' <s2.txt >t2.txt
 is "Ctrl-C stops the reply" "$(grep -c ' \[interrupted\]$' t2.txt)" 1
 n=$(sed -n 's/^(context: \([0-9]*\) of 2048 tokens)$/\1/p' t2.txt)
 is "well before the end of the context ($n tokens)" "$([ "${n:-2048}" -lt 1500 ] && echo yes)" yes
 is "a Ctrl-C at the prompt drops the line, no reply" "$(grep -c '^(context: ' t2.txt)" 1
 is "the program goes on and ends on EOF with status 0" "$(grep -c 'COMMAND_EXIT_CODE="0"' t2.txt)" 1
+show t2.txt
 done_testing
