@@ -10,7 +10,7 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pipe
 CFLAGS  += -std=c11 -D_GNU_SOURCE -fopenmp -Ilib -I/usr/include/openblas -MMD -MP
 LDLIBS  += -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
-LDFLAGS += -fopenmp
+LDFLAGS += -fopenmp -Wl,--as-needed
 BUILD   ?= build
 BIN     ?= bin
 

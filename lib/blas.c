@@ -1,5 +1,6 @@
 #include "blas.h"
 #include "util.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,8 +26,15 @@ static int is_fallback(const char *core) {
 	return 0;
 }
 
+static const char *version_note(void) {
+	static char buf[120];
+	snprintf(buf, sizeof buf, "BLAS: %s", blas_kernel());
+	return buf;
+}
+
 void blas_init(int argc, char **argv) {
 	(void)argc;
+	lm_version_note = version_note;
 	if (getenv("LMKIT_REEXEC")) return;
 	int again = 0;
 	/* Our OpenMP teams and OpenBLAS's own threads take turns on the same cores:

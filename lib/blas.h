@@ -11,6 +11,8 @@
 #define LM_BLAS_H
 #include <cblas.h>
 
+/* Call right after lm_init in tools that run the model (the others do not load
+ * OpenBLAS at all: its threads would only take CPU time from them). */
 void blas_init(int argc, char **argv);
 /* e.g. "OpenBLAS SkylakeX (OPENBLAS_CORETYPE set by lmkit)" */
 const char *blas_kernel(void);

@@ -1,5 +1,4 @@
 #include "util.h"
-#include "blas.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 const char *lm_progname = "lmkit";
+const char *(*lm_version_note)(void);
 
 /* Temporaries of unfinished outputs, removed on die() and fatal signals. */
 #define MAX_TMP 64
@@ -36,7 +36,6 @@ static void on_fatal_signal(int sig) {
 void lm_init(int argc, char **argv) {
 	const char *p = strrchr(argv[0], '/');
 	lm_progname = p ? p + 1 : argv[0];
-	blas_init(argc, argv);
 	signal(SIGHUP, on_fatal_signal);
 	signal(SIGPIPE, on_fatal_signal);
 	/* Tools that checkpoint on SIGINT/SIGTERM install their own handlers after this. */
@@ -293,7 +292,9 @@ void std_options(int argc, char **argv, const char *usage) {
 			exit(0);
 		}
 		if (!strcmp(argv[i], "--version")) {
-			printf("%s (lmkit) %s; BLAS: %s\n", lm_progname, LM_VERSION, blas_kernel());
+			printf("%s (lmkit) %s", lm_progname, LM_VERSION);
+			if (lm_version_note) printf("; %s", lm_version_note());
+			putchar('\n');
 			exit(0);
 		}
 	}

@@ -13,9 +13,11 @@
 
 extern const char *lm_progname;
 
-/* Call first in main: sets lm_progname, makes sure OpenBLAS runs its fast kernels
- * (see blas.c; this may re-execute the program once), installs signal cleanup. */
+/* Call first in main: sets lm_progname, installs signal cleanup. Tools that run
+ * the model call blas_init (blas.h) next. */
 void lm_init(int argc, char **argv);
+/* What --version adds after the version, when set (blas_init sets the BLAS kernel). */
+extern const char *(*lm_version_note)(void);
 
 /* "prog: msg\n" on stderr; die also exits 1 after removing unfinished outputs. */
 void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

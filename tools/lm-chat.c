@@ -1,5 +1,6 @@
 /* lm-chat: talk to a chat model in Llama 2's template, on a terminal or over
  * chat JSONL. */
+#include "blas.h"
 #include "chat.h"
 #include "docs.h"
 #include "checkpoint.h"
@@ -263,6 +264,7 @@ static void run_terminal(const char *system, int verbose) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
+	blas_init(argc, argv);
 	std_options(argc, argv, USAGE);
 	static const struct option opts[] = {
 		{"model", required_argument, 0, 'm'}, {"tokenizer", required_argument, 0, 't'},

@@ -2,6 +2,7 @@
  * for lm-chat, `score` judges the replies that came back, `loss` measures a
  * checkpoint's cross-entropy on a token shard. Generation stays with lm-chat
  * and lm-sample, so any model or decoding setting can be scored the same way. */
+#include "blas.h"
 #include "chat.h"
 #include "docs.h"
 #include "checkpoint.h"
@@ -242,6 +243,7 @@ static int cmd_loss(int argc, char **argv) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
+	blas_init(argc, argv);
 	std_options(argc, argv, USAGE);
 	if (argc < 2) usage_exit(USAGE);
 	const char *cmd = argv[1];

@@ -2,6 +2,7 @@
  * the paper's optimizer defaults, checkpoints that resume exactly, and
  * metrics as JSONL. The batches are random windows of the shards (loader.c);
  * the step loop is train.c's. */
+#include "blas.h"
 #include "checkpoint.h"
 #include "loader.h"
 #include "train.h"
@@ -59,6 +60,7 @@ static int fill_val(void *ctx, long long i, train_batch *b) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
+	blas_init(argc, argv);
 	std_options(argc, argv, USAGE);
 	enum { O_CONFIG = TRAIN_O_END, O_SET, O_BT, O_STEPS, O_VAL, O_VALBATCHES };
 	static const struct option longopts[] = {

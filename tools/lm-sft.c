@@ -2,6 +2,7 @@
  * on the answer tokens only (the shard's loss mask), dialogues packed into
  * rows without seeing each other, starting from a checkpoint. The step loop
  * is train.c's. */
+#include "blas.h"
 #include "chat.h"
 #include "checkpoint.h"
 #include "rng.h"
@@ -97,6 +98,7 @@ static int fill_val(void *ctx, long long i, train_batch *b) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
+	blas_init(argc, argv);
 	std_options(argc, argv, USAGE);
 	enum { O_EPOCHS = TRAIN_O_END, O_MICRO, O_VAL };
 	static const struct option longopts[] = {
