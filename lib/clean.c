@@ -63,8 +63,11 @@ cleaner *clean_new(void) {
 	cleaner *c = xcalloc(1, sizeof *c);
 	for (int i = 0; i < P_N; i++) c->p[i] = clean_params[i].def;
 	for (int i = 0; i < R_N; i++) c->on[i] = 1;
+	c->why = 1;
 	return c;
 }
+
+void clean_want_reasons(cleaner *c, int on) { c->why = on; }
 
 void clean_free(cleaner *c) {
 	if (!c) return;
@@ -919,8 +922,13 @@ void clean_doc(cleaner *c, const char *s, size_t n, clean_result *r) {
 			s = o, n = on;
 		}
 	}
+	/* gopher-quality is a few ratios over the words that gopher-repetition needs
+	 * too, its n-gram counts cost several times more, and on web text it drops the
+	 * most: when no one asks which rule dropped a document, it goes first */
+	int qual_first = !c->why && c->on[R_GOPHER_QUAL];
+	if (qual_first && !gopher_quality(c, s, n, r)) goto drop;
 	if (c->on[R_GOPHER_REP] && !gopher_repetition(c, s, n, r)) goto drop;
-	if (c->on[R_GOPHER_QUAL] && !gopher_quality(c, s, n, r)) goto drop;
+	if (!qual_first && c->on[R_GOPHER_QUAL] && !gopher_quality(c, s, n, r)) goto drop;
 	if (c->on[R_C4]) {
 		const char *o;
 		size_t on;

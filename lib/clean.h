@@ -45,6 +45,10 @@ int clean_enabled(const cleaner *c, int rule);
 /* "rule.name=value" (value a number or "off"); returns NULL or the reason it is wrong. */
 const char *clean_set(cleaner *c, const char *assignment);
 double clean_get(const cleaner *c, const char *rule, const char *name);
+/* Whether a dropped document's rule and check are wanted (the default). Without
+ * them a document is dropped by whichever rule finds it first, cheapest first;
+ * the documents kept, and their text, are the same. */
+void clean_want_reasons(cleaner *c, int on);
 
 typedef struct clean_result {
 	int kept;               /* 1: keep (with text/len), 0: dropped by rule/check */
@@ -113,6 +117,7 @@ typedef struct hset {
 struct cleaner {
 	double p[P_N];
 	int on[R_N];
+	int why;                /* reasons wanted: the rules run in datatrove's order */
 	clean_word *w;          /* words of the current text */
 	size_t nw, wcap;
 	clean_wstat ws;         /* and their counts */

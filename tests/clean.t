@@ -86,6 +86,21 @@ fi
 ok "big document kept with the rules off" lm-clean --only utf8,pii -o big.out big.jsonl
 ok "written back whole" cmp big.out big.jsonl
 
+# Asked for no reasons (no -r, no -v), gopher-quality runs before gopher-repetition:
+# the same documents come out, with the same text.
+C=$ROOT/samples/corpus.jsonl.gz
+lm-clean --only gopher-repetition -o /dev/null -r rep.rej "$C"
+lm-clean --only gopher-quality -o /dev/null -r qual.rej "$C"
+cut -d, -f1 rep.rej | sort >rep.ids
+cut -d, -f1 qual.rej | sort >qual.ids
+is "premise: the sample corpus has documents both rules drop" "$([ "$(comm -12 rep.ids qual.ids | wc -l)" -gt 10 ] && echo yes)" yes
+ok "no reasons asked" lm-clean -o fast.jsonl "$C"
+ok "reasons asked" lm-clean -r all.rej -o ordered.jsonl "$C"
+ok "the same documents kept" cmp fast.jsonl ordered.jsonl
+is "those both drop are put down to gopher-repetition, the first in order" \
+	"$(comm -12 rep.ids qual.ids | while read -r id; do grep -F "$id," all.rej; done | grep -c '"rule":"gopher-repetition"')" \
+	"$(comm -12 rep.ids qual.ids | wc -l | tr -d ' ')"
+
 # the man page's examples, as written, on the test documents
 gzip -c "$D/clean_docs.jsonl" > web.jsonl.gz
 ok "example: clean a compressed corpus" lm-clean -o clean.jsonl.gz -r rejects.jsonl web.jsonl.gz

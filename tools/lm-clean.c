@@ -94,6 +94,7 @@ int main(int argc, char **argv) {
 	if (argc - optind > 1) usage_exit(USAGE);
 	const char *in_path = optind < argc ? argv[optind] : "-";
 
+	clean_want_reasons(c, rej_path || verbose);
 	lm_docs *in = docs_open(in_path, plain, skip_bad);
 	lm_out *out = out_open(out_path, gz);
 	lm_out *rej = rej_path ? out_open(rej_path, -1) : NULL;
