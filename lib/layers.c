@@ -131,25 +131,14 @@ static void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *
 }
 
 /* out (OUT) = W (OUT, IN) · x (IN): one row, as when sampling one sequence.
- * OpenBLAS's sgemm would first copy all of W; sgemv reads it once, split into
- * slabs of W's rows over the team as gemm splits its products. */
+ * OpenBLAS's sgemm would first copy all of W; sgemv reads it once. It runs on
+ * OpenBLAS's own threads, which spin a while between calls: a token's 43
+ * products hand over to them cheaply, where waking an OpenMP team for each
+ * (passive waits) cost ~80 µs a product on this 2-core VM (lm-sample batch 1:
+ * ~195 tok/s that way, 640-700 this way, `lm-sample -v --ids -t 1 -n 200 -b 1`
+ * on bench/sample.sh's model). */
 static void gemv(float *out, const float *x, const float *w, int IN, int OUT) {
-	int nt = omp_get_max_threads();
-	if (nt == 1 || omp_in_parallel() || (long)IN * OUT < GEMM_PAR_MIN) {
-		cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, w, IN, x, 1, 0.0f, out, 1);
-		return;
-	}
-	int saved = openblas_get_num_threads();
-	openblas_set_num_threads(1);
-#pragma omp parallel
-	{
-		int t = omp_get_thread_num(), n = omp_get_num_threads();
-		int chunk = ((OUT + n - 1) / n + 15) / 16 * 16, lo = t * chunk, hi = lo + chunk < OUT ? lo + chunk : OUT;
-		if (lo < hi)
-			cblas_sgemv(CblasRowMajor, CblasNoTrans, hi - lo, IN, 1.0f, w + (long)lo * IN, IN, x, 1, 0.0f,
-				    out + lo, 1);
-	}
-	openblas_set_num_threads(saved);
+	cblas_sgemv(CblasRowMajor, CblasNoTrans, OUT, IN, 1.0f, w, IN, x, 1, 0.0f, out, 1);
 }
 
 void matmul_forward(float *out, const float *inp, const float *w, int N, int IN, int OUT) {
