@@ -67,9 +67,20 @@ else
 fi
 awk -v a="$b64" -v b="$b1" -v ac="$b64c" -v bc="$b1c" \
 	'BEGIN { printf "batch 64 aggregate vs batch 1: %.1fx wall, %.1fx CPU (target >= 20x)\n", a / b, ac / bc }'
-# The ceiling: every token costs 2 FLOPs per matmul weight (attention and sampling
-# come on top), and no matmul through cblas_sgemm runs faster than OpenBLAS's best
-# rate on a large square product, measured here in the same run.
+# The ceilings, measured here in the same run. Batch 1: each token reads every
+# weight once, so no fp32 sampler outruns the cores' read bandwidth over the
+# checkpoint's bytes. Batch 64: each token costs 2 FLOPs per matmul weight
+# (attention and sampling come on top), and no matmul through cblas_sgemm runs
+# faster than OpenBLAS's best rate on a large square product.
+cc -O3 -march=native -fopenmp -o "$W/membw" "$ROOT/bench/membw.c"
+bytes=$(wc -c <"$W/a.st")
+bw=$("$W/membw" "$bytes" | sed -n 's/^gbps //p')
+awk -v bw="$bw" -v bytes="$bytes" -v b="$b1" -v pt="${pt:-0}" 'BEGIN {
+	max = bw * 1e9 / bytes
+	printf "read bandwidth here: %.1f GB/s over %.1f MB (the checkpoint); batch 1 could reach at most %.0f tok/s (lm-sample at %.0f%% of it)\n", \
+		bw, bytes / 1e6, max, 100 * b / max
+	if (pt > 0) printf "ceiling vs PyTorch: %.1fx; 3x PyTorch needs %.1f GB/s\n", max / pt, 3 * pt * bytes / 1e9
+}'
 cc -O2 -I/usr/include/openblas -o "$W/sgemm_peak" "$ROOT/bench/sgemm_peak.c" -lopenblas
 peak=$("$W/sgemm_peak" | sed -n 's/^gflops //p')
 head=$("$W/sgemm_peak" 64 32000 288 | sed -n 's/^gflops //p')
@@ -77,6 +88,6 @@ awk -v peak="$peak" -v head="$head" -v b="$b1" 'BEGIN {
 	D = 288; L = 6; F = 768; V = 32000
 	flop = 2 * (L * (4 * D * D + 3 * D * F) + V * D)
 	printf "sgemm here: %.0f GFLOP/s at 4096x4096x4096, %.0f at the output head of 64 rows (64x32000x288)\n", peak, head
-	printf "ceiling: %.1f MFLOP of matmuls a token; at %.0f GFLOP/s batch 64 could reach %.0f tok/s = %.1fx batch 1; 20x batch 1 needs %.0f GFLOP/s\n", \
+	printf "%.1f MFLOP of matmuls a token: at %.0f GFLOP/s batch 64 could reach at most %.0f tok/s = %.1fx batch 1; 20x batch 1 needs %.0f GFLOP/s\n", \
 		flop / 1e6, peak, peak * 1e9 / flop, peak * 1e9 / flop / b, 20 * b * flop / 1e9
 }'
