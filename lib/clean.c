@@ -59,11 +59,17 @@ const clean_param clean_params[] = {
 const int clean_nparams = sizeof clean_params / sizeof *clean_params;
 _Static_assert(sizeof clean_params / sizeof *clean_params == P_N, "one clean_params entry per P_");
 
+static inline uint64_t word_hash(const char *s, size_t n, size_t avail);
+
 cleaner *clean_new(void) {
 	cleaner *c = xcalloc(1, sizeof *c);
 	for (int i = 0; i < P_N; i++) c->p[i] = clean_params[i].def;
 	for (int i = 0; i < R_N; i++) c->on[i] = 1;
 	c->why = 1;
+	for (int i = 0; i < 256; i++) {
+		char b = (char)i;
+		c->hash1[i] = word_hash(&b, 1, 1);
+	}
 	return c;
 }
 
@@ -351,6 +357,14 @@ static uint32_t last_cp(const char *s, size_t n, int *len) {
 	return cp;
 }
 
+/* The low k bytes of a word set (k = 8 or more: all of them). Both values are
+ * computed and one chosen, so that the choice, on a word's length, is not a
+ * branch to mispredict. */
+static inline uint64_t low_bytes(size_t k) {
+	uint64_t part = (1ull << 8 * (k & 7)) - 1, all = -(uint64_t)(k >= 8);
+	return part | all;
+}
+
 /* A fast 64-bit hash of a word (multiply-xorshift). Up to 16 bytes it is one
  * function of the bytes zero-padded to 16, read without a branch on the length
  * when 16 bytes can be read (avail: the bytes readable from s, at least n). */
@@ -374,8 +388,8 @@ static inline uint64_t word_hash(const char *s, size_t n, size_t avail) {
 			memcpy(t, s, n);
 			memcpy(&x0, t, 8), memcpy(&x1, t + 8, 8);
 		}
-		x0 &= n >= 8 ? ~0ull : (1ull << 8 * n) - 1;
-		x1 &= n >= 16 ? ~0ull : n > 8 ? (1ull << 8 * (n - 8)) - 1 : 0;
+		x0 &= low_bytes(n);
+		x1 &= low_bytes(n > 8 ? n - 8 : 0);
 	}
 	h = (h ^ x0) * 0xFF51AFD7ED558CCDull;
 	h ^= h >> 32;
@@ -395,8 +409,7 @@ static const uint32_t stop_key[8] = {
 /* The stop word bit of the len bytes at s (avail >= len bytes readable there), without
  * branches on the word: a word longer than 4 gets bit 31 set, which no key has. */
 static inline unsigned stop_bits(uint32_t x, size_t len) {
-	uint32_t keep = len >= 4 ? 0xFFFFFFFFu : (1u << 8 * len) - 1;
-	x = (x & keep) | (uint32_t)(len > 4) << 31;
+	x = (x & (uint32_t)low_bytes(len)) | (uint32_t)(len > 4) << 31;
 	unsigned b = 0;
 	for (int j = 0; j < 8; j++) b |= (unsigned)(x == stop_key[j]) << j;
 	return b;
@@ -408,6 +421,12 @@ static inline unsigned stop_bit(const char *s, size_t len, size_t avail) {
 	if (avail >= 4) memcpy(&x, s, 4);
 	else x = blk_low32(blk_load_n((const unsigned char *)s, avail));
 	return stop_bits(x, len);
+}
+
+static void reserve_words(cleaner *c, size_t k) {
+	if (c->nw + k <= c->wcap) return;
+	while (c->nw + k > c->wcap) c->wcap = c->wcap ? 2 * c->wcap : 1024;
+	c->w = xrealloc(c->w, c->wcap * sizeof *c->w);
 }
 
 static clean_word *new_word(cleaner *c) {
@@ -674,8 +693,7 @@ typedef struct chunk_memo {
 	uint8_t len, nw;        /* the chunk's bytes (0: an empty slot), its words */
 	uint8_t nonsym, nonsym_cps, alpha, stops;   /* its share of clean_wstat */
 	char bytes[MEMO_BYTES];
-	struct { uint8_t cps, flags; } w[MEMO_WORDS];   /* flags: symbol, alpha, sent_end */
-	uint64_t hash[MEMO_WORDS];
+	clean_word w[MEMO_WORDS];   /* as split (line_start 0) */
 } chunk_memo;
 
 /* the words of chunk [a, b) of s from the memo, or split and remembered */
@@ -685,12 +703,10 @@ static void memo_chunk(cleaner *c, const char *s, size_t a, size_t b) {
 	if (!c->memo) c->memo = xcalloc(MEMO_SLOTS, sizeof *c->memo);
 	chunk_memo *m = &c->memo[word_hash(s + a, len, c->tlen - a) & (MEMO_SLOTS - 1)];
 	if (m->len == len && !memcmp(m->bytes, s + a, len)) {
-		for (int j = 0; j < m->nw; j++) {
-			clean_word *w = new_word(c);
-			w->cps = m->w[j].cps;
-			w->symbol = m->w[j].flags & 1, w->alpha = m->w[j].flags >> 1 & 1, w->sent_end = m->w[j].flags >> 2;
-			w->hash = m->hash[j];
-		}
+		/* all MEMO_WORDS slots, whatever m->nw: a copy of fixed length */
+		reserve_words(c, MEMO_WORDS);
+		memcpy(c->w + c->nw, m->w, sizeof m->w);
+		c->nw += m->nw;
 		c->ws.nonsym += m->nonsym, c->ws.nonsym_cps += m->nonsym_cps, c->ws.alpha += m->alpha;
 		c->ws.stops |= m->stops;
 		return;
@@ -706,12 +722,7 @@ static void memo_chunk(cleaner *c, const char *s, size_t a, size_t b) {
 	memcpy(m->bytes, s + a, len);
 	m->nonsym = c->ws.nonsym - before.nonsym, m->nonsym_cps = c->ws.nonsym_cps - before.nonsym_cps;
 	m->alpha = c->ws.alpha - before.alpha, m->stops = stops;
-	for (int j = 0; j < m->nw; j++) {
-		const clean_word *w = &c->w[w0 + j];
-		m->w[j].cps = w->cps;
-		m->w[j].flags = w->symbol | w->alpha << 1 | w->sent_end << 2;
-		m->hash[j] = w->hash;
-	}
+	memcpy(m->w, c->w + w0, m->nw * sizeof *m->w);
 }
 
 /* The masks of the 64-byte block of the text holding a position (blocks start at
@@ -723,6 +734,25 @@ typedef struct wcursor {
 	uint64_t space, high;   /* ASCII white space, bytes >= 0x80 (zeros past the end are neither) */
 	uint64_t sep;           /* ASCII line separators of str.splitlines */
 } wcursor;
+
+/* Bytes around a simple word, by bits: 1 , ; : ! ? (may follow it); 2 . (may
+ * follow it unless it is an abbreviation); 4 . ! ? (end a sentence); 8 a-z 0-9
+ * (may precede that '.'). */
+static const unsigned char after_word[256] = {
+	[','] = 1, [';'] = 1, [':'] = 1, ['!'] = 1 | 4, ['?'] = 1 | 4, ['.'] = 2 | 4,
+	['a'] = 8, ['b'] = 8, ['c'] = 8, ['d'] = 8, ['e'] = 8, ['f'] = 8, ['g'] = 8, ['h'] = 8, ['i'] = 8,
+	['j'] = 8, ['k'] = 8, ['l'] = 8, ['m'] = 8, ['n'] = 8, ['o'] = 8, ['p'] = 8, ['q'] = 8, ['r'] = 8,
+	['s'] = 8, ['t'] = 8, ['u'] = 8, ['v'] = 8, ['w'] = 8, ['x'] = 8, ['y'] = 8, ['z'] = 8,
+	['0'] = 8, ['1'] = 8, ['2'] = 8, ['3'] = 8, ['4'] = 8, ['5'] = 8, ['6'] = 8, ['7'] = 8, ['8'] = 8, ['9'] = 8,
+};
+
+/* the (up to) 8 bytes at s, avail of them readable, zero-padded */
+static inline uint64_t first_bytes(const char *s, size_t avail) {
+	uint64_t x = 0;
+	if (avail >= 8) memcpy(&x, s, 8);
+	else memcpy(&x, s, avail);
+	return x;
+}
 
 static inline void cursor_at(wcursor *k, const char *s, size_t n, size_t i) {
 	size_t base = i & ~(size_t)63;
@@ -779,27 +809,33 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 			break;
 		}
 		letters = letters ? 3 : 1;   /* as in the word flags below: bit 1, a letter */
-		if (i > a && !(i - a == 2 && (s[a] | 32) == 'i' && s[a + 1] == 'd') &&
-		    !(i - a == 6 && (s[a] | 32) == 'c' && !memcmp(s + a + 1, "annot", 5))) {
+		/* (the tests below on the word's bytes and length are arithmetic, not
+		 * branches: which way they go changes from word to word) */
+		size_t r = i - a;
+		uint64_t x = first_bytes(s + a, n - a) | 0x20;   /* the first byte in lower case */
+		int special = ((r == 2) & ((x & 0xFFFF) == KEY4('i', 'd', 0, 0))) |
+		              ((r == 6) & ((x & 0xFFFFFFFFFFFFull) == ((uint64_t)KEY4('n', 'o', 't', 0) << 24 | KEY4('c', 'a', 'n', 0))));
+		if (r && !special) {
 			/* or such a word and one of , ; : ! ? or a '.' that spaCy splits off */
-			size_t e = i;
-			if (e < n && (s[e] == ',' || s[e] == ';' || s[e] == ':' || s[e] == '!' || s[e] == '?' ||
-			              (s[e] == '.' && ((s[e - 1] >= 'a' && s[e - 1] <= 'z') || (s[e - 1] >= '0' && s[e - 1] <= '9')) &&
-			               e - a > 1 && !abbreviation(s + a, e - a + 1))))
-				e++;
-			if (e == n || s[e] == ' ' || s[e] == '\n') {
-				clean_word *w = new_word(c);
+			int after = after_word[i < n ? (unsigned char)s[i] : 0];
+			size_t e = i + (after & 1);
+			int dot = (after >> 1 & 1) & (after_word[(unsigned char)s[i - 1]] >> 3) & (r > 1);
+			if (dot && !abbreviation(s + a, r + 1)) e++;
+			unsigned char ce = e < n ? (unsigned char)s[e] : ' ';
+			if ((ce == ' ') | (ce == '\n')) {
+				reserve_words(c, 2);
+				clean_word *w = &c->w[c->nw];
 				w->line_start = line, line = 0;
-				w->cps = i - a, w->symbol = 0, w->alpha = letters >> 1, w->sent_end = 0;
-				w->hash = word_hash(s + a, i - a, n - a);
-				c->ws.nonsym++, c->ws.nonsym_cps += i - a, c->ws.alpha += letters >> 1;
-				c->ws.stops |= stop_bit(s + a, i - a, n - a);
-				if (e > i) {
-					w = new_word(c);
-					w->cps = 1, w->symbol = 1, w->alpha = 0;
-					w->sent_end = s[i] == '.' || s[i] == '!' || s[i] == '?';
-					w->hash = word_hash(s + i, 1, n - i);
-				}
+				w->cps = r, w->symbol = 0, w->alpha = letters >> 1, w->sent_end = 0;
+				w->hash = word_hash(s + a, r, n - a);
+				c->ws.nonsym++, c->ws.nonsym_cps += r, c->ws.alpha += letters >> 1;
+				c->ws.stops |= stop_bit(s + a, r, n - a);
+				/* the punctuation after it, kept only when there is one */
+				w[1].line_start = 0, w[1].cps = 1, w[1].symbol = 1, w[1].alpha = 0;
+				size_t pi = i - 1 + (e > i);
+				w[1].sent_end = after_word[(unsigned char)s[pi]] >> 2 & 1;
+				w[1].hash = c->hash1[(unsigned char)s[pi]];
+				c->nw += 1 + (e > i);
 				i = e;
 				continue;
 			}

@@ -133,6 +133,7 @@ struct cleaner {
 	size_t cnt_len, cnt_nw;
 	void *pii;              /* compiled patterns (pii.c) */
 	struct chunk_memo *memo;   /* the words of recent chunks that needed splitting (clean.c) */
+	uint64_t hash1[256];    /* the hash of each one-byte word */
 };
 
 /* Split text into words (c->w, c->nw). */
