@@ -525,83 +525,12 @@ static void sample_rows(lm_sampler *s, const rows *r) {
 	}
 }
 
-/* The chunk's rows r->(r0..r1), the wanted ones among them w0..w1. */
-static rows view(const lm_sampler *s, const rows *r, int r0, int r1, int w0, int w1) {
-	const lm_config *c = &s->m->cfg;
-	size_t D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
-	rows v = {
-		.n = r1 - r0, .w = w1 - w0, .tok = r->tok + r0, .slot = r->slot + r0, .pos = r->pos + r0,
-		.want = r->want + w0, .slots = r->slots + w0, .x = r->x + r0 * D, .xb = r->xb + r0 * D,
-		.q = r->q + r0 * D, .k = r->k + r0 * KV, .v = r->v + r0 * KV,
-		.att = r->att + (size_t)r0 * c->n_heads * s->ld, .h1 = r->h1 + r0 * F, .h3 = r->h3 + r0 * F,
-		.rstd = r->rstd + r0, .logits = r->logits + w0 * (size_t)c->vocab_size,
-	};
-	for (int w = 0; w < v.w; w++) v.want[w] -= r0;
-	return v;
-}
-
-/* Decode the chunk in s->r: forward, then sample its wanted rows. With at
- * least ROWS_PER_THREAD rows a thread, each thread takes a share of the
- * sequences and runs them through the whole model alone: the team meets once
- * a chunk instead of at every matmul and attention, and one thread's
- * attention (waiting on memory) runs beside another's matmuls (waiting on
- * arithmetic). Each thread's sgemm then copies (packs) every weight matrix
- * for its own rows, twice the packing of one sgemm over all of them, yet
- * this came out a little faster at 64 rows on 2 threads (1068 and 1241
- * tok/s against 1019 and 1105, `lm-sample -v --ids -t 1 -n 200 -b 64 -c 64`
- * on bench/sample.sh's model, the same tokens per CPU-second). Fewer rows
- * than that, and the threads split each matmul's weights instead, so that
- * every weight is read once for all rows. */
-#define ROWS_PER_THREAD 32
+/* Decode the chunk in s->r: forward, then sample its wanted rows. The products
+ * of its few rows run on OpenBLAS's own threads (layers.c's matmul_forward). */
 static void decode(lm_sampler *s) {
 	rows *r = &s->r;
-	int g = omp_get_max_threads();
-	if (omp_in_parallel() || g < 2 || r->n < g * ROWS_PER_THREAD) {
-		forward(s, r);
-		if (r->w) sample_rows(s, r);
-		return;
-	}
-	/* shares of about equal cost, cut between sequences (a sequence's rows
-	 * need each other's keys): a row's layers, plus the output head when its
-	 * token is wanted, plus attention over its positions */
-	const lm_config *c = &s->m->cfg;
-	double layer = params_matmul(c) - (double)c->vocab_size * c->dim, head = (double)c->vocab_size * c->dim;
-	double att = 8.0 * c->n_layers * s->kv_dim, total = 0;
-	int *cut = xmalloc((g + 1) * sizeof *cut), *wcut = xmalloc((g + 1) * sizeof *wcut);
-	for (int n = 0, w = 0; n < r->n; n++) {
-		int wanted = w < r->w && r->want[w] == n;
-		w += wanted;
-		total += layer + wanted * head + att * (r->pos[n] + 1);
-	}
-	double done = 0;
-	cut[0] = wcut[0] = 0;
-	for (int n = 0, w = 0, k = 1; n < r->n; n++) {
-		if (k < g && n > 0 && r->slot[n] != r->slot[n - 1] && done >= total * k / g) {
-			cut[k] = n; wcut[k++] = w;
-		}
-		int wanted = w < r->w && r->want[w] == n;
-		w += wanted;
-		done += layer + wanted * head + att * (r->pos[n] + 1);
-		if (n == r->n - 1)
-			for (; k <= g; k++) { cut[k] = r->n; wcut[k] = w; }
-	}
-	/* as layers.c's matmuls do inside their own team: OpenBLAS on one thread
-	 * while ours run it, so the two thread pools do not compete for cores */
-	int blas_threads = openblas_get_num_threads();
-	openblas_set_num_threads(1);
-#pragma omp parallel num_threads(g)
-	{
-		/* a team smaller than asked for (OMP_THREAD_LIMIT, OMP_DYNAMIC) still covers every share */
-		for (int t = omp_get_thread_num(); t < g; t += omp_get_num_threads()) {
-			if (cut[t] == cut[t + 1]) continue;
-			rows v = view(s, r, cut[t], cut[t + 1], wcut[t], wcut[t + 1]);
-			forward(s, &v);
-			if (v.w) sample_rows(s, &v);
-		}
-	}
-	openblas_set_num_threads(blas_threads);
-	free(cut);
-	free(wcut);
+	forward(s, r);
+	if (r->w) sample_rows(s, r);
 }
 
 int sampler_step(lm_sampler *s) {
