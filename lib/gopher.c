@@ -207,11 +207,20 @@ static void count_marks(const char *s, size_t n, size_t *hashes, size_t *ellipse
 	*hashes = h, *ellipses = e + run / 3;
 }
 
+/* the share of words with a letter, and the stop words present */
+static int word_shares(cleaner *c, size_t nw, clean_result *r) {
+	const double *p = c->p;
+	double af = (double)c->ws.alpha / nw;
+	if (under(af, p[P_MIN_ALPHA_WORDS])) return drop(r, R_GOPHER_QUAL, "min_alpha_words", af);
+	double ns = __builtin_popcount(c->ws.stops);
+	if (under(ns, p[P_MIN_STOP_WORDS])) return drop(r, R_GOPHER_QUAL, "min_stop_words", ns);
+	return 1;
+}
+
 int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 	const double *p = c->p;
 	clean_words_cached(c, s, n);
-	size_t nw = c->nw, nonsym = c->ws.nonsym, nonsym_cps = c->ws.nonsym_cps, alpha = c->ws.alpha;
-	unsigned stops = c->ws.stops;
+	size_t nw = c->nw, nonsym = c->ws.nonsym, nonsym_cps = c->ws.nonsym_cps;
 
 	if (under(nonsym, p[P_MIN_WORDS])) return drop(r, R_GOPHER_QUAL, "min_words", nonsym);
 	if (over(nonsym, p[P_MAX_WORDS])) return drop(r, R_GOPHER_QUAL, "max_words", nonsym);
@@ -221,6 +230,9 @@ int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 		if (over(mean, p[P_MAX_MEAN_WORD])) return drop(r, R_GOPHER_QUAL, "max_mean_word", mean);
 	}
 	if (!nw) return 1;
+	/* without reasons wanted (clean_want_reasons) the checks on the word counts
+	 * alone go before the passes over the text: most documents fail them */
+	if (!c->why && !word_shares(c, nw, r)) return 0;
 	size_t hashes, ellipses;
 	count_marks(s, n, &hashes, &ellipses);
 	double hash = (double)hashes / nw;
@@ -243,9 +255,5 @@ int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 			if (over(el, p[P_MAX_ELLIPSIS_LINES])) return drop(r, R_GOPHER_QUAL, "max_ellipsis_lines", el);
 		}
 	}
-	double af = (double)alpha / nw;
-	if (under(af, p[P_MIN_ALPHA_WORDS])) return drop(r, R_GOPHER_QUAL, "min_alpha_words", af);
-	double ns = __builtin_popcount(stops);
-	if (under(ns, p[P_MIN_STOP_WORDS])) return drop(r, R_GOPHER_QUAL, "min_stop_words", ns);
-	return 1;
+	return word_shares(c, nw, r);
 }
