@@ -415,12 +415,17 @@ static inline unsigned stop_bits(uint32_t x, size_t len) {
 	return b;
 }
 
+/* the (up to) 8 bytes at s, avail of them readable, zero-padded */
+static inline uint64_t first_bytes(const char *s, size_t avail) {
+	uint64_t x = 0;
+	if (avail >= 8) memcpy(&x, s, 8);
+	else memcpy(&x, s, avail);
+	return x;
+}
+
 /* the same for the len bytes at s, avail >= len of them readable */
 static inline unsigned stop_bit(const char *s, size_t len, size_t avail) {
-	uint32_t x = 0;
-	if (avail >= 4) memcpy(&x, s, 4);
-	else x = blk_low32(blk_load_n((const unsigned char *)s, avail));
-	return stop_bits(x, len);
+	return stop_bits((uint32_t)first_bytes(s, avail), len);
 }
 
 static void reserve_words(cleaner *c, size_t k) {
@@ -746,14 +751,6 @@ static const unsigned char after_word[256] = {
 	['0'] = 8, ['1'] = 8, ['2'] = 8, ['3'] = 8, ['4'] = 8, ['5'] = 8, ['6'] = 8, ['7'] = 8, ['8'] = 8, ['9'] = 8,
 };
 
-/* the (up to) 8 bytes at s, avail of them readable, zero-padded */
-static inline uint64_t first_bytes(const char *s, size_t avail) {
-	uint64_t x = 0;
-	if (avail >= 8) memcpy(&x, s, 8);
-	else memcpy(&x, s, avail);
-	return x;
-}
-
 static inline void cursor_at(wcursor *k, const char *s, size_t n, size_t i) {
 	size_t base = i & ~(size_t)63;
 	if (base == k->base) return;
@@ -812,7 +809,7 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 		/* (the tests below on the word's bytes and length are arithmetic, not
 		 * branches: which way they go changes from word to word) */
 		size_t r = i - a;
-		uint64_t x = first_bytes(s + a, n - a) | 0x20;   /* the first byte in lower case */
+		uint64_t head = first_bytes(s + a, n - a), x = head | 0x20;   /* x: the first byte in lower case */
 		int special = ((r == 2) & ((x & 0xFFFF) == KEY4('i', 'd', 0, 0))) |
 		              ((r == 6) & ((x & 0xFFFFFFFFFFFFull) == ((uint64_t)KEY4('n', 'o', 't', 0) << 24 | KEY4('c', 'a', 'n', 0))));
 		if (r && !special) {
@@ -829,7 +826,7 @@ void clean_words(cleaner *c, const char *s, size_t n) {
 				w->cps = r, w->symbol = 0, w->alpha = letters >> 1, w->sent_end = 0;
 				w->hash = word_hash(s + a, r, n - a);
 				c->ws.nonsym++, c->ws.nonsym_cps += r, c->ws.alpha += letters >> 1;
-				c->ws.stops |= stop_bit(s + a, r, n - a);
+				c->ws.stops |= stop_bits((uint32_t)head, r);
 				/* the punctuation after it, kept only when there is one */
 				w[1].line_start = 0, w[1].cps = 1, w[1].symbol = 1, w[1].alpha = 0;
 				size_t pi = i - 1 + (e > i);
