@@ -255,5 +255,5 @@ int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r) {
 			if (over(el, p[P_MAX_ELLIPSIS_LINES])) return drop(r, R_GOPHER_QUAL, "max_ellipsis_lines", el);
 		}
 	}
-	return word_shares(c, nw, r);
+	return !c->why || word_shares(c, nw, r);   /* (checked above when no reasons are wanted) */
 }
