@@ -86,26 +86,23 @@ is "no model is a usage error" $? 2
 
 # --- lm-chat on a terminal ------------------------------------------------------
 command -v script >/dev/null || { done_testing; exit; }
-# until FILE PATTERN [COUNT]: wait (up to 60 s) until FILE has COUNT lines matching PATTERN
-until_seen() {
+# wait_until CMD...: run CMD every 0.1 s until it succeeds; give up after 60 s
+wait_until() {
 	i=0
-	while :; do
-		n=$(grep -c -- "$2" "$1" 2>/dev/null)
-		[ "${n:-0}" -ge "${3:-1}" ] && return 0
+	until "$@"; do
 		i=$((i + 1))
 		[ $i -gt 600 ] && return 1
 		sleep 0.1
 	done
 }
-# until_prompt FILE: wait (up to 60 s) until FILE ends with lm-chat's prompt "> "
-until_prompt() {
-	i=0
-	until [ "$(tail -c 2 "$1" 2>/dev/null)" = "> " ]; do
-		i=$((i + 1))
-		[ $i -gt 600 ] && return 1
-		sleep 0.1
-	done
-}
+# seen FILE PATTERN [COUNT]: FILE has COUNT lines matching PATTERN
+seen() { n=$(grep -c -- "$2" "$1" 2>/dev/null); [ "${n:-0}" -ge "${3:-1}" ]; }
+until_seen() { wait_until seen "$@"; }
+# at_prompt FILE: FILE ends with lm-chat's prompt "> "
+at_prompt() { [ "$(tail -c 2 "$1" 2>/dev/null)" = "> " ]; }
+until_prompt() { wait_until at_prompt "$1"; }
+# answering FILE: a line of the answer to "Tell me a story" has come
+answering() { [ "$(awk '/> Tell me a story/ { f = 1; next } f && length($0) > 2 { print "y"; exit }' "$1")" = y ]; }
 # until_ended FILE: wait (up to 60 s) for script(1)'s last line: lm-chat has ended
 until_ended() { until_seen "$1" 'COMMAND_EXIT_CODE='; }
 # show FILE: a transcript as TAP comments, when something failed
@@ -145,10 +142,7 @@ is "premise: the greedy answer to the next prompt runs on (300 tokens, no EOS)" 
 	until_prompt s2.txt
 	printf 'Tell me a story\r'
 	# wait for the first words of the answer, then interrupt it
-	i=0
-	while [ "$(awk '/> Tell me a story/ { f = 1; next } f && length($0) > 2 { print "y"; exit }' s2.txt)" != y ]; do
-		i=$((i + 1)); [ $i -gt 600 ] && break; sleep 0.1
-	done
+	wait_until answering s2.txt
 	printf '\003'
 	until_seen s2.txt 'context: '
 	until_prompt s2.txt
