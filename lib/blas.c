@@ -1,5 +1,6 @@
 #include "blas.h"
 #include "util.h"
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,11 @@ void blas_init(int argc, char **argv) {
 	setenv("LMKIT_REEXEC", *set ? set : "-", 1);
 	execv("/proc/self/exe", argv);
 	/* exec failed (no /proc): run with the environment the libraries already read */
+}
+
+void blas_threads(int n) {
+	openblas_set_num_threads(n);
+	omp_set_num_threads(n);
 }
 
 const char *blas_kernel(void) {

@@ -14,6 +14,8 @@
 /* Call right after lm_init in tools that run the model (the others do not load
  * OpenBLAS at all: its threads would only take CPU time from them). */
 void blas_init(int argc, char **argv);
+/* n threads for both pools, OpenBLAS's and OpenMP's (a --threads option) */
+void blas_threads(int n);
 /* e.g. "OpenBLAS SkylakeX (OPENBLAS_CORETYPE set by lmkit)" */
 const char *blas_kernel(void);
 

@@ -45,10 +45,7 @@ void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
 		die("--lr and --eps must be positive, --beta1 and --beta2 in [0, 1), "
 		    "--weight-decay and --clip not negative");
 	if (o->min_lr < 0) o->min_lr = 0.1 * o->lr;
-	if (o->threads) {
-		openblas_set_num_threads(o->threads);
-		omp_set_num_threads(o->threads);
-	}
+	if (o->threads) blas_threads(o->threads);
 }
 
 train_batch *train_batch_new(int rows, int T, int packed, int weighted) {

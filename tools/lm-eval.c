@@ -12,11 +12,8 @@
 #include <cjson/cJSON.h>
 #include <getopt.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
-
-void openblas_set_num_threads(int);
 
 static const char *USAGE =
 	"prompts [-s system] [-o prompts.jsonl] eval.jsonl\n"
@@ -209,10 +206,7 @@ static int cmd_loss(int argc, char **argv) {
 	}
 	if (argc - optind != 2) usage_exit(USAGE);
 	if (B <= 0 || T < 0 || threads < 0) die("-b must be positive, -t and --threads not negative");
-	if (threads) {
-		openblas_set_num_threads(threads);
-		omp_set_num_threads(threads);
-	}
+	if (threads) blas_threads(threads);
 	const char *model_path = argv[optind], *shard_path = argv[optind + 1];
 	if (!name) name = model_path;
 	lm_model *m = model_load(model_path);
