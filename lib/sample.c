@@ -8,7 +8,6 @@
 #include "util.h"
 #include <cblas.h>
 #include <math.h>
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef __AVX512F__
