@@ -133,7 +133,8 @@ static int json_uint(const cJSON *j, uint64_t *v) {
 static double params_bytes_approx(const lm_config *c) {
 	double d = c->dim, hd = c->dim / c->n_heads, kv = c->n_kv_heads * hd, h = c->hidden_dim;
 	double layer = 2 * d + 2 * d * d + 2 * d * kv + 3 * d * h;
-	return 4 * ((c->tied ? 1 : 2) * (double)c->vocab_size * d + c->n_layers * layer + d);
+	double head = c->head == LM_HEAD_SCORE ? d : c->tied ? 0 : (double)c->vocab_size * d;
+	return 4 * ((double)c->vocab_size * d + head + c->n_layers * layer + d);
 }
 
 typedef struct { uint64_t begin, end; const char *name; } span;
@@ -290,4 +291,10 @@ lm_model *model_load(const char *path) {
 	/* name the likeliest reason: a damaged llama2.c file or not a model at all */
 	if (llama2c_sniff(head, n, 0) >= 0 || (n >= 4 && !memcmp(head, "24ka", 4))) return llama2c_load(path);
 	die("%s: not a model (neither a safetensors checkpoint nor a llama2.c model.bin)", path);
+}
+
+void model_need_head(const lm_model *m, int head, const char *path) {
+	if (m->cfg.head == head) return;
+	if (head == LM_HEAD_LM) die("%s: a score (reward) model has no vocabulary head; this needs a language model", path);
+	die("%s: a language model, not a score model (make one with lm-rm init)", path);
 }

@@ -21,5 +21,7 @@ int ckpt_sniff(const unsigned char *head, size_t n, unsigned long long file_size
 /* A safetensors checkpoint or a llama2.c model.bin, told apart by content;
  * dies naming path when it is neither. */
 lm_model *model_load(const char *path);
+/* Dies "path: ..." unless m has the head a tool needs (LM_HEAD_LM or LM_HEAD_SCORE). */
+void model_need_head(const lm_model *m, int head, const char *path);
 
 #endif

@@ -2,7 +2,8 @@
  *
  * All parameters live in one contiguous float block in llama2.c's order
  * (token embedding, all attention norms, all wq, wk, wv, wo, all ffn norms,
- * all w1, w2, w3, final norm, output head when untied), so optimizers and
+ * all w1, w2, w3, final norm, then the head: the vocabulary head when untied, or
+ * a reward model's score head), so optimizers and
  * gradient buffers are single loops over one block, and llama2.c files map
  * straight onto it. Matrices are row-major (out, in), as torch.nn.Linear.
  *
@@ -22,7 +23,13 @@ typedef struct lm_config {
 	float norm_eps;            /* 1e-5 */
 	float rope_theta;          /* 10000 */
 	int tied;                  /* output head shares the token embedding */
+	int head;                  /* LM_HEAD_LM: next-token logits; LM_HEAD_SCORE: one scalar */
 } lm_config;
+
+/* What sits on the trunk's final normed hidden states. A score model (a
+ * reward or value model, Hugging Face's LlamaForSequenceClassification with
+ * one label) has score.weight and no vocabulary head. */
+enum { LM_HEAD_LM, LM_HEAD_SCORE };
 
 /* Pointers into the parameter block; shapes per layer l, hd = dim / n_heads. */
 typedef struct lm_params {
@@ -37,7 +44,8 @@ typedef struct lm_params {
 	float *w2;               /* (L, dim, hidden)  down */
 	float *w3;               /* (L, hidden, dim)  up */
 	float *norm;             /* (dim) */
-	float *output;           /* (vocab, dim); == tok_embeddings when tied */
+	float *output;           /* (vocab, dim); == tok_embeddings when tied; NULL in a score model */
+	float *score;            /* (1, dim) in a score model, else NULL */
 } lm_params;
 
 /* One named tensor of the block (one per layer for layer tensors). */
@@ -62,13 +70,14 @@ void config_default(lm_config *c);
 /* Fill derived fields (hidden_dim by Llama's rule, n_kv_heads = n_heads when 0).
  * Returns NULL or the reason the configuration is unusable. */
 const char *config_finish(lm_config *c);
-/* Set one field by its params.json key (also "hidden_dim", "tied"); 0 if no such key. */
+/* Set one field by its params.json key (also "hidden_dim", "tied", "head"); 0 if no such key. */
 int config_set(lm_config *c, const char *key, const char *value);
 /* Read Meta's params.json keys from a JSON object text; dies naming path. */
 void config_from_json(lm_config *c, const char *json, const char *path);
 /* The configuration as a one-line JSON object with params.json keys; malloc'd. */
 char *config_to_json(const lm_config *c);
-/* Hugging Face config.json text for transformers' LlamaForCausalLM; malloc'd. */
+/* Hugging Face config.json text for transformers' LlamaForCausalLM, or
+ * LlamaForSequenceClassification (one label) for a score model; malloc'd. */
 char *config_to_hf_json(const lm_config *c);
 
 size_t params_count(const lm_config *c);
@@ -84,6 +93,9 @@ lm_model *model_new(const lm_config *c);
 /* llama2.c model.py initialisation: normal(0, 0.02) for matrices and embedding,
  * wo and w2 scaled to 0.02/sqrt(2·n_layers), norms 1. Deterministic for seed. */
 void model_init(lm_model *m, unsigned long long seed);
+/* Draw only the head tensors of a score model (normal, sd 1/sqrt(dim+1)), the
+ * trunk left as it is: a chat model's weights become a reward model's start. */
+void model_init_head(lm_model *m, unsigned long long seed);
 void model_free(lm_model *m);
 
 #endif

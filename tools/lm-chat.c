@@ -308,6 +308,7 @@ int main(int argc, char **argv) {
 		chat_free(&d);
 	}
 	lm_model *m = model_load(model_path);
+	model_need_head(m, LM_HEAD_LM, model_path);
 	lm_tokenizer *t = tok_load(tok_path);
 	if (tok_vocab_size(t) > m->cfg.vocab_size)
 		die("%s: tokenizer has %d tokens, more than the model's %d", tok_path, tok_vocab_size(t),

@@ -61,6 +61,7 @@ int main(int argc, char **argv) {
 		out_close(o);
 		free(text);
 	}
+	if (to_llama2c) model_need_head(m, LM_HEAD_LM, init ? init : argv[0]);
 	if (to_llama2c) llama2c_save_v0(m, out);
 	else ckpt_save(m, out);
 	model_free(m);

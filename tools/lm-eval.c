@@ -210,6 +210,7 @@ static int cmd_loss(int argc, char **argv) {
 	const char *model_path = argv[optind], *shard_path = argv[optind + 1];
 	if (!name) name = model_path;
 	lm_model *m = model_load(model_path);
+	model_need_head(m, LM_HEAD_LM, model_path);
 	if (!T) T = m->cfg.max_seq_len;
 	if (T > m->cfg.max_seq_len) die("-t %d: longer than the model's max_seq_len %d", T, m->cfg.max_seq_len);
 	lm_out *o = out ? out_open(out, -1) : NULL;

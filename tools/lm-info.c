@@ -20,6 +20,7 @@ static void model_info(const char *path, const char *type, const lm_model *m) {
 	       "max_seq_len: %d\nnorm_eps: %g\nrope_theta: %g\ntied: %s\n",
 	       c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->vocab_size, c->hidden_dim, c->max_seq_len,
 	       c->norm_eps, c->rope_theta, c->tied ? "true" : "false");
+	printf("head: %s\n", c->head == LM_HEAD_SCORE ? "score" : "lm");
 	printf("params: %zu\n", m->n_params);
 	int n = params_tensors(c, NULL);
 	lm_tensor *t = xmalloc(n * sizeof *t);

@@ -20,8 +20,12 @@ static const char *USAGE =
 	"\t[--val-batches N] [--metrics FILE] [--checkpoint-every N] [--threads N] -o CKPT SHARD...";
 
 static lm_model *make_model(const train_opts *o, const char *config, char **sets, int n_sets, int shard_vocab) {
-	if (o->resume) return ckpt_load(o->out);
-	if (o->init) return model_load(o->init);
+	const char *from = o->resume ? o->out : o->init;
+	if (from) {
+		lm_model *m = o->resume ? ckpt_load(from) : model_load(from);
+		model_need_head(m, LM_HEAD_LM, from);
+		return m;
+	}
 	lm_config c;
 	config_default(&c);
 	if (config) {

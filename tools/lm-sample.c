@@ -173,6 +173,7 @@ int main(int argc, char **argv) {
 	if (!tok_path && !ids_only && !json) die("text output needs --tokenizer (or use --ids or -j)");
 
 	lm_model *m = model_load(argv[optind]);
+	model_need_head(m, LM_HEAD_LM, argv[optind]);
 	lm_tokenizer *tk = tok_path ? tok_load(tok_path) : NULL;
 	if (tk && tok_vocab_size(tk) != m->cfg.vocab_size)
 		die("%s: %d tokens, but the model's vocabulary has %d", tok_path, tok_vocab_size(tk),

@@ -127,6 +127,7 @@ int main(int argc, char **argv) {
 	const char *train_path = argv[optind];
 
 	lm_model *m = o.resume ? ckpt_load(o.out) : model_load(o.init);
+	model_need_head(m, LM_HEAD_LM, o.resume ? o.out : o.init);
 	int T = o.T ? o.T : m->cfg.max_seq_len;
 	if (T < 2 || T > m->cfg.max_seq_len) die("-t %d: must be in 2..%d (the model's max_seq_len)", T, m->cfg.max_seq_len);
 	lm_shard *train = shard_open(train_path);

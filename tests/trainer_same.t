@@ -1,0 +1,38 @@
+#!/bin/sh
+# The trainer split (one step loop, any head) left lm-pretrain and lm-sft
+# bit for bit where they were: their checkpoints and training states hash to
+# what the trainer before the split wrote (recorded per BLAS kernel and CPU
+# class, since kernels sum in other orders; other machines skip).
+. "$(dirname "$0")/lib.sh"
+export OMP_NUM_THREADS=1
+kernel=$(lm-pretrain --version | sed -n 's/.*BLAS: OpenBLAS \([A-Za-z0-9]*\).*/\1/p')
+grep -qw avx512f /proc/cpuinfo && isa=avx512 || isa=avx2
+# kernel isa pretrain-ckpt pretrain-state sft-ckpt sft-state (sha256, first 16 hex digits)
+want=$(grep "^$kernel $isa " <<'EOT'
+Haswell avx512 6c81e2d449314519 bde51d154451218d bfc7a5093275ca43 ddb1cdef79880b00
+SkylakeX avx512 4a1456840e4bbe0e 361635b52b4e8946 4456a5fd5052394c fbf79cdd2c03ae0b
+EOT
+)
+[ -n "$want" ] || skip_all "no hashes recorded for OpenBLAS $kernel on $isa"
+h() { sha256sum "$1" | cut -c1-16; }
+
+perl -e 'srand(7); my ($x, @t) = (1);
+	for (1 .. 8000) { $x = ($x * 7 + 3 + int(rand(3))) % 64; push @t, $x }
+	print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, 64, 2, 0, 0, 8000, 1, ""), pack("v*", @t), pack("Q<", 0)' >train.bin
+MODEL="--set dim=32 --set n_layers=2 --set n_heads=4 --set n_kv_heads=2 --set vocab_size=64 --set max_seq_len=32 --set hidden_dim=64"
+ok "lm-pretrain with accumulation and validation" lm-pretrain $MODEL -b 2 --batch-tokens 128 --steps 12 \
+	--warmup 3 --lr 3e-3 --val train.bin --val-every 5 -o pre.safetensors train.bin
+is "lm-pretrain checkpoint as before the split" "$(h pre.safetensors)" "$(echo "$want" | cut -d' ' -f3)"
+is "lm-pretrain training state as before the split" "$(h pre.safetensors.state)" "$(echo "$want" | cut -d' ' -f4)"
+
+if [ -r "$ASSETS/tok512.model" ]; then
+	awk -v mode=train -f "$ROOT/tests/data/chat_say.awk" | head -64 >chat.jsonl
+	lm-tokenize --chat -m "$ASSETS/tok512.model" -o chat.bin chat.jsonl
+	echo '{"dim": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "vocab_size": 512, "max_seq_len": 64}' >cfg.json
+	lm-convert --init cfg.json init.safetensors
+	ok "lm-sft with packing, micro-batches and validation" lm-sft --init init.safetensors -b 12 --micro-batch 4 \
+		--epochs 2 --warmup 2 --lr 3e-3 --val chat.bin --val-every 4 -o sft.safetensors chat.bin
+	is "lm-sft checkpoint as before the split" "$(h sft.safetensors)" "$(echo "$want" | cut -d' ' -f5)"
+	is "lm-sft training state as before the split" "$(h sft.safetensors.state)" "$(echo "$want" | cut -d' ' -f6)"
+fi
+done_testing
