@@ -17,8 +17,9 @@ llama_ws *llama_ws_new(const lm_config *c, int B, int T) {
 	w->T = T;
 	w->n_pos = T > c->max_seq_len ? T : c->max_seq_len;
 	long L = c->n_layers, N = (long)B * T, D = c->dim, hd = c->dim / c->n_heads;
-	long qd = (long)c->n_heads * hd, kvd = (long)c->n_kv_heads * hd, H = c->hidden_dim, V = c->vocab_size;
-	long rows = HEAD_CHUNK_FLOATS / V;
+	long qd = (long)c->n_heads * hd, kvd = (long)c->n_kv_heads * hd, H = c->hidden_dim;
+	long V = c->head == LM_HEAD_LM ? c->vocab_size : 0;   /* a score model has no logits */
+	long rows = V ? HEAD_CHUNK_FLOATS / V : 0;
 	w->head_rows = rows < 1 ? 1 : rows > N ? (int)N : (int)rows;
 	long wide = H > D ? H : D;
 	struct { float **p; long n; } parts[] = {
@@ -113,6 +114,7 @@ double llama_target_weight(const int *targets, const float *weight, int N) {
 double llama_head_ce(llama_ws *w, const lm_model *m, lm_model *grad, const int *targets,
 		     const float *weight, float grad_scale, double *weight_sum) {
 	int N = w->B * w->T, D = m->cfg.dim, V = m->cfg.vocab_size;
+	if (m->cfg.head != LM_HEAD_LM) die("llama_head_ce: a score model has no vocabulary head");
 	for (int i = 0; i < N; i++)
 		if (targets[i] >= V) die("target token %d outside the model's vocabulary of %d", targets[i], V);
 	if (grad) memset(w->dhf, 0, sizeof(float) * N * D);

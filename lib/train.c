@@ -67,11 +67,28 @@ void train_batch_free(train_batch *b) {
 	free(b);
 }
 
-double train_loss(const lm_model *m, llama_ws *w, train_batch *b, train_fill fill, void *ctx, double *weight) {
+static double next_token_weight(void *ctx, const llama_ws *w, const train_batch *b) {
+	(void)ctx;
+	return llama_target_weight(b->tgt, b->wt, b->micro * w->B * w->T);
+}
+
+static double next_token_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *grad, const train_batch *b,
+			       int a, float scale, double *weight) {
+	(void)ctx;
+	size_t at = (size_t)a * w->B * w->T;
+	llama_forward(w, m, b->tok + at, b->pos ? b->pos + at : NULL, b->seg ? b->seg + at : NULL);
+	double sum = llama_head_ce(w, m, grad, b->tgt + at, b->wt ? b->wt + at : NULL, scale, weight);
+	if (grad) llama_backward(w, m, grad);
+	return sum;
+}
+
+const train_objective train_next_token = {next_token_weight, next_token_micro, NULL, NULL};
+
+double train_loss(const train_objective *ob, const lm_model *m, llama_ws *w, train_batch *b, train_fill fill,
+		  void *ctx, double *weight) {
 	double sum = 0, total = 0, ws;
 	for (long long i = 0; fill(ctx, i, b); i++) {
-		llama_forward(w, m, b->tok, b->pos, b->seg);
-		sum += llama_head_ce(w, m, NULL, b->tgt, b->wt, 0, &ws);
+		sum += ob->micro(ob->ctx, w, m, NULL, b, 0, 0, &ws);
 		total += ws;
 	}
 	if (weight) *weight = total;
@@ -121,6 +138,7 @@ trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const c
 	if (t->st.step >= o->steps) die("%s: already trained %lld of %lld steps", o->out, t->st.step, o->steps);
 	t->grad = model_new(cfg);
 	t->w = llama_ws_new(cfg, rows, T);
+	t->obj = train_next_token;
 	t->flops_per_token = 6.0 * params_matmul(cfg) + 12.0 * cfg->n_layers * cfg->dim * T;
 	if (o->metrics) {
 		t->mf = fopen(o->metrics, o->resume ? "a" : "w");
@@ -146,17 +164,13 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 	llama_ws *w = t->w;
 	lm_model *m = t->m, *grad = t->grad;
 	const train_opts *o = &t->o;
+	const train_objective *ob = &t->obj;
 	size_t micro = (size_t)w->B * w->T;
 	/* the mean over every target of the step, whatever micro-batch holds it */
-	double total = llama_target_weight(b->tgt, b->wt, (int)(b->micro * micro)), sum = 0, ws;
+	double total = ob->weight(ob->ctx, w, b), sum = 0, ws;
 	float scale = total > 0 ? (float)(1.0 / total) : 0.0f;
 	memset(grad->block, 0, grad->n_params * sizeof *grad->block);
-	for (int a = 0; a < b->micro; a++) {
-		size_t at = a * micro;
-		llama_forward(w, m, b->tok + at, b->pos ? b->pos + at : NULL, b->seg ? b->seg + at : NULL);
-		sum += llama_head_ce(w, m, grad, b->tgt + at, b->wt ? b->wt + at : NULL, scale, &ws);
-		llama_backward(w, m, grad);
-	}
+	for (int a = 0; a < b->micro; a++) sum += ob->micro(ob->ctx, w, m, grad, b, a, scale, &ws);
 	double loss = total > 0 ? sum / total : 0;
 	if (!isfinite(loss)) die("step %lld: loss is not finite", t->st.step + 1);
 	double norm = o->clip > 0 ? grad_clip(grad, o->clip) : grad_norm(grad);
@@ -167,16 +181,21 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 	t->st.tokens += (long long)(b->micro * micro);
 	/* the step's time: from the end of the last one, so its batch's filling counts */
 	double tps = b->micro * micro / (now_sec() - t->t0), gflops = t->flops_per_token * tps / 1e9;
+	char own[256] = "", vown[256] = "";
+	if (ob->report) ob->report(ob->ctx, 0, own, sizeof own);
 	double vloss = NAN;
 	if (t->val && ((o->val_every && t->st.step % o->val_every == 0) || t->st.step == o->steps)) {
 		train_batch vb = *b;
-		vloss = train_loss(m, w, &vb, t->val, t->val_ctx, NULL);
+		vloss = train_loss(ob, m, w, &vb, t->val, t->val_ctx, NULL);
+		if (ob->report) ob->report(ob->ctx, 1, vown, sizeof vown);
 	}
 	if (t->mf) {
 		fprintf(t->mf, "{\"step\":%lld", t->st.step);
 		if (epoch > 0) fprintf(t->mf, ",\"epoch\":%d", epoch);
 		fprintf(t->mf, ",\"loss\":%.6f", loss);
+		if (*own) fprintf(t->mf, ",%s", own);
 		if (!isnan(vloss)) fprintf(t->mf, ",\"val_loss\":%.6f", vloss);
+		if (*vown) fprintf(t->mf, ",%s", vown);
 		if (fields) fprintf(t->mf, ",%s", fields);
 		fprintf(t->mf, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
 			lr, norm, t->st.tokens, tps, gflops);

@@ -1,5 +1,9 @@
-/* train: the optimizer loop that lm-pretrain and lm-sft share, so that the two
- * tools differ only in how they build their batches and in their defaults.
+/* train: the optimizer loop that lm-pretrain, lm-sft and lm-rm share, so that
+ * the tools differ only in how they build their batches, in their defaults and
+ * in their objective: the part of a step that knows the loss (forward, head
+ * and backward of one micro-batch, train_objective). The trainer knows none
+ * of that: it accumulates, clips, schedules, updates, validates, writes
+ * metrics and checkpoints, and resumes exactly.
  *
  * A trainer owns the gradient block, the workspace, AdamW and the training
  * state of one model. Each step it takes a batch the tool filled (micro-
@@ -72,10 +76,32 @@ void train_batch_free(train_batch *b);
  * rows only; b->micro is not read); return 0 when the pass has no batch i. */
 typedef int (*train_fill)(void *ctx, long long i, train_batch *b);
 
-/* Mean next-token loss of m over the micro-batches fill gives, forward only,
- * in workspace w (its rows and T are the batches'). *weight (when non-NULL)
- * gets the Σ of target weights; the mean is NaN when that is 0. */
-double train_loss(const lm_model *m, llama_ws *w, train_batch *b, train_fill fill, void *ctx, double *weight);
+/* What a step's loss is. A step's loss is the mean over every target of its
+ * micro-batches: Σ weight·loss / Σ weight. */
+typedef struct train_objective {
+	/* Σ weight of the targets of all b->micro micro-batches of b (each of
+	 * w->B rows of w->T) */
+	double (*weight)(void *ctx, const llama_ws *w, const train_batch *b);
+	/* Micro-batch a of b in workspace w: forward and head, and when grad is
+	 * non-NULL the backward of grad_scale·Σ weight·loss, accumulated into
+	 * grad. Returns Σ weight·loss and its Σ weight in *weight. */
+	double (*micro)(void *ctx, llama_ws *w, const lm_model *m, lm_model *grad, const train_batch *b, int a,
+			float grad_scale, double *weight);
+	/* NULL, or: the objective's own metrics since its last call, of the
+	 * training step (val 0) or the validation (val 1), as JSON members
+	 * without braces; the next accumulation starts afresh. */
+	void (*report)(void *ctx, int val, char *buf, size_t n);
+	void *ctx;
+} train_objective;
+
+/* Next-token cross-entropy over b's tok/tgt/pos/seg/wt (lm-pretrain, lm-sft). */
+extern const train_objective train_next_token;
+
+/* Mean loss of m under objective ob over the micro-batches fill gives,
+ * forward only, in workspace w (its rows and T are the batches'). *weight
+ * (when non-NULL) gets the Σ of target weights; the mean is NaN when that is 0. */
+double train_loss(const train_objective *ob, const lm_model *m, llama_ws *w, train_batch *b, train_fill fill,
+		  void *ctx, double *weight);
 
 typedef struct trainer {
 	train_opts o;
@@ -83,6 +109,7 @@ typedef struct trainer {
 	llama_ws *w;
 	lm_adamw *opt;
 	lm_trainstate st;           /* st.data_rng: the tool keeps it current */
+	train_objective obj;        /* train_next_token unless the tool sets another after trainer_open */
 	train_fill val;             /* validation, set by the tool after trainer_open; NULL: none */
 	void *val_ctx;
 	FILE *mf;                   /* metrics */

@@ -1,0 +1,37 @@
+/* rm: reward models (Llama 2, section 3.2.2). A score model (model.h's
+ * LM_HEAD_SCORE) reads a dialogue and its reply as one sequence and gives the
+ * scalar score.weight · h at the sequence's last token, h the trunk's final
+ * normed hidden state there. Several sequences may share a row of a batch as
+ * segments (llama.h); each is scored at its own last position, never at an
+ * earlier EOS of a multi-turn dialogue.
+ *
+ * Training compares two replies to one dialogue: the loss of a pair is
+ *     -log σ(r_chosen - r_rejected - m(rating))
+ * with the paper's margin tables (none, small: 1, 2/3, 1/3, 0; large: 3, 2,
+ * 1, 0 for significantly better, better, slightly better, negligibly better). */
+#ifndef LM_RM_H
+#define LM_RM_H
+#include "llama.h"
+
+enum { RM_SIGNIFICANTLY, RM_BETTER, RM_SLIGHTLY, RM_NEGLIGIBLY, RM_RATINGS };
+enum { RM_MARGIN_NONE, RM_MARGIN_SMALL, RM_MARGIN_LARGE };
+
+/* "significantly better" ... "negligibly better" -> RM_*, -1 when unknown. */
+int rm_rating(const char *name);
+const char *rm_rating_name(int rating);
+/* "none", "small", "large" -> RM_MARGIN_*, -1 when unknown. */
+int rm_margin_table(const char *name);
+float rm_margin(int table, int rating);
+
+/* scores[i] = score.weight · w->hf[at[i]] for positions at[0..n) (row·T + t)
+ * of the last llama_forward of m. */
+void rm_scores(float *scores, const llama_ws *w, const lm_model *m, const int *at, int n);
+/* The score head's backward: given g[i] = d(loss)/d(scores[i]), sets w->dhf
+ * (zero except at the scored positions) and accumulates grad's score.weight. */
+void rm_scores_backward(llama_ws *w, const lm_model *m, lm_model *grad, const int *at, const float *g, int n);
+
+/* The pairwise loss of n pairs: returns Σ loss; when dc and dr are non-NULL
+ * they get scale · d(loss_i)/d(r_chosen_i) and d/d(r_rejected_i). */
+double rm_pair_loss(const float *rc, const float *rr, const float *margin, int n, float scale, float *dc, float *dr);
+
+#endif
