@@ -1,4 +1,5 @@
 #include "chat.h"
+#include "pack.h"
 #include "utf8.h"
 #include "util.h"
 #include <cjson/cJSON.h>
@@ -310,20 +311,10 @@ static uint64_t doc_len(const lm_shard *s, uint64_t d) {
 }
 
 size_t chat_pack_rows(const lm_shard *s, const uint64_t *docs, size_t n, int T, size_t **row) {
-	size_t cap = 64, nr = 0, used = 0;
-	size_t *r = xmalloc(cap * sizeof *r);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t len = doc_len(s, docs[i]);
-		if (len > (uint64_t)T) len = T;
-		if (i == 0 || used + len > (uint64_t)T) {
-			if (nr + 2 > cap) r = xrealloc(r, (cap *= 2) * sizeof *r);
-			r[nr++] = i;
-			used = 0;
-		}
-		used += len;
-	}
-	r[nr] = n;
-	*row = r;
+	uint64_t *len = xmalloc((n ? n : 1) * sizeof *len);
+	for (size_t i = 0; i < n; i++) len[i] = doc_len(s, docs[i]);
+	size_t nr = pack_rows(len, n, T, row);
+	free(len);
 	return nr;
 }
 

@@ -2,6 +2,7 @@
 #include "rm.h"
 #include "util.h"
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *RATING[RM_RATINGS] = {"significantly better", "better", "slightly better", "negligibly better"};
@@ -62,4 +63,70 @@ double rm_pair_loss(const float *rc, const float *rr, const float *margin, int n
 		}
 	}
 	return sum;
+}
+
+rm_batch *rm_batch_new(int micro_cap, int pair_cap) {
+	rm_batch *rb = xcalloc(1, sizeof *rb);
+	rb->micro_cap = micro_cap;
+	rb->pair_cap = pair_cap;
+	rb->n = xcalloc(micro_cap, sizeof *rb->n);
+	rb->at = xcalloc((size_t)micro_cap * pair_cap * 2, sizeof *rb->at);
+	rb->margin = xcalloc((size_t)micro_cap * pair_cap, sizeof *rb->margin);
+	rb->scores = xcalloc((size_t)pair_cap * 2, sizeof *rb->scores);
+	rb->grads = xcalloc((size_t)pair_cap * 2, sizeof *rb->grads);
+	return rb;
+}
+
+void rm_batch_free(rm_batch *rb) {
+	if (!rb) return;
+	free(rb->n); free(rb->at); free(rb->margin); free(rb->scores); free(rb->grads);
+	free(rb);
+}
+
+static double pairs_weight(void *ctx, const llama_ws *w, const train_batch *b) {
+	const rm_batch *rb = ctx;
+	double n = 0;
+	for (int a = 0; a < b->micro; a++) n += rb->n[a];
+	return n;
+}
+
+static double pairs_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *grad, const train_batch *b, int a,
+			  float scale, double *weight) {
+	rm_batch *rb = ctx;
+	int n = rb->n[a];
+	const int *at = rb->at + (size_t)a * rb->pair_cap * 2;
+	const float *margin = rb->margin + (size_t)a * rb->pair_cap;
+	size_t off = (size_t)a * w->B * w->T;
+	*weight = n;
+	if (!n) return 0;
+	llama_forward(w, m, b->tok + off, b->pos + off, b->seg + off);
+	rm_scores(rb->scores, w, m, at, 2 * n);
+	/* scores interleave chosen and rejected; the loss wants them apart */
+	float rc[n], rr[n], dc[n], dr[n];
+	for (int k = 0; k < n; k++) rc[k] = rb->scores[2 * k], rr[k] = rb->scores[2 * k + 1];
+	double sum = rm_pair_loss(rc, rr, margin, n, scale, grad ? dc : NULL, grad ? dr : NULL);
+	for (int k = 0; k < n; k++) {
+		rb->correct += rc[k] > rr[k];
+		rb->diff += (double)rc[k] - rr[k];
+	}
+	rb->pairs += n;
+	rb->loss += sum;
+	if (grad) {
+		for (int k = 0; k < n; k++) rb->grads[2 * k] = dc[k], rb->grads[2 * k + 1] = dr[k];
+		rm_scores_backward(w, m, grad, at, rb->grads, 2 * n);
+		llama_backward(w, m, grad);
+	}
+	return sum;
+}
+
+static void pairs_report(void *ctx, int val, char *buf, size_t size) {
+	rm_batch *rb = ctx;
+	if (rb->pairs > 0)
+		snprintf(buf, size, "\"%saccuracy\":%.6f,\"%smargin\":%.6f", val ? "val_" : "", rb->correct / rb->pairs,
+			 val ? "val_" : "", rb->diff / rb->pairs);
+	rb->loss = rb->pairs = rb->correct = rb->diff = 0;
+}
+
+train_objective rm_objective(rm_batch *rb) {
+	return (train_objective){pairs_weight, pairs_micro, pairs_report, rb};
 }

@@ -12,6 +12,7 @@
 #ifndef LM_RM_H
 #define LM_RM_H
 #include "llama.h"
+#include "train.h"
 
 enum { RM_SIGNIFICANTLY, RM_BETTER, RM_SLIGHTLY, RM_NEGLIGIBLY, RM_RATINGS };
 enum { RM_MARGIN_NONE, RM_MARGIN_SMALL, RM_MARGIN_LARGE };
@@ -33,5 +34,26 @@ void rm_scores_backward(llama_ws *w, const lm_model *m, lm_model *grad, const in
 /* The pairwise loss of n pairs: returns Σ loss; when dc and dr are non-NULL
  * they get scale · d(loss_i)/d(r_chosen_i) and d/d(r_rejected_i). */
 double rm_pair_loss(const float *rc, const float *rr, const float *margin, int n, float scale, float *dc, float *dr);
+
+/* One step's pairs, as the trainer's objective (train.h) reads them: pair k
+ * of micro-batch a has its chosen sequence ending at position
+ * at[(a·pair_cap + k)·2] and its rejected one at at[... + 1] (row·T + t in the
+ * micro-batch's rows, filled with pack.h), and margin[a·pair_cap + k]. The
+ * step's loss is the mean over its pairs. */
+typedef struct rm_batch {
+	int micro_cap, pair_cap;
+	int *n;          /* (micro_cap) pairs in each micro-batch */
+	int *at;         /* (micro_cap, pair_cap, 2) */
+	float *margin;   /* (micro_cap, pair_cap) */
+	float *scores;   /* (2·pair_cap) the last micro-batch's scores, chosen and rejected interleaved */
+	float *grads;    /* (2·pair_cap) */
+	double loss, pairs, correct, diff;   /* since the last report */
+} rm_batch;
+rm_batch *rm_batch_new(int micro_cap, int pair_cap);
+void rm_batch_free(rm_batch *rb);
+/* The pairwise objective over rb; its report adds "accuracy" (share of pairs
+ * with r_chosen > r_rejected) and "margin" (mean r_chosen - r_rejected), or
+ * "val_accuracy" and "val_margin". */
+train_objective rm_objective(rm_batch *rb);
 
 #endif

@@ -1,0 +1,41 @@
+/* pack: units in rows (see pack.h). */
+#include "pack.h"
+#include "util.h"
+
+size_t pack_rows(const uint64_t *len, size_t n, int T, size_t **row) {
+	size_t cap = 64, nr = 0;
+	uint64_t used = 0;
+	size_t *r = xmalloc(cap * sizeof *r);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t l = len[i] > (uint64_t)T ? (uint64_t)T : len[i];
+		if (i == 0 || used + l > (uint64_t)T) {
+			if (nr + 2 > cap) r = xrealloc(r, (cap *= 2) * sizeof *r);
+			r[nr++] = i;
+			used = 0;
+		}
+		used += l;
+	}
+	r[nr] = n;
+	*row = r;
+	return nr;
+}
+
+int pack_put(int T, int *used, const int32_t *ids, uint64_t len, int seg, int *tok, int *pos, int *segs) {
+	int j = *used, last = -1;
+	for (uint64_t k = 0; k < len && j < T; k++, j++) {
+		tok[j] = ids[k];
+		pos[j] = (int)k;
+		segs[j] = seg;
+		last = j;
+	}
+	*used = j;
+	return last;
+}
+
+void pack_pad(int T, int used, int *tok, int *pos, int *segs) {
+	for (int j = used; j < T; j++) {
+		tok[j] = 0;
+		pos[j] = 0;
+		segs[j] = T + j;   /* padding attends only to itself */
+	}
+}

@@ -1,0 +1,28 @@
+/* pack: how sequences share the rows of a batch, the one rule for SFT
+ * dialogues, evaluation and reward-model pairs.
+ *
+ * Units (a dialogue, or a pair of dialogues that must be scored together)
+ * are laid end to end in rows of T positions, in order: a unit that does not
+ * fit in what is left of the row starts the next row. A unit longer than T
+ * is cut to T, alone in its row (callers that cannot cut refuse it first).
+ * Inside a row each sequence keeps its own RoPE positions (0, 1, ...) and its
+ * own segment, so attention never crosses it; padding takes token 0,
+ * position 0 and a segment of its own. */
+#ifndef LM_PACK_H
+#define LM_PACK_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Split units of lengths len[0..n) into rows: row r holds units
+ * row[r] .. row[r+1]-1. Returns the row count; *row is malloc'd with
+ * count + 1 entries. */
+size_t pack_rows(const uint64_t *len, size_t n, int T, size_t **row);
+
+/* Append sequence ids[0..len) to a row being filled from position *used
+ * (positions past T are dropped), as segment seg. Returns the position of its
+ * last token in the row, or -1 when none of it fit. */
+int pack_put(int T, int *used, const int32_t *ids, uint64_t len, int seg, int *tok, int *pos, int *segs);
+/* Pad the row from *used to T. */
+void pack_pad(int T, int used, int *tok, int *pos, int *segs);
+
+#endif
