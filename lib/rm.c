@@ -1,6 +1,7 @@
 /* rm: the score head and the pairwise ranking loss (see rm.h). */
 #include "rm.h"
 #include "util.h"
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,4 +130,50 @@ static void pairs_report(void *ctx, int val, char *buf, size_t size) {
 
 train_objective rm_objective(rm_batch *rb) {
 	return (train_objective){pairs_weight, pairs_micro, pairs_report, rb};
+}
+
+const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, size_t len) {
+	static char why[160];
+	chat_dialog d = {0};
+	const char *bad = chat_parse(&d, line, len, CHAT_END_USER);
+	if (bad) {
+		chat_free(&d);
+		return bad;
+	}
+	cJSON *root = cJSON_ParseWithLength(line, len);
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "chosen"), *r = cJSON_GetObjectItemCaseSensitive(root, "rejected");
+	cJSON *rating = cJSON_GetObjectItemCaseSensitive(root, "rating"), *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
+	cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+	const char *err = NULL;
+	if (!cJSON_IsString(c) || !cJSON_IsString(r)) err = "a pair needs \"chosen\" and \"rejected\" strings";
+	else if (!strcmp(c->valuestring, r->valuestring)) err = "\"chosen\" and \"rejected\" are the same reply";
+	else if (!cJSON_IsString(rating) || rm_rating(rating->valuestring) < 0) {
+		snprintf(why, sizeof why, "\"rating\" must be one of \"significantly better\", \"better\", "
+			 "\"slightly better\", \"negligibly better\"");
+		err = why;
+	} else if (kind && (!cJSON_IsString(kind) || (strcmp(kind->valuestring, "helpful") && strcmp(kind->valuestring, "safe"))))
+		err = "\"kind\" must be \"helpful\" or \"safe\"";
+	if (!err) {
+		p->rating = rm_rating(rating->valuestring);
+		p->safe = kind && !strcmp(kind->valuestring, "safe");
+		free(p->id);
+		p->id = id ? cJSON_PrintUnformatted(id) : NULL;
+		chat_add(&d, CHAT_ASSISTANT, c->valuestring, strlen(c->valuestring));
+		p->chosen.n = 0;
+		chat_render(t, &d, 0, &p->chosen);
+		free(d.msg[d.n - 1].content);
+		d.n--;
+		chat_add(&d, CHAT_ASSISTANT, r->valuestring, strlen(r->valuestring));
+		p->rejected.n = 0;
+		chat_render(t, &d, 0, &p->rejected);
+	}
+	cJSON_Delete(root);
+	chat_free(&d);
+	return err;
+}
+
+void rm_pair_free(rm_pair *p) {
+	free(p->id);
+	chat_tokens_free(&p->chosen);
+	chat_tokens_free(&p->rejected);
 }

@@ -11,6 +11,7 @@
  * 1, 0 for significantly better, better, slightly better, negligibly better). */
 #ifndef LM_RM_H
 #define LM_RM_H
+#include "chat.h"
 #include "llama.h"
 #include "train.h"
 
@@ -34,6 +35,19 @@ void rm_scores_backward(llama_ws *w, const lm_model *m, lm_model *grad, const in
 /* The pairwise loss of n pairs: returns Σ loss; when dc and dr are non-NULL
  * they get scale · d(loss_i)/d(r_chosen_i) and d/d(r_rejected_i). */
 double rm_pair_loss(const float *rc, const float *rr, const float *margin, int n, float scale, float *dc, float *dr);
+
+/* A preference pair (docs/FORMATS.md, "Preference pairs"), both replies
+ * rendered after the dialogue in the chat template. */
+typedef struct rm_pair {
+	char *id;              /* the "id" member as JSON text, or NULL */
+	int safe;              /* kind "safe" (else "helpful") */
+	int rating;            /* RM_* */
+	chat_tokens chosen, rejected;
+} rm_pair;
+/* Parse one JSONL line into p (reusing its buffers); NULL, or why the line
+ * is not a usable pair. */
+const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, size_t len);
+void rm_pair_free(rm_pair *p);
 
 /* One step's pairs, as the trainer's objective (train.h) reads them: pair k
  * of micro-batch a has its chosen sequence ending at position

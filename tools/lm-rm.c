@@ -1,0 +1,542 @@
+/* lm-rm: reward models. init turns a language model into a score model,
+ * train fits it to preference pairs with the pairwise margin loss (the step
+ * loop is train.c's, the objective rm.c's), score adds a reward to each chat
+ * record, eval measures ranking accuracy on held-out pairs. */
+#include "blas.h"
+#include "checkpoint.h"
+#include "docs.h"
+#include "pack.h"
+#include "rm.h"
+#include "rng.h"
+#include "tokenizer.h"
+#include "train.h"
+#include "util.h"
+#include <cjson/cJSON.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *USAGE =
+	"init [--seed N] -o OUT CKPT\n"
+	"       lm-rm train (--init CKPT | --resume) --tokenizer TOK [-b PAIRS] [--micro-batch ROWS] [-t LEN]\n"
+	"\t[--epochs N] [--margin none|small|large] [--val PAIRS] [--val-every N] [--lr LR] [--min-lr LR]\n"
+	"\t[--warmup N] [--beta1 B] [--beta2 B] [--eps E] [--weight-decay W] [--clip C] [--seed N]\n"
+	"\t[--metrics FILE] [--checkpoint-every N] [--threads N] -o CKPT PAIRS\n"
+	"       lm-rm score -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT [CHAT]\n"
+	"       lm-rm eval -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT PAIRS";
+
+/* ---- pairs in rows ---- */
+
+typedef struct pairs {
+	const char *path;
+	rm_pair *p;
+	long long *line;
+	size_t n;
+} pairs;
+
+/* Every pair of path, rendered; a pair whose two sides do not fit T together
+ * is an error (both sides of a pair share a row, so a micro-batch holds both). */
+static pairs pairs_read(const char *path, const lm_tokenizer *tok, int T) {
+	pairs ps = {.path = path};
+	size_t cap = 0;
+	lm_in *in = in_open(path);
+	while (in_line(in)) {
+		if (!in->len) continue;
+		if (ps.n == cap) {
+			cap = cap ? 2 * cap : 256;
+			ps.p = xrealloc(ps.p, cap * sizeof *ps.p);
+			ps.line = xrealloc(ps.line, cap * sizeof *ps.line);
+		}
+		rm_pair *p = memset(&ps.p[ps.n], 0, sizeof *p);
+		const char *why = rm_pair_parse(p, tok, in->buf, in->len);
+		if (why) die("%s:%lld: %s", path, in->lineno, why);
+		if (p->chosen.n + p->rejected.n > (size_t)T)
+			die("%s:%lld: the dialogue with its two replies takes %zu tokens, longer than the context of %d",
+			    path, in->lineno, p->chosen.n + p->rejected.n, T);
+		ps.line[ps.n++] = in->lineno;
+	}
+	in_close(in);
+	if (!ps.n) die("%s: no preference pairs", path);
+	return ps;
+}
+
+static void pairs_free(pairs *ps) {
+	for (size_t i = 0; i < ps->n; i++) rm_pair_free(&ps->p[i]);
+	free(ps->p);
+	free(ps->line);
+}
+
+/* Lay pairs idx[0..n) into rows of T, MB rows a micro-batch, from micro-batch
+ * 0 of b and rb; returns the micro-batches used. which (when non-NULL) gets
+ * the pair index of each (micro, slot). */
+static int pairs_fill(const pairs *ps, const size_t *idx, size_t n, int T, int MB, train_batch *b, rm_batch *rb,
+		      size_t *which) {
+	uint64_t *len = xmalloc((n ? n : 1) * sizeof *len);
+	for (size_t i = 0; i < n; i++) len[i] = ps->p[idx[i]].chosen.n + ps->p[idx[i]].rejected.n;
+	size_t *row, rows = pack_rows(len, n, T, &row);
+	int micro = (int)((rows + MB - 1) / MB);
+	for (int a = 0; a < micro; a++) rb->n[a] = 0;
+	for (int r = 0; r < micro * MB; r++) {
+		int a = r / MB, used = 0, base = (r % MB) * T;
+		int *tok = b->tok + (size_t)r * T, *pos = b->pos + (size_t)r * T, *seg = b->seg + (size_t)r * T;
+		for (size_t i = r < (int)rows ? row[r] : 0; r < (int)rows && i < row[r + 1]; i++) {
+			const rm_pair *p = &ps->p[idx[i]];
+			int k = rb->n[a]++, *at = rb->at + ((size_t)a * rb->pair_cap + k) * 2;
+			at[0] = base + pack_put(T, &used, p->chosen.ids, p->chosen.n, 2 * k, tok, pos, seg);
+			at[1] = base + pack_put(T, &used, p->rejected.ids, p->rejected.n, 2 * k + 1, tok, pos, seg);
+			rb->margin[(size_t)a * rb->pair_cap + k] = 0;
+			if (which) which[(size_t)a * rb->pair_cap + k] = idx[i];
+		}
+		pack_pad(T, used, tok, pos, seg);
+		for (int j = 0; j < T; j++) b->tgt[(size_t)r * T + j] = -1;
+	}
+	free(row);
+	free(len);
+	return micro;
+}
+
+static void set_margins(const pairs *ps, const size_t *which, rm_batch *rb, int micro, int table) {
+	for (int a = 0; a < micro; a++)
+		for (int k = 0; k < rb->n[a]; k++) {
+			size_t s = (size_t)a * rb->pair_cap + k;
+			rb->margin[s] = rm_margin(table, ps->p[which[s]].rating);
+		}
+}
+
+/* ---- init ---- */
+
+static int cmd_init(int argc, char **argv) {
+	static const char *U = "init [--seed N] -o OUT CKPT";
+	static const struct option lo[] = {{"seed", required_argument, 0, 's'}, {"output", required_argument, 0, 'o'}, {0}};
+	unsigned long long seed = 1;
+	const char *out = NULL;
+	int c;
+	while ((c = getopt_long(argc, argv, "o:s:", lo, NULL)) != -1) {
+		if (c == 's') seed = (unsigned long long)parse_int("--seed", optarg);
+		else if (c == 'o') out = optarg;
+		else usage_exit(U);
+	}
+	if (optind + 1 != argc || !out) usage_exit(U);
+	lm_model *lm = model_load(argv[optind]);
+	model_need_head(lm, LM_HEAD_LM, argv[optind]);
+	lm_config cfg = lm->cfg;
+	cfg.head = LM_HEAD_SCORE;
+	const char *why = config_finish(&cfg);
+	if (why) die("%s: %s", argv[optind], why);
+	lm_model *rm = model_new(&cfg);
+	/* the trunk is the first part of both blocks, in the same order */
+	memcpy(rm->block, lm->block, (rm->n_params - cfg.dim) * sizeof(float));
+	model_init_head(rm, seed);
+	ckpt_save(rm, out);
+	model_free(rm);
+	model_free(lm);
+	return 0;
+}
+
+/* ---- train ---- */
+
+typedef struct val_pairs {
+	const pairs *ps;
+	size_t *idx, *which;
+	int T, MB, table, micro;
+	train_batch *b;
+	rm_batch *rb;       /* the whole file's micro-batches */
+	rm_batch *to;       /* the trainer's: its micro-batch 0 gets micro-batch i */
+} val_pairs;
+
+/* Validation micro-batch i: MB rows of the held-out pairs in file order. */
+static int fill_val(void *ctx, long long i, train_batch *b) {
+	val_pairs *v = ctx;
+	if (!v->b) {   /* pack the whole file once into its own batch */
+		/* at most a row a pair */
+		int micro_cap = (int)((v->ps->n + v->MB - 1) / v->MB);
+		v->b = train_batch_new(micro_cap * v->MB, v->T, 1, 0);
+		v->rb = rm_batch_new(micro_cap, v->MB * (v->T / 2 + 1));
+		v->which = xmalloc((size_t)v->rb->micro_cap * v->rb->pair_cap * sizeof *v->which);
+		v->micro = pairs_fill(v->ps, v->idx, v->ps->n, v->T, v->MB, v->b, v->rb, v->which);
+		set_margins(v->ps, v->which, v->rb, v->micro, v->table);
+	}
+	if (i >= v->micro) return 0;
+	rm_batch *rb = v->rb, *to = v->to;
+	size_t cells = (size_t)v->MB * v->T, off = (size_t)i * cells;
+	memcpy(b->tok, v->b->tok + off, cells * sizeof *b->tok);
+	memcpy(b->pos, v->b->pos + off, cells * sizeof *b->pos);
+	memcpy(b->seg, v->b->seg + off, cells * sizeof *b->seg);
+	memcpy(b->tgt, v->b->tgt + off, cells * sizeof *b->tgt);
+	to->n[0] = rb->n[i];
+	memcpy(to->at, rb->at + (size_t)i * rb->pair_cap * 2, (size_t)rb->n[i] * 2 * sizeof *rb->at);
+	memcpy(to->margin, rb->margin + (size_t)i * rb->pair_cap, (size_t)rb->n[i] * sizeof *rb->margin);
+	return 1;
+}
+
+static int cmd_train(int argc, char **argv) {
+	enum { O_TOK = TRAIN_O_END, O_MICRO, O_EPOCHS, O_VAL, O_MARGIN };
+	static const struct option lo[] = {
+		TRAIN_LONGOPTS,
+		{"tokenizer", required_argument, 0, O_TOK}, {"micro-batch", required_argument, 0, O_MICRO},
+		{"epochs", required_argument, 0, O_EPOCHS}, {"val", required_argument, 0, O_VAL},
+		{"margin", required_argument, 0, O_MARGIN}, {0, 0, 0, 0}};
+	/* Llama 2's reward models: one epoch, lr 1e-5 cosine to 10%, warm-up 3% of
+	 * the steps (at least 5), 512 pairs a step, AdamW as pretraining */
+	train_opts o = {.B = 512, .lr = 1e-5, .min_lr = -1, .warmup = -1, .weight_decay = 0.1, .clip = 1.0,
+			.beta1 = 0.9, .beta2 = 0.95, .eps = 1e-5, .seed = 1};
+	const char *tok_path = NULL, *val_path = NULL;
+	int epochs = 1, MB = 8, table = RM_MARGIN_SMALL, c;
+	while ((c = getopt_long(argc, argv, "b:t:o:", lo, NULL)) != -1) {
+		if (train_option(&o, c, optarg)) continue;
+		switch (c) {
+		case O_TOK: tok_path = optarg; break;
+		case O_MICRO: MB = (int)parse_int("--micro-batch", optarg); break;
+		case O_EPOCHS: epochs = (int)parse_int("--epochs", optarg); break;
+		case O_VAL: val_path = optarg; break;
+		case O_MARGIN:
+			if ((table = rm_margin_table(optarg)) < 0) die("--margin %s: one of none, small, large", optarg);
+			break;
+		default: usage_exit(USAGE);
+		}
+	}
+	if (optind + 1 != argc || !o.out || !tok_path) usage_exit(USAGE);
+	if (epochs <= 0 || MB <= 0) die("--epochs and --micro-batch must be positive");
+	if (o.warmup < -1) die("--warmup must not be negative");
+	lm_tokenizer *tok = tok_load(tok_path);
+	lm_model *m = o.resume ? ckpt_load(o.out) : o.init ? model_load(o.init) : NULL;
+	if (!m) die("no model: give --init CKPT (a score model, from lm-rm init) or --resume");
+	model_need_head(m, LM_HEAD_SCORE, o.resume ? o.out : o.init);
+	int T = o.T ? o.T : m->cfg.max_seq_len;
+	if (T < 2 || T > m->cfg.max_seq_len) die("-t %d: must be in 2..%d (the model's max_seq_len)", T, m->cfg.max_seq_len);
+	if (tok_vocab_size(tok) > m->cfg.vocab_size)
+		die("%s: %d tokens, more than the model's vocabulary of %d", tok_path, tok_vocab_size(tok), m->cfg.vocab_size);
+	pairs ps = pairs_read(argv[optind], tok, T), vs = {0};
+	if (val_path) vs = pairs_read(val_path, tok, T);
+
+	int B = o.B > 0 ? o.B : 1;
+	long long per_epoch = ((long long)ps.n + B - 1) / B;
+	o.steps = per_epoch * epochs;
+	if (o.warmup < 0) o.warmup = (long long)ceil(0.03 * o.steps) > 5 ? (long long)ceil(0.03 * o.steps) : 5;
+	train_opts_finish(&o, 0, "--init CKPT (or --resume)");
+
+	/* each epoch's order: a shuffle that depends on the seed and epoch only */
+	size_t *order = xmalloc(ps.n * epochs * sizeof *order);
+	for (int e = 0; e < epochs; e++) {
+		lm_rng r;
+		rng_seed(&r, o.seed * 0x9e3779b97f4a7c15ull + e + 1);
+		size_t *ord = order + (size_t)e * ps.n;
+		for (size_t i = 0; i < ps.n; i++) ord[i] = i;
+		for (size_t i = ps.n; i > 1; i--) {
+			size_t j = rng_below(&r, i), t = ord[i - 1];
+			ord[i - 1] = ord[j];
+			ord[j] = t;
+		}
+	}
+	char start[160];
+	snprintf(start, sizeof start, "\"pairs\":%zu,\"steps\":%lld,\"margin\":\"%s\"", ps.n, o.steps,
+		 table == RM_MARGIN_NONE ? "none" : table == RM_MARGIN_SMALL ? "small" : "large");
+	trainer *t = trainer_open(m, &o, MB, T, start);
+	int micro_cap = (B + MB - 1) / MB + 1, pair_cap = MB * (T / 2 + 1);
+	train_batch *b = train_batch_new(micro_cap * MB, T, 1, 0);
+	rm_batch *train_rb = rm_batch_new(micro_cap, pair_cap);
+	size_t *which = xmalloc((size_t)micro_cap * pair_cap * sizeof *which);
+	t->obj = rm_objective(train_rb);
+	val_pairs vp = {&vs, NULL, NULL, T, MB, table, 0, NULL, NULL, train_rb};
+	if (val_path) {
+		vp.idx = xmalloc(vs.n * sizeof *vp.idx);
+		for (size_t i = 0; i < vs.n; i++) vp.idx[i] = i;
+		t->val = fill_val;
+		t->val_ctx = &vp;
+	}
+	char fields[96];
+	int e;
+	do {
+		long long step = t->st.step;
+		e = (int)(step / per_epoch);
+		size_t first = (size_t)(step % per_epoch) * B, n = first + B < ps.n ? B : ps.n - first;
+		b->micro = pairs_fill(&ps, order + (size_t)e * ps.n + first, n, T, MB, b, train_rb, which);
+		set_margins(&ps, which, train_rb, b->micro, table);
+		snprintf(fields, sizeof fields, "\"step_pairs\":%zu,\"rows\":%d", n, b->micro * MB);
+	} while (trainer_step(t, b, e + 1, fields));
+	trainer_finish(t);
+	train_batch_free(b);
+	train_batch_free(vp.b);
+	rm_batch_free(train_rb);
+	rm_batch_free(vp.rb);
+	free(which); free(vp.which); free(vp.idx); free(order);
+	pairs_free(&ps);
+	if (val_path) pairs_free(&vs);
+	model_free(m);
+	tok_free(tok);
+	return 0;
+}
+
+/* ---- score and eval: forward only ---- */
+
+typedef struct scorer {
+	const lm_model *m;
+	llama_ws *w;
+	int B, T;
+	int *tok, *pos, *seg;
+} scorer;
+
+static scorer *scorer_new(const lm_model *m, int B) {
+	scorer *s = xcalloc(1, sizeof *s);
+	s->m = m;
+	s->B = B;
+	s->T = m->cfg.max_seq_len;
+	s->w = llama_ws_new(&m->cfg, 1, s->T);
+	size_t n = s->T;
+	s->tok = xmalloc(n * sizeof *s->tok);
+	s->pos = xmalloc(n * sizeof *s->pos);
+	s->seg = xmalloc(n * sizeof *s->seg);
+	return s;
+}
+
+static void scorer_free(scorer *s) {
+	llama_ws_free(s->w);
+	free(s->tok); free(s->pos); free(s->seg);
+	free(s);
+}
+
+/* Scores of sequences seq[0..n) (each at most T tokens), packed into rows.
+ * Rows go through the model one at a time: OpenBLAS sums in another order
+ * when a product has more rows, so a forward of several rows would make a
+ * score depend on its neighbours and on -b. */
+static void score_seqs(scorer *s, const chat_tokens *const *seq, size_t n, float *out) {
+	uint64_t *len = xmalloc((n ? n : 1) * sizeof *len);
+	for (size_t i = 0; i < n; i++) len[i] = seq[i]->n;
+	size_t *row, rows = pack_rows(len, n, s->T, &row);
+	int *at = xmalloc((n ? n : 1) * sizeof *at);
+	for (size_t r = 0; r < rows; r++) {
+		int used = 0, k = 0;
+		for (size_t i = row[r]; i < row[r + 1]; i++)
+			at[k++] = pack_put(s->T, &used, seq[i]->ids, seq[i]->n, (int)(i - row[r]), s->tok, s->pos, s->seg);
+		pack_pad(s->T, used, s->tok, s->pos, s->seg);
+		llama_forward(s->w, s->m, s->tok, s->pos, s->seg);
+		rm_scores(out + row[r], s->w, s->m, at, k);
+	}
+	free(at);
+	free(row);
+	free(len);
+}
+
+static lm_model *load_score_model(const char *path, const lm_tokenizer *tok, const char *tok_path) {
+	lm_model *m = model_load(path);
+	model_need_head(m, LM_HEAD_SCORE, path);
+	if (tok_vocab_size(tok) > m->cfg.vocab_size)
+		die("%s: %d tokens, more than the model's vocabulary of %d (%s)", tok_path, tok_vocab_size(tok),
+		    m->cfg.vocab_size, path);
+	return m;
+}
+
+static char *base_name(const char *path) {
+	const char *b = strrchr(path, '/');
+	char *s = xstrdup(b ? b + 1 : path), *dot = strrchr(s, '.');
+	if (dot && dot != s) *dot = 0;
+	return s;
+}
+
+/* Score records rec[0..n) (rendered as tk) and write them with the reward added. */
+static void score_flush(scorer *s, lm_out *o, const char *name, cJSON **rec, chat_tokens *tk, size_t n) {
+	const chat_tokens **seq = xmalloc((n ? n : 1) * sizeof *seq);
+	float *score = xmalloc((n ? n : 1) * sizeof *score);
+	for (size_t i = 0; i < n; i++) seq[i] = &tk[i];
+	score_seqs(s, seq, n, score);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *rw = cJSON_GetObjectItemCaseSensitive(rec[i], "rewards");
+		if (!cJSON_IsObject(rw)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(rec[i], "rewards");
+			rw = cJSON_AddObjectToObject(rec[i], "rewards");
+		}
+		cJSON_DeleteItemFromObjectCaseSensitive(rw, name);
+		cJSON_AddItemToObject(rw, name, cJSON_CreateNumber(score[i]));
+		char *text = cJSON_PrintUnformatted(rec[i]);
+		out_printf(o, "%s\n", text);
+		free(text);
+		cJSON_Delete(rec[i]);
+	}
+	free(seq);
+	free(score);
+}
+
+static int cmd_score(int argc, char **argv) {
+	static const char *U = "score -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT [CHAT]";
+	static const struct option lo[] = {{"tokenizer", required_argument, 0, 't'}, {"name", required_argument, 0, 'n'},
+					   {"output", required_argument, 0, 'o'}, {0}};
+	const char *tok_path = NULL, *out_path = "-", *in_path = "-";
+	char *name = NULL;
+	int B = 8, c;
+	while ((c = getopt_long(argc, argv, "t:n:o:b:", lo, NULL)) != -1) {
+		if (c == 't') tok_path = optarg;
+		else if (c == 'n') name = xstrdup(optarg);
+		else if (c == 'o') out_path = optarg;
+		else if (c == 'b') B = (int)parse_int("-b", optarg);
+		else usage_exit(U);
+	}
+	if (!tok_path || argc - optind < 1 || argc - optind > 2) usage_exit(U);
+	if (B <= 0) die("-b must be positive");
+	const char *model_path = argv[optind];
+	if (argc - optind == 2) in_path = argv[optind + 1];
+	if (!name) name = base_name(model_path);
+	lm_tokenizer *tok = tok_load(tok_path);
+	lm_model *m = load_score_model(model_path, tok, tok_path);
+	scorer *s = scorer_new(m, B);
+	chat_reader *r = chat_open(in_path, CHAT_END_ASSISTANT, 0);
+	lm_out *o = out_open(out_path, -1);
+	/* records gather until the next would open row B+1 (pack.h's rule), then
+	 * the batch is scored and written, in input order */
+	size_t cap = 64, n = 0, rows = 0;
+	uint64_t used = 0;
+	cJSON **rec = xmalloc(cap * sizeof *rec);
+	chat_tokens *tk = xcalloc(cap, sizeof *tk);
+	const chat_dialog *d;
+	while ((d = chat_next(r))) {
+		if (n == cap) {
+			rec = xrealloc(rec, 2 * cap * sizeof *rec);
+			tk = xrealloc(tk, 2 * cap * sizeof *tk);
+			memset(tk + cap, 0, cap * sizeof *tk);
+			cap *= 2;
+		}
+		tk[n].n = 0;
+		chat_render(tok, d, 0, &tk[n]);
+		if (tk[n].n > (size_t)s->T)
+			die("%s:%lld: the dialogue takes %zu tokens, longer than the model's context of %d", in_path,
+			    chat_lineno(r), tk[n].n, s->T);
+		if (rows == 0 || used + tk[n].n > (uint64_t)s->T) {
+			if (rows == (size_t)B) {
+				score_flush(s, o, name, rec, tk, n);
+				chat_tokens t = tk[0];
+				tk[0] = tk[n];
+				tk[n] = t;
+				n = rows = 0;
+			}
+			rows++;
+			used = 0;
+		}
+		used += tk[n].n;
+		rec[n] = cJSON_Parse(chat_line(r));
+		n++;
+	}
+	score_flush(s, o, name, rec, tk, n);
+	chat_close(r);
+	out_close(o);
+	for (size_t i = 0; i < cap; i++) chat_tokens_free(&tk[i]);
+	free(rec); free(tk); free(name);
+	scorer_free(s);
+	model_free(m);
+	tok_free(tok);
+	return 0;
+}
+
+/* Wilson's 95% interval for k successes in n. */
+static void wilson(double k, double n, double *lo, double *hi) {
+	double z = 1.959964, p = k / n, d = 1 + z * z / n, c = (p + z * z / (2 * n)) / d;
+	double h = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d;
+	*lo = c - h;
+	*hi = c + h;
+}
+
+typedef struct tally { double n, right; } tally;
+
+static void eval_line(lm_out *o, int tty, const char *name, const char *group, const char *value, tally t) {
+	if (!t.n) return;
+	double lo, hi;
+	wilson(t.right, t.n, &lo, &hi);
+	if (tty) {
+		char label[64];
+		snprintf(label, sizeof label, "%s%s%s", group, *value ? " " : "", value);
+		out_printf(o, "%-32s %6.0f   %5.1f%%   [%5.1f, %5.1f]\n", label, t.n, 100 * t.right / t.n, 100 * lo, 100 * hi);
+		return;
+	}
+	out_printf(o, "{\"model\": ");
+	json_put_string(o, name, strlen(name));
+	out_printf(o, ", \"group\": \"%s\", \"value\": \"%s\", \"pairs\": %.0f, \"accuracy\": %.6f, \"lo\": %.6f, "
+		   "\"hi\": %.6f}\n", group, value, t.n, t.right / t.n, lo, hi);
+}
+
+static int cmd_eval(int argc, char **argv) {
+	static const char *U = "eval -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT PAIRS";
+	static const struct option lo[] = {{"tokenizer", required_argument, 0, 't'}, {"name", required_argument, 0, 'n'},
+					   {"output", required_argument, 0, 'o'}, {0}};
+	const char *tok_path = NULL, *out_path = "-", *name = NULL;
+	int B = 8, c;
+	while ((c = getopt_long(argc, argv, "t:n:o:b:", lo, NULL)) != -1) {
+		if (c == 't') tok_path = optarg;
+		else if (c == 'n') name = optarg;
+		else if (c == 'o') out_path = optarg;
+		else if (c == 'b') B = (int)parse_int("-b", optarg);
+		else usage_exit(U);
+	}
+	if (!tok_path || argc - optind != 2) usage_exit(U);
+	if (B <= 0) die("-b must be positive");
+	const char *model_path = argv[optind], *pairs_path = argv[optind + 1];
+	char *base = base_name(model_path);
+	if (!name) name = base;
+	lm_tokenizer *tok = tok_load(tok_path);
+	lm_model *m = load_score_model(model_path, tok, tok_path);
+	scorer *s = scorer_new(m, B);
+	/* each side is scored alone here, so each need only fit the context */
+	pairs ps = pairs_read(pairs_path, tok, 2 * s->T);
+	for (size_t i = 0; i < ps.n; i++)
+		if (ps.p[i].chosen.n > (size_t)s->T || ps.p[i].rejected.n > (size_t)s->T)
+			die("%s:%lld: a reply with its dialogue is longer than the model's context of %d", pairs_path,
+			    ps.line[i], s->T);
+	const chat_tokens **seq = xmalloc(2 * ps.n * sizeof *seq);
+	float *score = xmalloc(2 * ps.n * sizeof *score);
+	for (size_t i = 0; i < ps.n; i++) seq[2 * i] = &ps.p[i].chosen, seq[2 * i + 1] = &ps.p[i].rejected;
+	score_seqs(s, seq, 2 * ps.n, score);
+	tally all = {0}, rating[RM_RATINGS] = {{0}}, kind[2] = {{0}};
+	/* a safety model's use: the rejected reply of a "safe" pair is the unsafe
+	 * one; flagged when sigmoid(score) < 0.15, the paper's threshold */
+	double flagged = 0, flagged_unsafe = 0, unsafe = 0, thr = log(0.15 / 0.85);
+	for (size_t i = 0; i < ps.n; i++) {
+		float rc = score[2 * i], rr = score[2 * i + 1];
+		int right = rc > rr;
+		const rm_pair *p = &ps.p[i];
+		all.n++, all.right += right;
+		rating[p->rating].n++, rating[p->rating].right += right;
+		kind[p->safe].n++, kind[p->safe].right += right;
+		flagged += rc < thr;
+		if (p->safe) {
+			unsafe++;
+			flagged += rr < thr;
+			flagged_unsafe += rr < thr;
+		}
+	}
+	lm_out *o = out_open(out_path, -1);
+	int tty = !strcmp(out_path, "-") && isatty(1);
+	if (tty) out_printf(o, "%-32s %6s   %6s   %s\n", name, "pairs", "acc", "95% interval");
+	eval_line(o, tty, name, "all", "", all);
+	for (int r = 0; r < RM_RATINGS; r++) eval_line(o, tty, name, "rating", rm_rating_name(r), rating[r]);
+	eval_line(o, tty, name, "kind", "helpful", kind[0]);
+	eval_line(o, tty, name, "kind", "safe", kind[1]);
+	if (unsafe) {
+		double prec = flagged ? flagged_unsafe / flagged : 0, rec = flagged_unsafe / unsafe;
+		if (tty) out_printf(o, "unsafe at sigmoid < 0.15: precision %.1f%%, recall %.1f%% (%.0f flagged)\n",
+				    100 * prec, 100 * rec, flagged);
+		else {
+			out_printf(o, "{\"model\": ");
+			json_put_string(o, name, strlen(name));
+			out_printf(o, ", \"group\": \"unsafe\", \"threshold\": 0.15, \"unsafe\": %.0f, \"flagged\": %.0f, "
+				   "\"precision\": %.6f, \"recall\": %.6f}\n", unsafe, flagged, prec, rec);
+		}
+	}
+	out_close(o);
+	free(seq); free(score); free(base);
+	pairs_free(&ps);
+	scorer_free(s);
+	model_free(m);
+	tok_free(tok);
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	lm_init(argc, argv);
+	blas_init(argc, argv);
+	std_options(argc, argv, USAGE);
+	if (argc > 1 && !strcmp(argv[1], "init")) return cmd_init(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "score")) return cmd_score(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "eval")) return cmd_eval(argc - 1, argv + 1);
+	usage_exit(USAGE);
+}
