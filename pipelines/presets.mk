@@ -11,6 +11,7 @@ MODEL          ?= --set dim=64 --set n_layers=2 --set n_heads=4 --set n_kv_heads
 PRETRAIN_ARGS  ?= -b 8 --steps 120 --warmup 10 --lr 3e-3 --val-every 40 --val-batches 4
 SFT_ARGS       ?= -b 8 -t 128 --epochs 1 --lr 1e-3 --warmup 5 --val-every 20
 EVAL_EVERY     ?= 6
+RM_ARGS        ?= -b 32 --lr 1e-3 --val-every 20
 else ifeq ($(PRESET),demo)
 RAW            ?= samples/corpus.jsonl.gz
 VOCAB          ?= 1024
@@ -20,6 +21,10 @@ MODEL          ?= --set dim=128 --set n_layers=4 --set n_heads=4 --set n_kv_head
 PRETRAIN_ARGS  ?= -b 16 -t 128 --steps 1200 --warmup 50 --lr 3e-3 --val-every 100 --val-batches 8
 SFT_ARGS       ?= -b 16 -t 256 --epochs 5 --lr 1e-3 --warmup 10 --val-every 20
 EVAL_EVERY     ?= 1
+# Reward models: the paper's 512 pairs a step and lr 1e-5 would make a few
+# steps of the bundled couple of thousand pairs; smaller steps, a larger rate
+# and two epochs let the small model learn them (measured in samples/README.md).
+RM_ARGS        ?= -b 32 --epochs 2 --lr 3e-4 --val-every 50
 else
 $(error PRESET=$(PRESET): no such preset (tiny, demo))
 endif

@@ -3,7 +3,7 @@
 #
 #   make -f pipelines/recipe.mk [PRESET=tiny|demo] [WORK=dir] [VAR=value ...] TARGET
 #
-# TARGET is a stage (data tokenizer tokens pretrain sft chat eval), `report`
+# TARGET is a stage (data tokenizer tokens pretrain sft chat eval rm), `report`
 # (every stage, then a table of what each one did) or `all` (= report). Each
 # stage writes files under $(WORK), default work/$(PRESET), and depends on the
 # files it reads, so make runs only what is out of date; it is safe under -j.
@@ -16,7 +16,8 @@ WORK   ?= work/$(PRESET)
 BIN    ?= bin
 
 # Inputs: the raw corpus (JSONL documents, gzip or not), SFT dialogues (chat
-# JSONL) and evaluation items (samples/README.md, "Evaluation").
+# JSONL), evaluation items (samples/README.md, "Evaluation") and preference
+# pairs (PREFS_DATA in pipelines/rm.mk).
 SFT_DATA  ?= samples/sft.jsonl
 EVAL_DATA ?= samples/eval.jsonl
 # every VAL_EVERY-th document or dialogue is held out for validation
@@ -35,6 +36,7 @@ PRETRAIN ?= $(BIN)/lm-pretrain
 SFT      ?= $(BIN)/lm-sft
 CHAT     ?= $(BIN)/lm-chat
 EVAL     ?= $(BIN)/lm-eval
+RM       ?= $(BIN)/lm-rm
 
 all: report
 
@@ -54,8 +56,9 @@ include pipelines/pretrain.mk
 include pipelines/sft.mk
 include pipelines/chat.mk
 include pipelines/eval.mk
+include pipelines/rm.mk
 include pipelines/report.mk
 
-.PHONY: all data tokenizer tokens pretrain sft chat eval report
+.PHONY: all data tokenizer tokens pretrain sft chat eval rm rm-helpful rm-safety report
 # a failed step leaves no output behind to be mistaken for a finished one
 .DELETE_ON_ERROR:
