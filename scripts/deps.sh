@@ -6,7 +6,7 @@
 #   tests:  perl (prove), tmux (pseudo-terminal tests), mandoc (man page lint)
 set -eu
 pkgs="gcc make pkg-config libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev perl tmux mandoc"
-[ "${1:-}" = "--ref" ] && pkgs="$pkgs python3-torch python3-sentencepiece sentencepiece python3-numpy"
+[ "${1:-}" = "--ref" ] && pkgs="$pkgs python3-torch python3-sentencepiece sentencepiece python3-numpy python3-venv"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"

@@ -50,4 +50,5 @@ def main():
             out.write(json.dumps({"ids": ids, "mask": mask, "mask_last": mask_last}) + "\n")
 
 
-main()
+if __name__ == "__main__":
+    main()
