@@ -2,6 +2,7 @@
 #include "eval.h"
 #include "chat.h"
 #include "llama.h"
+#include "pack.h"
 #include "util.h"
 #include <math.h>
 #include <stdlib.h>
@@ -41,16 +42,6 @@ int eval_same(const char *text, size_t len, const char *want, size_t wlen) {
 	return 1;
 }
 
-/* Row r of windows stepping by T: inputs tokens [rT, rT+T), each position's
- * target the token after it; past the end no target. */
-static void fill_window(const lm_shard *s, uint64_t r, int T, int *tok, int *tgt) {
-	for (int i = 0; i < T; i++) {
-		uint64_t at = r * (uint64_t)T + i;
-		tok[i] = at < s->n_tokens ? (int)shard_token(s, at) : 0;
-		tgt[i] = at + 1 < s->n_tokens ? (int)shard_token(s, at + 1) : -1;
-	}
-}
-
 eval_loss eval_shard_loss(const lm_model *m, const lm_shard *s, int B, int T) {
 	int V = m->cfg.vocab_size;
 	if ((int)s->vocab_size > V)
@@ -68,7 +59,7 @@ eval_loss eval_shard_loss(const lm_model *m, const lm_shard *s, int B, int T) {
 		for (uint64_t d = 0; d < s->n_docs; d++) order[d] = d;
 		rows = chat_pack_rows(s, order, s->n_docs, T, &row);
 	} else {
-		rows = s->n_tokens > 1 ? (s->n_tokens - 2) / T + 1 : 0;
+		rows = pack_windows(s, T);
 	}
 	double sum = 0, weight = 0;
 	for (size_t r0 = 0; r0 < rows; r0 += B) {
@@ -77,19 +68,17 @@ eval_loss eval_shard_loss(const lm_model *m, const lm_shard *s, int B, int T) {
 			if (s->mask) {
 				size_t a = r < rows ? row[r] : 0, z = r < rows ? row[r + 1] : 0;
 				chat_fill_row(s, order + a, z - a, T, tok + o, tgt + o, wt + o, pos + o, seg + o);
-			} else if (r < rows) {
-				fill_window(s, r, T, tok + o, tgt + o);
 			} else {
-				for (int i = 0; i < T; i++) tok[o + i] = 0, tgt[o + i] = -1;
+				pack_window(s, r, T, tok + o, tgt + o, wt + o);   /* past the end: no target */
 			}
 		}
 		if (s->mask) llama_forward(w, m, tok, pos, seg);
 		else llama_forward(w, m, tok, NULL, NULL);
 		double ws;
-		sum += llama_head_ce(w, m, NULL, tgt, s->mask ? wt : NULL, 0, &ws);
+		sum += llama_head_ce(w, m, NULL, tgt, wt, 0, &ws);
 		weight += ws;
 		for (size_t i = 0; i < n; i++)
-			if (tgt[i] >= 0) count[tgt[i]] += s->mask ? wt[i] : 1;
+			if (tgt[i] >= 0) count[tgt[i]] += wt[i];
 	}
 	if (!(weight > 0)) die("%s: no token to predict", s->path);
 	eval_loss e = {.loss = sum / weight, .targets = weight};

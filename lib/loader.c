@@ -52,15 +52,3 @@ void loader_random(lm_loader *l, int B, int *tokens, int *targets, float *weight
 	}
 }
 
-void loader_sequential(lm_loader *l, uint64_t first, int B, int *tokens, int *targets, float *weight) {
-	int T = l->T;
-	uint64_t total = 0;
-	for (int i = 0; i < l->n_shards; i++) total += (l->shards[i]->n_tokens - 1) / T;
-	for (int b = 0; b < B; b++) {
-		uint64_t k = (first + b) % total;
-		int i = 0;
-		while (k >= (l->shards[i]->n_tokens - 1) / T) k -= (l->shards[i]->n_tokens - 1) / T, i++;
-		window(l->shards[i], k * T, T, tokens + (long)b * T, targets + (long)b * T,
-		       weight ? weight + (long)b * T : NULL);
-	}
-}

@@ -28,8 +28,5 @@ void loader_close(lm_loader *l);
 /* Fill B rows: tokens and targets (B·T each); weight (B·T, may be NULL) gets
  * the shard's loss mask of each target (1 without a mask). */
 void loader_random(lm_loader *l, int B, int *tokens, int *targets, float *weight);
-/* Fill B rows with the consecutive windows number first, first+1, ... (windows
- * step by T over the shards in order, wrapping around). */
-void loader_sequential(lm_loader *l, uint64_t first, int B, int *tokens, int *targets, float *weight);
 
 #endif

@@ -39,3 +39,15 @@ void pack_pad(int T, int used, int *tok, int *pos, int *segs) {
 		segs[j] = T + j;   /* padding attends only to itself */
 	}
 }
+
+uint64_t pack_windows(const lm_shard *s, int T) { return s->n_tokens > 1 ? (s->n_tokens - 2) / T + 1 : 0; }
+
+void pack_window(const lm_shard *s, uint64_t r, int T, int *tokens, int *targets, float *weight) {
+	for (int i = 0; i < T; i++) {
+		uint64_t at = r * (uint64_t)T + i;
+		int has = at + 1 < s->n_tokens;
+		tokens[i] = at < s->n_tokens ? (int)shard_token(s, at) : 0;
+		targets[i] = has ? (int)shard_token(s, at + 1) : -1;
+		if (weight) weight[i] = has ? (s->mask ? s->mask[at + 1] : 1.0f) : 0.0f;
+	}
+}

@@ -1,5 +1,11 @@
-/* pack: how sequences share the rows of a batch, the one rule for SFT
- * dialogues, evaluation and reward-model pairs.
+/* pack: how tokens fill the rows of a batch that is measured or learned
+ * from in order: the one rule for SFT dialogues, evaluation, validation and
+ * reward-model pairs.
+ *
+ * Windows (a shard read as one stream, lm-pretrain's validation and lm-eval
+ * loss): row r holds tokens [rT, rT+T), each predicting the next token; past
+ * the end of the shard a position holds token 0 and predicts nothing, so
+ * every token but the first is a target exactly once.
  *
  * Units (a dialogue, or a pair of dialogues that must be scored together)
  * are laid end to end in rows of T positions, in order: a unit that does not
@@ -10,8 +16,15 @@
  * position 0 and a segment of its own. */
 #ifndef LM_PACK_H
 #define LM_PACK_H
+#include "shard.h"
 #include <stddef.h>
 #include <stdint.h>
+
+/* The windows of T that cover shard s. */
+uint64_t pack_windows(const lm_shard *s, int T);
+/* Fill window r: tokens, targets (-1: none) and, when weight is non-NULL,
+ * each target's weight (the shard's loss mask, or 1; 0 where no target). */
+void pack_window(const lm_shard *s, uint64_t r, int T, int *tokens, int *targets, float *weight);
 
 /* Split units of lengths len[0..n) into rows: row r holds units
  * row[r] .. row[r+1]-1. Returns the row count; *row is malloc'd with

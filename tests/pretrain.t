@@ -113,6 +113,13 @@ if command -v tmux >/dev/null; then
 	ok "progress line on a terminal" grep -Eq '^step 30/30  loss [0-9.]+  lr [0-9.e+-]+  [0-9]+ tok/s  [0-9.]+ GFLOP/s$' pane.txt
 	ok "and exit 0" grep -q '^EXIT=0$' pane.txt
 fi
+# Validation is measured one way (pack.h): the last step's val_loss over all
+# of val.bin is what lm-eval loss says of the checkpoint, same rows and length.
+ok "validation over the whole shard" lm-pretrain $MODEL -b 4 --steps 3 --val val.bin --val-batches 1000 \
+	--metrics vm.jsonl -o v.safetensors train.bin
+ok "lm-eval loss of the same checkpoint" lm-eval loss -q -b 4 -t 32 -o vl.jsonl v.safetensors val.bin
+is "lm-pretrain's val_loss equals lm-eval loss" "$(tail -1 vm.jsonl | sed 's/.*"val_loss":\([0-9.]*\).*/\1/')" \
+	"$(sed 's/.*"loss": *\([0-9.]*\).*/\1/' vl.jsonl | awk '{ printf "%.6f", $1 }')"
 ok "--help" lm-pretrain --help
 ok "--version names the BLAS kernel" sh -c 'lm-pretrain --version | grep -q "BLAS: OpenBLAS"'
 done_testing

@@ -5,6 +5,7 @@
 #include "blas.h"
 #include "checkpoint.h"
 #include "loader.h"
+#include "pack.h"
 #include "train.h"
 #include "util.h"
 #include <getopt.h>
@@ -49,7 +50,9 @@ static lm_model *make_model(const train_opts *o, const char *config, char **sets
 	return m;
 }
 
-/* Validation: the first `batches` micro-batches of consecutive windows. */
+/* Validation: the first `batches` micro-batches of the windows of the
+ * validation shards, in order (pack.h: what lm-eval loss measures over a
+ * whole shard). */
 typedef struct val_windows {
 	lm_loader *l;
 	int rows, batches;
@@ -58,7 +61,16 @@ typedef struct val_windows {
 static int fill_val(void *ctx, long long i, train_batch *b) {
 	val_windows *v = ctx;
 	if (i >= v->batches) return 0;
-	loader_sequential(v->l, (uint64_t)i * v->rows, v->rows, b->tok, b->tgt, b->wt);
+	int T = v->l->T;
+	for (int r = 0; r < v->rows; r++) {
+		uint64_t k = (uint64_t)i * v->rows + r;
+		int s = 0;
+		while (s < v->l->n_shards && k >= pack_windows(v->l->shards[s], T)) k -= pack_windows(v->l->shards[s++], T);
+		/* past the last window: an empty row (no target) */
+		const lm_shard *sh = v->l->shards[s < v->l->n_shards ? s : v->l->n_shards - 1];
+		if (s == v->l->n_shards) k = pack_windows(sh, T);
+		pack_window(sh, k, T, b->tok + (size_t)r * T, b->tgt + (size_t)r * T, b->wt ? b->wt + (size_t)r * T : NULL);
+	}
 	return 1;
 }
 

@@ -2,6 +2,7 @@
  * next tokens, weights the shards' loss mask), cover every shard, follow the
  * saved RNG, and validation windows are consecutive and wrap around. */
 #include "loader.h"
+#include "pack.h"
 #include "tap.h"
 #include "util.h"
 #include <stdlib.h>
@@ -61,13 +62,16 @@ int main(int argc, char **argv) {
 	ok(!memcmp(tok, tok2, B * T * sizeof(int)) && !memcmp(tgt, tgt2, B * T * sizeof(int)),
 	   "the same RNG state gives the same windows");
 
-	/* validation: (300-1)/16 = 18 windows in a, (200-1)/16 = 12 in b, then a again */
-	loader_sequential(l, 0, 1, tok, tgt, wt);
-	ok(tok[0] == 0 && tgt[T - 1] == T, "window 0: the start of the first shard");
-	loader_sequential(l, 18, 1, tok, tgt, wt);
-	ok(tok[0] == 500 && wt[0] == 1 && wt[1] == 1 && wt[2] == 0, "window 18: the start of the second, with its mask");
-	loader_sequential(l, 29, 2, tok, tgt, wt);
-	ok(tok[0] == 500 + 11 * T && tok[T] == 0, "windows wrap around after the last");
+	/* validation windows (pack.h): (300-2)/16+1 = 19 cover a, the last one partly */
+	const lm_shard *sa = l->shards[0], *sb = l->shards[1];
+	ok(pack_windows(sa, T) == 19 && pack_windows(sb, T) == 13, "windows cover each shard");
+	pack_window(sa, 0, T, tok, tgt, wt);
+	ok(tok[0] == 0 && tgt[T - 1] == T && wt[0] == 1, "window 0: the start of the shard");
+	pack_window(sa, 18, T, tok, tgt, wt);
+	ok(tok[0] == 288 && tok[11] == 299 && tgt[10] == 299 && tgt[11] == -1 && tok[12] == 0 && tgt[T - 1] == -1 &&
+	   wt[10] == 1 && wt[11] == 0, "the last window: every token but the first a target once, then nothing");
+	pack_window(sb, 0, T, tok, tgt, wt);
+	ok(tok[0] == 500 && wt[0] == 1 && wt[1] == 1 && wt[2] == 0, "weights are the shard's loss mask");
 	loader_close(l);
 
 	unlink(a);
