@@ -132,6 +132,12 @@ train_objective rm_objective(rm_batch *rb) {
 	return (train_objective){pairs_weight, pairs_micro, pairs_report, rb};
 }
 
+static size_t chat_strip_len(const char *s) {
+	size_t n = strlen(s);
+	chat_strip(s, &n);
+	return n;
+}
+
 const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, size_t len) {
 	static char why[160];
 	chat_dialog d = {0};
@@ -146,6 +152,7 @@ const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, s
 	cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
 	const char *err = NULL;
 	if (!cJSON_IsString(c) || !cJSON_IsString(r)) err = "a pair needs \"chosen\" and \"rejected\" strings";
+	else if (!chat_strip_len(c->valuestring) || !chat_strip_len(r->valuestring)) err = "an empty reply";
 	else if (!strcmp(c->valuestring, r->valuestring)) err = "\"chosen\" and \"rejected\" are the same reply";
 	else if (!cJSON_IsString(rating) || rm_rating(rating->valuestring) < 0) {
 		snprintf(why, sizeof why, "\"rating\" must be one of \"significantly better\", \"better\", "
@@ -166,6 +173,8 @@ const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, s
 		chat_add(&d, CHAT_ASSISTANT, r->valuestring, strlen(r->valuestring));
 		p->rejected.n = 0;
 		chat_render(t, &d, 0, &p->rejected);
+		if (p->chosen.n == p->rejected.n && !memcmp(p->chosen.ids, p->rejected.ids, p->chosen.n * sizeof *p->chosen.ids))
+			err = "\"chosen\" and \"rejected\" render the same (they differ only in surrounding white space)";
 	}
 	cJSON_Delete(root);
 	chat_free(&d);

@@ -72,6 +72,13 @@ fails "lm-sample refuses a score model" lm-sample --tokenizer "$TOK" -n 4 rm.st
 stderr_has "lm-sample: says why" "rm.st: a score \(reward\) model has no vocabulary head"
 fails "lm-chat refuses a score model" lm-chat -m rm.st -t "$TOK" -i chat.jsonl -o bad.jsonl
 fails "lm-eval loss refuses a score model" lm-eval loss rm.st /dev/null
+printf '%s\n' '{"messages": [{"role": "user", "content": "Say a"}], "chosen": "a", "rejected": "  ", "rating": "better"}' >empty.jsonl
+printf '%s\n' '{"messages": [{"role": "user", "content": "Say a"}], "chosen": "a", "rejected": "a ", "rating": "better"}' >space.jsonl
+for f in empty space; do
+	fails "train: $f reply refused" lm-rm train --init rm0.st --tokenizer "$TOK" -o bad.st $f.jsonl
+	stderr_has "train: $f names file and line" "^lm-rm: $f.jsonl:1: "
+done
+if command -v mandoc >/dev/null; then ok "man page lints clean" mandoc -Tlint -Wwarning "$ROOT/man/lm-rm.1"; fi
 fails "train: an lm checkpoint as --init refused" lm-rm train --init lm.st --tokenizer "$TOK" -o bad.st train.jsonl
 stderr_has "train: says to use lm-rm init" "lm-rm init"
 done_testing

@@ -53,6 +53,7 @@ int main(int argc, char **argv) {
 	} else {
 		m = model_load(argv[0]);
 	}
+	if (to_llama2c) model_need_head(m, LM_HEAD_LM, init ? init : argv[0]);
 	/* the config.json first: the checkpoint appearing is the sign of success */
 	if (hf) {
 		char *text = config_to_hf_json(&m->cfg);
@@ -61,7 +62,6 @@ int main(int argc, char **argv) {
 		out_close(o);
 		free(text);
 	}
-	if (to_llama2c) model_need_head(m, LM_HEAD_LM, init ? init : argv[0]);
 	if (to_llama2c) llama2c_save_v0(m, out);
 	else ckpt_save(m, out);
 	model_free(m);

@@ -46,6 +46,7 @@ static lm_model *make_model(const train_opts *o, const char *config, char **sets
 	const char *why = config_finish(&c);
 	if (why) die("%s: %s", config ? config : "--set", why);
 	lm_model *m = model_new(&c);
+	model_need_head(m, LM_HEAD_LM, config ? config : "--set");
 	model_init(m, o->seed);
 	return m;
 }

@@ -26,7 +26,7 @@ static const char *USAGE =
 	"\t[--warmup N] [--beta1 B] [--beta2 B] [--eps E] [--weight-decay W] [--clip C] [--seed N]\n"
 	"\t[--metrics FILE] [--checkpoint-every N] [--threads N] -o CKPT PAIRS\n"
 	"       lm-rm score -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT [CHAT]\n"
-	"       lm-rm eval -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT PAIRS";
+	"       lm-rm eval -t TOK [-n NAME] [-o OUT] CKPT PAIRS";
 
 /* ---- pairs in rows ---- */
 
@@ -432,8 +432,8 @@ static int cmd_score(int argc, char **argv) {
 static void wilson(double k, double n, double *lo, double *hi) {
 	double z = 1.959964, p = k / n, d = 1 + z * z / n, c = (p + z * z / (2 * n)) / d;
 	double h = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d;
-	*lo = c - h;
-	*hi = c + h;
+	*lo = c - h > 0 ? c - h : 0;   /* no -0.0 when k = 0 */
+	*hi = c + h < 1 ? c + h : 1;
 }
 
 typedef struct tally { double n, right; } tally;
@@ -455,26 +455,24 @@ static void eval_line(lm_out *o, int tty, const char *name, const char *group, c
 }
 
 static int cmd_eval(int argc, char **argv) {
-	static const char *U = "eval -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT PAIRS";
+	static const char *U = "eval -t TOK [-n NAME] [-o OUT] CKPT PAIRS";
 	static const struct option lo[] = {{"tokenizer", required_argument, 0, 't'}, {"name", required_argument, 0, 'n'},
 					   {"output", required_argument, 0, 'o'}, {0}};
 	const char *tok_path = NULL, *out_path = "-", *name = NULL;
-	int B = 8, c;
-	while ((c = getopt_long(argc, argv, "t:n:o:b:", lo, NULL)) != -1) {
+	int c;
+	while ((c = getopt_long(argc, argv, "t:n:o:", lo, NULL)) != -1) {
 		if (c == 't') tok_path = optarg;
 		else if (c == 'n') name = optarg;
 		else if (c == 'o') out_path = optarg;
-		else if (c == 'b') B = (int)parse_int("-b", optarg);
 		else usage_exit(U);
 	}
 	if (!tok_path || argc - optind != 2) usage_exit(U);
-	if (B <= 0) die("-b must be positive");
 	const char *model_path = argv[optind], *pairs_path = argv[optind + 1];
 	char *base = base_name(model_path);
 	if (!name) name = base;
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = load_score_model(model_path, tok, tok_path);
-	scorer *s = scorer_new(m, B);
+	scorer *s = scorer_new(m, 1);
 	/* each side is scored alone here, so each need only fit the context */
 	pairs ps = pairs_read(pairs_path, tok, 2 * s->T);
 	for (size_t i = 0; i < ps.n; i++)
@@ -496,10 +494,9 @@ static int cmd_eval(int argc, char **argv) {
 		all.n++, all.right += right;
 		rating[p->rating].n++, rating[p->rating].right += right;
 		kind[p->safe].n++, kind[p->safe].right += right;
-		flagged += rc < thr;
+		flagged += (rc < thr) + (rr < thr);
 		if (p->safe) {
 			unsafe++;
-			flagged += rr < thr;
 			flagged_unsafe += rr < thr;
 		}
 	}
