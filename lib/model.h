@@ -62,8 +62,9 @@ void config_default(lm_config *c);
 /* Fill derived fields (hidden_dim by Llama's rule, n_kv_heads = n_heads when 0).
  * Returns NULL or the reason the configuration is unusable. */
 const char *config_finish(lm_config *c);
-/* Set one field by its params.json key (also "hidden_dim", "tied"); 0 if no such key. */
-int config_set(lm_config *c, const char *key, const char *value);
+/* Set one field by its params.json key (also "hidden_dim", "tied"); 0 if no such
+ * key. Dies naming what (a file, "--set") on a value outside the key's range. */
+int config_set(lm_config *c, const char *key, const char *value, const char *what);
 /* Read Meta's params.json keys from a JSON object text; dies naming path. */
 void config_from_json(lm_config *c, const char *json, const char *path);
 /* The configuration as a one-line JSON object with params.json keys; malloc'd. */

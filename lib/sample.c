@@ -76,6 +76,11 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->hd = c->dim / c->n_heads;
 	s->kv_dim = c->n_kv_heads * s->hd;
 	s->ld = (max_len + KB - 1) / KB * KB;
+	/* max_batch comes from the command line: refuse before the cache's size wraps */
+	double floats = (double)c->n_layers * max_batch * s->ld * s->kv_dim;
+	if (floats > 0x1p60)
+		die("sampler: %d sequences of %d positions: a KV cache of %.3g floats, more than memory can address",
+		    max_batch, max_len, floats);
 	size_t cache = (size_t)c->n_layers * max_batch * s->ld * s->kv_dim;
 	s->kcache = xalloc_aligned(cache * sizeof(float));
 	/* the positions of a block past a sequence's end are computed with and ignored: make them numbers */

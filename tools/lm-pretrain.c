@@ -33,7 +33,7 @@ static lm_model *make_model(const train_opts *o, const char *config, char **sets
 		char *kv = xstrdup(sets[i]), *eq = strchr(kv, '=');
 		if (!eq) die("--set: expected KEY=VALUE, got '%s'", sets[i]);
 		*eq = 0;
-		if (!config_set(&c, kv, eq + 1)) die("--set: no configuration key '%s'", kv);
+		if (!config_set(&c, kv, eq + 1, "--set")) die("--set: no configuration key '%s'", kv);
 		free(kv);
 	}
 	/* Meta's params.json says vocab_size -1: the tokenizer's, here the shards' */

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Files that parse but hold absurd values (issue 9, items 3 and 5): non-finite
+# weights, sizes no model has. Each is refused with the file's name; inputs
+# are tests/regress/values-*, or made here from them.
+. "$(dirname "$0")/lib.sh"
+R=$ROOT/tests/regress
+
+# set_last IN OUT BYTES: IN with its last float (the last weight of its last tensor) replaced
+set_last() { cp "$1" "$2" && printf "$3" | dd of="$2" bs=1 seek=$(($(wc -c <"$2") - 4)) conv=notrunc 2>/dev/null; }
+NAN='\000\000\300\177' INF='\000\000\200\177'
+# st_config IN KEY VALUE OUT: a safetensors checkpoint with one lmkit_config value replaced
+st_config() {
+	perl -e 'my ($in, $k, $v, $out) = @ARGV; open my $f, "<:raw", $in or die; local $/; my $b = <$f>;
+		my $n = unpack("Q<", $b); my ($h, $d) = (substr($b, 8, $n), substr($b, 8 + $n));
+		$h =~ s/\\"$k\\":[^,}]*/\\"$k\\":$v/ or die; $h =~ s/ +$//; $h .= " " while (8 + length $h) % 8;
+		open my $o, ">:raw", $out or die; print $o pack("Q<", length $h), $h, $d' "$@"
+}
+
+lm-convert --init "$R/values-tied.json" t.st
+
+# --- sizes past any model ---------------------------------------------------------
+fails "a configuration integer past int, not wrapped to 64" lm-convert --init "$R/values-dim-wrap.json" w.st
+stderr_has "  names the file and the key" '^lm-convert: .*values-dim-wrap.json: dim: 4294967360 outside \[1, 65536\]'
+ok "  no output" test ! -e w.st
+
+perl -e 'print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, 8, 2, 0, 0, 40, 1, ""), pack("v*", map { $_ % 8 } 1 .. 40), pack("Q<", 0)' >train.bin
+MODEL="--set n_layers=1 --set n_heads=2 --set vocab_size=8 --set max_seq_len=8 --steps 1 -b 1"
+fails "--set dim=4294967328 (32 after a wrap)" lm-pretrain $MODEL --set dim=4294967328 -o x.st train.bin
+stderr_has "  names --set and the key" '^lm-pretrain: --set: dim: 4294967328 outside \[1, 65536\]'
+fails "--set max_seq_len=2147483647" lm-pretrain --set dim=16 $MODEL --set max_seq_len=2147483647 -o x.st train.bin
+stderr_has "  names the key and the bound" '^lm-pretrain: --set: max_seq_len: 2147483647 outside \[1, 1048576\]'
+fails "--set norm_eps=inf" lm-pretrain --set dim=16 $MODEL --set norm_eps=inf -o x.st train.bin
+stderr_has "  is a value out of range" '^lm-pretrain: --set: norm_eps: inf outside'
+ok "in range it trains" lm-pretrain --set dim=16 $MODEL -o x.st train.bin
+
+st_config t.st max_seq_len 2147483647 long.st
+fails "a checkpoint whose max_seq_len is INT_MAX" lm-info long.st
+stderr_has "  names the file and the key" '^lm-info: long.st: lmkit_config: max_seq_len: 2147483647 outside \[1, 1048576\]'
+fails "  lm-pretrain --init refuses it too" lm-pretrain --init long.st --steps 1 -b 1 -o y.st train.bin
+stderr_has "  naming it" '^lm-pretrain: long.st: lmkit_config: max_seq_len'
+st_config t.st rope_theta 1e39 theta.st
+fails "rope_theta beyond a float" lm-info theta.st
+stderr_has "  named" '^lm-info: theta.st: lmkit_config: rope_theta: 1e\+39 outside'
+st_config t.st tied 2 tied.st
+fails "tied neither true nor false" lm-info tied.st
+stderr_has "  named" '^lm-info: tied.st: lmkit_config: tied: 2 outside \[0, 1\]'
+
+# a llama2.c v1 file of the tiny tied model (no freq_cis: seq_len does not size the file)
+v1() { perl -e 'print pack("V V l7 C x219", 0x616b3432, 1, 16, 8, 1, 2, 2, 8, $ARGV[0], 1), pack("f<*", (0) x 1584)' "$1"; }
+v1 8 >v1.bin
+ok "llama2.c v1 file" lm-info v1.bin
+v1 2147483647 >v1long.bin
+fails "  with seq_len INT_MAX" lm-info v1long.bin
+stderr_has "  names the file and the key" '^lm-info: v1long.bin: .*max_seq_len: 2147483647 outside \[1, 1048576\]'
+
+done_testing
