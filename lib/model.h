@@ -87,4 +87,8 @@ lm_model *model_new(const lm_config *c);
 void model_init(lm_model *m, unsigned long long seed);
 void model_free(lm_model *m);
 
+/* NaN and infinite weights of m: the count in each tensor (params_tensors'
+ * order) into counts when non-NULL; returns their total. */
+size_t params_nonfinite(const lm_model *m, size_t *counts);
+
 #endif

@@ -16,7 +16,46 @@ st_config() {
 		open my $o, ">:raw", $out or die; print $o pack("Q<", length $h), $h, $d' "$@"
 }
 
+# --- non-finite weights ---------------------------------------------------------
 lm-convert --init "$R/values-tied.json" t.st
+lm-convert --init "$R/values-untied.json" u.st
+set_last t.st nan.st "$NAN"          # the final norm's last weight: every logit NaN
+set_last t.st inf.st "$INF"
+set_last u.st head.st "$NAN"         # the head's last weight: one logit NaN among finite ones
+for how in "-t 0" "-t 1" "-t 0.8 -k 3" "-t 1 -P 0.9"; do
+	fails "NaN weights, sampled with $how, are an error" sh -c "lm-sample --ids -n 4 $how nan.st >ids.txt"
+	stderr_has "  naming the checkpoint" '^lm-sample: nan.st: logits are not finite'
+	ok "  and print no ids" test ! -s ids.txt
+done
+fails "infinite weights" lm-sample --ids -n 4 inf.st
+stderr_has "  naming the checkpoint" '^lm-sample: inf.st: logits are not finite'
+fails "one NaN logit among finite ones" lm-sample --ids -n 4 -t 0 head.st
+stderr_has "  naming the checkpoint" '^lm-sample: head.st: logits are not finite'
+ok "a sound model still samples" lm-sample --ids -n 4 t.st
+fails "NaN temperature" lm-sample --ids -n 4 -t nan t.st
+
+ok "lm-info counts non-finite weights" sh -c 'lm-info nan.st >nan.txt'
+ok "  in all" grep -qx 'non_finite: 1' nan.txt
+ok "  and in their tensor" grep -qx 'tensor: model.norm.weight F32 \[16\] non_finite: 1' nan.txt
+is "  only there" "$(grep -c 'tensor: .*non_finite' nan.txt)" 1
+ok "  infinities too" sh -c 'lm-info inf.st | grep -qx "non_finite: 1"'
+ok "  and none in a sound checkpoint" sh -c 'lm-info t.st | grep -qx "non_finite: 0"'
+lm-convert -t llama2c head.st head.bin
+ok "  nor in llama2.c files" sh -c 'lm-info head.bin | grep -qx "tensor: lm_head.weight F32 \[8, 16\] non_finite: 1"'
+
+if [ -r "$ASSETS/stories260K.bin" ] && [ -r "$ASSETS/tok512.model" ]; then
+	lm-convert "$ASSETS/stories260K.bin" s.st
+	set_last s.st snan.st "$NAN"
+	fails "stories260K with a NaN weight (the issue's input)" lm-sample --ids -n 8 snan.st
+	stderr_has "  naming the checkpoint" '^lm-sample: snan.st: logits are not finite'
+	printf '%s\n' '{"messages": [{"role": "user", "content": "Hello"}]}' >p.jsonl
+	fails "lm-chat on it" lm-chat -m snan.st -t "$ASSETS/tok512.model" -i p.jsonl -o r.jsonl
+	stderr_has "  naming the checkpoint" '^lm-chat: snan.st: logits are not finite'
+	is "  and no output" "$(ls r.jsonl* 2>/dev/null)" ""
+	ok "lm-chat on the sound one" lm-chat -m s.st -t "$ASSETS/tok512.model" --max-new 4 -i p.jsonl -o r.jsonl
+else
+	echo "# no stories260K or tok512.model: skipped"
+fi
 
 # --- sizes past any model ---------------------------------------------------------
 fails "a configuration integer past int, not wrapped to 64" lm-convert --init "$R/values-dim-wrap.json" w.st
