@@ -1,7 +1,8 @@
 #!/bin/sh
-# Files that parse but hold absurd values (issue 9, items 3 and 5): non-finite
-# weights, sizes no model has. Each is refused with the file's name; inputs
-# are tests/regress/values-*, or made here from them.
+# Files that parse but hold absurd values (issue 9, items 3, 5 and 6):
+# non-finite weights, sizes no model has, training states no run saved. Each
+# is refused with the file's name; inputs are tests/regress/values-*, or made
+# here from them.
 . "$(dirname "$0")/lib.sh"
 R=$ROOT/tests/regress
 
@@ -91,5 +92,16 @@ ok "llama2.c v1 file" lm-info v1.bin
 v1 2147483647 >v1long.bin
 fails "  with seq_len INT_MAX" lm-info v1long.bin
 stderr_has "  names the file and the key" '^lm-info: v1long.bin: .*max_seq_len: 2147483647 outside \[1, 1048576\]'
+
+# --- training states (field by field in tests/unit/trainstate.c) ------------------
+# lm-sft saves no data RNG (all zero: its order follows from the step); lm-pretrain
+# resumed from such a state drew window 0 for ever
+perl -e 'my @d = (1, 3, 4, 5, 6, 2); print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, 8, 2, 1, 0, 48, 8, ""),
+	pack("v*", (@d) x 8), pack("C*", (0, 0, 0, 1, 1, 1) x 8), pack("Q<*", map { 6 * $_ } 0 .. 7)' >chat.bin
+ok "lm-sft run" lm-sft --threads 1 --init t.st -o sft.st -b 2 --epochs 1 chat.bin
+ok "  its state has an all-zero data_rng" grep -qa '"data_rng":\["0000000000000000","0000000000000000","0000000000000000","0000000000000000"\]' sft.st.state
+ok "  which lm-sft resumes" sh -c 'lm-sft --threads 1 --resume -o sft.st -b 2 --epochs 2 chat.bin'
+fails "lm-pretrain --resume from it" lm-pretrain --resume -o sft.st --steps 100 -b 1 train.bin
+stderr_has "  is refused, naming the checkpoint" '^lm-pretrain: sft.st: its training state has no data RNG'
 
 done_testing

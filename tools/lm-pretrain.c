@@ -117,7 +117,14 @@ int main(int argc, char **argv) {
 	char start[64];
 	snprintf(start, sizeof start, "\"batch_tokens\":%lld", batch_tokens);
 	trainer *t = trainer_open(m, &o, B, T, start);
-	if (o.resume) train->rng = t->st.data_rng;
+	if (o.resume) {
+		/* all zero is lm-sft's (its order follows from the step), a state xoshiro256** never leaves */
+		const uint64_t *r = t->st.data_rng.s;
+		if (!(r[0] | r[1] | r[2] | r[3]))
+			die("%s: its training state has no data RNG (all zero, as lm-sft saves it): not an lm-pretrain run",
+			    o.out);
+		train->rng = t->st.data_rng;
+	}
 	if (val.l) t->val = fill_val, t->val_ctx = &val;
 	train_batch *b = train_batch_new(accum * B, T, 0, train->has_mask || (val.l && val.l->has_mask));
 	b->micro = accum;
