@@ -19,6 +19,9 @@ llama_ws *llama_ws_new(const lm_config *c, int B, int T) {
 	long L = c->n_layers, N = (long)B * T, D = c->dim, hd = c->dim / c->n_heads;
 	long qd = (long)c->n_heads * hd, kvd = (long)c->n_kv_heads * hd, H = c->hidden_dim;
 	long V = c->head == LM_HEAD_LM ? c->vocab_size : 0;   /* a score model has no logits */
+	/* B and T come from the command line: refuse before a product of the parts below wraps */
+	double floats = (L + 1.0) * B * c->n_heads * T * T + (L + 2.0) * N * (12.0 * D + 6.0 * H);
+	if (floats > 0x1p60) die("%d rows of %d tokens: a workspace of %.3g floats, more than memory can address", B, T, floats);
 	long rows = V ? HEAD_CHUNK_FLOATS / V : 0;
 	w->head_rows = rows < 1 ? 1 : rows > N ? (int)N : (int)rows;
 	long wide = H > D ? H : D;

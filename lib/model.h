@@ -70,8 +70,9 @@ void config_default(lm_config *c);
 /* Fill derived fields (hidden_dim by Llama's rule, n_kv_heads = n_heads when 0).
  * Returns NULL or the reason the configuration is unusable. */
 const char *config_finish(lm_config *c);
-/* Set one field by its params.json key (also "hidden_dim", "tied", "head"); 0 if no such key. */
-int config_set(lm_config *c, const char *key, const char *value);
+/* Set one field by its params.json key (also "hidden_dim", "tied", "head"); 0 if no
+ * such key. Dies naming what (a file, "--set") on a value outside the key's range. */
+int config_set(lm_config *c, const char *key, const char *value, const char *what);
 /* Read Meta's params.json keys from a JSON object text; dies naming path. */
 void config_from_json(lm_config *c, const char *json, const char *path);
 /* The configuration as a one-line JSON object with params.json keys; malloc'd. */
@@ -97,5 +98,9 @@ void model_init(lm_model *m, unsigned long long seed);
  * trunk left as it is: a chat model's weights become a reward model's start. */
 void model_init_head(lm_model *m, unsigned long long seed);
 void model_free(lm_model *m);
+
+/* NaN and infinite weights of m: the count in each tensor (params_tensors'
+ * order) into counts when non-NULL; returns their total. */
+size_t params_nonfinite(const lm_model *m, size_t *counts);
 
 #endif

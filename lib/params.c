@@ -168,3 +168,19 @@ void model_free(lm_model *m) {
 	free(m->block);
 	free(m);
 }
+
+size_t params_nonfinite(const lm_model *m, size_t *counts) {
+	int n = params_tensors(&m->cfg, NULL);
+	lm_tensor *t = xmalloc(n * sizeof *t);
+	params_tensors(&m->cfg, t);
+	size_t total = 0;
+	for (int i = 0; i < n; i++) {
+		const float *w = m->block + t[i].offset;
+		size_t c = 0;
+		for (size_t j = 0; j < t[i].size; j++) c += !isfinite(w[j]);
+		if (counts) counts[i] = c;
+		total += c;
+	}
+	free(t);
+	return total;
+}

@@ -43,6 +43,7 @@ struct lm_sampler {
 	int hd, kv_dim, n_stop;
 	int32_t *stop;
 	int ld;                         /* max_len rounded up to a multiple of KB */
+	char *name;                     /* the model's, for messages */
 	float *kcache;                  /* (L, max_batch, n_kv_heads, ld / KB, hd, KB) */
 	float *vcache;                  /* (L, max_batch, n_kv_heads, ld, hd) */
 	float *cosv, *sinv;
@@ -69,6 +70,7 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 		die("sampler: length %d outside [2, max_seq_len %d]", max_len, c->max_seq_len);
 	lm_sampler *s = xcalloc(1, sizeof *s);
 	s->m = m;
+	s->name = xstrdup("sampler");
 	s->max_batch = max_batch;
 	s->max_len = max_len;
 	/* prompts are fed in chunks of this many rows; at least a few for prefill speed */
@@ -76,6 +78,11 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->hd = c->dim / c->n_heads;
 	s->kv_dim = c->n_kv_heads * s->hd;
 	s->ld = (max_len + KB - 1) / KB * KB;
+	/* max_batch comes from the command line: refuse before the cache's size wraps */
+	double floats = (double)c->n_layers * max_batch * s->ld * s->kv_dim;
+	if (floats > 0x1p60)
+		die("sampler: %d sequences of %d positions: a KV cache of %.3g floats, more than memory can address",
+		    max_batch, max_len, floats);
 	size_t cache = (size_t)c->n_layers * max_batch * s->ld * s->kv_dim;
 	s->kcache = xalloc_aligned(cache * sizeof(float));
 	/* the positions of a block past a sequence's end are computed with and ignored: make them numbers */
@@ -118,13 +125,18 @@ void sampler_free(lm_sampler *s) {
 		free(s->seqs[i].lp);
 		free(s->seqs[i].pending);
 	}
-	free(s->seqs); free(s->stop);
+	free(s->seqs); free(s->stop); free(s->name);
 	free(s->kcache); free(s->vcache); free(s->cosv); free(s->sinv);
 	rows *r = &s->r;
 	free(r->tok); free(r->slot); free(r->pos); free(r->want); free(r->slots);
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
 	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
 	free(s);
+}
+
+void sampler_name(lm_sampler *s, const char *name) {
+	free(s->name);
+	s->name = xstrdup(name);
 }
 
 void sampler_stop_ids(lm_sampler *s, const int32_t *ids, int n) {
@@ -171,6 +183,14 @@ void sampler_release(lm_sampler *s, int slot) { s->seqs[slot].busy = 0; }
  * a sixteenth of the calls; the scalar expf is used where nothing vectorizes. */
 #pragma omp declare simd notinbranch
 float expf(float);
+
+/* x·0 is 0 for a finite x and NaN otherwise: one vector pass over the row. */
+static int row_finite(const float *x, int n) {
+	float z = 0;
+#pragma omp simd reduction(+ : z)
+	for (int i = 0; i < n; i++) z += x[i] * 0;
+	return z == 0;
+}
 
 static float row_max(const float *x, int n) {
 	float mx = -INFINITY;
@@ -445,12 +465,15 @@ static int draw(const float *e, int n, float u) {
 }
 
 /* One token from logits as how says, weights e (V) and cs (V) being scratch;
- * *lp gets log p(token) under softmax(logits) itself. */
+ * *lp gets log p(token) under softmax(logits) itself. -1 when a logit is not
+ * finite: no distribution to draw from. */
 static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rng *r, float *e, cand *cs,
 		       double *lp) {
+	if (!row_finite(logits, V)) return -1;
 	float mx = row_max(logits, V);
 	int t;
-	if (how->temperature <= 0) {
+	/* a temperature whose inverse overflows is greedy: (x - mx) / T would be 0·inf for the top token */
+	if (!(how->temperature > 0) || isinf(1 / how->temperature)) {
 		t = 0;
 		while (t < V - 1 && logits[t] != mx) t++;  /* the lowest id among equal maxima */
 		*lp = logits[t] - mx - log(exp_row(e, logits, V, mx, 1));
@@ -467,8 +490,10 @@ static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rn
 		return t;
 	}
 	int n = 0, keep;
-	/* a token below (1 - p) / (V - 1) of the mass can never be inside the nucleus (llama2.c's cut) */
-	float cut = nucleus ? (1 - how->top_p) / (V - 1) * total : -1;
+	/* a token below (1 - p) / (V - 1) of the mass can never be inside the nucleus (llama2.c's cut),
+	 * as long as some token is above it: the top token's weight, 1, bounds it (p < 1/V otherwise
+	 * leaves nothing when the weights are near uniform) */
+	float cut = nucleus ? fminf((1 - how->top_p) / (V - 1) * total, 1) : -1;
 	if (k == V) keep = nucleus_of(e, V, cut, how->top_p * total, cs);
 	else {
 		for (int i = 0; i < V; i++)
@@ -499,15 +524,16 @@ int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r) 
 
 /* Sample the next token of each sequence r->slots[w] from logits row w. */
 static void sample_rows(lm_sampler *s, const rows *r) {
-	int V = s->m->cfg.vocab_size, W = r->w;
+	int V = s->m->cfg.vocab_size, W = r->w, bad = 0;
 	const int *slots = r->slots;
-#pragma omp parallel for schedule(dynamic, 1) if ((long)W * V >= 1L << 16)
+#pragma omp parallel for schedule(dynamic, 1) if ((long)W * V >= 1L << 16) reduction(| : bad)
 	for (int w = 0; w < W; w++) {
 		int i = slots[w];
 		seq *q = &s->seqs[i];
 		double lp;
 		int t = sample_with(r->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
 				    s->cands + (size_t)i * V, &lp);
+		if (t < 0) { bad = 1; continue; }
 		q->logprob += lp;
 		q->lp[q->n_out] = lp;
 		q->out[q->n_out++] = t;
@@ -522,6 +548,8 @@ static void sample_rows(lm_sampler *s, const rows *r) {
 			q->n_pending = 1;
 		}
 	}
+	/* after the loop's barrier: die runs exit, which must not race workers still sampling */
+	if (bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);
 }
 
 /* Decode the chunk in s->r: forward, then sample its wanted rows. The products

@@ -38,6 +38,10 @@ typedef struct lm_sampler lm_sampler;
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len);
 void sampler_free(lm_sampler *s);
 
+/* What messages call the model, its file: non-finite logits (NaN or infinite
+ * weights, or activations that overflow) are an error naming it. Default "sampler". */
+void sampler_name(lm_sampler *s, const char *name);
+
 /* Token ids that end a sequence when sampled (kept in its output). Default: none. */
 void sampler_stop_ids(lm_sampler *s, const int32_t *ids, int n);
 
@@ -65,8 +69,9 @@ const double *sampler_token_logprobs(const lm_sampler *s, int slot);
 /* Free the slot for another sequence. */
 void sampler_release(lm_sampler *s, int slot);
 
-/* One token from a row of logits (V) as how says, with r for the randomness.
- * Exposed for tests; the sampler uses the same code. */
+/* One token from a row of logits (V) as how says, with r for the randomness;
+ * -1 when a logit is NaN or infinite. Exposed for tests; the sampler uses the
+ * same code. */
 int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r);
 
 #endif

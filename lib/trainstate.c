@@ -1,6 +1,7 @@
 #include "trainstate.h"
 #include "util.h"
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
@@ -50,12 +51,27 @@ void trainstate_save(const char *path, const lm_trainstate *s, const lm_adamw *o
 	out_close(o);
 }
 
-static int hex64(const cJSON *a, int i, uint64_t *v) {
-	const cJSON *e = cJSON_GetArrayItem(a, i);
-	char *end;
-	if (!cJSON_IsString(e) || strlen(e->valuestring) != 16) return 0;
-	*v = strtoull(e->valuestring, &end, 16);
-	return *end == 0;
+/* A JSON number that is a whole number from 0 to 2^53 (exact in a double). */
+static int count(const cJSON *j, long long *v) {
+	if (!cJSON_IsNumber(j)) return 0;
+	double d = j->valuedouble;
+	if (!(d >= 0 && d <= 9007199254740992.0) || d != floor(d)) return 0;
+	*v = (long long)d;
+	return 1;
+}
+
+/* Exactly 16 hex digits: strtoull alone would also take a sign, spaces and 0x. */
+static int hex64(const cJSON *e, uint64_t *v) {
+	if (!cJSON_IsString(e) || strlen(e->valuestring) != 16 ||
+	    strspn(e->valuestring, "0123456789abcdefABCDEF") != 16)
+		return 0;
+	*v = strtoull(e->valuestring, NULL, 16);
+	return 1;
+}
+
+static _Noreturn void bad_field(const char *path, const char *key, const cJSON *v, const char *why) {
+	char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+	die("%s: training state: %s %s: %s", path, key, text ? text : "missing", why);
 }
 
 void trainstate_load(const char *path, lm_trainstate *s, lm_adamw *opt) {
@@ -74,24 +90,39 @@ void trainstate_load(const char *path, lm_trainstate *s, lm_adamw *opt) {
 	memcpy(json, b + 16, j);
 	json[j] = 0;
 	cJSON *root = cJSON_Parse(json);
-	const cJSON *step = cJSON_GetObjectItem(root, "step"), *tok = cJSON_GetObjectItem(root, "tokens"),
-		    *at = cJSON_GetObjectItem(root, "adam_t"), *np = cJSON_GetObjectItem(root, "n_params"),
-		    *rng = cJSON_GetObjectItem(root, "data_rng"), *ph = cJSON_GetObjectItem(root, "params_xxh64");
+	if (!cJSON_IsObject(root)) die("%s: corrupt training state header", path);
+	/* a good checksum says the file is whole, not that its values make sense: each is checked */
+	static const char *const counts[] = {"step", "tokens", "adam_t", "n_params"};
+	long long c[4];
+	for (int i = 0; i < 4; i++) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, counts[i]);
+		if (!count(v, &c[i])) bad_field(path, counts[i], v, "not a whole number from 0 to 2^53");
+	}
+	if ((unsigned long long)c[3] != opt->n) die("%s: made for %lld parameters, the model has %zu", path, c[3], opt->n);
+	const cJSON *rng = cJSON_GetObjectItemCaseSensitive(root, "data_rng"),
+		    *ph = cJSON_GetObjectItemCaseSensitive(root, "params_xxh64");
 	uint64_t r[4], hash;
-	if (!root || !cJSON_IsNumber(step) || !cJSON_IsNumber(tok) || !cJSON_IsNumber(at) || !cJSON_IsNumber(np) ||
-	    !cJSON_IsArray(rng) || cJSON_GetArraySize(rng) != 4 || !hex64(rng, 0, &r[0]) || !hex64(rng, 1, &r[1]) ||
-	    !hex64(rng, 2, &r[2]) || !hex64(rng, 3, &r[3]) || !cJSON_IsString(ph) ||
-	    strlen(ph->valuestring) != 16)
-		die("%s: corrupt training state header", path);
-	if ((size_t)np->valuedouble != opt->n)
-		die("%s: made for %.0f parameters, the model has %zu", path, np->valuedouble, opt->n);
-	hash = strtoull(ph->valuestring, NULL, 16);
-	s->step = (long long)step->valuedouble;
-	s->tokens = (long long)tok->valuedouble;
+	int good = cJSON_IsArray(rng) && cJSON_GetArraySize(rng) == 4;
+	for (int i = 0; good && i < 4; i++) good = hex64(cJSON_GetArrayItem(rng, i), &r[i]);
+	if (!good) bad_field(path, "data_rng", rng, "not four strings of 16 hex digits");
+	if (!hex64(ph, &hash)) bad_field(path, "params_xxh64", ph, "not a string of 16 hex digits");
+	/* copied first: at 16 + J the floats need not be aligned */
+	memcpy(opt->m, b + 16 + j, moments);
+	const float *m = opt->m, *v = opt->v;
+	for (size_t i = 0; i < opt->n; i++) {
+		if (!isfinite(m[i]))
+			die("%s: training state: AdamW first moment of parameter %zu is %g, not a finite number", path, i,
+			    m[i]);
+		/* a mean of squares */
+		if (!(v[i] >= 0 && v[i] < INFINITY))
+			die("%s: training state: AdamW second moment of parameter %zu is %g, not a finite number >= 0",
+			    path, i, v[i]);
+	}
+	s->step = c[0];
+	s->tokens = c[1];
+	opt->t = c[2];
 	for (int i = 0; i < 4; i++) s->data_rng.s[i] = r[i];
 	s->params_hash = hash;
-	opt->t = (long long)at->valuedouble;
-	memcpy(opt->m, b + 16 + j, moments);
 	cJSON_Delete(root);
 	free(json);
 	free(b);

@@ -14,7 +14,7 @@
 typedef struct lm_trainstate {
 	long long step;        /* optimizer steps done */
 	long long tokens;      /* training tokens seen */
-	lm_rng data_rng;       /* the loader's RNG after those steps */
+	lm_rng data_rng;       /* the loader's RNG after those steps; all zero: none (lm-sft) */
 	uint64_t params_hash;  /* params_hash() of the checkpoint it belongs to */
 } lm_trainstate;
 

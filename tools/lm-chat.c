@@ -20,6 +20,7 @@ static const char *USAGE =
 	"       [--seed N] [--max-new N] [-b batch] [-v] [-i chat.jsonl] [-o replies.jsonl] [--skip-bad]";
 
 static const lm_model *model;
+static const char *model_path;
 static const lm_tokenizer *tok;
 static lm_sampling how = {.temperature = 0.6f, .top_p = 0.9f};
 static unsigned long long seed = 0;
@@ -70,6 +71,7 @@ static void run_jsonl(const char *in_path, const char *out_path, int batch, int 
 	chat_reader *r = chat_open(in_path, CHAT_END_USER, skip_bad);
 	lm_out *o = out_open(out_path, -1);
 	lm_sampler *s = sampler_new(model, batch, model->cfg.max_seq_len);
+	sampler_name(s, model_path);
 	int32_t eos = tok_eos(tok);
 	sampler_stop_ids(s, &eos, 1);
 	chat_dialog *pending = xcalloc(batch, sizeof *pending);
@@ -194,6 +196,7 @@ static void run_terminal(const char *system, int verbose) {
 	chat_dialog d = {0};
 	chat_tokens tk = {0};
 	lm_sampler *s = sampler_new(model, 1, model->cfg.max_seq_len);
+	sampler_name(s, model_path);
 	int32_t eos = tok_eos(tok);
 	sampler_stop_ids(s, &eos, 1);
 	char *msg = NULL;
@@ -273,7 +276,7 @@ int main(int argc, char **argv) {
 		{"max-new", required_argument, 0, 'n'}, {"batch", required_argument, 0, 'b'},
 		{"input", required_argument, 0, 'i'}, {"output", required_argument, 0, 'o'},
 		{"skip-bad", no_argument, 0, 'K'}, {"verbose", no_argument, 0, 'v'}, {0, 0, 0, 0}};
-	const char *model_path = NULL, *tok_path = NULL, *system = NULL, *in = NULL, *out = "-";
+	const char *tok_path = NULL, *system = NULL, *in = NULL, *out = "-";
 	int batch = 8, skip_bad = 0, verbose = 0, c;
 	while ((c = getopt_long(argc, argv, "m:t:i:o:b:n:s:v", opts, NULL)) != -1) {
 		switch (c) {
@@ -293,8 +296,8 @@ int main(int argc, char **argv) {
 		}
 	}
 	if (optind != argc || !model_path || !tok_path) usage_exit(USAGE);
-	if (how.temperature < 0) die("--temperature: must be >= 0");
-	if (how.top_p <= 0 || how.top_p > 1) die("--top-p: must be in (0, 1]");
+	if (!(how.temperature >= 0)) die("--temperature: must be >= 0");
+	if (!(how.top_p > 0 && how.top_p <= 1)) die("--top-p: must be in (0, 1]");
 	if (how.max_new < 0) die("--max-new: must be >= 0");
 	if (batch < 1) die("--batch: must be >= 1");
 	int interactive = !in && isatty(0);

@@ -24,12 +24,17 @@ static void model_info(const char *path, const char *type, const lm_model *m) {
 	printf("params: %zu\n", m->n_params);
 	int n = params_tensors(c, NULL);
 	lm_tensor *t = xmalloc(n * sizeof *t);
+	size_t *bad = xmalloc(n * sizeof *bad);
 	params_tensors(c, t);
+	printf("non_finite: %zu\n", params_nonfinite(m, bad));
 	for (int i = 0; i < n; i++) {
 		printf("tensor: %s F32 [%d", t[i].name, t[i].shape[0]);
 		if (t[i].ndim == 2) printf(", %d", t[i].shape[1]);
-		printf("]\n");
+		printf("]");
+		if (bad[i]) printf(" non_finite: %zu", bad[i]);
+		printf("\n");
 	}
+	free(bad);
 	free(t);
 }
 

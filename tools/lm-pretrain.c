@@ -38,7 +38,7 @@ static lm_model *make_model(const train_opts *o, const char *config, char **sets
 		char *kv = xstrdup(sets[i]), *eq = strchr(kv, '=');
 		if (!eq) die("--set: expected KEY=VALUE, got '%s'", sets[i]);
 		*eq = 0;
-		if (!config_set(&c, kv, eq + 1)) die("--set: no configuration key '%s'", kv);
+		if (!config_set(&c, kv, eq + 1, "--set")) die("--set: no configuration key '%s'", kv);
 		free(kv);
 	}
 	/* Meta's params.json says vocab_size -1: the tokenizer's, here the shards' */
@@ -134,7 +134,14 @@ int main(int argc, char **argv) {
 	char start[64];
 	snprintf(start, sizeof start, "\"batch_tokens\":%lld", batch_tokens);
 	trainer *t = trainer_open(m, &o, B, T, start);
-	if (o.resume) train->rng = t->st.data_rng;
+	if (o.resume) {
+		/* all zero is lm-sft's (its order follows from the step), a state xoshiro256** never leaves */
+		const uint64_t *r = t->st.data_rng.s;
+		if (!(r[0] | r[1] | r[2] | r[3]))
+			die("%s: its training state has no data RNG (all zero, as lm-sft saves it): not an lm-pretrain run",
+			    o.out);
+		train->rng = t->st.data_rng;
+	}
 	if (val.l) t->val = fill_val, t->val_ctx = &val;
 	train_batch *b = train_batch_new(accum * B, T, 0, train->has_mask || (val.l && val.l->has_mask));
 	b->micro = accum;

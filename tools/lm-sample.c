@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
 		}
 	}
 	if (argc - optind != 1) usage_exit(USAGE);
-	if (how.temperature < 0) die("-t: temperature must be >= 0");
+	if (!(how.temperature >= 0)) die("-t: temperature must be >= 0");
 	if (how.top_k < 0) die("-k: top-k must be >= 0");
 	if (!(how.top_p > 0 && how.top_p <= 1)) die("-P: top-p must be in (0, 1]");
 	if (n_new < 1) die("-n: must be positive");
@@ -229,6 +229,7 @@ int main(int argc, char **argv) {
 
 	lm_out *o = out_open(output, -1);
 	lm_sampler *s = sampler_new(m, batch, max_len);
+	sampler_name(s, argv[optind]);
 	/* EOS ends a sequence, and so does BOS: a new document begins (run.c's rule) */
 	int32_t stop[2];
 	int n_stop = 0;

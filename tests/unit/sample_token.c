@@ -125,5 +125,26 @@ int main(int argc, char **argv) {
 	for (int i = m; i < BIG; i++) outside += seen[order[i]] > 0;
 	ok(!outside && !missed, "top-p %.3f over 32000 tokens draws from the %d of the sorted nucleus only "
 	   "(%d tokens outside, %d inside never drawn)", bn.top_p, m, outside, missed);
+
+	/* a NaN or infinite logit leaves no distribution: -1, whatever the sampler */
+	static const lm_sampling every[] = {{.temperature = 0}, {.temperature = 1}, {.temperature = 0.7f, .top_k = 3},
+					    {.temperature = 1, .top_p = 0.9f}, {.temperature = 1e-40f}};
+	float bad[3] = {NAN, INFINITY, -INFINITY};
+	for (int b = 0; b < 3; b++)
+		for (size_t k = 0; k < sizeof every / sizeof *every; k++) {
+			float x[V] = {0.5f, 1, 0, -1, 2, 0.25f};
+			x[k % V] = bad[b];
+			ok(sample_token(x, V, &every[k], &g) == -1, "logit %g at %zu: -1 (sampler %zu)", bad[b], k % V, k);
+		}
+	/* so small a temperature that its inverse is infinite: greedy, not 0·inf */
+	float x[V] = {0.5f, 1, 0, -1, 2, 0.25f};
+	lm_sampling cold = {.temperature = 1e-40f};
+	ok(sample_token(x, V, &cold, &g) == 4, "temperature 1e-40 is greedy");
+	/* top-p below 1/V over near-uniform weights: llama2.c's cut, (1-p)/(V-1) of
+	 * the mass, is above every weight; the nucleus is still the top token */
+	float flat[V] = {0, 0, 0, 0.01f, 0, 0};
+	lm_sampling thin = {.temperature = 1, .top_p = 0.05f}, thin_k = {.temperature = 1, .top_k = 4, .top_p = 0.05f};
+	int top = sample_token(flat, V, &thin, &g), top_k = sample_token(flat, V, &thin_k, &g);
+	ok(top == 3 && top_k == 3, "top-p 0.05 of 6 near-equal weights draws the top one (%d, %d)", top, top_k);
 	return done_testing();
 }
