@@ -78,6 +78,13 @@ for f in empty space; do
 	fails "train: $f reply refused" lm-rm train --init rm0.st --tokenizer "$TOK" -o bad.st $f.jsonl
 	stderr_has "train: $f names file and line" "^lm-rm: $f.jsonl:1: "
 done
+echo '{"dim": 32, "n_layers": 2, "n_heads": 4, "vocab_size": 512, "head": "value"}' >badhead.json
+fails "a head that is neither lm nor score" lm-convert --init badhead.json x.st
+stderr_has "names the file" "^lm-convert: badhead.json: head: \"value\": must be"
+perl -e 'print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, 512, 2, 0, 0, 100, 1, ""), pack("v*", 1 .. 100), pack("Q<", 0)' >t.bin
+fails "lm-pretrain refuses to make a score model" lm-pretrain --set dim=32 --set n_layers=1 --set n_heads=4 \
+	--set vocab_size=512 --set max_seq_len=16 --set head=score -o x.st t.bin
+stderr_has "says why" "a score \(reward\) model has no vocabulary head"
 if command -v mandoc >/dev/null; then ok "man page lints clean" mandoc -Tlint -Wwarning "$ROOT/man/lm-rm.1"; fi
 fails "train: an lm checkpoint as --init refused" lm-rm train --init lm.st --tokenizer "$TOK" -o bad.st train.jsonl
 stderr_has "train: says to use lm-rm init" "lm-rm init"
