@@ -150,6 +150,7 @@ const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, s
 	cJSON *c = cJSON_GetObjectItemCaseSensitive(root, "chosen"), *r = cJSON_GetObjectItemCaseSensitive(root, "rejected");
 	cJSON *rating = cJSON_GetObjectItemCaseSensitive(root, "rating"), *kind = cJSON_GetObjectItemCaseSensitive(root, "kind");
 	cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "id");
+	cJSON *variant = cJSON_GetObjectItemCaseSensitive(root, "variant");
 	const char *err = NULL;
 	if (!cJSON_IsString(c) || !cJSON_IsString(r)) err = "a pair needs \"chosen\" and \"rejected\" strings";
 	else if (!chat_strip_len(c->valuestring) || !chat_strip_len(r->valuestring)) err = "an empty reply";
@@ -165,6 +166,8 @@ const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, s
 		p->safe = kind && !strcmp(kind->valuestring, "safe");
 		free(p->id);
 		p->id = id ? cJSON_PrintUnformatted(id) : NULL;
+		free(p->variant);
+		p->variant = cJSON_IsString(variant) ? xstrdup(variant->valuestring) : NULL;
 		chat_add(&d, CHAT_ASSISTANT, c->valuestring, strlen(c->valuestring));
 		p->chosen.n = 0;
 		chat_render(t, &d, 0, &p->chosen);
@@ -183,6 +186,7 @@ const char *rm_pair_parse(rm_pair *p, const lm_tokenizer *t, const char *line, s
 
 void rm_pair_free(rm_pair *p) {
 	free(p->id);
+	free(p->variant);
 	chat_tokens_free(&p->chosen);
 	chat_tokens_free(&p->rejected);
 }

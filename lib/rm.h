@@ -40,6 +40,7 @@ double rm_pair_loss(const float *rc, const float *rr, const float *margin, int n
  * rendered after the dialogue in the chat template. */
 typedef struct rm_pair {
 	char *id;              /* the "id" member as JSON text, or NULL */
+	char *variant;         /* the "variant" member (how the rejected reply is worse), or NULL */
 	int safe;              /* kind "safe" (else "helpful") */
 	int rating;            /* RM_* */
 	chat_tokens chosen, rejected;

@@ -20,8 +20,8 @@ stderr_has "init: says which file" "rm0.st: a score"
 awk 'BEGIN { split("apple river stone cloud bread lamp field horse music tower", w, " ");
 	split("significantly better|better|slightly better|negligibly better", r, "|");
 	for (i = 0; i < 96; i++) { a = w[i % 5 + 1]; b = w[(i * 3) % 5 + 6];
-		printf "{\"id\": \"p%d\", \"kind\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Say %s\"}], \"chosen\": \"%s\", \"rejected\": \"%s\", \"rating\": \"%s\"}\n",
-			i, i % 4 ? "helpful" : "safe", a, a, b, r[i % 4 + 1] } }' >pairs.jsonl
+		printf "{\"id\": \"p%d\", \"kind\": \"%s\", \"variant\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Say %s\"}], \"chosen\": \"%s\", \"rejected\": \"%s\", \"rating\": \"%s\"}\n",
+			i, i % 4 ? "helpful" : "safe", i % 3 ? "odd" : "even", a, a, b, r[i % 4 + 1] } }' >pairs.jsonl
 head -64 pairs.jsonl >train.jsonl
 tail -32 pairs.jsonl >val.jsonl
 ok "train" lm-rm train --init rm0.st --tokenizer "$TOK" -b 16 --epochs 6 --lr 3e-3 --val val.jsonl \
@@ -31,7 +31,8 @@ is "metrics: accuracy and margin per step, and per validation" \
 	"$(tail -1 m.jsonl | grep -c '"accuracy".*"margin".*"val_loss".*"val_accuracy".*"val_margin"')" 1
 is "training accuracy rose" "$(tail -1 m.jsonl | sed 's/.*"accuracy":\([0-9.]*\).*/\1/' | awk '{ print ($1 >= 0.75) ? "yes" : "no " $1 }')" yes
 ok "eval" lm-rm eval -t "$TOK" -o eval.jsonl rm.st val.jsonl
-is "eval: a line for all, 4 ratings, 2 kinds, unsafe" "$(wc -l <eval.jsonl | tr -d ' ')" 8
+is "eval: a line for all, 4 ratings, 2 kinds, 2 variants, unsafe" "$(wc -l <eval.jsonl | tr -d ' ')" 10
+is "eval: the variants' pairs" "$(sed -n 's/.*"variant", "value": "\([a-z]*\)", "pairs": \([0-9]*\).*/\1 \2/p' eval.jsonl | sort | tr '\n' ' ')" "even 10 odd 22 "
 is "eval: held-out accuracy above chance" "$(sed -n 's/.*"group": "all".*"lo": \([0-9.]*\).*/\1/p' eval.jsonl | awk '{ print ($1 > 0.5) ? "yes" : "no " $1 }')" yes
 
 # score: chat records (the chosen replies as dialogues)
