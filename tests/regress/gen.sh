@@ -15,6 +15,18 @@ patch() {
 		print $f pack($ARGV[2], @ARGV[3 .. $#ARGV]);' "$@"
 }
 
+# ---- lm-dedup sig and clusters files: two copies of one document, ids "a" and "b"
+printf '{"id":"a","text":"one text twice"}\n{"id":"b","text":"one text twice"}\n' > docs.jsonl
+lm-dedup sig -o dd.sig docs.jsonl
+lm-dedup clusters -o dd.clu dd.sig
+# record 0 starts at 32: u64 key, tie, exact, id offset (56), u32 id length (64), flags (68)
+cp dd.sig "$out/dedup-sig-idlen-2p31.sig"; patch "$out/dedup-sig-idlen-2p31.sig" 64 V 2147483648
+cp dd.sig "$out/dedup-sig-idoff-past-ids.sig"; patch "$out/dedup-sig-idoff-past-ids.sig" 56 Q'<' 2
+cp dd.sig "$out/dedup-sig-record-flags.sig"; patch "$out/dedup-sig-record-flags.sig" 68 V 7
+cp dd.sig "$out/dedup-sig-reserved.sig"; patch "$out/dedup-sig-reserved.sig" 28 V 1
+# the one dropped document's u64 index comes first: 2 is past the shard's 2 documents
+cp dd.clu "$out/dedup-clu-drop-past-end.clu"; patch "$out/dedup-clu-drop-past-end.clu" 0 Q'<' 2
+
 # ---- gzip: a stored block of "1 2\n" (readable as plain text and as id lines)
 gz() {
 	perl -MCompress::Zlib -e 'my ($f, $how) = @ARGV; my $d = "1 2\n";
