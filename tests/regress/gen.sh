@@ -27,6 +27,24 @@ cp dd.sig "$out/dedup-sig-reserved.sig"; patch "$out/dedup-sig-reserved.sig" 28 
 # the one dropped document's u64 index comes first: 2 is past the shard's 2 documents
 cp dd.clu "$out/dedup-clu-drop-past-end.clu"; patch "$out/dedup-clu-drop-past-end.clu" 0 Q'<' 2
 
+# ---- token shards: header (docs/FORMATS.md), tokens (u16 up to vocab 65536), mask, u64 document starts
+# shard FILE VOCAB FLAGS RESERVED28 LAST-RESERVED-BYTE NTOKENS NDOCS TOKENS... -- MASK... -- STARTS...
+shard() {
+	perl -e 'my ($f, $v, $fl, $r28, $r63, $nt, $nd, @rest) = @ARGV;
+		my ($t, $m, $d) = map { [split " ", $_] } split /\s*--\s*/, join(" ", @rest), -1;
+		open my $o, ">:raw", $f or die "$f: $!";
+		my $w = $v <= 65536 ? 2 : 4;
+		print $o "LMKSHARD", pack("V6 Q<2", 1, 64, $v, $w, $fl, $r28, $nt, $nd), "\0" x 15, chr($r63),
+			pack($w == 2 ? "v*" : "V*", @$t), pack("C*", @$m), pack("Q<*", @$d);' "$@"
+}
+shard "$out/shard-vocab0.bin"           0 0 0 0 1 1 60000 -- -- 0
+shard "$out/shard-vocab-2p31.bin"       2147483648 0 0 0 1 1 2147483647 -- -- 0
+shard "$out/shard-token-past-vocab.bin" 16 0 0 0 1 1 16 -- -- 0
+shard "$out/shard-reserved28.bin"       16 0 1 0 1 1 1 -- -- 0
+shard "$out/shard-reserved63.bin"       16 0 0 1 1 1 1 -- -- 0
+shard "$out/shard-docstart-past-end.bin" 16 0 0 0 0 1 -- -- 7
+shard "$out/shard-mask-2.bin"           16 1 0 0 1 1 1 -- 2 -- 0
+
 # ---- gzip: a stored block of "1 2\n" (readable as plain text and as id lines)
 gz() {
 	perl -MCompress::Zlib -e 'my ($f, $how) = @ARGV; my $d = "1 2\n";
