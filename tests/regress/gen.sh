@@ -45,6 +45,48 @@ shard "$out/shard-reserved63.bin"       16 0 0 1 1 1 1 -- -- 0
 shard "$out/shard-docstart-past-end.bin" 16 0 0 0 0 1 -- -- 7
 shard "$out/shard-mask-2.bin"           16 1 0 0 1 1 1 -- 2 -- 0
 
+# ---- SentencePiece .model: protobuf by hand. Pieces <unk> <s> </s> a b, then a
+# trainer_spec holding model_type BPE and whatever else a case sets.
+spm() {
+	perl -e '
+		sub vi { my $v = shift; my $o = ""; do { my $b = $v & 0x7f; $v >>= 7; $o .= chr($b | ($v ? 0x80 : 0)) } while ($v); $o }
+		sub fb { my ($n, $s) = @_; vi($n << 3 | 2) . vi(length $s) . $s }
+		sub fv { my ($n, $v) = @_; vi($n << 3) . vi($v) }
+		my ($f, $trainer, @p) = @ARGV;
+		my $m = "";
+		while (@p) {   # piece, score as u32 bits, type
+			my ($s, $bits, $type) = splice @p, 0, 3;
+			$s =~ s/\\x([0-9a-f]{2})/chr hex $1/ge;
+			$m .= fb(1, fb(1, $s) . vi(2 << 3 | 5) . pack("V", hex $bits) . fv(3, $type));
+		}
+		my $t = fv(3, 2);
+		for (split /,/, $trainer) { my ($n, $v) = split /=/; $t .= fv($n, $v) }
+		open my $o, ">:raw", $f or die "$f: $!";
+		print $o $m, fb(2, $t);' "$@"
+}
+base='<unk> 0 2 <s> 0 3 </s> 0 3 a 0 1'
+spm "$out/spm-bos-id-past-vocab.model" 41=5 $base b 0 1
+spm "$out/spm-eos-id-past-vocab.model" 42=5 $base b 0 1
+spm "$out/spm-duplicate-piece.model" '' $base a bf800000 1
+spm "$out/spm-nan-score.model" '' $base b 7fc00000 1
+spm "$out/spm-invalid-utf8-piece.model" '' $base '\xc3\x28' 0 1
+spm "$out/spm-two-unknown-pieces.model" '' $base '<unk2>' 0 2
+
+# ---- llama2.c tokenizer.bin: <unk>, BOS, EOS, the 256 byte pieces, then the case's pieces
+tokbin() {
+	perl -e 'my ($f, @p) = @ARGV;
+		my @t = ("<unk>", "\n<s>\n", "\n</s>\n", map(sprintf("<0x%02X>", $_), 0 .. 255));
+		my @s = (0) x @t;
+		while (@p) { my ($s, $bits) = splice @p, 0, 2; $s =~ s/\\x([0-9a-f]{2})/chr hex $1/ge;
+			push @t, $s; push @s, hex $bits }
+		open my $o, ">:raw", $f or die "$f: $!";
+		print $o pack("V", 16);
+		print $o pack("V V", $s[$_], length $t[$_]), $t[$_] for 0 .. $#t;' "$@"
+}
+tokbin "$out/tokbin-duplicate-piece.bin" ab 0 ab bf800000
+tokbin "$out/tokbin-nan-score.bin" ab 7fc00000
+tokbin "$out/tokbin-invalid-utf8-piece.bin" ab 0 '\xff' 0
+
 # ---- gzip: a stored block of "1 2\n" (readable as plain text and as id lines)
 gz() {
 	perl -MCompress::Zlib -e 'my ($f, $how) = @ARGV; my $d = "1 2\n";
