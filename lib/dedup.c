@@ -143,13 +143,24 @@ static dd_sig *sig_check(dd_sig *s, uint64_t size) {
 	if (get32(h + 20) != MH_BANDS || get32(h + 24) != MH_ROWS) die("%s: unsupported band layout", s->path);
 	s->flags = get32(h + 12);
 	s->ngram = get32(h + 16);
+	if (s->flags > 1 || get32(h + 28)) die("%s: corrupt sig file (unknown flags)", s->path);
 	s->ndocs = get64(t);
 	s->digest = get64(t + 8);
 	s->id_start = get64(t + 16);
 	if (s->ndocs > (size - 2 * HDR) / sizeof(dd_rec) || s->id_start != HDR + s->ndocs * sizeof(dd_rec) ||
 	    s->id_start > size - HDR)
 		die("%s: corrupt sig file", s->path);
+	s->id_bytes = size - HDR - s->id_start;
 	return s;
+}
+
+/* A record's id must lie in the id section: its length sizes a buffer. */
+static void rec_check(const dd_sig *s, const dd_rec *r, uint64_t i) {
+	int bad = r->flags & ~(uint32_t)(DD_HAS_ID | DD_HAS_SIG);
+	if (r->flags & DD_HAS_ID) bad |= r->id_off > s->id_bytes || r->id_len > s->id_bytes - r->id_off;
+	else bad |= r->id_off || r->id_len;
+	if (bad) die("%s: corrupt sig file (record %llu: bad flags or id outside the id section)", s->path,
+		     (unsigned long long)i);
 }
 
 dd_sig *dd_sig_open(const char *path) {
@@ -224,6 +235,7 @@ static const dd_rec *rec_next(rec_iter *it) {
 		it->n = it->s->ndocs - it->i < CHUNK ? it->s->ndocs - it->i : CHUNK;
 		sig_read(it->s, HDR + it->i * sizeof(dd_rec), it->buf, it->n * sizeof(dd_rec));
 	}
+	rec_check(it->s, &it->buf[it->i % CHUNK], it->i);
 	return &it->buf[it->i++ % CHUNK];
 }
 
@@ -258,7 +270,7 @@ static void put_id(dd_sink *b, const dd_sig *s, const dd_rec *r, char **idbuf, s
 		dd_sink_write(b, t, n);
 		return;
 	}
-	if (r->id_len > *idcap) *idbuf = xrealloc(*idbuf, *idcap = r->id_len * 2);
+	if (r->id_len > *idcap) *idbuf = xrealloc(*idbuf, *idcap = (size_t)r->id_len * 2);
 	sig_read(s, s->id_start + r->id_off, *idbuf, r->id_len);
 	json_str(b, *idbuf, r->id_len);
 }
@@ -357,6 +369,7 @@ void dd_clusters(dd_sig **sig, int nsig, double threshold, size_t mem, const cha
 			while (base[rk + 1] <= root) rk++;
 			dd_rec rr;
 			sig_read(sig[rk], HDR + (root - base[rk]) * sizeof rr, &rr, sizeof rr);
+			rec_check(sig[rk], &rr, root - base[rk]);
 			int same = rr.exact == r->exact;
 			line.n = 0;
 			dd_sink_write(&line, "{\"id\":", 6);
@@ -416,7 +429,7 @@ dd_filter *dd_filter_open(const char *path, const char *mem, size_t memlen, int 
 	if (memcmp(tr + 24, CLU_MAGIC, 8)) die("%s: not an lm-dedup clusters file", name);
 	uint64_t tab_off = get64(tr), nshards = get64(tr + 8);
 	if (get64(tr + 16) != 1) die("%s: clusters file version %llu, expected 1", name, (unsigned long long)get64(tr + 16));
-	if (nshards > size / 40 || tab_off + nshards * 40 + HDR != size) die("%s: corrupt clusters file", name);
+	if (nshards > (size - HDR) / 40 || tab_off != size - HDR - nshards * 40) die("%s: corrupt clusters file", name);
 	if (shard < 0 || (uint64_t)shard >= nshards)
 		die("%s: no shard %d (it holds %llu, numbered from 0)", name, shard, (unsigned long long)nshards);
 	char t[40];
@@ -433,7 +446,8 @@ dd_filter *dd_filter_open(const char *path, const char *mem, size_t memlen, int 
 	for (uint64_t i = 0; i < f->ndrop; i++) {
 		if (e - p < 12) die("%s: corrupt clusters file", name);
 		f->drop[i].doc = get64(p), f->drop[i].len = get32(p + 8);
-		if ((uint64_t)(e - p - 12) < f->drop[i].len || (i && f->drop[i].doc <= f->drop[i - 1].doc))
+		if ((uint64_t)(e - p - 12) < f->drop[i].len || f->drop[i].doc >= f->ndocs ||
+		    (i && f->drop[i].doc <= f->drop[i - 1].doc))
 			die("%s: corrupt clusters file", name);
 		f->drop[i].line = p + 12;
 		p += 12 + f->drop[i].len;

@@ -46,7 +46,7 @@ typedef struct dd_sig {
 	int fd;
 	const char *mem; size_t memlen;
 	uint32_t flags, ngram;
-	uint64_t ndocs, digest, id_start;
+	uint64_t ndocs, digest, id_start, id_bytes;   /* the id section: [id_start, id_start + id_bytes) */
 } dd_sig;
 dd_sig *dd_sig_open(const char *path);
 dd_sig *dd_sig_mem(const char *p, size_t n, const char *name);

@@ -48,10 +48,10 @@ static int fill(lm_docs *d) {
 	if (want > INT_MAX / 2) want = INT_MAX / 2;
 	int n = gzread(d->gz, d->buf + d->end, (unsigned)want);
 	int err;
-	const char *msg = gzerror(d->gz, &err);
+	gzerror(d->gz, &err);
 	if (n < 0 || (err != Z_OK && err != Z_STREAM_END)) {
 		if (err == Z_BUF_ERROR) die("%s: truncated gzip input", d->path);
-		die("%s: %s", d->path, err == Z_ERRNO ? strerror(errno) : msg);
+		die("%s: %s", d->path, gz_reason(d->gz));
 	}
 	d->end += n;
 	return n > 0;
@@ -345,6 +345,7 @@ long long docs_bytes(const lm_docs *d) { return d->bytes; }
 void docs_close(lm_docs *d) {
 	int r = gzclose_r(d->gz);
 	if (r == Z_BUF_ERROR) die("%s: truncated gzip input", d->path);
+	if (r == Z_ERRNO) die_errno("%s", d->path);
 	if (r != Z_OK) die("%s: read error", d->path);
 	free(d->buf);
 	free(d->text);

@@ -44,6 +44,10 @@ lm_shard *shard_open(const char *path) {
 	if (s->width != 2 && s->width != 4) die("%s: bad token width %u", path, s->width);
 	if (s->width == 2 && s->vocab_size > 65536) die("%s: vocab %u does not fit 16-bit tokens", path, s->vocab_size);
 	if (s->flags & ~SHARD_MASK) die("%s: unknown shard flags 0x%x", path, s->flags);
+	/* vocab 0 would let any token id through to the model's embedding; ids are int32 */
+	if (s->vocab_size == 0 || s->vocab_size > INT32_MAX) die("%s: vocabulary size %u", path, s->vocab_size);
+	for (int i = 28; i < SHARD_HEADER; i++)
+		if (b[i] && (i < 32 || i >= 48)) die("%s: reserved header byte %d is not 0", path, i);
 	/* sizes checked in a way that cannot overflow */
 	uint64_t avail = len - SHARD_HEADER, per_tok = s->width + (s->flags & SHARD_MASK ? 1 : 0);
 	if (s->n_tokens > avail / per_tok || s->n_docs > (avail - s->n_tokens * per_tok) / 8 ||
@@ -61,12 +65,16 @@ lm_shard *shard_open(const char *path) {
 	} else {
 		s->doc_start = (const uint64_t *)ds;
 	}
-	if (s->n_tokens && (s->n_docs == 0 || s->doc_start[0] != 0)) die("%s: corrupt document index", path);
+	if ((s->n_tokens && !s->n_docs) || (s->n_docs && s->doc_start[0] != 0)) die("%s: corrupt document index", path);
 	for (uint64_t d = 1; d < s->n_docs; d++)
 		if (s->doc_start[d] < s->doc_start[d - 1] || s->doc_start[d] > s->n_tokens)
 			die("%s: corrupt document index", path);
-	for (uint64_t i = 0; s->vocab_size && i < s->n_tokens; i++)
-		if (shard_token(s, i) >= s->vocab_size) die("%s: token %llu out of vocabulary", path, (unsigned long long)i);
+	for (uint64_t i = 0; i < s->n_tokens; i++)
+		if (shard_token(s, i) >= s->vocab_size)
+			die("%s: token %llu is %u, outside the vocabulary of %u", path, (unsigned long long)i,
+			    shard_token(s, i), s->vocab_size);
+	for (uint64_t i = 0; s->mask && i < s->n_tokens; i++)
+		if (s->mask[i] > 1) die("%s: loss mask of token %llu is %u, not 0 or 1", path, (unsigned long long)i, s->mask[i]);
 	return s;
 }
 

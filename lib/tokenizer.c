@@ -16,6 +16,7 @@
 #include "spm.h"
 #include "utf8.h"
 #include "util.h"
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,12 +68,12 @@ static int32_t pmap_get(const lm_tokenizer *t, const pmap *m, const char *s, siz
 		if (t->plen[id] == n && !memcmp(t->piece[id], s, n)) return id;
 	}
 }
-/* The first id of a string wins, as a lookup in piece order would find it. */
-static void pmap_put(const lm_tokenizer *t, pmap *m, int32_t id) {
+/* Returns -1, or the id already there with the same string. */
+static int32_t pmap_put(const lm_tokenizer *t, pmap *m, int32_t id) {
 	for (uint64_t h = hash(t->piece[id], t->plen[id]) & m->mask;; h = (h + 1) & m->mask) {
 		int32_t o = m->slot[h];
-		if (o < 0) { m->slot[h] = id; return; }
-		if (t->plen[o] == t->plen[id] && !memcmp(t->piece[o], t->piece[id], t->plen[id])) return;
+		if (o < 0) { m->slot[h] = id; return -1; }
+		if (t->plen[o] == t->plen[id] && !memcmp(t->piece[o], t->piece[id], t->plen[id])) return o;
 	}
 }
 
@@ -133,14 +134,30 @@ static int space_inside(const lm_tokenizer *t, const char *p, size_t n) {
 	return 0;
 }
 
-static void finish_load(lm_tokenizer *t) {
+/* What SentencePiece refuses at load (an empty piece, a string twice in one of
+ * its two maps) and what would make encoding undefined (a NaN score, pieces
+ * that no UTF-8 text holds). */
+static void check_piece(const char *path, const lm_tokenizer *t, int i) {
+	if (!t->plen[i]) die("%s: piece %d is empty", path, i);
+	if (isnan(t->score[i])) die("%s: piece %d has a NaN score", path, i);
+	for (size_t k = 0; k < t->plen[i];) {
+		uint32_t cp;
+		int valid;
+		k += utf8_decode((const unsigned char *)t->piece[i] + k, t->plen[i] - k, &cp, &valid);
+		if (!valid) die("%s: piece %d is not valid UTF-8", path, i);
+	}
+}
+
+static void finish_load(lm_tokenizer *t, const char *path) {
 	pmap_init(&t->merge, t->n);
 	pmap_init(&t->reserved, t->n);
 	t->presplit = !t->ws_suffix;
 	for (int i = 0; i < t->n; i++) {
 		int mergeable = t->bin || t->type[i] == SPM_NORMAL || t->type[i] == SPM_USER_DEFINED ||
 				t->type[i] == SPM_UNUSED;
-		pmap_put(t, mergeable ? &t->merge : &t->reserved, i);
+		check_piece(path, t, i);
+		int32_t dup = pmap_put(t, mergeable ? &t->merge : &t->reserved, i);
+		if (dup >= 0) die("%s: pieces %d and %d are the same string", path, dup, i);
 		if (mergeable) {
 			if (t->plen[i] > t->max_piece) t->max_piece = t->plen[i];
 			if (space_inside(t, t->piece[i], t->plen[i])) t->presplit = 0;
@@ -161,6 +178,7 @@ static lm_tokenizer *from_spm(const char *path, spm_model *m) {
 	if (m->normalizer.precompiled_charsmap.len || m->normalizer.normalization_rule_tsv.len)
 		die("%s: unsupported normalizer '%s' (lmkit implements identity normalization only)", path,
 		    m->normalizer.name.s);
+	if (m->n_pieces > INT32_MAX) die("%s: %zu pieces, more than token ids can number", path, m->n_pieces);
 	lm_tokenizer *t = xcalloc(1, sizeof *t);
 	alloc_pieces(t, (int)m->n_pieces);
 	t->unk = t->bos = t->eos = -1;
@@ -173,10 +191,13 @@ static lm_tokenizer *from_spm(const char *path, spm_model *m) {
 		t->score[i] = p->score;
 		t->type[i] = (uint8_t)p->type;
 		if (p->type < SPM_NORMAL || p->type > SPM_BYTE) die("%s: piece %d has an unknown type %d", path, i, p->type);
-		if (p->type == SPM_UNKNOWN) t->unk = i;
+		if (p->type == SPM_UNKNOWN) {
+			if (t->unk >= 0) die("%s: pieces %d and %d are both the unknown piece", path, t->unk, i);
+			t->unk = i;
+		}
 		if (p->type == SPM_BYTE) {
 			int b = parse_byte_piece(t->piece[i], t->plen[i]);
-			if (b < 0) die("%s: byte piece %d is not <0xXX>: '%s'", path, i, t->piece[i]);
+			if (b < 0) die("%s: byte piece %d is not <0xXX>", path, i);
 			t->byte_id[b] = i;
 		}
 		if (p->type == SPM_USER_DEFINED) {
@@ -187,8 +208,13 @@ static lm_tokenizer *from_spm(const char *path, spm_model *m) {
 		}
 	}
 	if (t->unk < 0) die("%s: the model has no unknown piece", path);
-	if (ts->bos_id >= 0 && ts->bos_id < t->n) t->bos = ts->bos_id;
-	if (ts->eos_id >= 0 && ts->eos_id < t->n) t->eos = ts->eos_id;
+	/* -1 is SentencePiece's "none"; any other id outside the vocabulary is a broken model */
+	if (ts->bos_id < -1 || ts->bos_id >= t->n)
+		die("%s: bos_id %d is outside the vocabulary of %d pieces", path, ts->bos_id, t->n);
+	if (ts->eos_id < -1 || ts->eos_id >= t->n)
+		die("%s: eos_id %d is outside the vocabulary of %d pieces", path, ts->eos_id, t->n);
+	t->bos = ts->bos_id;
+	t->eos = ts->eos_id;
 	t->byte_fallback = ts->byte_fallback;
 	if (t->byte_fallback)
 		for (int b = 0; b < 256; b++)
@@ -198,7 +224,7 @@ static lm_tokenizer *from_spm(const char *path, spm_model *m) {
 	t->remove_extra_ws = m->normalizer.remove_extra_whitespaces;
 	t->escape_ws = m->normalizer.escape_whitespaces;
 	spm_free(m);
-	finish_load(t);
+	finish_load(t, path);
 	/* the unknown piece shows as SentencePiece's unk_surface, " ⁇ " */
 	free(t->surface[t->unk]);
 	t->surface[t->unk] = xstrdup(" \xE2\x81\x87 ");
@@ -222,6 +248,7 @@ static lm_tokenizer *from_bin(const char *path, const unsigned char *b, size_t l
 		n++;
 	}
 	if (n < 3 + 256) { *err = "too few tokens for a tokenizer.bin"; return NULL; }
+	if (n > INT32_MAX) { *err = "more tokens than token ids can number"; return NULL; }
 	lm_tokenizer *t = xcalloc(1, sizeof *t);
 	t->bin = 1;
 	alloc_pieces(t, (int)n);
@@ -247,7 +274,7 @@ static lm_tokenizer *from_bin(const char *path, const unsigned char *b, size_t l
 	for (int v = 0; v < 256; v++)
 		if (t->byte_id[v] != v + 3) { *err = "byte tokens are not at ids 3..258"; tok_free(t); return NULL; }
 	t->add_dummy_prefix = 1;
-	finish_load(t);
+	finish_load(t, path);
 	/* BOS is kept out of merges; that is exact only while no piece extends it */
 	for (int i = 0; i < t->n; i++)
 		if (i != 1 && t->plen[i] > t->plen[1] && !memcmp(t->piece[i], t->piece[1], t->plen[1]))

@@ -158,7 +158,7 @@ void out_write(lm_out *o, const void *buf, size_t n) {
 	if (o->gz) {
 		while (n) {
 			unsigned chunk = n > (1u << 30) ? 1u << 30 : (unsigned)n;
-			if (gzwrite(o->gz, buf, chunk) != (int)chunk) die("%s: write failed", o->path);
+			if (gzwrite(o->gz, buf, chunk) != (int)chunk) die("%s: %s", o->path, gz_reason(o->gz));
 			buf = (const char *)buf + chunk;
 			n -= chunk;
 		}
@@ -193,7 +193,10 @@ static void out_free(lm_out *o) {
 
 void out_close(lm_out *o) {
 	if (o->gz) {
-		if (gzclose(o->gz) != Z_OK) die("%s: write failed", o->path);
+		/* the stream is gone after gzclose: for Z_ERRNO zlib leaves the reason in errno */
+		int r = gzclose(o->gz);
+		if (r == Z_ERRNO) die_errno("%s", o->path);
+		if (r != Z_OK) die("%s: write failed (zlib error %d)", o->path, r);
 	} else if (o->f == stdout) {
 		if (fflush(stdout) || ferror(stdout)) die_errno("%s", "stdout");
 	} else if (fclose(o->f)) {
@@ -208,6 +211,13 @@ void out_abort(lm_out *o) {
 	else if (o->f != stdout) fclose(o->f);
 	if (o->tmp) unlink(o->tmp);
 	out_free(o);
+}
+
+const char *gz_reason(gzFile gz) {
+	int err;
+	const char *msg = gzerror(gz, &err), *p;
+	if (!strncmp(msg, "<fd:", 4) && (p = strstr(msg, ">: "))) msg = p + 3;
+	return *msg ? msg : "gzip stream error";
 }
 
 lm_in *in_open(const char *path) {
@@ -231,9 +241,9 @@ int in_line(lm_in *in) {
 		if (in->cap - in->len < 2) in->buf = xrealloc(in->buf, in->cap *= 2);
 		if (!gzgets(in->gz, in->buf + in->len, (int)(in->cap - in->len > INT32_MAX ? INT32_MAX : in->cap - in->len))) {
 			int err;
-			const char *msg = gzerror(in->gz, &err);
-			if (err != Z_OK && err != Z_STREAM_END)
-				die("%s: %s", in->path, err == Z_ERRNO ? strerror(errno) : msg);
+			gzerror(in->gz, &err);
+			if (err == Z_BUF_ERROR) die("%s: truncated gzip input", in->path);
+			if (err != Z_OK && err != Z_STREAM_END) die("%s: %s", in->path, gz_reason(in->gz));
 			if (in->len == 0) {
 				/* gzgets returns NULL at a clean end; a stream cut short is reported by gzclose_r */
 				return 0;
@@ -253,6 +263,7 @@ int in_line(lm_in *in) {
 void in_close(lm_in *in) {
 	int r = gzclose_r(in->gz);
 	if (r == Z_BUF_ERROR) die("%s: truncated gzip input", in->path);
+	if (r == Z_ERRNO) die_errno("%s", in->path);
 	if (r != Z_OK) die("%s: read error", in->path);
 	free(in->buf);
 	free(in);

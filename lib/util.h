@@ -61,6 +61,9 @@ typedef struct lm_in {
 	long long lineno;
 } lm_in;
 lm_in *in_open(const char *path);
+/* zlib's reason for the last error on a stream opened by gzdopen, without the
+ * "<fd:N>: " zlib puts before it (for Z_ERRNO, the system's reason). */
+const char *gz_reason(gzFile gz);
 int in_line(lm_in *in);   /* 1 = a line in in->buf/in->len, 0 = end of input */
 void in_close(lm_in *in);
 
