@@ -27,6 +27,7 @@ ckpt        lm-info IN
 ckpt        lm-convert IN OUT
 llama2c     lm-info IN
 llama2c     lm-convert IN OUT
+config      lm-convert --init IN OUT
 '
 # what the commands read besides the input (gen.sh's sig files hold these documents)
 printf '{"id":"a","text":"one text twice"}\n{"id":"b","text":"one text twice"}\n' > docs.jsonl

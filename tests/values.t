@@ -1,7 +1,7 @@
 #!/bin/sh
 # Files that parse but hold absurd values (issue 9, items 3, 5 and 6):
 # non-finite weights, sizes no model has, training states no run saved. Each
-# is refused with the file's name; inputs are tests/regress/values-*, or made
+# is refused with the file's name; inputs are tests/regress/config-*, or made
 # here from them.
 . "$(dirname "$0")/lib.sh"
 R=$ROOT/tests/regress
@@ -18,8 +18,8 @@ st_config() {
 }
 
 # --- non-finite weights ---------------------------------------------------------
-lm-convert --init "$R/values-tied.json" t.st
-lm-convert --init "$R/values-untied.json" u.st
+lm-convert --init "$ROOT/tests/data/cfg_tiny_tied.json" t.st
+lm-convert --init "$ROOT/tests/data/cfg_tiny_untied.json" u.st
 set_last t.st nan.st "$NAN"          # the final norm's last weight: every logit NaN
 set_last t.st inf.st "$INF"
 set_last u.st head.st "$NAN"         # the head's last weight: one logit NaN among finite ones
@@ -59,8 +59,8 @@ else
 fi
 
 # --- sizes past any model ---------------------------------------------------------
-fails "a configuration integer past int, not wrapped to 64" lm-convert --init "$R/values-dim-wrap.json" w.st
-stderr_has "  names the file and the key" '^lm-convert: .*values-dim-wrap.json: dim: 4294967360 outside \[1, 65536\]'
+fails "a configuration integer past int, not wrapped to 64" lm-convert --init "$R/config-dim-wrap.json" w.st
+stderr_has "  names the file and the key" '^lm-convert: .*config-dim-wrap.json: dim: 4294967360 outside \[1, 65536\]'
 ok "  no output" test ! -e w.st
 
 perl -e 'print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, 8, 2, 0, 0, 40, 1, ""), pack("v*", map { $_ % 8 } 1 .. 40), pack("Q<", 0)' >train.bin
