@@ -46,6 +46,15 @@ void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
 		    "--weight-decay and --clip not negative");
 	if (o->min_lr < 0) o->min_lr = 0.1 * o->lr;
 	if (o->threads) blas_threads(o->threads);
+	/* the outputs, claimed before the inputs are read: a clash is refused before any work */
+	char *sp = trainstate_path(o->out), *next = xmalloc(strlen(sp) + 5);
+	sprintf(next, "%s.new", sp);
+	out_claim(o->out, o->resume);
+	out_claim(sp, o->resume);
+	out_claim(next, o->resume);
+	if (o->metrics) out_claim(o->metrics, 0);
+	free(next);
+	free(sp);
 }
 
 train_batch *train_batch_new(int rows, int T, int packed, int weighted) {

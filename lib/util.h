@@ -32,6 +32,19 @@ char *xstrdup(const char *s);
 /* aligned to 64 bytes, zeroed; free with free() */
 void *xalloc_aligned(size_t n);
 
+/* A tool never replaces a file it reads, nor writes two outputs to one file.
+ * Every reader opens its files with open_in, which remembers them (by device
+ * and inode, so whatever link names them); out_open refuses an output that is
+ * one of them ("OUT: is also an input (IN)") or another open output's file,
+ * and so does open_in an input that is an open or claimed output, before
+ * anything is written. */
+int open_in(const char *path);   /* read-only; "-" is standard input; dies naming path */
+/* Outputs opened later, and maybe many times (a checkpoint saved every N
+ * steps), claimed up front so that a clash is an error before any work; a
+ * claimed file is written with out_open. continued: the tool reads the file's
+ * earlier contents to continue them (--resume), which is no clash. */
+void out_claim(const char *path, int continued);
+
 /* Whole file into memory (NUL-terminated; *len excludes the NUL). "-" is stdin. */
 char *read_file(const char *path, size_t *len);
 
