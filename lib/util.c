@@ -1,6 +1,8 @@
 #include "util.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,14 +145,22 @@ static file_use *use_add(int kind, const char *name) {
 	return u;
 }
 
+/* The directory of path (allocated) and its last name. */
+static char *dir_of(const char *path, const char **base) {
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrdup(path) : xstrdup(".");
+	if (slash) dir[slash == path ? 1 : slash - path] = 0;
+	*base = slash ? slash + 1 : path;
+	return dir;
+}
+
 /* path absolute with symlinks resolved; when it does not exist yet, its
  * directory resolved and its last name as given. */
 static char *canon_path(const char *path) {
 	char *r = realpath(path, NULL);
 	if (r) return r;
-	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
-	char *dir = slash ? xstrdup(path) : xstrdup(".");
-	if (slash) dir[slash == path ? 1 : slash - path] = 0;
+	const char *base;
+	char *dir = dir_of(path, &base);
 	char *d = realpath(dir, NULL);
 	free(dir);
 	if (!d) return xstrdup(path);
@@ -246,6 +256,64 @@ static void use_close(const lm_out *o) {
 		}
 }
 
+/* Temporaries that killed processes left beside target: "BASE.tmp.PID.N" (or
+ * the older "BASE.tmp.PID") of a PID that no longer runs, regular files of this
+ * user. Any other name is someone else's. */
+static void tmp_sweep(const char *target) {
+	const char *base;
+	char *dir = dir_of(target, &base);
+	DIR *d = opendir(dir);
+	free(dir);
+	if (!d) return;
+	size_t bl = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *p = e->d_name;
+		if (strncmp(p, base, bl) || strncmp(p + bl, ".tmp.", 5)) continue;
+		p += bl + 5;
+		long long pid = 0;
+		for (; *p >= '0' && *p <= '9' && pid <= INT_MAX; p++) pid = pid * 10 + (*p - '0');
+		if (pid <= 0 || pid > INT_MAX) continue;
+		if (*p == '.') {
+			const char *n = ++p;
+			while (*p >= '0' && *p <= '9') p++;
+			if (p == n) continue;
+		}
+		if (*p || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Each temporary its own name, whatever output it is for. */
+static unsigned tmp_serial;
+
+/* A new temporary for o beside the file it replaces; its descriptor. */
+static int tmp_start(lm_out *o) {
+	const char *target = o->dest ? o->dest : o->path;
+	size_t n = strlen(target) + 48;
+	o->tmp = xmalloc(n);
+	snprintf(o->tmp, n, "%s.tmp.%ld.%u", target, (long)getpid(), ++tmp_serial);
+	int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (fd < 0) { int e = errno; free(o->tmp); o->tmp = NULL; errno = e; die_errno("%s", o->path); }
+	tmp_add(o->tmp);
+	return fd;
+}
+
+static void out_stream(lm_out *o, int fd, int gz) {
+	if (gz) {
+		o->gz = gzdopen(fd, "wb6");
+		if (!o->gz) die("%s: cannot start gzip stream", o->path);
+	} else {
+		o->f = fd == 1 ? stdout : fdopen(fd, "wb");
+		if (!o->f) die_errno("%s", o->path);
+	}
+}
+
 lm_out *out_open(const char *path, int gz) {
 	lm_out *o = xcalloc(1, sizeof *o);
 	o->path = xstrdup(path);
@@ -262,23 +330,11 @@ lm_out *out_open(const char *path, int gz) {
 	} else {
 		use_open(o);
 		/* through a symlink the rename must replace the file it points to, not the link */
-		char *real = realpath(path, NULL);
-		const char *target = real ? real : path;
-		size_t n = strlen(target) + 32;
-		o->tmp = xmalloc(n);
-		snprintf(o->tmp, n, "%s.tmp.%ld", target, (long)getpid());
-		o->dest = real;
-		fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		if (fd < 0) { int e = errno; free(o->tmp); o->tmp = NULL; errno = e; die_errno("%s", path); }
-		tmp_add(o->tmp);
+		o->dest = realpath(path, NULL);
+		tmp_sweep(o->dest ? o->dest : path);
+		fd = tmp_start(o);
 	}
-	if (gz) {
-		o->gz = gzdopen(fd, "wb6");
-		if (!o->gz) die("%s: cannot start gzip stream", path);
-	} else {
-		o->f = fd == 1 ? stdout : fdopen(fd, "wb");
-		if (!o->f) die_errno("%s", path);
-	}
+	out_stream(o, fd, gz);
 	return o;
 }
 

@@ -48,9 +48,11 @@ void out_claim(const char *path, int continued);
 /* Whole file into memory (NUL-terminated; *len excludes the NUL). "-" is stdin. */
 char *read_file(const char *path, size_t *len);
 
-/* Output written to "path.tmp.PID" and renamed over path by out_close; removed on
- * die() or a fatal signal. "-" is stdout (written directly). A path ending in
- * ".gz" is gzip-compressed unless gz == 0; gz == 1 forces compression. */
+/* Output written to a temporary "path.tmp.PID.N" and renamed over path by
+ * out_close; removed on die() or a fatal signal, and by a later out_open of
+ * path when its process was killed. "-" is stdout, and devices and FIFOs are
+ * written in place. A path ending in ".gz" is gzip-compressed unless gz == 0;
+ * gz == 1 forces compression. */
 typedef struct lm_out {
 	char *path, *tmp;
 	char *dest;          /* path with symlinks resolved, where the rename goes */

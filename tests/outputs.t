@@ -1,7 +1,8 @@
 #!/bin/sh
 # Outputs never replace inputs nor each other: every tool refuses an output that
 # is one of its inputs (by name, symlink, hard link or standard input) and two
-# outputs on one file, before writing anything.
+# outputs on one file, before writing anything; temporaries of killed runs are
+# swept.
 . "$(dirname "$0")/lib.sh"
 D=$ROOT/tests/data
 export OMP_NUM_THREADS=1
@@ -135,5 +136,24 @@ rm -f X Z
 
 rm .why .before
 is "no temporaries left behind" "$(ls | grep -c '\.tmp\.')" 0
+
+# --- temporaries of killed runs
+dead=$(sh -c 'echo $$')
+for f in out.jsonl.tmp.$dead out.jsonl.tmp.$dead.3 out.jsonl.tmp.$$ out.jsonl.tmp.$dead.x \
+	out.jsonl.tmp.$dead.3.4 xout.jsonl.tmp.$dead other.jsonl.tmp.$dead; do
+	echo stale >$f
+done
+ln -s docs.jsonl out.jsonl.tmp.$dead.5
+ok "an output beside temporaries" lm-clean -o out.jsonl docs.jsonl
+is "those of dead processes, of this output, are swept" \
+	"$(ls out.jsonl.tmp.$dead out.jsonl.tmp.$dead.3 2>/dev/null)" ""
+is "the others stay" \
+	"$(ls out.jsonl.tmp.$$ out.jsonl.tmp.$dead.x out.jsonl.tmp.$dead.3.4 xout.jsonl.tmp.$dead \
+		other.jsonl.tmp.$dead out.jsonl.tmp.$dead.5 2>/dev/null | wc -l | tr -d ' ')" 6
+rm -f ./*.tmp.*
+ok "a checkpoint" lm-pretrain $MODEL -b 4 --steps 2 -o k.st t.bin
+echo stale >k.st.state.new.tmp.$dead
+ok "its next save" lm-pretrain $MODEL -b 4 --steps 2 -o k.st t.bin
+is "sweeps the state's temporary a killed save left" "$(ls | grep -c '\.tmp\.')" 0
 
 done_testing
