@@ -85,7 +85,7 @@ typedef struct trainer {
 	lm_trainstate st;           /* st.data_rng: the tool keeps it current */
 	train_fill val;             /* validation, set by the tool after trainer_open; NULL: none */
 	void *val_ctx;
-	FILE *mf;                   /* metrics */
+	struct lm_out *mf;          /* metrics */
 	double flops_per_token, t0;
 	int tty, stopped;
 } trainer;

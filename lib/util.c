@@ -292,8 +292,9 @@ static void tmp_sweep(const char *target) {
 /* Each temporary its own name, whatever output it is for. */
 static unsigned tmp_serial;
 
-/* A new temporary for o beside the file it replaces; its descriptor. */
-static int tmp_start(lm_out *o) {
+/* A new temporary for o beside the file it replaces, holding a copy of that
+ * file when append; its descriptor. */
+static int tmp_start(lm_out *o, int append) {
 	const char *target = o->dest ? o->dest : o->path;
 	size_t n = strlen(target) + 48;
 	o->tmp = xmalloc(n);
@@ -301,6 +302,22 @@ static int tmp_start(lm_out *o) {
 	int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
 	if (fd < 0) { int e = errno; free(o->tmp); o->tmp = NULL; errno = e; die_errno("%s", o->path); }
 	tmp_add(o->tmp);
+	int in = append ? open(target, O_RDONLY) : -1;
+	if (append && in < 0 && errno != ENOENT) die_errno("%s", o->path);
+	if (in < 0) return fd;
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t r = read(in, buf, sizeof buf);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) die_errno("%s", o->path);
+		if (r == 0) break;
+		for (ssize_t w = 0, k; w < r; w += k)
+			if ((k = write(fd, buf + w, r - w)) < 0) {
+				if (errno != EINTR) die_errno("%s", o->path);
+				k = 0;
+			}
+	}
+	close(in);
 	return fd;
 }
 
@@ -332,10 +349,28 @@ lm_out *out_open(const char *path, int gz) {
 		/* through a symlink the rename must replace the file it points to, not the link */
 		o->dest = realpath(path, NULL);
 		tmp_sweep(o->dest ? o->dest : path);
-		fd = tmp_start(o);
+		fd = tmp_start(o, 0);
 	}
 	out_stream(o, fd, gz);
 	return o;
+}
+
+void out_commit(lm_out *o) {
+	if (!o->tmp) {
+		/* standard output or a device, written in place */
+		if (o->gz ? gzflush(o->gz, Z_SYNC_FLUSH) != Z_OK : fflush(o->f) != 0) die_errno("%s", o->path);
+		return;
+	}
+	/* out_close renames what is written, a new temporary goes on from a copy of it */
+	lm_out *done = xmalloc(sizeof *done);
+	*done = *o;
+	o->path = xstrdup(o->path);
+	o->dest = o->dest ? xstrdup(o->dest) : NULL;
+	o->tmp = NULL;
+	int gz = o->gz != NULL;
+	o->gz = NULL, o->f = NULL;
+	out_close(done);
+	out_stream(o, tmp_start(o, 1), gz);
 }
 
 void out_write(lm_out *o, const void *buf, size_t n) {

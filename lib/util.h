@@ -64,6 +64,9 @@ void out_write(lm_out *o, const void *buf, size_t n);
 void out_printf(lm_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_close(lm_out *o);                   /* flush, fsync-free rename, free */
 void out_abort(lm_out *o);                   /* remove the temporary, free */
+/* Make path hold what is written so far, and go on writing (metrics renamed at
+ * each checkpoint). */
+void out_commit(lm_out *o);
 
 /* Line reader over a plain or gzip file (detected by magic) or "-". Lines may
  * be of any length; the trailing '\n' (and a '\r' before it) is removed. A

@@ -2,7 +2,7 @@
 # Outputs never replace inputs nor each other: every tool refuses an output that
 # is one of its inputs (by name, symlink, hard link or standard input) and two
 # outputs on one file, before writing anything; temporaries of killed runs are
-# swept.
+# swept; training metrics follow the checkpoint through a SIGKILL.
 . "$(dirname "$0")/lib.sh"
 D=$ROOT/tests/data
 export OMP_NUM_THREADS=1
@@ -151,9 +151,32 @@ is "the others stay" \
 	"$(ls out.jsonl.tmp.$$ out.jsonl.tmp.$dead.x out.jsonl.tmp.$dead.3.4 xout.jsonl.tmp.$dead \
 		other.jsonl.tmp.$dead out.jsonl.tmp.$dead.5 2>/dev/null | wc -l | tr -d ' ')" 6
 rm -f ./*.tmp.*
-ok "a checkpoint" lm-pretrain $MODEL -b 4 --steps 2 -o k.st t.bin
-echo stale >k.st.state.new.tmp.$dead
-ok "its next save" lm-pretrain $MODEL -b 4 --steps 2 -o k.st t.bin
+ok "a checkpoint" lm-pretrain $MODEL -b 4 --steps 2 -o s.st t.bin
+echo stale >s.st.state.new.tmp.$dead
+ok "its next save" lm-pretrain $MODEL -b 4 --steps 2 -o s.st t.bin
 is "sweeps the state's temporary a killed save left" "$(ls | grep -c '\.tmp\.')" 0
 
+# --- the metrics on disk are those of the checkpoint on disk
+state_step() { grep -ao '"step":[0-9]*' "$1" | cut -d: -f2; }
+last_step() { grep -v '"start"' "$1" | tail -1 | sed 's/^{"step":\([0-9]*\).*/\1/'; }
+wait_for() { i=0; while [ ! -e "$1" ] && [ $i -lt 2000 ]; do sleep 0.01; i=$((i + 1)); done; }
+RUN="-b 4 --warmup 5 --lr 3e-3 --steps 400"
+ok "a whole run" lm-pretrain $MODEL $RUN --metrics whole.jsonl -o whole.st t.bin
+lm-pretrain $MODEL $RUN --checkpoint-every 7 --metrics k.jsonl -o k.st t.bin 2>/dev/null &
+pid=$!
+wait_for k.st.state
+sleep 0.2
+kill -9 $pid; wait $pid 2>/dev/null
+s=$(state_step k.st.state) n=$(state_step k.st.state.new 2>/dev/null)
+m=$(last_step k.jsonl)
+ok "killed mid-run (checkpoint at step $s)" test "$s" -lt 400
+ok "the metrics end at the checkpoint's step ($m)" test -n "$m" -a \( "$m" = "$s" -o "$m" = "$n" \)
+echo stale >k.st.state.new.tmp.$dead
+echo stale >k.jsonl.tmp.$dead.1
+ok "resumed" lm-pretrain $RUN --resume --checkpoint-every 7 --metrics k.jsonl -o k.st t.bin
+is "the killed save's temporaries are swept" "$(ls | grep -c '\.tmp\.')" 0
+is "two start records" "$(grep -c '"start"' k.jsonl)" 2
+steps() { grep -v '"start"' "$1" | sed 's/^{"step":\([0-9]*\),"loss":\([0-9.]*\).*/\1 \2/'; }
+is "400 step records" "$(steps k.jsonl | wc -l | tr -d ' ')" 400
+is "every step once, with the loss of the whole run" "$(steps k.jsonl | cksum)" "$(steps whole.jsonl | cksum)"
 done_testing
