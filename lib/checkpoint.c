@@ -145,8 +145,7 @@ static int span_cmp(const void *a, const void *b) {
 
 lm_model *ckpt_load(const char *path) {
 	if (!little_endian()) die("%s: safetensors reading needs a little-endian machine", path);
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) die_errno("%s", path);
+	int fd = open_in(path);
 	struct stat st;
 	if (fstat(fd, &st)) die_errno("%s", path);
 	if (S_ISDIR(st.st_mode)) die("%s: is a directory", path);
@@ -275,8 +274,7 @@ int ckpt_sniff(const unsigned char *head, size_t n, unsigned long long file_size
 }
 
 lm_model *model_load(const char *path) {
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) die_errno("%s", path);
+	int fd = open_in(path);
 	struct stat st;
 	if (fstat(fd, &st)) die_errno("%s", path);
 	if (S_ISDIR(st.st_mode)) die("%s: is a directory", path);

@@ -166,8 +166,7 @@ static void rec_check(const dd_sig *s, const dd_rec *r, uint64_t i) {
 dd_sig *dd_sig_open(const char *path) {
 	dd_sig *s = xcalloc(1, sizeof *s);
 	s->path = path;
-	s->fd = open(path, O_RDONLY);
-	if (s->fd < 0) die_errno("%s", path);
+	s->fd = open_in(path);
 	if (s->fd == 0) {   /* 0 means "in memory" below */
 		int fd = dup(0);
 		if (fd < 0) die_errno("%s", path);
@@ -415,8 +414,7 @@ dd_filter *dd_filter_open(const char *path, const char *mem, size_t memlen, int 
 	int fd = 0;
 	uint64_t size = memlen;
 	if (path && !mem) {
-		fd = open(path, O_RDONLY);
-		if (fd < 0) die_errno("%s", path);
+		fd = open_in(path);
 		struct stat st;
 		if (fstat(fd, &st)) die_errno("%s", path);
 		if (!S_ISREG(st.st_mode)) die("%s: a clusters file must be a regular file", path);

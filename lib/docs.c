@@ -25,8 +25,7 @@ lm_docs *docs_open(const char *path, int plain_text, int skip_bad) {
 	d->path = path;
 	d->plain = plain_text;
 	d->skip_bad = skip_bad;
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : dup(0);
-	if (fd < 0) die_errno("%s", path);
+	int fd = open_in(path);
 	struct stat st;
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory", path);
 	d->gz = gzdopen(fd, "rb");

@@ -110,8 +110,7 @@ static void read_all(int fd, void *buf, size_t n, const char *path) {
 }
 
 lm_model *llama2c_load(const char *path) {
-	int fd = open(path, O_RDONLY);
-	if (fd < 0) die_errno("%s", path);
+	int fd = open_in(path);
 	struct stat st;
 	if (fstat(fd, &st)) die_errno("%s", path);
 	if (!S_ISREG(st.st_mode)) die("%s: not a regular file", path);

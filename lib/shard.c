@@ -19,17 +19,16 @@ lm_shard *shard_open(const char *path) {
 	const uint8_t *b;
 	size_t len;
 	struct stat st;
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
-	if (fd < 0) die_errno("%s", path);
+	int fd = open_in(path);
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
 		len = st.st_size;
 		s->map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
 		if (s->map == MAP_FAILED) die_errno("%s", path);
 		s->map_len = len;
 		b = s->map;
-		if (fd) close(fd);
+		close(fd);
 	} else {
-		if (fd) close(fd);
+		close(fd);
 		s->heap = read_file(path, &len);
 		b = (const uint8_t *)s->heap;
 	}

@@ -2,6 +2,7 @@
 #include "blas.h"
 #include "checkpoint.h"
 #include "util.h"
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -46,6 +47,15 @@ void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
 		    "--weight-decay and --clip not negative");
 	if (o->min_lr < 0) o->min_lr = 0.1 * o->lr;
 	if (o->threads) blas_threads(o->threads);
+	/* the outputs, claimed before the inputs are read: a clash is refused before any work */
+	char *sp = trainstate_path(o->out), *next = xmalloc(strlen(sp) + 5);
+	sprintf(next, "%s.new", sp);
+	out_claim(o->out, o->resume);
+	out_claim(sp, o->resume);
+	out_claim(next, o->resume);
+	if (o->metrics) out_claim(o->metrics, 0);
+	free(next);
+	free(sp);
 }
 
 train_batch *train_batch_new(int rows, int T, int packed, int weighted) {
@@ -107,6 +117,10 @@ static void save(trainer *t) {
 	sprintf(next, "%s.new", sp);
 	t->st.params_hash = params_hash(t->m);
 	trainstate_save(next, &t->st, t->opt);
+	/* the metrics up to this step replace those on disk before the checkpoint is
+	 * replaced: killed in between, they run past the checkpoint on disk, and
+	 * --resume drops the records past it (metrics_open) */
+	if (t->mf) out_commit(t->mf);
 	ckpt_save(t->m, t->o.out);
 	if (rename(next, sp)) die_errno("%s", sp);
 	free(next);
@@ -128,6 +142,27 @@ static void resume_state(trainer *t) {
 	free(sp);
 }
 
+/* The metrics: a temporary renamed at each checkpoint (save). A resumed run's
+ * begin with the earlier runs' records up to the step it resumes from. */
+static lm_out *metrics_open(const char *path, int resume, long long step) {
+	lm_out *mf = out_open(path, 0);
+	/* not from standard output or a device: only a file renamed into place */
+	FILE *f = resume && mf->tmp ? fopen(path, "rb") : NULL;
+	if (resume && mf->tmp && !f && errno != ENOENT) die_errno("%s", path);
+	if (!f) return mf;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	while ((n = getline(&line, &cap, f)) > 0) {
+		const char *at = strstr(line, "\"step\":");
+		if (!at || strtoll(at + 7, NULL, 10) <= step) out_write(mf, line, n);
+	}
+	if (ferror(f)) die_errno("%s", path);
+	fclose(f);
+	free(line);
+	return mf;
+}
+
 trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const char *start_fields) {
 	trainer *t = xcalloc(1, sizeof *t);
 	t->o = *o;
@@ -141,13 +176,11 @@ trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const c
 	t->obj = train_next_token;
 	t->flops_per_token = 6.0 * params_matmul(cfg) + 12.0 * cfg->n_layers * cfg->dim * T;
 	if (o->metrics) {
-		t->mf = fopen(o->metrics, o->resume ? "a" : "w");
-		if (!t->mf) die_errno("%s", o->metrics);
+		t->mf = metrics_open(o->metrics, o->resume, t->st.step);
 		char *cj = config_to_json(cfg);
-		fprintf(t->mf, "{\"start\":true,\"step\":%lld,\"blas\":\"%s\",\"threads\":%d,\"config\":%s,\"n_params\":%zu,"
+		out_printf(t->mf, "{\"start\":true,\"step\":%lld,\"blas\":\"%s\",\"threads\":%d,\"config\":%s,\"n_params\":%zu,"
 			"%s,\"micro_batch\":[%d,%d],\"flops_per_token\":%.0f}\n", t->st.step, blas_kernel(),
 			omp_get_max_threads(), cj, m->n_params, start_fields, rows, T, t->flops_per_token);
-		fflush(t->mf);
 		free(cj);
 	}
 	t->tty = isatty(2);
@@ -190,16 +223,15 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 		if (ob->report) ob->report(ob->ctx, 1, vown, sizeof vown);
 	}
 	if (t->mf) {
-		fprintf(t->mf, "{\"step\":%lld", t->st.step);
-		if (epoch > 0) fprintf(t->mf, ",\"epoch\":%d", epoch);
-		fprintf(t->mf, ",\"loss\":%.6f", loss);
-		if (*own) fprintf(t->mf, ",%s", own);
-		if (!isnan(vloss)) fprintf(t->mf, ",\"val_loss\":%.6f", vloss);
-		if (*vown) fprintf(t->mf, ",%s", vown);
-		if (fields) fprintf(t->mf, ",%s", fields);
-		fprintf(t->mf, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
+		out_printf(t->mf, "{\"step\":%lld", t->st.step);
+		if (epoch > 0) out_printf(t->mf, ",\"epoch\":%d", epoch);
+		out_printf(t->mf, ",\"loss\":%.6f", loss);
+		if (*own) out_printf(t->mf, ",%s", own);
+		if (!isnan(vloss)) out_printf(t->mf, ",\"val_loss\":%.6f", vloss);
+		if (*vown) out_printf(t->mf, ",%s", vown);
+		if (fields) out_printf(t->mf, ",%s", fields);
+		out_printf(t->mf, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
 			lr, norm, t->st.tokens, tps, gflops);
-		fflush(t->mf);
 	}
 	if (t->tty) {
 		fprintf(stderr, "\rstep %lld/%lld", t->st.step, o->steps);
@@ -227,7 +259,7 @@ void trainer_finish(trainer *t) {
 		save(t);
 		if (t->tty) fputc('\n', stderr);
 	}
-	if (t->mf && fclose(t->mf)) die_errno("%s", t->o.metrics);
+	if (t->mf) out_close(t->mf);
 	llama_ws_free(t->w);
 	model_free(t->grad);
 	adamw_free(t->opt);

@@ -112,7 +112,7 @@ typedef struct trainer {
 	train_objective obj;        /* train_next_token unless the tool sets another after trainer_open */
 	train_fill val;             /* validation, set by the tool after trainer_open; NULL: none */
 	void *val_ctx;
-	FILE *mf;                   /* metrics */
+	struct lm_out *mf;          /* metrics */
 	double flops_per_token, t0;
 	int tty, stopped;
 } trainer;

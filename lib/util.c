@@ -1,6 +1,8 @@
 #include "util.h"
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,8 +98,7 @@ void *xalloc_aligned(size_t n) {
 }
 
 char *read_file(const char *path, size_t *len) {
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
-	if (fd < 0) die_errno("%s", path);
+	int fd = open_in(path);
 	size_t cap = 1 << 16, n = 0;
 	char *buf = xmalloc(cap);
 	for (;;) {
@@ -107,7 +108,7 @@ char *read_file(const char *path, size_t *len) {
 		if (r == 0) break;
 		n += r;
 	}
-	if (fd) close(fd);
+	close(fd);
 	buf[n] = 0;
 	if (len) *len = n;
 	return buf;
@@ -116,6 +117,218 @@ char *read_file(const char *path, size_t *len) {
 static int ends_with(const char *s, const char *suf) {
 	size_t a = strlen(s), b = strlen(suf);
 	return a >= b && !strcmp(s + a - b, suf);
+}
+
+/* What this process reads and writes, so that an output never replaces one of
+ * its inputs nor another output. Inputs are known by device and inode (the file
+ * read, whatever its names) and by their path; outputs by their path with
+ * symlinks resolved, which need not exist yet, and by device and inode when it
+ * does. */
+enum { USE_IN, USE_CLAIM, USE_OPEN };
+typedef struct file_use {
+	int kind, continued;       /* continued: a claim that may also be read (--resume) */
+	char *name;                /* as the user gave it, for messages */
+	char *canon;               /* outputs; inputs other than standard input */
+	dev_t dev;                 /* inputs */
+	ino_t ino;
+	const lm_out *out;         /* USE_OPEN */
+} file_use;
+static file_use *uses;
+static int n_uses, cap_uses;
+
+static file_use *use_add(int kind, const char *name) {
+	if (n_uses == cap_uses) uses = xrealloc(uses, (cap_uses = cap_uses * 2 + 16) * sizeof *uses);
+	file_use *u = &uses[n_uses++];
+	memset(u, 0, sizeof *u);
+	u->kind = kind;
+	u->name = xstrdup(name);
+	return u;
+}
+
+/* The directory of path (allocated) and its last name. */
+static char *dir_of(const char *path, const char **base) {
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? xstrdup(path) : xstrdup(".");
+	if (slash) dir[slash == path ? 1 : slash - path] = 0;
+	*base = slash ? slash + 1 : path;
+	return dir;
+}
+
+/* path absolute with symlinks resolved; when it does not exist yet, its
+ * directory resolved and its last name as given. */
+static char *canon_path(const char *path) {
+	char *r = realpath(path, NULL);
+	if (r) return r;
+	const char *base;
+	char *dir = dir_of(path, &base);
+	char *d = realpath(dir, NULL);
+	free(dir);
+	if (!d) return xstrdup(path);
+	size_t n = strlen(d) + strlen(base) + 2;
+	r = xmalloc(n);
+	snprintf(r, n, "%s/%s", strcmp(d, "/") ? d : "", base);
+	free(d);
+	return r;
+}
+
+/* The output file st is input u's. Unless u's path still names that file, its
+ * inode number may have been freed (u deleted or replaced) and reused. */
+static int is_input(const struct stat *st, const file_use *u) {
+	struct stat now;
+	return st->st_dev == u->dev && st->st_ino == u->ino &&
+	       (!u->canon || (stat(u->canon, &now) == 0 && now.st_dev == u->dev && now.st_ino == u->ino));
+}
+static int same_output(const char *a, const char *b) {
+	struct stat sa, sb;
+	if (!strcmp(a, b)) return 1;
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+static void note_input(const char *path, int fd) {
+	struct stat st;
+	/* a pipe or terminal is no file an output could replace */
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) return;
+	const char *name = strcmp(path, "-") ? path : "standard input";
+	for (int i = 0; i < n_uses; i++) {
+		const file_use *u = &uses[i];
+		if (u->kind == USE_IN || (u->kind == USE_CLAIM && u->continued)) continue;
+		struct stat os;
+		if (stat(u->canon, &os) == 0 && os.st_dev == st.st_dev && os.st_ino == st.st_ino)
+			die("%s: is also an input (%s)", u->name, name);
+	}
+	file_use *u = use_add(USE_IN, name);
+	u->canon = strcmp(path, "-") ? realpath(path, NULL) : NULL;
+	u->dev = st.st_dev;
+	u->ino = st.st_ino;
+}
+
+int open_in(const char *path) {
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : dup(0);
+	if (fd < 0) die_errno("%s", path);
+	note_input(path, fd);
+	return fd;
+}
+
+/* Dies when an output to path (canon) would replace an input or write over
+ * another output; opening: out_open's check, where a claim on the same file is
+ * the one being opened. */
+static void check_output(const char *path, const char *canon, int continued, int opening) {
+	const file_use *claim = NULL;
+	for (int i = 0; i < n_uses; i++)
+		if (uses[i].kind == USE_CLAIM && same_output(uses[i].canon, canon)) claim = &uses[i];
+	if (claim && !opening) die("%s: names the same file as another output (%s)", path, claim->name);
+	if (claim && claim->continued) continued = 1;
+	struct stat st;
+	int exists = stat(canon, &st) == 0;
+	for (int i = 0; i < n_uses; i++) {
+		const file_use *u = &uses[i];
+		if (u->kind == USE_IN && !continued && exists && is_input(&st, u))
+			die("%s: is also an input (%s)", path, u->name);
+		if (u->kind == USE_OPEN && same_output(u->canon, canon))
+			die("%s: names the same file as another output (%s)", path, u->name);
+	}
+}
+
+void out_claim(const char *path, int continued) {
+	struct stat st;
+	if (!strcmp(path, "-") || (stat(path, &st) == 0 && !S_ISREG(st.st_mode))) return;
+	char *canon = canon_path(path);
+	check_output(path, canon, continued, 0);
+	file_use *u = use_add(USE_CLAIM, path);
+	u->canon = canon;
+	u->continued = continued;
+}
+
+static void use_open(const lm_out *o) {
+	char *canon = canon_path(o->path);
+	check_output(o->path, canon, 0, 1);
+	file_use *u = use_add(USE_OPEN, o->path);
+	u->canon = canon;
+	u->out = o;
+}
+static void use_close(const lm_out *o) {
+	for (int i = 0; i < n_uses; i++)
+		if (uses[i].kind == USE_OPEN && uses[i].out == o) {
+			free(uses[i].name);
+			free(uses[i].canon);
+			uses[i] = uses[--n_uses];
+			return;
+		}
+}
+
+/* Temporaries that killed processes left beside target: "BASE.tmp.PID.N" (or
+ * the older "BASE.tmp.PID") of a PID that no longer runs, regular files of this
+ * user. Any other name is someone else's. */
+static void tmp_sweep(const char *target) {
+	const char *base;
+	char *dir = dir_of(target, &base);
+	DIR *d = opendir(dir);
+	free(dir);
+	if (!d) return;
+	size_t bl = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *p = e->d_name;
+		if (strncmp(p, base, bl) || strncmp(p + bl, ".tmp.", 5)) continue;
+		p += bl + 5;
+		long long pid = 0;
+		for (; *p >= '0' && *p <= '9' && pid <= INT_MAX; p++) pid = pid * 10 + (*p - '0');
+		if (pid <= 0 || pid > INT_MAX) continue;
+		if (*p == '.') {
+			const char *n = ++p;
+			while (*p >= '0' && *p <= '9') p++;
+			if (p == n) continue;
+		}
+		if (*p || pid == getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
+/* Each temporary its own name, whatever output it is for. */
+static unsigned tmp_serial;
+
+/* A new temporary for o beside the file it replaces, holding a copy of that
+ * file when append; its descriptor. */
+static int tmp_start(lm_out *o, int append) {
+	const char *target = o->dest ? o->dest : o->path;
+	size_t n = strlen(target) + 48;
+	o->tmp = xmalloc(n);
+	snprintf(o->tmp, n, "%s.tmp.%ld.%u", target, (long)getpid(), ++tmp_serial);
+	int fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	if (fd < 0) { int e = errno; free(o->tmp); o->tmp = NULL; errno = e; die_errno("%s", o->path); }
+	tmp_add(o->tmp);
+	int in = append ? open(target, O_RDONLY) : -1;
+	if (append && in < 0 && errno != ENOENT) die_errno("%s", o->path);
+	if (in < 0) return fd;
+	char buf[1 << 16];
+	for (;;) {
+		ssize_t r = read(in, buf, sizeof buf);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) die_errno("%s", o->path);
+		if (r == 0) break;
+		for (ssize_t w = 0, k; w < r; w += k)
+			if ((k = write(fd, buf + w, r - w)) < 0) {
+				if (errno != EINTR) die_errno("%s", o->path);
+				k = 0;
+			}
+	}
+	close(in);
+	return fd;
+}
+
+static void out_stream(lm_out *o, int fd, int gz) {
+	if (gz) {
+		o->gz = gzdopen(fd, "wb6");
+		if (!o->gz) die("%s: cannot start gzip stream", o->path);
+	} else {
+		o->f = fd == 1 ? stdout : fdopen(fd, "wb");
+		if (!o->f) die_errno("%s", o->path);
+	}
 }
 
 lm_out *out_open(const char *path, int gz) {
@@ -132,25 +345,32 @@ lm_out *out_open(const char *path, int gz) {
 		fd = open(path, O_WRONLY);
 		if (fd < 0) die_errno("%s", path);
 	} else {
+		use_open(o);
 		/* through a symlink the rename must replace the file it points to, not the link */
-		char *real = realpath(path, NULL);
-		const char *target = real ? real : path;
-		size_t n = strlen(target) + 32;
-		o->tmp = xmalloc(n);
-		snprintf(o->tmp, n, "%s.tmp.%ld", target, (long)getpid());
-		o->dest = real;
-		fd = open(o->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0666);
-		if (fd < 0) { int e = errno; free(o->tmp); o->tmp = NULL; errno = e; die_errno("%s", path); }
-		tmp_add(o->tmp);
+		o->dest = realpath(path, NULL);
+		tmp_sweep(o->dest ? o->dest : path);
+		fd = tmp_start(o, 0);
 	}
-	if (gz) {
-		o->gz = gzdopen(fd, "wb6");
-		if (!o->gz) die("%s: cannot start gzip stream", path);
-	} else {
-		o->f = fd == 1 ? stdout : fdopen(fd, "wb");
-		if (!o->f) die_errno("%s", path);
-	}
+	out_stream(o, fd, gz);
 	return o;
+}
+
+void out_commit(lm_out *o) {
+	if (!o->tmp) {
+		/* standard output or a device, written in place */
+		if (o->gz ? gzflush(o->gz, Z_SYNC_FLUSH) != Z_OK : fflush(o->f) != 0) die_errno("%s", o->path);
+		return;
+	}
+	/* out_close renames what is written, a new temporary goes on from a copy of it */
+	lm_out *done = xmalloc(sizeof *done);
+	*done = *o;
+	o->path = xstrdup(o->path);
+	o->dest = o->dest ? xstrdup(o->dest) : NULL;
+	o->tmp = NULL;
+	int gz = o->gz != NULL;
+	o->gz = NULL, o->f = NULL;
+	out_close(done);
+	out_stream(o, tmp_start(o, 1), gz);
 }
 
 void out_write(lm_out *o, const void *buf, size_t n) {
@@ -184,6 +404,7 @@ void out_printf(lm_out *o, const char *fmt, ...) {
 }
 
 static void out_free(lm_out *o) {
+	use_close(o);
 	if (o->tmp) tmp_del(o->tmp);
 	free(o->tmp);
 	free(o->path);
@@ -223,8 +444,7 @@ const char *gz_reason(gzFile gz) {
 lm_in *in_open(const char *path) {
 	lm_in *in = xcalloc(1, sizeof *in);
 	in->path = path;
-	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : dup(0);
-	if (fd < 0) die_errno("%s", path);
+	int fd = open_in(path);
 	struct stat st;
 	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) die("%s: is a directory", path);
 	in->gz = gzdopen(fd, "rb");

@@ -32,12 +32,27 @@ char *xstrdup(const char *s);
 /* aligned to 64 bytes, zeroed; free with free() */
 void *xalloc_aligned(size_t n);
 
+/* A tool never replaces a file it reads, nor writes two outputs to one file.
+ * Every reader opens its files with open_in, which remembers them (by device
+ * and inode, so whatever link names them); out_open refuses an output that is
+ * one of them ("OUT: is also an input (IN)") or another open output's file,
+ * and so does open_in an input that is an open or claimed output, before
+ * anything is written. */
+int open_in(const char *path);   /* read-only; "-" is standard input; dies naming path */
+/* Outputs opened later, and maybe many times (a checkpoint saved every N
+ * steps), claimed up front so that a clash is an error before any work; a
+ * claimed file is written with out_open. continued: the tool reads the file's
+ * earlier contents to continue them (--resume), which is no clash. */
+void out_claim(const char *path, int continued);
+
 /* Whole file into memory (NUL-terminated; *len excludes the NUL). "-" is stdin. */
 char *read_file(const char *path, size_t *len);
 
-/* Output written to "path.tmp.PID" and renamed over path by out_close; removed on
- * die() or a fatal signal. "-" is stdout (written directly). A path ending in
- * ".gz" is gzip-compressed unless gz == 0; gz == 1 forces compression. */
+/* Output written to a temporary "path.tmp.PID.N" and renamed over path by
+ * out_close; removed on die() or a fatal signal, and by a later out_open of
+ * path when its process was killed. "-" is stdout, and devices and FIFOs are
+ * written in place. A path ending in ".gz" is gzip-compressed unless gz == 0;
+ * gz == 1 forces compression. */
 typedef struct lm_out {
 	char *path, *tmp;
 	char *dest;          /* path with symlinks resolved, where the rename goes */
@@ -49,6 +64,9 @@ void out_write(lm_out *o, const void *buf, size_t n);
 void out_printf(lm_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_close(lm_out *o);                   /* flush, fsync-free rename, free */
 void out_abort(lm_out *o);                   /* remove the temporary, free */
+/* Make path hold what is written so far, and go on writing (metrics renamed at
+ * each checkpoint). */
+void out_commit(lm_out *o);
 
 /* Line reader over a plain or gzip file (detected by magic) or "-". Lines may
  * be of any length; the trailing '\n' (and a '\r' before it) is removed. A

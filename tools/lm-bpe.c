@@ -98,8 +98,10 @@ int main(int argc, char **argv) {
 		}
 	}
 	if (!out) { warnx_("an output model (-o) is required"); usage_exit(USAGE); }
-	if (vocab_out && !strcmp(vocab_out, out)) die("--vocab and -o name the same file");
 	o.progress = isatty(2);
+	/* opened before the inputs: a clash with one of them is refused before training */
+	lm_out *mo = out_open(out, 0);
+	lm_out *vo = vocab_out ? out_open(vocab_out, -1) : NULL;
 
 	bpe_trainer *t = bpe_new(&o);
 	char *stdin_name[] = { "-" };
@@ -173,8 +175,6 @@ int main(int argc, char **argv) {
 	/* Both outputs appear together or not at all. */
 	size_t len;
 	uint8_t *bytes = spm_serialize(m, &len);
-	lm_out *mo = out_open(out, 0);
-	lm_out *vo = vocab_out ? out_open(vocab_out, -1) : NULL;
 	out_write(mo, bytes, len);
 	if (vo)
 		for (size_t i = 0; i < v->n; i++) out_printf(vo, "%s\t%g\n", v->piece[i], v->score[i]);

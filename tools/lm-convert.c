@@ -38,6 +38,9 @@ int main(int argc, char **argv) {
 	int to_llama2c = !strcmp(to, "llama2c");
 	if (!to_llama2c && strcmp(to, "safetensors")) die("-t: unknown format '%s' (safetensors or llama2c)", to);
 	const char *out = argv[argc - 1];
+	/* written last: claimed now, so that a clash with the input is refused before anything is written */
+	out_claim(out, 0);
+	if (hf) out_claim(hf, 0);
 
 	lm_model *m;
 	if (init) {

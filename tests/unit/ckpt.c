@@ -21,9 +21,10 @@ int main(int argc, char **argv) {
 	/* norms of 1 would hide a mix-up between norm tensors */
 	for (size_t i = 0; i < (size_t)c.dim; i++) m->p.norm[i] = 1 + 0.01f * i;
 
-	char a[] = "/tmp/lmkit-ckpt-XXXXXX", b[64];
+	char a[] = "/tmp/lmkit-ckpt-XXXXXX", b[64], tb[64];
 	close(mkstemp(a));
 	snprintf(b, sizeof b, "%s.2", a);
+	snprintf(tb, sizeof tb, "%s.tied", a);   /* not b again: a process does not write over what it read */
 	ckpt_save(m, a);
 	ckpt_save(m, b);
 	size_t na, nb;
@@ -60,8 +61,8 @@ int main(int argc, char **argv) {
 	c.tied = 1;
 	lm_model *tm = model_new(&c);
 	model_init(tm, 9);
-	ckpt_save(tm, b);
-	r = ckpt_load(b);
+	ckpt_save(tm, tb);
+	r = ckpt_load(tb);
 	ok(r->cfg.tied && r->p.output == r->p.tok_embeddings, "tied model: no lm_head, output shares embedding");
 	ok(!memcmp(r->block, tm->block, tm->n_params * 4), "tied weights read back exactly");
 	model_free(r);
@@ -69,6 +70,7 @@ int main(int argc, char **argv) {
 
 	unlink(a);
 	unlink(b);
+	unlink(tb);
 	free(fa); free(fb); free(t);
 	model_free(m);
 	return done_testing();

@@ -22,16 +22,18 @@ static int open_fails(const char *path) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	char path[] = "/tmp/lmkit-shard-XXXXXX";
-	close(mkstemp(path));
+	char path0[] = "/tmp/lmkit-shard-XXXXXX", path[64];
+	close(mkstemp(path0));
+	/* the second shard a file of its own: a process does not write over what it read */
+	snprintf(path, sizeof path, "%s.2", path0);
 
 	int32_t a[] = {1, 5, 6, 7}, b[] = {1, 9}, big[] = {1, 70000};
 	uint8_t ma[] = {0, 0, 1, 1};
-	lm_shard_writer *w = shard_create(path, 100, 1);
+	lm_shard_writer *w = shard_create(path0, 100, 1);
 	shard_add_doc(w, a, ma, 4);
 	shard_add_doc(w, b, NULL, 2);
 	shard_finish(w);
-	lm_shard *s = shard_open(path);
+	lm_shard *s = shard_open(path0);
 	ok(s->n_tokens == 6 && s->n_docs == 2 && s->width == 2 && s->vocab_size == 100, "header counts");
 	ok(shard_token(s, 2) == 6 && shard_token(s, 5) == 9, "tokens read back");
 	ok(s->mask && s->mask[1] == 0 && s->mask[2] == 1 && s->mask[4] == 1, "mask read back");
@@ -59,6 +61,7 @@ int main(int argc, char **argv) {
 	ok(open_fails(path), "token outside the vocabulary refused");
 	ok(open_fails("/nonexistent/shard"), "missing file refused");
 	free(buf);
+	unlink(path0);
 	unlink(path);
 	return done_testing();
 }
