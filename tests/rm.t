@@ -86,6 +86,11 @@ perl -e 'print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, 512, 2, 0, 0, 100, 1, 
 fails "lm-pretrain refuses to make a score model" lm-pretrain --set dim=32 --set n_layers=1 --set n_heads=4 \
 	--set vocab_size=512 --set max_seq_len=16 --set head=score -o x.st t.bin
 stderr_has "says why" "a score \(reward\) model has no vocabulary head"
+fails "score: the output may not be the input" lm-rm score -t "$TOK" -o chat.jsonl rm.st chat.jsonl
+stderr_has "says so" "chat.jsonl: is also an input"
+fails "train: the checkpoint may not be the pairs" lm-rm train --init rm0.st --tokenizer "$TOK" -o train.jsonl train.jsonl
+stderr_has "says so" "train.jsonl: is also an input"
+is "the pairs are intact" "$(head -64 pairs.jsonl | cmp - train.jsonl && echo intact)" intact
 if command -v mandoc >/dev/null; then ok "man page lints clean" mandoc -Tlint -Wwarning "$ROOT/man/lm-rm.1"; fi
 fails "train: an lm checkpoint as --init refused" lm-rm train --init lm.st --tokenizer "$TOK" -o bad.st train.jsonl
 stderr_has "train: says to use lm-rm init" "lm-rm init"
