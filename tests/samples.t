@@ -356,6 +356,28 @@ sed '0,/"split": "train"/s//"split": "eval"/' "$S/prefs.jsonl" >"$T/bad/prefs.js
 fails "a held-out pair that training asks too is caught" perl "$T/check.pl" chat "$T/bad"
 stderr_has "... and named" "a held-out pair asks what training asks"
 
+# the shallow baseline: a pairwise logistic model on words and length learns
+# what words decide, and the bundled pairs leave it near chance
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$T/bow" "$S/bow.c" -lm || skip_all "cannot build samples/bow.c"
+acc() { perl -MJSON::PP -e 'my $o = decode_json(<STDIN>); print $o->{accuracy} < $ARGV[0] ? "below" : "not below", " $ARGV[0]\n"' "$1" <"$T/.out"; }
+ok "bow: trains on the training pairs and tests on the held-out ones" "$T/bow" "$S/prefs.jsonl"
+is "... accuracy on held-out pairs below 0.65" "$(acc 0.65)" "below 0.65"
+ok "bow -p 70: on a random 70% of the training pairs, tested on the rest" "$T/bow" -p 70 "$S/prefs.jsonl"
+is "... accuracy below 0.65 there too" "$(acc 0.65)" "below 0.65"
+perl -e 'for my $i (0 .. 299) {
+	my ($c, $r) = ("The answer is $i, good.", "The answer is " . ($i + 1) . ", poor.");
+	($c, $r) = ("Yes, $i is good.", "No.") if $i % 3 == 0;
+	printf qq({"id": "p%d", "split": "%s", "kind": "helpful", "variant": "%s", "messages": [{"role": "user", "content": "?"}], "chosen": "%s", "rejected": "%s", "rating": "better"}\n),
+		$i, $i % 4 ? "train" : "eval", $i % 3 ? "word" : "length", $c, $r }' >"$T/easy.jsonl"
+ok "bow: pairs that words decide" "$T/bow" "$T/easy.jsonl"
+is "... are all ranked right" "$(perl -MJSON::PP -e 'my $o = decode_json(<STDIN>); print "$o->{test} $o->{accuracy} $o->{variants}{word}{accuracy}"' <"$T/.out")" "75 1 1"
+printf '{"split": "train", "kind": "helpful", "chosen": "a", "rejected": "b", "rating": "better"}\n{"kind": "helpful", "chosen": "a"' >"$T/broken.jsonl"
+fails "bow: a line that is not JSON is refused" "$T/bow" "$T/broken.jsonl"
+stderr_has "... with file and line" "^bow: .*broken.jsonl: line 2: "
+printf '{"split": "train", "kind": "helpful", "chosen": "a", "rating": "better"}\n' >"$T/broken.jsonl"
+fails "bow: a pair without rejected is refused" "$T/bow" "$T/broken.jsonl"
+stderr_has "... naming the member" "line 1: no \"rejected\""
+
 # score.pl, on a deduplicator that removed the planted copies and one more
 # document, and a cleaner that dropped the garbage documents only
 perl -MJSON::PP -e '
