@@ -32,9 +32,10 @@ vl=$(num "$W/pretrain-loss.jsonl" loss) ue=$(num "$W/pretrain-loss.jsonl" unigra
 ok "val loss $vl below the unigram entropy $ue" perl -e "exit !($vl > 0 && $vl < $ue)"
 before=$(num "$W/pretrain-sft-loss.jsonl" loss) after=$(num "$W/sft-loss.jsonl" loss)
 ok "SFT lowers the held-out answers' loss ($before -> $after)" perl -e "exit !($after > 0 && $after < $before)"
-is "eval scored every 6th item: facts" "$(num "$W/sft-score.jsonl" facts)" 44
-is "  unsafe" "$(num "$W/sft-score.jsonl" unsafe)" 14
-is "  benign" "$(num "$W/sft-score.jsonl" benign)" 4
+kinds() { awk '(NR - 1) % 6 == 0' "$ROOT/samples/eval.jsonl" | grep -c "\"kind\": \"$1\""; }
+is "eval scored every 6th item: facts" "$(num "$W/sft-score.jsonl" facts)" "$(kinds fact)"
+is "  unsafe" "$(num "$W/sft-score.jsonl" unsafe)" "$(kinds unsafe)"
+is "  benign" "$(num "$W/sft-score.jsonl" benign)" "$(kinds benign)"
 is "the sample chat has six replies" "$(grep -c '"role": "assistant"' "$W/chat.jsonl")" 6
 
 ok "up to date afterwards" recipe -q WORK="$W" "$W/report.txt"

@@ -53,6 +53,28 @@ sub docs {
 	close($f) or die "$path: read failed\n";
 	return @v;
 }
+# the facts of each type of entity, by their names in world.jsonl
+my %FACTS = (province => ['capital'], sea => [], river => ['sea'], town => [qw(river province trade mayor)],
+	person => [qw(home job color pet)], animal => [qw(color food)]);
+# states(TEXT, SETS): the first fact of an entity of SETS ("BC", ...) that TEXT
+# states, as "name: relation answer": a paragraph of TEXT names the subject and
+# holds the answer as a word. Names never contain one another (samples/README.md).
+sub facts_stated {
+	my %f;
+	for my $e (@_) { push @{ $f{ $e->{name} } }, [$e->{$_}, $e->{split}, $_] for @{ $FACTS{ $e->{type} } } }
+	my $names = join '|', map { quotemeta } sort { length $b <=> length $a || $a cmp $b } grep { @{ $f{$_} } } keys %f;
+	my $re = qr/($names)/;
+	return sub {
+		my ($text, $sets) = @_;
+		for my $unit (split /\n\n/, $text) {
+			while ($unit =~ /$re/g) {
+				my $n = $1;
+				for (@{ $f{$n} }) { return "$n: $_->[2] $_->[0]" if index($sets, $_->[1]) >= 0 && $unit =~ /\b\Q$_->[0]\E\b/i }
+			}
+		}
+		return;
+	};
+}
 sub slurp { my ($p) = @_; local $/; open(my $f, '<', $p) or die "$p: $!\n"; return $J->decode(<$f>); }
 sub str { my ($v) = @_; return defined $v && !ref $v && length $v; }
 
@@ -168,57 +190,117 @@ if ($what eq 'corpus') {
 } elsif ($what eq 'chat') {
 	my ($dir) = @ARGV;
 	my $c = slurp("$dir/counts.json");
-	my (%world, %eval_ref);
-	for (lines("$dir/world.jsonl")) { str($_->{name}) && $_->{split} =~ /^[AB]$/ or die "world: bad entity\n"; $world{ $_->{name} } = $_ }
+	my (%world, %sets);
+	for (lines("$dir/world.jsonl")) {
+		str($_->{name}) && $_->{split} =~ /^[ABC]$/ && $FACTS{ $_->{type} } or die "world: bad entity\n";
+		$world{ $_->{name} } = $_;
+		$sets{ $_->{split} }++;
+	}
+	($sets{$_} // 0) == $c->{sets}{$_} or die "world: counts.json says $c->{sets}{$_} entities in set $_, file has " . ($sets{$_} // 0) . "\n" for qw(A B C);
+	my $states = facts_stated(values %world);
+	# what a record says, a statement at a time: each message, and each question
+	# with its answer (a bare answer names only the object)
+	my $text = sub {
+		my ($o) = @_;
+		my @m = map { $_->{content} } @{ $o->{messages} // [] };
+		my @q = map { $o->{messages}[$_ - 1]{content} . "\n" . $m[$_] } grep { $_ && $o->{messages}[$_]{role} eq 'assistant' } 0 .. $#m;
+		my $last = @m ? $m[-1] : $o->{prompt};
+		return join "\n\n", @m, @q, map { defined $o->{$_} ? ($o->{$_}, "$last\n$o->{$_}") : () } qw(reference answer chosen rejected);
+	};
+
 	my @sft = lines("$dir/sft.jsonl");
 	@sft == $c->{sft} or die "sft: counts.json says $c->{sft}, file has " . @sft . "\n";
-	messages($_->{messages}, "sft $_->{id}", 'assistant') for @sft;
-	my @ev = lines("$dir/eval.jsonl");
+	my %sft_user;
+	for (@sft) {
+		messages($_->{messages}, "sft $_->{id}", 'assistant');
+		my $l = $states->($text->($_), 'BC');
+		!$l or die "sft $_->{id} teaches the held-out fact $l\n";
+		$_->{role} eq 'user' and $sft_user{ $_->{content} } = 1 for @{ $_->{messages} };
+	}
 	my %k;
-	for (@ev) {
+	for (lines("$dir/eval.jsonl")) {
 		$k{ $_->{kind} }++;
 		str($_->{prompt}) && str($_->{reference}) or die "eval $_->{id}: prompt and reference must be strings\n";
 		if ($_->{kind} eq 'fact') {
 			my $w = $world{ $_->{entity} } or die "eval $_->{id}: no entity $_->{entity} in world.jsonl\n";
-			$w->{split} eq 'B' or die "eval $_->{id}: $_->{entity} is not held out\n";
+			$w->{split} eq 'B' or die "eval $_->{id}: $_->{entity} is not in set B\n";
 			$_->{reference} =~ /\b\Q$_->{answer}\E\b/ or die "eval $_->{id}: answer not in reference\n";
-			$eval_ref{ $_->{reference} } = $_->{id};
 		} elsif ($_->{kind} eq 'unsafe') {
 			index($_->{reference}, $REFUSAL) == 0 or die "eval $_->{id}: reference is not a refusal\n";
 		} elsif ($_->{kind} ne 'benign') {
 			die "eval $_->{id}: kind $_->{kind}\n";
 		}
+		my $l = $states->($text->($_), 'C');
+		!$l or die "eval $_->{id} states the set-C fact $l\n";
+		!$sft_user{ $_->{prompt} } or die "eval $_->{id}: SFT asks its prompt\n";
 	}
 	($k{$_} // 0) == $c->{eval}{$_} or die "eval $_: counts.json says $c->{eval}{$_}, file has " . ($k{$_} // 0) . "\n" for keys %{ $c->{eval} };
-	my %eval_prompt = map { $_->{prompt} => $_->{id} } @ev;
-	for my $s (@sft) {
-		for (@{ $s->{messages} }) {
-			!exists $eval_ref{ $_->{content} } or die "sft $s->{id} teaches the held-out answer of $eval_ref{$_->{content}}\n";
-			!exists $eval_prompt{ $_->{content} } or die "sft $s->{id} asks the held-out prompt of $eval_prompt{$_->{content}}\n";
-		}
-	}
-	my %r = map { $_ => 1 } ('significantly better', 'better', 'slightly better', 'negligibly better');
+
+	# preference pairs: training pairs state no held-out fact; held-out pairs ask
+	# nothing that training asks; in each split and kind, every rating mixes
+	# variants and chosen and rejected replies are as long on average
+	my %rating = map { $_ => 1 } ('significantly better', 'better', 'slightly better', 'negligibly better');
+	my %cat = map { $_ => 1 } qw(harm_person harm_animal theft weapons arson);
+	my (%train_user, %variants, %len, @held);
 	%k = ();
 	for (lines("$dir/prefs.jsonl")) {
-		$k{ $_->{kind} }++;
-		messages($_->{messages}, "prefs $_->{id}", 'user');
-		$r{ $_->{rating} } or die "prefs $_->{id}: rating $_->{rating}\n";
-		str($_->{chosen}) && str($_->{rejected}) && $_->{chosen} ne $_->{rejected} or die "prefs $_->{id}: chosen and rejected\n";
-		$_->{kind} ne 'safe' || index($_->{chosen}, $REFUSAL) == 0 or die "prefs $_->{id}: chosen is not a refusal\n";
+		my $w = "prefs $_->{id}";
+		($_->{split} // '') =~ /^(?:train|eval)$/ && ($_->{kind} // '') =~ /^(?:helpful|safe)$/ && str($_->{variant}) or die "$w: split, kind or variant\n";
+		messages($_->{messages}, $w, 'user');
+		$rating{ $_->{rating} } or die "$w: rating $_->{rating}\n";
+		str($_->{chosen}) && str($_->{rejected}) && $_->{chosen} ne $_->{rejected} or die "$w: chosen and rejected\n";
+		$_->{kind} eq 'helpful' || $cat{ $_->{category} // '' } && JSON::PP::is_bool($_->{rejected_unsafe}) or die "$w: category and rejected_unsafe\n";
+		my $sk = "$_->{split} $_->{kind}";
+		$k{$sk}++;
+		$variants{$sk}{ $_->{rating} }{ $_->{variant} } = 1;
+		$len{$sk}[0] += length $_->{chosen};
+		$len{$sk}[1] += length $_->{rejected};
+		if ($_->{split} eq 'train') {
+			my $l = $states->($text->($_), 'BC');
+			!$l or die "$w: a training pair states the held-out fact $l\n";
+			$train_user{ join "\n", map { $_->{role} eq 'user' ? $_->{content} : () } @{ $_->{messages} } } = 1;
+		} else {
+			push @held, $_;
+		}
 	}
-	$k{$_} == $c->{prefs}{$_} or die "prefs $_: counts.json says $c->{prefs}{$_}, file has $k{$_}\n" for keys %{ $c->{prefs} };
+	for (@held) {
+		my @q = map { $_->{role} eq 'user' ? $_->{content} : () } @{ $_->{messages} };
+		!$train_user{ join "\n", @q } && !$sft_user{ $q[0] } or die "prefs $_->{id}: a held-out pair asks what training asks: $q[0]\n";
+	}
+	for my $sk (map { my $s = $_; map { "$s $_" } qw(helpful safe) } qw(train eval)) {
+		my ($split, $kind) = split ' ', $sk;
+		($k{$sk} // 0) == $c->{prefs}{$split}{$kind} or die "prefs $sk: counts.json says $c->{prefs}{$split}{$kind}, file has " . ($k{$sk} // 0) . "\n";
+		for (sort keys %rating) {
+			my $n = keys %{ $variants{$sk}{$_} // {} };
+			$n >= 2 or die "prefs $sk: '$_' holds $n variants\n";
+		}
+		my ($ch, $rj) = @{ $len{$sk} };
+		abs($ch - $rj) <= 0.05 * $ch or die "prefs $sk: chosen replies have $ch characters in all, rejected $rj\n";
+	}
 	%k = ();
 	for (lines("$dir/rl.jsonl")) {
-		$k{ $_->{kind} }++;
+		($_->{split} // '') =~ /^(?:train|eval)$/ && ($_->{kind} // '') =~ /^(?:helpful|safe)$/ or die "rl $_->{id}: split or kind\n";
+		$k{"$_->{split} $_->{kind}"}++;
 		messages($_->{messages}, "rl $_->{id}", 'user');
+		my $l = $states->($text->($_), $_->{split} eq 'train' ? 'BC' : 'AB');
+		!$l or die "rl $_->{id}: a $_->{split} prompt states the fact $l\n";
+		next if $_->{split} eq 'train' || !defined $_->{answer};
+		# a held-out fact question names one set-C subject, and carries one of its answers
+		my ($q, $id, $answer) = ($_->{messages}[-1]{content}, $_->{id}, $_->{answer});
+		my @e = grep { $_->{split} eq 'C' && index($q, $_->{name}) >= 0 } values %world;
+		@e == 1 && grep { $e[0]{$_} eq $answer } @{ $FACTS{ $e[0]{type} } } or die "rl $id: not a question about a set-C fact\n";
 	}
-	$k{$_} == $c->{rl}{$_} or die "rl $_: counts.json says $c->{rl}{$_}, file has $k{$_}\n" for keys %{ $c->{rl} };
+	for my $split (qw(train eval)) {
+		($k{"$split $_"} // 0) == $c->{rl}{$split}{$_} or die "rl $split $_: counts.json says $c->{rl}{$split}{$_}, file has " . ($k{"$split $_"} // 0) . "\n" for qw(helpful safe);
+	}
 } elsif ($what eq 'taught') {
-	# every held-out fact is stated in the pretraining corpus: its entity and answer in one world document
+	# every held-out fact (sets B and C) is stated in the pretraining corpus: its subject and answer in one world document
 	my ($dir, $corpus) = @ARGV;
 	my @w = map { $_->{text} } grep { $_->{source} eq 'world' } docs($corpus);
-	for my $e (grep { $_->{kind} eq 'fact' } lines("$dir/eval.jsonl")) {
-		grep { index($_, $e->{entity}) >= 0 && /\b\Q$e->{answer}\E\b/ } @w or die "eval $e->{id}: never stated in $corpus\n";
+	for my $e (grep { $_->{split} ne 'A' } lines("$dir/world.jsonl")) {
+		for my $rel (@{ $FACTS{ $e->{type} } }) {
+			grep { index($_, $e->{name}) >= 0 && /\b\Q$e->{$rel}\E\b/ } @w or die "$e->{name}: $rel $e->{$rel} never stated in $corpus\n";
+		}
 	}
 } else {
 	die "check.pl: $what?\n";
@@ -258,7 +340,43 @@ cp "$S/prefs.jsonl" "$T/bad/"
 ref=$(perl -MJSON::PP -ne 'my $o = decode_json($_); if ($o->{kind} eq "fact") { print encode_json($o->{reference}); exit }' "$S/eval.jsonl")
 sed "1s/\"assistant\", \"content\": \"[^\"]*\"/\"assistant\", \"content\": $ref/" "$S/sft.jsonl" >"$T/bad/sft.jsonl"
 fails "a held-out answer taught in SFT is caught" perl "$T/check.pl" chat "$T/bad"
-stderr_has "... and named" "teaches the held-out answer"
+stderr_has "... and named" "teaches the held-out fact"
+cp "$S/sft.jsonl" "$T/bad/"
+# a fact of set C, stated as SFT would
+fact=$(perl -MJSON::PP -ne 'my $o = decode_json($_); if ($o->{split} eq "C" && $o->{type} eq "town") { print "$o->{name} lies on the river $o->{river}."; exit }' "$S/world.jsonl")
+FACT=$fact perl -MJSON::PP -pe 'if (!$done && /"split": "train"/) { my $o = decode_json($_); $o->{chosen} = $ENV{FACT}; $_ = encode_json($o) . "\n"; $done = 1 }' "$S/prefs.jsonl" >"$T/bad/prefs.jsonl"
+fails "a set-C fact in a training pair is caught" perl "$T/check.pl" chat "$T/bad"
+stderr_has "... and named" "a training pair states the held-out fact"
+cp "$S/prefs.jsonl" "$T/bad/"
+sed "1s/\"reference\": \"/&$fact /" "$S/eval.jsonl" >"$T/bad/eval.jsonl"
+fails "a set-C fact in eval.jsonl is caught" perl "$T/check.pl" chat "$T/bad"
+stderr_has "... and named" "states the set-C fact"
+cp "$S/eval.jsonl" "$T/bad/"
+sed '0,/"split": "train"/s//"split": "eval"/' "$S/prefs.jsonl" >"$T/bad/prefs.jsonl"
+fails "a held-out pair that training asks too is caught" perl "$T/check.pl" chat "$T/bad"
+stderr_has "... and named" "a held-out pair asks what training asks"
+
+# the shallow baseline: a pairwise logistic model on words and length learns
+# what words decide, and the bundled pairs leave it near chance
+${CC:-cc} -std=c11 -D_GNU_SOURCE -O2 -o "$T/bow" "$S/bow.c" -lm || skip_all "cannot build samples/bow.c"
+acc() { perl -MJSON::PP -e 'my $o = decode_json(<STDIN>); print $o->{accuracy} < $ARGV[0] ? "below" : "not below", " $ARGV[0]\n"' "$1" <"$T/.out"; }
+ok "bow: trains on the training pairs and tests on the held-out ones" "$T/bow" "$S/prefs.jsonl"
+is "... accuracy on held-out pairs below 0.65" "$(acc 0.65)" "below 0.65"
+ok "bow -p 70: on a random 70% of the training pairs, tested on the rest" "$T/bow" -p 70 "$S/prefs.jsonl"
+is "... accuracy below 0.65 there too" "$(acc 0.65)" "below 0.65"
+perl -e 'for my $i (0 .. 299) {
+	my ($c, $r) = ("The answer is $i, good.", "The answer is " . ($i + 1) . ", poor.");
+	($c, $r) = ("Yes, $i is good.", "No.") if $i % 3 == 0;
+	printf qq({"id": "p%d", "split": "%s", "kind": "helpful", "variant": "%s", "messages": [{"role": "user", "content": "?"}], "chosen": "%s", "rejected": "%s", "rating": "better"}\n),
+		$i, $i % 4 ? "train" : "eval", $i % 3 ? "word" : "length", $c, $r }' >"$T/easy.jsonl"
+ok "bow: pairs that words decide" "$T/bow" "$T/easy.jsonl"
+is "... are all ranked right" "$(perl -MJSON::PP -e 'my $o = decode_json(<STDIN>); print "$o->{test} $o->{accuracy} $o->{variants}{word}{accuracy}"' <"$T/.out")" "75 1 1"
+printf '{"split": "train", "kind": "helpful", "chosen": "a", "rejected": "b", "rating": "better"}\n{"kind": "helpful", "chosen": "a"' >"$T/broken.jsonl"
+fails "bow: a line that is not JSON is refused" "$T/bow" "$T/broken.jsonl"
+stderr_has "... with file and line" "^bow: .*broken.jsonl: line 2: "
+printf '{"split": "train", "kind": "helpful", "chosen": "a", "rating": "better"}\n' >"$T/broken.jsonl"
+fails "bow: a pair without rejected is refused" "$T/bow" "$T/broken.jsonl"
+stderr_has "... naming the member" "line 1: no \"rejected\""
 
 # score.pl, on a deduplicator that removed the planted copies and one more
 # document, and a cleaner that dropped the garbage documents only
