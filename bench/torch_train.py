@@ -55,7 +55,8 @@ class Llama(torch.nn.Module):
         a, b = x[..., 0::2], x[..., 1::2]
         return torch.stack((a * self.cos - b * self.sin, a * self.sin + b * self.cos), -1).flatten(3)
 
-    def forward(self, tok, tgt):
+    def trunk(self, tok):
+        """The final hidden states before the norm, (B, T, dim)."""
         B, T = tok.shape
         x = self.emb(tok)
         rep = self.nh // self.nkv
@@ -72,7 +73,10 @@ class Llama(torch.nn.Module):
             x = x + m.wo(o)
             h = self.rms(x, m.n2)
             x = x + m.w2(F.silu(m.w1(h)) * m.w3(h))
-        logits = self.out(self.rms(x, self.norm))
+        return x
+
+    def forward(self, tok, tgt):
+        logits = self.out(self.rms(self.trunk(tok), self.norm))
         return F.cross_entropy(logits.view(-1, logits.size(-1)), tgt.reshape(-1))
 
 
