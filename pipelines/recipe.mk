@@ -36,7 +36,7 @@ PRETRAIN ?= $(BIN)/lm-pretrain
 SFT      ?= $(BIN)/lm-sft
 CHAT     ?= $(BIN)/lm-chat
 EVAL     ?= $(BIN)/lm-eval
-RM       ?= $(BIN)/lm-rm
+REWARD   ?= $(BIN)/lm-rm
 
 all: report
 

@@ -15,7 +15,9 @@ report: $(WORK)/report.txt
 
 $(WORK)/report.txt: $(WORK)/mix.jsonl $(WORK)/val.bin $(WORK)/chat.jsonl \
 		$(WORK)/sft-score.jsonl $(WORK)/pretrain-score.jsonl $(WORK)/pretrain-loss.jsonl \
-		$(WORK)/sft-loss.jsonl $(WORK)/pretrain-sft-loss.jsonl pipelines/report.mk
+		$(WORK)/sft-loss.jsonl $(WORK)/pretrain-sft-loss.jsonl $(WORK)/rm-helpful-eval.jsonl \
+		$(WORK)/rm-safety-eval.jsonl $(WORK)/rm-shuffled-eval.jsonl $(WORK)/rm-random-eval.jsonl \
+		$(WORK)/bow-eval.json pipelines/report.mk pipelines/rm-table.pl
 	@{ \
 	echo "== data: $(RAW)"; \
 	echo "   documents: raw $(call lines,$(RAW)), kept by clean $(call lines,$(WORK)/clean.jsonl)," \
@@ -53,6 +55,12 @@ $(WORK)/report.txt: $(WORK)/mix.jsonl $(WORK)/val.bin $(WORK)/chat.jsonl \
 		$(call num,$$f,facts) $(call num,$$f,accuracy) $(call num,$$f,exact_match) $(call num,$$f,unsafe) \
 		$(call num,$$f,refusal_rate) $(call num,$$f,benign) $(call num,$$f,benign_refusal_rate); \
 	done; \
+	echo "== rm: held-out preference pairs, accuracy % [95% interval]"; \
+	perl pipelines/rm-table.pl "helpfulness (helpful)=$(WORK)/rm-helpful-eval.jsonl" \
+		"safety (safe)=$(WORK)/rm-safety-eval.jsonl" "shuffled labels (helpful)=$(WORK)/rm-shuffled-eval.jsonl" \
+		"from random init (helpful)=$(WORK)/rm-random-eval.jsonl" "bag-of-words (helpful)=$(WORK)/bow-eval.json"; \
+	perl -MJSON::PP -ne '$$r = decode_json($$_); printf "   safety model: rejected replies of safe pairs flagged unsafe (sigmoid < 0.15): precision %.1f%%, recall %.1f%%\n", 100 * $$r->{precision}, 100 * $$r->{recall} if $$r->{group} eq "unsafe"' \
+		$(WORK)/rm-safety-eval.jsonl; \
 	echo "== chat: $(WORK)/chat.jsonl"; \
 	perl -MJSON::PP -ne 'my $$m = JSON::PP->new->decode($$_)->{messages}; binmode STDOUT, ":utf8"; \
 		print "   > $$m->[-2]{content}\n     $$m->[-1]{content}\n"' $(WORK)/chat.jsonl; \

@@ -39,35 +39,34 @@ $(WORK)/prefs-helpful.jsonl $(WORK)/prefs-safety.jsonl: $(WORK)/prefs-%.jsonl: $
 
 # the control: every other pair of the helpfulness mix with its replies swapped
 $(WORK)/prefs-shuffled.jsonl: $(WORK)/prefs-helpful.jsonl
-	perl -MJSON::PP -ne 'my $$j = JSON::PP->new->canonical; my $$p = $$j->decode($$_); \
-		@$$p{qw(chosen rejected)} = @$$p{qw(rejected chosen)} if $$. % 2 == 0; print $$j->encode($$p), "\n"' $< >$@
+	perl -MJSON::PP -ne '$$j = JSON::PP->new->canonical; $$p = $$j->decode($$_); @$$p{qw(chosen rejected)} = @$$p{qw(rejected chosen)} if $$. % 2 == 0; print $$j->encode($$p), "\n"' $< >$@
 
-$(WORK)/rm-init.safetensors: $(WORK)/sft.safetensors $(call cmd,rm-init,$(RM))
-	$(RM) init --seed 1 -o $@ $<
+$(WORK)/rm-init.safetensors: $(WORK)/sft.safetensors $(call cmd,rm-init,$(REWARD))
+	$(REWARD) init --seed 1 -o $@ $<
 
 # a language model of the same configuration, never trained
 $(WORK)/random.safetensors: $(WORK)/sft.safetensors
-	perl -e 'open(my $$f, "<:raw", $$ARGV[0]) or die; read($$f, my $$n, 8); read($$f, my $$h, unpack("Q<", $$n)); \
-		$$h =~ /"lmkit_config":"((?:[^"\\]|\\.)*)"/ or die "no config"; ($$c = $$1) =~ s/\\"/"/g; print $$c' $< >$(WORK)/random.json
+	$(BIN)/lm-info $< | awk -F': ' 'BEGIN { printf "{" } /^(dim|n_layers|n_heads|n_kv_heads|vocab_size|hidden_dim|max_seq_len|norm_eps|rope_theta|tied):/ \
+		{ printf "%s\"%s\": %s", n++ ? ", " : "", $$1, $$2 } END { print "}" }' >$(WORK)/random.json
 	$(BIN)/lm-convert --init $(WORK)/random.json --seed 2 $@
-$(WORK)/rm-random-init.safetensors: $(WORK)/random.safetensors $(call cmd,rm-init,$(RM))
-	$(RM) init --seed 1 -o $@ $<
+$(WORK)/rm-random-init.safetensors: $(WORK)/random.safetensors $(call cmd,rm-init,$(REWARD))
+	$(REWARD) init --seed 1 -o $@ $<
 
 $(WORK)/rm-helpful.safetensors $(WORK)/rm-safety.safetensors $(WORK)/rm-shuffled.safetensors: \
 		$(WORK)/rm-%.safetensors: $(WORK)/prefs-%.jsonl $(WORK)/rm-init.safetensors $(WORK)/prefs-eval.jsonl \
-		$(call cmd,rm,$(RM) $(RM_ARGS))
-	$(RM) train --init $(WORK)/rm-init.safetensors --tokenizer $(WORK)/tok.model $(RM_ARGS) \
+		$(call cmd,rm,$(REWARD) $(RM_ARGS))
+	$(REWARD) train --init $(WORK)/rm-init.safetensors --tokenizer $(WORK)/tok.model $(RM_ARGS) \
 		--val $(WORK)/prefs-eval.jsonl --metrics $(WORK)/rm-$*.metrics.jsonl -o $@ $<
 $(WORK)/rm-random.safetensors: $(WORK)/prefs-helpful.jsonl $(WORK)/rm-random-init.safetensors \
-		$(call cmd,rm,$(RM) $(RM_ARGS))
-	$(RM) train --init $(WORK)/rm-random-init.safetensors --tokenizer $(WORK)/tok.model $(RM_ARGS) \
+		$(call cmd,rm,$(REWARD) $(RM_ARGS))
+	$(REWARD) train --init $(WORK)/rm-random-init.safetensors --tokenizer $(WORK)/tok.model $(RM_ARGS) \
 		--metrics $(WORK)/rm-random.metrics.jsonl -o $@ $<
 
 $(WORK)/rm-helpful-eval.jsonl $(WORK)/rm-shuffled-eval.jsonl $(WORK)/rm-random-eval.jsonl: \
 		$(WORK)/rm-%-eval.jsonl: $(WORK)/rm-%.safetensors $(WORK)/prefs-eval-helpful.jsonl
-	$(RM) eval -t $(WORK)/tok.model -n $* -o $@ $< $(WORK)/prefs-eval-helpful.jsonl
+	$(REWARD) eval -t $(WORK)/tok.model -n $* -o $@ $< $(WORK)/prefs-eval-helpful.jsonl
 $(WORK)/rm-safety-eval.jsonl: $(WORK)/rm-safety.safetensors $(WORK)/prefs-eval-safe.jsonl
-	$(RM) eval -t $(WORK)/tok.model -n safety -o $@ $< $(WORK)/prefs-eval-safe.jsonl
+	$(REWARD) eval -t $(WORK)/tok.model -n safety -o $@ $< $(WORK)/prefs-eval-safe.jsonl
 
 $(WORK)/bow: samples/bow.c | $(WORK)
 	$(CC) -O2 -o $@ samples/bow.c -lm

@@ -10,13 +10,16 @@ W=$T/w
 ok "the tiny recipe runs end to end (-j2)" recipe -j2 WORK="$W" report
 cp "$T/.out" report.out
 for f in mix.bin val.bin tok.model pretrain.safetensors sft.safetensors chat.jsonl sft-score.jsonl \
+	rm-helpful.safetensors rm-safety.safetensors rm-helpful-eval.jsonl rm-safety-eval.jsonl bow-eval.json \
 	pretrain-score.jsonl pretrain-loss.jsonl sft-loss.jsonl report.txt; do
 	ok "made $f" test -s "$W/$f"
 done
 if command -v gnuplot >/dev/null; then ok "loss curves plotted" test -s "$W/loss.png"; fi
-is "the report is printed" "$(grep -c '^== ' report.out)" 6
+is "the report is printed" "$(grep -c '^== ' report.out)" 7
 r=$W/report.txt
-is "every stage reported" "$(sed -n 's/^== \([a-z]*\):.*/\1/p' "$r" | tr '\n' ' ')" "data tokenizer pretrain sft eval chat "
+is "every stage reported" "$(sed -n 's/^== \([a-z]*\):.*/\1/p' "$r" | tr '\n' ' ')" "data tokenizer pretrain sft eval rm chat "
+is "the reward-model table: five models" "$(sed -n '/^== rm:/,/^== chat:/p' "$r" | grep -c '^   [a-z -]* ([a-z]*) *[0-9]')" 5
+is "the reward models were trained on the train split only" "$(grep -c '"split": *"eval"' "$W/prefs-helpful.jsonl" "$W/prefs-safety.jsonl" | cut -d: -f2 | tr '\n' ' ')" "0 0 "
 n=$(sed -n 's/.*exact copies found \([0-9]*\)\/20$/\1/p' "$r")
 ok "dedup finds the planted exact copies (${n:-none}/20)" test "${n:-0}" -ge 18
 ok "nothing removed outside planted clusters" grep -q 'removed outside planted clusters 0$' "$r"
