@@ -26,7 +26,7 @@ EVAL_EVERY     ?= 1
 # Reward models: the paper's 512 pairs a step and lr 1e-5 would make three
 # steps of the 1558 bundled training pairs; smaller steps, a larger rate and
 # more epochs let the small model learn them.
-RM_ARGS        ?= -b 32 --epochs 2 --lr 3e-4 --val-every 50
+RM_ARGS        ?= -b 32 --epochs 2 --lr 1e-4 --val-every 50
 else
 $(error PRESET=$(PRESET): no such preset (tiny, demo))
 endif
