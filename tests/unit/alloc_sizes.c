@@ -2,6 +2,7 @@
  * sizes whose products would wrap 64 bits are refused with a reason, not
  * allocated wrapped (issue 9, item 5). */
 #include "tap.h"
+#include "dies.h"
 #include "llama.h"
 #include "sample.h"
 #include "util.h"
@@ -13,31 +14,9 @@ static lm_config cfg;
 static lm_model *model;
 static int rows, len;
 
-static void workspace(void) { llama_ws_new(&cfg, rows, len); }
-static void sampler(void) { sampler_new(model, rows, len); }
+static void workspace(void *a) { llama_ws_new(&cfg, rows, len); }
+static void sampler(void *a) { sampler_new(model, rows, len); }
 
-/* f in a child: its stderr when it died (exit 1), else NULL. */
-static char *dies(void (*f)(void)) {
-	static char msg[512];
-	int fd[2];
-	if (pipe(fd)) return NULL;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fd[1], 2);
-		f();
-		_exit(0);
-	}
-	close(fd[1]);
-	ssize_t n = read(fd[0], msg, sizeof msg - 1), r;
-	while (n >= 0 && (r = read(fd[0], msg + n, sizeof msg - 1 - n)) > 0) n += r;
-	close(fd[0]);
-	msg[n > 0 ? n : 0] = 0;
-	if (n > 0 && msg[n - 1] == '\n') msg[n - 1] = 0;
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? msg : NULL;
-}
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
@@ -47,7 +26,7 @@ int main(int argc, char **argv) {
 	cfg.max_seq_len = 1 << 20;
 	ok(config_finish(&cfg) == NULL, "config in range");
 	rows = 16, len = 1 << 20;
-	char *msg = dies(workspace);
+	char *msg = dies(workspace, NULL);
 	ok(msg && strstr(msg, "16 rows of 1048576 tokens: a workspace of ") && strstr(msg, "more than memory can address"),
 	   "training workspace whose size wraps refused: %s", msg ? msg : "(did not die)");
 
@@ -58,12 +37,12 @@ int main(int argc, char **argv) {
 	ok(config_finish(&cfg) == NULL, "config in range");
 	model = model_new(&cfg);
 	rows = 1 << 30, len = 1 << 20;
-	msg = dies(sampler);
+	msg = dies(sampler, NULL);
 	ok(msg && strstr(msg, "sampler: 1073741824 sequences of 1048576 positions: a KV cache of ") &&
 	   strstr(msg, "more than memory can address"),
 	   "KV cache whose size wraps refused: %s", msg ? msg : "(did not die)");
 	rows = 2, len = 64;
-	ok(!dies(sampler), "a small one is made");
+	ok(!dies(sampler, NULL), "a small one is made");
 	model_free(model);
 	return done_testing();
 }

@@ -2,61 +2,28 @@
  * bound and one past it, values past int that used to wrap, fields set
  * directly, a hidden_dim derived past its range; real Llama sizes pass. */
 #include "tap.h"
+#include "dies.h"
 #include "model.h"
 #include "util.h"
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-/* config_set in a child: its stderr when it died (exit 1), else NULL. */
+typedef struct { const char *key, *value, *what, *json; } call;
+static void set_call(void *a) {
+	const call *c = a;
+	lm_config cfg;
+	config_default(&cfg);
+	if (c->json) config_from_json(&cfg, c->json, c->what);
+	else config_set(&cfg, c->key, c->value, c->what);
+}
+/* config_set or config_from_json in a child: its stderr when it died, else NULL */
 static char *set_dies(const char *key, const char *value, const char *what) {
-	static char msg[512];
-	int fd[2];
-	if (pipe(fd)) return NULL;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fd[1], 2);
-		lm_config c;
-		config_default(&c);
-		config_set(&c, key, value, what);
-		_exit(0);
-	}
-	close(fd[1]);
-	ssize_t n = read(fd[0], msg, sizeof msg - 1), r;
-	while (n >= 0 && (r = read(fd[0], msg + n, sizeof msg - 1 - n)) > 0) n += r;
-	close(fd[0]);
-	msg[n > 0 ? n : 0] = 0;
-	if (n > 0 && msg[n - 1] == '\n') msg[n - 1] = 0;
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? msg : NULL;
+	return dies(set_call, &(call){key, value, what, NULL});
+}
+static char *json_dies(const char *json, const char *path) {
+	return dies(set_call, &(call){NULL, NULL, path, json});
 }
 
-/* config_from_json in a child, as set_dies. */
-static char *json_dies(const char *json, const char *path) {
-	static char msg[512];
-	int fd[2];
-	if (pipe(fd)) return NULL;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fd[1], 2);
-		lm_config c;
-		config_default(&c);
-		config_from_json(&c, json, path);
-		_exit(0);
-	}
-	close(fd[1]);
-	ssize_t n = read(fd[0], msg, sizeof msg - 1), r;
-	while (n >= 0 && (r = read(fd[0], msg + n, sizeof msg - 1 - n)) > 0) n += r;
-	close(fd[0]);
-	msg[n > 0 ? n : 0] = 0;
-	if (n > 0 && msg[n - 1] == '\n') msg[n - 1] = 0;
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? msg : NULL;
-}
+
 
 static int has(const char *msg, const char *want) { return msg && strstr(msg, want); }
 

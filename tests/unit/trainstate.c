@@ -2,6 +2,7 @@
  * field naming the file (issue 9, item 6): a resumed run must not train from
  * a negative step (negative learning rates) or an RNG stuck at zero. */
 #include "tap.h"
+#include "dies.h"
 #include "trainstate.h"
 #include "util.h"
 #include <string.h>
@@ -13,30 +14,8 @@ static char path[] = "/tmp/lmkit-trainstate-XXXXXX";
 static lm_adamw *opt;
 static lm_trainstate st;
 
-static void load(void) { trainstate_load(path, &st, opt); }
+static void load(void *a) { trainstate_load(path, &st, opt); }
 
-/* trainstate_load in a child: its stderr when it died (exit 1), else NULL. */
-static char *load_dies(void) {
-	static char msg[1024];
-	int fd[2];
-	if (pipe(fd)) return NULL;
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(fd[1], 2);
-		load();
-		_exit(0);
-	}
-	close(fd[1]);
-	ssize_t n = read(fd[0], msg, sizeof msg - 1), r;
-	while (n >= 0 && (r = read(fd[0], msg + n, sizeof msg - 1 - n)) > 0) n += r;
-	close(fd[0]);
-	msg[n > 0 ? n : 0] = 0;
-	if (n > 0 && msg[n - 1] == '\n') msg[n - 1] = 0;
-	int st;
-	waitpid(pid, &st, 0);
-	return WIFEXITED(st) && WEXITSTATUS(st) == 1 ? msg : NULL;
-}
 
 /* A state file as trainstate_save lays it out, with this JSON and these moments. */
 static void write_state(const char *json, const float *mv, size_t n) {
@@ -79,8 +58,8 @@ int main(int argc, char **argv) {
 	trainstate_save(path, &s, opt);
 	memset(opt->m, 0, 2 * n * sizeof *mv);
 	opt->t = 0;
-	ok(!load_dies(), "a saved state loads");
-	load();
+	ok(!dies(load, NULL), "a saved state loads");
+	load(NULL);
 	ok(st.step == 12 && st.tokens == 3072 && opt->t == 12 && st.data_rng.s[3] == 4 && st.params_hash == 0xdeadbeef &&
 	   !memcmp(opt->m, mv, 2 * n * sizeof *mv), "  with its values");
 
@@ -88,11 +67,11 @@ int main(int argc, char **argv) {
 	snprintf(json, sizeof json, "{\"step\":0,\"tokens\":0,\"adam_t\":0,\"n_params\":%zu,\"data_rng\":[" RNG
 		 "],\"params_xxh64\":" HASH "}", n);
 	write_state(json, mv, n);
-	ok(!load_dies(), "a state at step 0 loads (written by hand: the test's writer is sound)");
+	ok(!dies(load, NULL), "a state at step 0 loads (written by hand: the test's writer is sound)");
 	snprintf(json, sizeof json, "{\"step\":3,\"tokens\":96,\"adam_t\":3,\"n_params\":%zu,\"data_rng\":[\"0000000000000000\","
 		 "\"0000000000000000\",\"0000000000000000\",\"0000000000000000\"],\"params_xxh64\":" HASH "}", n);
 	write_state(json, mv, n);
-	ok(!load_dies(), "an all-zero data_rng loads: lm-sft has none (lm-pretrain refuses to resume it)");
+	ok(!dies(load, NULL), "an all-zero data_rng loads: lm-sft has none (lm-pretrain refuses to resume it)");
 
 	/* one field at a time: its value, and the start of the message */
 	static const struct { const char *key, *value, *says; } bad[] = {
@@ -132,7 +111,7 @@ int main(int argc, char **argv) {
 			 "\"params_xxh64\":%s}", step, tokens, adam_t, params, rng, hash);
 		write_state(json, mv, n);
 		snprintf(want, sizeof want, "%s: training state: %s", path, bad[i].says);
-		char *msg = load_dies();
+		char *msg = dies(load, NULL);
 		ok(msg && strstr(msg, want), "%s %s refused: %s", bad[i].key, value, msg ? msg : "(loaded)");
 	}
 
@@ -149,7 +128,7 @@ int main(int argc, char **argv) {
 		char want[512];
 		snprintf(want, sizeof want, "%s: training state: AdamW %s moment of parameter %zu", path,
 			 i < 2 ? "first" : "second", moments[i].at);
-		char *msg = load_dies();
+		char *msg = dies(load, NULL);
 		ok(msg && strstr(msg, want), "%s moment %g refused: %s", i < 2 ? "first" : "second", moments[i].x,
 		   msg ? msg : "(loaded)");
 	}
