@@ -20,6 +20,29 @@ size_t pack_rows(const uint64_t *len, size_t n, int T, size_t **row) {
 	return nr;
 }
 
+size_t pack_pairs(const uint64_t *len, size_t n, int T, int MB, uint64_t *at) {
+	size_t r = 0;          /* the row being filled */
+	uint64_t used = 0;     /* its positions taken */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = len[2 * i], b = len[2 * i + 1];
+		if (used && used + a + b <= (uint64_t)T) {
+			at[2 * i] = r * T + used, at[2 * i + 1] = r * T + used + a;
+			used += a + b;
+			continue;
+		}
+		if (used) r++, used = 0;
+		if (a + b <= (uint64_t)T) {
+			at[2 * i] = r * T, at[2 * i + 1] = r * T + a;
+			used = a + b;
+			continue;
+		}
+		if (r % MB == (size_t)MB - 1) r++;   /* the two rows must share a micro-batch */
+		at[2 * i] = r * T, at[2 * i + 1] = (r + 1) * T;
+		r++, used = b;
+	}
+	return used ? r + 1 : r;
+}
+
 int pack_put(int T, int *used, const int32_t *ids, uint64_t len, int seg, int *tok, int *pos, int *segs) {
 	int j = *used, last = -1;
 	for (uint64_t k = 0; k < len && j < T; k++, j++) {

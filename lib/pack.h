@@ -31,6 +31,14 @@ void pack_window(const lm_shard *s, uint64_t r, int T, int *tokens, int *targets
  * count + 1 entries. */
 size_t pack_rows(const uint64_t *len, size_t n, int T, size_t **row);
 
+/* Pairs of sequences that must be scored in one pass (a reward model's
+ * chosen and rejected replies): sequence lengths len[2i], len[2i+1], each at
+ * most T, in rows of T, MB rows a micro-batch, in order. A pair goes into what
+ * is left of the row when both fit, else into a fresh row, else each sequence
+ * into a fresh row of its own, the two rows in one micro-batch (MB >= 2).
+ * at[j] gets sequence j's first position, row·T + offset. Returns the rows. */
+size_t pack_pairs(const uint64_t *len, size_t n, int T, int MB, uint64_t *at);
+
 /* Append sequence ids[0..len) to a row being filled from position *used
  * (positions past T are dropped), as segment seg. Returns the position of its
  * last token in the row, or -1 when none of it fit. */

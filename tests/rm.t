@@ -45,6 +45,14 @@ is "score: other members kept" "$(grep -c '"keep":\[1,{"a":null}\]' s1.jsonl)" 3
 ok "score: a second model adds its own reward" sh -c "lm-rm score -t '$TOK' -n safety rm.st s1.jsonl >s2.jsonl"
 is "score: both rewards" "$(grep -c '"rewards":{"rm":[-0-9.e]*,"safety":[-0-9.e]*}' s2.jsonl)" 32
 
+# rows shorter than a pair: each side in a row of its own, both in one micro-batch
+ok "train: pairs longer than a row" lm-rm train --init rm0.st --tokenizer "$TOK" -t 40 -b 16 --micro-batch 4 \
+	--metrics split.jsonl -o split.st train.jsonl
+is "train: two rows a pair" "$(sed -n '2s/.*"step_pairs":16,"rows":\([0-9]*\).*/\1/p' split.jsonl)" 32
+fails "train: not with one row a micro-batch" lm-rm train --init rm0.st --tokenizer "$TOK" -t 40 --micro-batch 1 \
+	-o split1.st train.jsonl
+stderr_has "train: says which pair" "^lm-rm: train.jsonl:1: the pair takes two rows of 40"
+
 # Killed after a checkpoint and resumed: the same bytes as a straight run.
 A="--init rm0.st --tokenizer $TOK -b 8 --epochs 2 --lr 1e-3 train.jsonl"
 ok "straight run" lm-rm train $A -o straight.st

@@ -37,8 +37,8 @@ typedef struct pairs {
 	size_t n;
 } pairs;
 
-/* Every pair of path, rendered; a pair whose two sides do not fit T together
- * is an error (both sides of a pair share a row, so a micro-batch holds both). */
+/* Every pair of path, rendered; a reply that does not fit T with its dialogue
+ * is an error. */
 static pairs pairs_read(const char *path, const lm_tokenizer *tok, int T) {
 	pairs ps = {.path = path};
 	size_t cap = 0;
@@ -53,9 +53,10 @@ static pairs pairs_read(const char *path, const lm_tokenizer *tok, int T) {
 		rm_pair *p = memset(&ps.p[ps.n], 0, sizeof *p);
 		const char *why = rm_pair_parse(p, tok, in->buf, in->len);
 		if (why) die("%s:%lld: %s", path, in->lineno, why);
-		if (p->chosen.n + p->rejected.n > (size_t)T)
-			die("%s:%lld: the dialogue with its two replies takes %zu tokens, longer than the context of %d",
-			    path, in->lineno, p->chosen.n + p->rejected.n, T);
+		size_t longest = p->chosen.n > p->rejected.n ? p->chosen.n : p->rejected.n;
+		if (longest > (size_t)T)
+			die("%s:%lld: the dialogue with its %s reply takes %zu tokens, longer than the context of %d", path,
+			    in->lineno, p->chosen.n > p->rejected.n ? "chosen" : "rejected", longest, T);
 		ps.line[ps.n++] = in->lineno;
 	}
 	in_close(in);
@@ -69,31 +70,37 @@ static void pairs_free(pairs *ps) {
 	free(ps->line);
 }
 
-/* Lay pairs idx[0..n) into rows of T, MB rows a micro-batch, from micro-batch
- * 0 of b and rb; returns the micro-batches used. which (when non-NULL) gets
- * the pair index of each (micro, slot). */
+/* Lay pairs idx[0..n) into rows of T, MB rows a micro-batch (pack_pairs),
+ * from micro-batch 0 of b and rb; returns the micro-batches used. which (when
+ * non-NULL) gets the pair index of each (micro, slot). */
 static int pairs_fill(const pairs *ps, const size_t *idx, size_t n, int T, int MB, train_batch *b, rm_batch *rb,
 		      size_t *which) {
-	uint64_t *len = xmalloc((n ? n : 1) * sizeof *len);
-	for (size_t i = 0; i < n; i++) len[i] = ps->p[idx[i]].chosen.n + ps->p[idx[i]].rejected.n;
-	size_t *row, rows = pack_rows(len, n, T, &row);
+	uint64_t *len = xmalloc((2 * n + 1) * sizeof *len), *at = xmalloc((2 * n + 1) * sizeof *at);
+	for (size_t i = 0; i < n; i++) len[2 * i] = ps->p[idx[i]].chosen.n, len[2 * i + 1] = ps->p[idx[i]].rejected.n;
+	size_t rows = pack_pairs(len, n, T, MB, at);
 	int micro = (int)((rows + MB - 1) / MB);
+	int *used = xcalloc((size_t)micro * MB + 1, sizeof *used);
 	for (int a = 0; a < micro; a++) rb->n[a] = 0;
-	for (int r = 0; r < micro * MB; r++) {
-		int a = r / MB, used = 0, base = (r % MB) * T;
-		int *tok = b->tok + (size_t)r * T, *pos = b->pos + (size_t)r * T, *seg = b->seg + (size_t)r * T;
-		for (size_t i = r < (int)rows ? row[r] : 0; r < (int)rows && i < row[r + 1]; i++) {
-			const rm_pair *p = &ps->p[idx[i]];
-			int k = rb->n[a]++, *at = rb->at + ((size_t)a * rb->pair_cap + k) * 2;
-			at[0] = base + pack_put(T, &used, p->chosen.ids, p->chosen.n, 2 * k, tok, pos, seg);
-			at[1] = base + pack_put(T, &used, p->rejected.ids, p->rejected.n, 2 * k + 1, tok, pos, seg);
-			rb->margin[(size_t)a * rb->pair_cap + k] = 0;
-			if (which) which[(size_t)a * rb->pair_cap + k] = idx[i];
+	for (size_t i = 0; i < n; i++) {
+		const rm_pair *p = &ps->p[idx[i]];
+		int a = (int)(at[2 * i] / T / MB), k = rb->n[a]++, *end = rb->at + ((size_t)a * rb->pair_cap + k) * 2;
+		for (int side = 0; side < 2; side++) {
+			const chat_tokens *s = side ? &p->rejected : &p->chosen;
+			size_t r = at[2 * i + side] / T, o = r * T;
+			used[r] = (int)(at[2 * i + side] % T);
+			int last = pack_put(T, &used[r], s->ids, s->n, 2 * k + side, b->tok + o, b->pos + o, b->seg + o);
+			end[side] = (int)(r % MB) * T + last;
 		}
-		pack_pad(T, used, tok, pos, seg);
-		for (int j = 0; j < T; j++) b->tgt[(size_t)r * T + j] = -1;
+		rb->margin[(size_t)a * rb->pair_cap + k] = 0;
+		if (which) which[(size_t)a * rb->pair_cap + k] = idx[i];
 	}
-	free(row);
+	for (int r = 0; r < micro * MB; r++) {
+		size_t o = (size_t)r * T;
+		pack_pad(T, used[r], b->tok + o, b->pos + o, b->seg + o);
+		for (int j = 0; j < T; j++) b->tgt[o + j] = -1;
+	}
+	free(used);
+	free(at);
 	free(len);
 	return micro;
 }
@@ -151,8 +158,8 @@ typedef struct val_pairs {
 static int fill_val(void *ctx, long long i, train_batch *b) {
 	val_pairs *v = ctx;
 	if (!v->b) {   /* pack the whole file once into its own batch */
-		/* at most a row a pair */
-		int micro_cap = (int)((v->ps->n + v->MB - 1) / v->MB);
+		/* at most two rows a pair, and a row skipped */
+		int micro_cap = (int)((3 * v->ps->n + v->MB - 1) / v->MB + 1);
 		v->b = train_batch_new(micro_cap * v->MB, v->T, 1, 0);
 		v->rb = rm_batch_new(micro_cap, v->MB * (v->T / 2 + 1));
 		v->which = xmalloc((size_t)v->rb->micro_cap * v->rb->pair_cap * sizeof *v->which);
@@ -211,6 +218,11 @@ static int cmd_train(int argc, char **argv) {
 		die("%s: %d tokens, more than the model's vocabulary of %d", tok_path, tok_vocab_size(tok), m->cfg.vocab_size);
 	pairs ps = pairs_read(argv[optind], tok, T), vs = {0};
 	if (val_path) vs = pairs_read(val_path, tok, T);
+	for (pairs *s = &ps; MB < 2 && s; s = s == &ps && val_path ? &vs : NULL)
+		for (size_t i = 0; i < s->n; i++)
+			if (s->p[i].chosen.n + s->p[i].rejected.n > (size_t)T)
+				die("%s:%lld: the pair takes two rows of %d, which --micro-batch 1 cannot hold together",
+				    s->path, s->line[i], T);
 
 	int B = o.B > 0 ? o.B : 1;
 	long long per_epoch = ((long long)ps.n + B - 1) / B;
@@ -235,7 +247,8 @@ static int cmd_train(int argc, char **argv) {
 	snprintf(start, sizeof start, "\"pairs\":%zu,\"steps\":%lld,\"margin\":\"%s\"", ps.n, o.steps,
 		 table == RM_MARGIN_NONE ? "none" : table == RM_MARGIN_SMALL ? "small" : "large");
 	trainer *t = trainer_open(m, &o, MB, T, start);
-	int micro_cap = (B + MB - 1) / MB + 1, pair_cap = MB * (T / 2 + 1);
+	/* a pair takes at most two rows, and a row skipped so that they share a micro-batch */
+	int micro_cap = (3 * B + MB - 1) / MB + 1, pair_cap = MB * (T / 2 + 1);
 	train_batch *b = train_batch_new(micro_cap * MB, T, 1, 0);
 	rm_batch *train_rb = rm_batch_new(micro_cap, pair_cap);
 	size_t *which = xmalloc((size_t)micro_cap * pair_cap * sizeof *which);
@@ -473,12 +486,7 @@ static int cmd_eval(int argc, char **argv) {
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = load_score_model(model_path, tok, tok_path);
 	scorer *s = scorer_new(m, 1);
-	/* each side is scored alone here, so each need only fit the context */
-	pairs ps = pairs_read(pairs_path, tok, 2 * s->T);
-	for (size_t i = 0; i < ps.n; i++)
-		if (ps.p[i].chosen.n > (size_t)s->T || ps.p[i].rejected.n > (size_t)s->T)
-			die("%s:%lld: a reply with its dialogue is longer than the model's context of %d", pairs_path,
-			    ps.line[i], s->T);
+	pairs ps = pairs_read(pairs_path, tok, s->T);
 	const chat_tokens **seq = xmalloc(2 * ps.n * sizeof *seq);
 	float *score = xmalloc(2 * ps.n * sizeof *score);
 	for (size_t i = 0; i < ps.n; i++) seq[2 * i] = &ps.p[i].chosen, seq[2 * i + 1] = &ps.p[i].rejected;
