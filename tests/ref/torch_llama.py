@@ -140,6 +140,34 @@ def lr_at(step, warmup, total, peak, floor):
     return floor + 0.5 * (1 + math.cos(math.pi * ratio)) * (peak - floor)
 
 
+def adamw_losses(model, loss_fn, peak, warmup, total, wd, clip):
+    """The loss before each of `total` steps of lmkit's optimizer: AdamW (betas .9/.95,
+    eps 1e-5), weight decay on matrices and the embedding only, the global gradient norm
+    clipped, the learning rate of lr_at."""
+    decay = [p for p in model.block_order() if p.dim() == 2]
+    no_decay = [p for p in model.block_order() if p.dim() == 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=peak, betas=(0.9, 0.95), eps=1e-5)
+    losses = []
+    for step in range(total):
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, warmup, total, peak, 0.1 * peak)
+        opt.zero_grad()
+        l = loss_fn()
+        losses.append(l.item())
+        l.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+    return losses
+
+
+def write_ref(out, arrays):
+    """The reference file: records of name NUL, u32 count, count float32 (tests/unit/ref.h)."""
+    with open(out, "wb") as f:
+        for name, vals in arrays:
+            f.write(name.encode() + b"\0" + struct.pack("<I", len(vals)) + struct.pack("<%df" % len(vals), *vals))
+
+
 def main():
     out = sys.argv[1]
     dim, n_layers, n_heads, n_kv, vocab, seq, tied = map(int, sys.argv[2:9])
@@ -169,20 +197,7 @@ def main():
 
     # 10 AdamW steps on the same batch: schedule with a short warmup, clipping on
     peak, warmup, total, wd, clip = 1e-2, 3, 10, 0.1, 1.0
-    decay = [p for p in model.block_order() if p.dim() == 2]
-    no_decay = [p for p in model.block_order() if p.dim() == 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=peak, betas=(0.9, 0.95), eps=1e-5)
-    losses = []
-    for step in range(10):
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, warmup, total, peak, 0.1 * peak)
-        opt.zero_grad()
-        _, l = loss_of()
-        losses.append(l.item())
-        l.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
+    losses = adamw_losses(model, lambda: loss_of()[1], peak, warmup, total, wd, clip)
 
     arrays = [
         ("config", [dim, n_layers, n_heads, n_kv, vocab, seq, tied, c.hidden, B]),
@@ -195,9 +210,7 @@ def main():
         ("losses", losses),
         ("train", [peak, warmup, total, 0.1 * peak, wd, clip, 0.9, 0.95, 1e-5]),
     ]
-    with open(out, "wb") as f:
-        for name, vals in arrays:
-            f.write(name.encode() + b"\0" + struct.pack("<I", len(vals)) + struct.pack("<%df" % len(vals), *vals))
+    write_ref(out, arrays)
 
 
 if __name__ == "__main__":

@@ -25,13 +25,12 @@ Computed in float64.
 usage: torch_rm.py OUT
 """
 import os
-import struct
 import sys
 
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_llama import Config, Llama, lr_at  # noqa: E402  (sets float64 as the default dtype)
+from torch_llama import Config, Llama, adamw_losses, write_ref  # noqa: E402  (sets float64 as the default dtype)
 
 BOS, EOS = 1, 2
 # the paper's tables, rows none/small/large, columns significantly .. negligibly better
@@ -125,20 +124,7 @@ def main():
     # than at once; the weight decay, ten times pretraining's, makes decaying score.weight or
     # not change the last losses by about 8e-4, past the C test's tolerance.
     peak, warmup, total, wd, clip = 1e-4, 3, 10, 1.0, 1.0
-    decay = [p for p in model.block_order() if p.dim() == 2]
-    no_decay = [p for p in model.block_order() if p.dim() == 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": wd}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=peak, betas=(0.9, 0.95), eps=1e-5)
-    losses = []
-    for step in range(10):
-        for grp in opt.param_groups:
-            grp["lr"] = lr_at(step, warmup, total, peak, 0.1 * peak)
-        opt.zero_grad()
-        l = loss_of(scores_of(), table)
-        losses.append(l.item())
-        l.backward()
-        torch.nn.utils.clip_grad_norm_(model.block_order(), clip)
-        opt.step()
+    losses = adamw_losses(model, lambda: loss_of(scores_of(), table), peak, warmup, total, wd, clip)
 
     arrays = [
         ("config", [dim, n_layers, n_heads, n_kv, vocab, T, c.hidden, B, micro, table]),
@@ -152,9 +138,7 @@ def main():
         ("losses", losses),
         ("train", [peak, warmup, total, 0.1 * peak, wd, clip, 0.9, 0.95, 1e-5]),
     ]
-    with open(out, "wb") as f:
-        for name, vals in arrays:
-            f.write(name.encode() + b"\0" + struct.pack("<I", len(vals)) + struct.pack("<%df" % len(vals), *vals))
+    write_ref(out, arrays)
 
 
 if __name__ == "__main__":
