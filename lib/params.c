@@ -138,19 +138,8 @@ static void init_tensor(float *w, size_t n, int rule, const lm_config *c, lm_rng
 	for (size_t j = 0; j < n; j++) w[j] = (float)(sd * rng_normal(r));
 }
 
-void model_init(lm_model *m, unsigned long long seed) {
-	lm_rng r;
-	rng_seed(&r, seed);
-	int n = tensors(&m->cfg, NULL, NULL);
-	lm_tensor *t = xmalloc(n * sizeof *t);
-	int *init = xmalloc(n * sizeof *init);
-	tensors(&m->cfg, t, init);
-	for (int i = 0; i < n; i++) init_tensor(m->block + t[i].offset, t[i].size, init[i], &m->cfg, &r);
-	free(init);
-	free(t);
-}
-
-void model_init_head(lm_model *m, unsigned long long seed) {
+/* Every tensor's draws (head_only: the head's alone) from one stream seeded seed. */
+static void init_from(lm_model *m, unsigned long long seed, int head_only) {
 	lm_rng r;
 	rng_seed(&r, seed);
 	int n = tensors(&m->cfg, NULL, NULL);
@@ -158,10 +147,13 @@ void model_init_head(lm_model *m, unsigned long long seed) {
 	int *init = xmalloc(n * sizeof *init);
 	tensors(&m->cfg, t, init);
 	for (int i = 0; i < n; i++)
-		if (init[i] == INIT_HEAD) init_tensor(m->block + t[i].offset, t[i].size, init[i], &m->cfg, &r);
+		if (!head_only || init[i] == INIT_HEAD) init_tensor(m->block + t[i].offset, t[i].size, init[i], &m->cfg, &r);
 	free(init);
 	free(t);
 }
+
+void model_init(lm_model *m, unsigned long long seed) { init_from(m, seed, 0); }
+void model_init_head(lm_model *m, unsigned long long seed) { init_from(m, seed, 1); }
 
 void model_free(lm_model *m) {
 	if (!m) return;
