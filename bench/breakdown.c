@@ -66,7 +66,7 @@ static double steps(const char *name, lm_config c, int B, int T, int L, int S) {
 		float *P = w->att + L1 * B * c.n_heads * T * T;
 		double h = now_sec();
 		attention_forward(w->ao + L1 * N * qd, P, q, k, v, seg, B, T, c.n_heads, c.n_kv_heads, hd);
-		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->ao + L1 * N * qd, P, q, k, v, B, T,
+		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->ao + L1 * N * qd, P, q, k, v, seg, B, T,
 				   c.n_heads, c.n_kv_heads, hd);
 		double i = now_sec();
 		if (!s) continue;

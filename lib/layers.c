@@ -264,9 +264,10 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
 		const int *sg = seg ? seg + (long)b * T : NULL;
 		float *P = att + (long)bh * T * T, *O = out + (long)b * T * qd + h * hd;
 		for (int r0 = 0; r0 < T; r0 += ATT_ROWS) {
-			int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T;
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1, hd, scale, Q + (long)r0 * qd, qd,
-				    K, kvd, 0.0f, P + (long)r0 * T, T);
+			int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T, k0 = sg ? seg_first(sg, r0) : 0;
+			/* keys before k0 belong to earlier segments than any row of the block sees */
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1 - k0, hd, scale, Q + (long)r0 * qd,
+				    qd, K + (long)k0 * kvd, kvd, 0.0f, P + (long)r0 * T + k0, T);
 			for (int t = r0; t < r1; t++) {
 				float *S = P + (long)t * T;
 				int first = sg ? seg_first(sg, t) : 0;
@@ -276,16 +277,16 @@ void attention_forward(float *out, float *att, const float *q, const float *k, c
 				memset(S, 0, sizeof(float) * first);
 				memset(S + t + 1, 0, sizeof(float) * (r1 - t - 1));
 			}
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1, 1.0f, P + (long)r0 * T, T, V,
-				    kvd, 0.0f, O + (long)r0 * qd, qd);
+			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1 - k0, 1.0f, P + (long)r0 * T + k0,
+				    T, V + (long)k0 * kvd, kvd, 0.0f, O + (long)r0 * qd, qd);
 		}
 	}
 	openblas_set_num_threads(saved);
 }
 
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-			const float *att, const float *q, const float *k, const float *v, int B, int T,
-			int n_heads, int n_kv_heads, int hd) {
+			const float *att, const float *q, const float *k, const float *v, const int *seg, int B,
+			int T, int n_heads, int n_kv_heads, int hd) {
 	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads;
 	float scale = 1.0f / sqrtf((float)hd);
 	int saved = openblas_get_num_threads(), nt = omp_get_max_threads();
@@ -299,6 +300,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 		float *dS = scratch + (long)omp_get_thread_num() * T * T;
 		const float *K = k + (long)b * T * kvd + kh * hd, *V = v + (long)b * T * kvd + kh * hd;
 		float *dK = dk + (long)b * T * kvd + kh * hd, *dV = dv + (long)b * T * kvd + kh * hd;
+		const int *sg = seg ? seg + (long)b * T : NULL;
 		for (int t = 0; t < T; t++) {
 			memset(dK + (long)t * kvd, 0, sizeof(float) * hd);
 			memset(dV + (long)t * kvd, 0, sizeof(float) * hd);
@@ -308,29 +310,30 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 				    *P = att + ((long)b * n_heads + h) * T * T;
 			float *dQ = dq + (long)b * T * qd + h * hd;
 			for (int r0 = 0; r0 < T; r0 += ATT_ROWS) {
-				int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T, n = r1 - r0;
-				const float *Pb = P + (long)r0 * T, *dOb = dO + (long)r0 * qd;
-				float *dSb = dS + (long)r0 * T;
+				int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T, n = r1 - r0, k0 = sg ? seg_first(sg, r0) : 0;
+				int m = r1 - k0;   /* the keys the block's rows see (attention_forward) */
+				const float *Pb = P + (long)r0 * T + k0, *dOb = dO + (long)r0 * qd;
+				float *dSb = dS + (long)r0 * T + k0;
 				/* dP = dO·V^T; dV += P^T·dO */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, r1, hd, 1.0f, dOb, qd, V, kvd, 0.0f,
-					    dSb, T);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, n, 1.0f, Pb, T, dOb, qd, 1.0f, dV,
-					    kvd);
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, hd, 1.0f, dOb, qd, V + (long)k0 * kvd,
+					    kvd, 0.0f, dSb, T);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, hd, n, 1.0f, Pb, T, dOb, qd, 1.0f,
+					    dV + (long)k0 * kvd, kvd);
 				/* softmax backward: dS = P ⊙ (dP - Σ P⊙dP), zero where P is (masked) */
 				for (int t = r0; t < r1; t++) {
 					const float *p = P + (long)t * T;
 					float *d = dS + (long)t * T, dot = 0;
 #pragma omp simd reduction(+ : dot)
-					for (int s = 0; s <= t; s++) dot += p[s] * d[s];
+					for (int s = k0; s <= t; s++) dot += p[s] * d[s];
 #pragma omp simd
-					for (int s = 0; s <= t; s++) d[s] = p[s] * (d[s] - dot);
+					for (int s = k0; s <= t; s++) d[s] = p[s] * (d[s] - dot);
 					for (int s = t + 1; s < r1; s++) d[s] = 0;
 				}
 				/* dQ = scale·dS·K; dK += scale·dS^T·Q */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, r1, scale, dSb, T, K, kvd, 0.0f,
-					    dQ + (long)r0 * qd, qd);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, n, scale, dSb, T, Q + (long)r0 * qd,
-					    qd, 1.0f, dK, kvd);
+				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, m, scale, dSb, T, K + (long)k0 * kvd,
+					    kvd, 0.0f, dQ + (long)r0 * qd, qd);
+				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, hd, n, scale, dSb, T, Q + (long)r0 * qd,
+					    qd, 1.0f, dK + (long)k0 * kvd, kvd);
 			}
 		}
 	}

@@ -45,14 +45,16 @@ void rope_backward(float *dx, const int *pos, const float *cosv, const float *si
  * seg[b·T+t]: several documents packed in one row do not attend across their
  * boundary (seg NULL: one segment per row). att (B, n_heads, T, T) keeps the
  * probabilities for backward (only entries at or below the diagonal are
- * written; masked ones are 0). */
+ * written; masked ones are 0). A block of query rows multiplies only the keys
+ * from the start of its first row's segment on, so packed rows cost what
+ * their segments do, not what the whole row would. */
 void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
 		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd);
-/* dq, dk and dv (all overwritten) from dout; scratch holds
- * attention_scratch_floats(T, n_heads) floats. */
+/* dq, dk and dv (all overwritten) from dout, for the seg of the forward;
+ * scratch holds attention_scratch_floats(T, n_heads) floats. */
 void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-			const float *att, const float *q, const float *k, const float *v, int B, int T,
-			int n_heads, int n_kv_heads, int hd);
+			const float *att, const float *q, const float *k, const float *v, const int *seg, int B,
+			int T, int n_heads, int n_kv_heads, int hd);
 long attention_scratch_floats(int T, int n_heads);
 
 /* SwiGLU: out = silu(gate) · up, elementwise over n floats. */

@@ -174,7 +174,7 @@ void llama_backward(llama_ws *w, const lm_model *m, lm_model *grad) {
 		/* attention: dres becomes d(x[l]) */
 		memset(w->dao, 0, sizeof(float) * N * qd);
 		matmul_backward(w->dao, G->wo + (long)l * D * qd, w->dres, ao, P->wo + (long)l * D * qd, N, qd, D);
-		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->dao, att, q, k, v, B, T, c->n_heads,
+		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->dao, att, q, k, v, w->seg, B, T, c->n_heads,
 				   c->n_kv_heads, hd);
 		rope_backward(w->dq, w->pos, w->rope_cos, w->rope_sin, N, c->n_heads, hd);
 		rope_backward(w->dk, w->pos, w->rope_cos, w->rope_sin, N, c->n_kv_heads, hd);
