@@ -83,6 +83,47 @@ static void check_reference(const char *path) {
 	ref_free(&r);
 }
 
+/* Three sequences packed in a row longer than attention's blocks of query
+ * rows (128), crossing their boundaries, give the losses and gradients of the
+ * three run on their own: the keys a block skips belong to no row of it. */
+static void check_packing_long(void) {
+	enum { T = 300 };
+	int len[3] = {100, 90, 110};
+	lm_config c;
+	config_default(&c);
+	c.dim = 32; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.vocab_size = 50; c.max_seq_len = T;
+	c.hidden_dim = 48;
+	config_finish(&c);
+	lm_model *m = model_new(&c), *gp = model_new(&c), *gs = model_new(&c);
+	model_init(m, 9);
+	for (size_t i = 0; i < m->n_params; i++) m->block[i] *= 4;
+	int tok[T], tgt[T], pos[T], seg[T];
+	for (int i = 0, s = 0, at = 0; i < T; i++) {
+		if (i - at == len[s]) at = i, s++;
+		tok[i] = (i * 17 + 3) % 50;
+		tgt[i] = (i * 29 + 11) % 50;
+		pos[i] = i - at;
+		seg[i] = s;
+	}
+	llama_ws *wp = llama_ws_new(&c, 1, T);
+	double ws, lp, ls = 0;
+	llama_forward(wp, m, tok, pos, seg);
+	lp = llama_head_ce(wp, m, gp, tgt, NULL, 1.0f, &ws);
+	llama_backward(wp, m, gp);
+	for (int s = 0, at = 0; s < 3; at += len[s++]) {
+		llama_ws *w = llama_ws_new(&c, 1, len[s]);
+		llama_forward(w, m, tok + at, NULL, NULL);
+		ls += llama_head_ce(w, m, gs, tgt + at, NULL, 1.0f, &ws);
+		llama_backward(w, m, gs);
+		llama_ws_free(w);
+	}
+	ok(rel1(lp, ls) < 1e-5, "a long packed row: loss %.6f = separate %.6f", lp, ls);
+	double e = rel_err(gp->block, gs->block, m->n_params);
+	ok(e < 1e-5, "a long packed row: gradients = separate (relative error %.2g)", e);
+	llama_ws_free(wp);
+	model_free(m); model_free(gp); model_free(gs);
+}
+
 /* Two sequences packed in one row (positions restarting, two segments) give
  * the losses and gradients of the two run on their own. */
 static void check_packing(void) {
@@ -150,5 +191,6 @@ int main(int argc, char **argv) {
 	check_reference("tests/data/ref_llama_tied.bin");
 	check_reference("tests/data/ref_llama_mha.bin");
 	check_packing();
+	check_packing_long();
 	return done_testing();
 }
