@@ -99,6 +99,10 @@ stderr_has "says so" "chat.jsonl: is also an input"
 fails "train: the checkpoint may not be the pairs" lm-rm train --init rm0.st --tokenizer "$TOK" -o train.jsonl train.jsonl
 stderr_has "says so" "train.jsonl: is also an input"
 is "the pairs are intact" "$(head -64 pairs.jsonl | cmp - train.jsonl && echo intact)" intact
+ok "--help" lm-rm --help
+ok "--version names the BLAS kernel" sh -c 'lm-rm --version | grep -q "BLAS: OpenBLAS"'
+fails "an unknown subcommand" lm-rm bogus
+stderr_has "prints the usage" "^usage: lm-rm init"
 if command -v mandoc >/dev/null; then ok "man page lints clean" mandoc -Tlint -Wwarning "$ROOT/man/lm-rm.1"; fi
 fails "train: an lm checkpoint as --init refused" lm-rm train --init lm.st --tokenizer "$TOK" -o bad.st train.jsonl
 stderr_has "train: says to use lm-rm init" "lm-rm init"
