@@ -20,19 +20,6 @@
 /* A header larger than this is not one lmkit wrote (safetensors caps it at 100 MB too). */
 #define MAX_HEADER (100u << 20)
 
-/* Rows of wq/wk within one head: lmkit (like Meta's and llama2.c's code) keeps
- * RoPE pairs interleaved, row 2i+j; Hugging Face keeps halves, row j·hd/2+i.
- * to_hf moves a row from the first layout to the second; !to_hf the reverse. */
-static void permute_rope(float *dst, const float *src, int rows, int cols, int hd, int to_hf) {
-	for (int r = 0; r < rows; r++) {
-		int h = r / hd, k = r % hd, i = k / 2, j = k % 2;
-		int hf = h * hd + j * (hd / 2) + i;
-		const float *s = src + (size_t)(to_hf ? r : hf) * cols;
-		float *d = dst + (size_t)(to_hf ? hf : r) * cols;
-		memcpy(d, s, (size_t)cols * sizeof *d);
-	}
-}
-
 static int little_endian(void) {
 	const uint16_t one = 1;
 	return *(const uint8_t *)&one == 1;
@@ -97,7 +84,7 @@ void ckpt_save(const lm_model *m, const char *path) {
 		const float *w = m->block + t[i].offset;
 		if (t[i].rope_rows) {
 			tmp = xrealloc(tmp, t[i].size * sizeof *tmp);
-			permute_rope(tmp, w, t[i].shape[0], t[i].shape[1], hd, 1);
+			params_permute_rope(tmp, w, t[i].shape[0], t[i].shape[1], hd, 1);
 			w = tmp;
 		}
 		out_write(o, w, t[i].size * sizeof(float));
@@ -247,7 +234,7 @@ lm_model *ckpt_load(const char *path) {
 		if (t[i].rope_rows) {
 			tmp = xrealloc(tmp, t[i].size * sizeof *tmp);
 			read_at(fd, tmp, t[i].size * sizeof(float), data_at + b, path);
-			permute_rope(w, tmp, t[i].shape[0], t[i].shape[1], hd, 0);
+			params_permute_rope(w, tmp, t[i].shape[0], t[i].shape[1], hd, 0);
 		} else {
 			read_at(fd, w, t[i].size * sizeof(float), data_at + b, path);
 		}

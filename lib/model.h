@@ -9,8 +9,8 @@
  *
  * RoPE layout: internally q/k rotate interleaved pairs (x[2i], x[2i+1]) as
  * Meta's and llama2.c's code does; Hugging Face checkpoints rotate halves
- * (x[i], x[i+d/2]), so checkpoint.c permutes the rows of wq and wk when it
- * writes or reads safetensors. See docs/FORMATS.md. */
+ * (x[i], x[i+d/2]), so checkpoint.c and hf.c permute the rows of wq and wk
+ * (params_permute_rope) when they write or read safetensors. See docs/FORMATS.md. */
 #ifndef LM_MODEL_H
 #define LM_MODEL_H
 #include <stddef.h>
@@ -85,6 +85,11 @@ size_t params_count(const lm_config *c);
 void params_point(lm_params *p, const lm_config *c, float *block);
 /* The tensor table in block order; returns the count, fills out when non-NULL. */
 int params_tensors(const lm_config *c, lm_tensor *out);
+/* Rows of wq/wk (rows a multiple of hd, the head size): lmkit, like Meta's and
+ * llama2.c's code, keeps RoPE pairs interleaved within a head, row 2i+j;
+ * Hugging Face keeps halves, row j·hd/2+i. to_hf moves rows from the first
+ * layout to the second, !to_hf the reverse; dst and src do not overlap. */
+void params_permute_rope(float *dst, const float *src, int rows, int cols, int hd, int to_hf);
 /* Parameters used in matmuls (output head included, embedding lookup excluded),
  * the N of the 6N + 12·L·d·T FLOPs per token count. */
 size_t params_matmul(const lm_config *c);

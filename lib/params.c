@@ -108,6 +108,16 @@ static int tensors(const lm_config *c, lm_tensor *out, int *init) {
 
 int params_tensors(const lm_config *c, lm_tensor *out) { return tensors(c, out, NULL); }
 
+void params_permute_rope(float *dst, const float *src, int rows, int cols, int hd, int to_hf) {
+	for (int r = 0; r < rows; r++) {
+		int h = r / hd, k = r % hd, i = k / 2, j = k % 2;
+		int hf = h * hd + j * (hd / 2) + i;
+		const float *s = src + (size_t)(to_hf ? r : hf) * cols;
+		float *d = dst + (size_t)(to_hf ? hf : r) * cols;
+		memcpy(d, s, (size_t)cols * sizeof *d);
+	}
+}
+
 size_t params_matmul(const lm_config *c) {
 	int hd = c->dim / c->n_heads;
 	size_t per_layer = (size_t)c->dim * (c->n_heads * hd) * 2 + (size_t)c->dim * (c->n_kv_heads * hd) * 2 +

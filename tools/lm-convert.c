@@ -1,6 +1,8 @@
 /* lm-convert: models between llama2.c's model.bin and lmkit's safetensors
- * checkpoints, or a freshly initialised model from a config. */
+ * checkpoints, Hugging Face checkpoints in, or a freshly initialised model
+ * from a config. */
 #include "checkpoint.h"
+#include "hf.h"
 #include "llama2c.h"
 #include "util.h"
 #include <getopt.h>
@@ -54,7 +56,7 @@ int main(int argc, char **argv) {
 		m = model_new(&cfg);
 		model_init(m, seed);
 	} else {
-		m = model_load(argv[0]);
+		m = hf_is_checkpoint(argv[0]) ? hf_load(argv[0]) : model_load(argv[0]);
 	}
 	if (to_llama2c) model_need_head(m, LM_HEAD_LM, init ? init : argv[0]);
 	/* the config.json first: the checkpoint appearing is the sign of success */

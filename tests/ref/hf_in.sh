@@ -1,0 +1,25 @@
+#!/bin/sh
+# Hugging Face checkpoints in: transformers saves a random LlamaForCausalLM
+# (GQA, untied) as F32 and BF16, in one file and in shards; lm-convert reads
+# each; lmkit's logits on 3 sequences (tests/ref/logits.c) match transformers'
+# within 1e-4 (tests/ref/hf_in.py says how BF16 is compared). transformers comes
+# from PyPI into build/ref-venv, as for tests/ref/hf_rm.sh.
+set -eu
+cd "$(dirname "$0")/../.."
+venv=build/ref-venv
+if ! $venv/bin/python -c 'import transformers' 2>/dev/null; then
+	/usr/bin/python3 -m venv --system-site-packages $venv
+	# the newest transformers that still runs on Debian 12's PyTorch 1.13
+	$venv/bin/pip install -q "transformers==4.44.2" || { echo "hf_in: SKIPPED: pip could not install transformers"; exit 0; }
+fi
+W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-hfin.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+${CC:-cc} -O2 -Ilib -o "$W/logits" tests/ref/logits.c build/liblmkit.a \
+	-fopenmp -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
+$venv/bin/python tests/ref/hf_in.py save "$W"
+for v in f32 f32sh bf16 bf16sh; do
+	echo "hf_in: $v: $(ls "$W/$v" | grep -c safetensors\$) safetensors file(s)"
+	bin/lm-convert "$W/$v" "$W/$v.st"
+	"$W/logits" "$W/$v.st" <"$W/ids.txt" >"$W/$v.logits"
+done
+$venv/bin/python tests/ref/hf_in.py check "$W"
