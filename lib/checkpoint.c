@@ -95,19 +95,7 @@ void ckpt_save(const lm_model *m, const char *path) {
 	free(t);
 }
 
-/* Everything read from the file is checked here; die names the file. */
-static void read_at(int fd, void *buf, size_t n, off_t at, const char *path) {
-	char *p = buf;
-	while (n) {
-		ssize_t r = pread(fd, p, n > (1u << 30) ? 1u << 30 : n, at);
-		if (r < 0) { if (errno == EINTR) continue; die_errno("%s", path); }
-		if (r == 0) die("%s: truncated", path);
-		p += r; at += r; n -= r;
-	}
-}
-
-/* A JSON number that is a non-negative integer below 2^53 (exact in a double). */
-static int json_uint(const cJSON *j, uint64_t *v) {
+int json_uint(const cJSON *j, uint64_t *v) {
 	if (!cJSON_IsNumber(j)) return 0;
 	double d = j->valuedouble;
 	if (!(d >= 0) || d > 9007199254740992.0 || d != (double)(uint64_t)d) return 0;

@@ -5,6 +5,7 @@
 #ifndef LM_CHECKPOINT_H
 #define LM_CHECKPOINT_H
 #include "model.h"
+#include <stdint.h>
 
 /* Write m to path atomically (temporary file, then rename). Writes byte-identical
  * files for identical models. */
@@ -21,6 +22,11 @@ int ckpt_sniff(const unsigned char *head, size_t n, unsigned long long file_size
 /* A safetensors checkpoint or a llama2.c model.bin, told apart by content;
  * dies naming path when it is neither. */
 lm_model *model_load(const char *path);
+/* A safetensors header's number that is a non-negative integer below 2^53
+ * (exact in a double): 1 and *v set, else 0. */
+struct cJSON;
+int json_uint(const struct cJSON *j, uint64_t *v);
+
 /* Dies "path: ..." unless m has the head a tool needs (LM_HEAD_LM or LM_HEAD_SCORE). */
 void model_need_head(const lm_model *m, int head, const char *path);
 

@@ -8,6 +8,7 @@
  * of about 1 MiB (a head at a time for wq/wk, which are permuted back to
  * lmkit's RoPE layout) and converted into the block. */
 #include "hf.h"
+#include "checkpoint.h"
 #include "util.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -142,16 +143,6 @@ typedef struct {
 	cJSON *root;
 } stfile;
 
-static void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path) {
-	char *p = buf;
-	while (n) {
-		ssize_t r = pread(fd, p, n > (1u << 30) ? 1u << 30 : n, (off_t)at);
-		if (r < 0) { if (errno == EINTR) continue; die_errno("%s", path); }
-		if (r == 0) die("%s: truncated", path);
-		p += r; at += r; n -= r;
-	}
-}
-
 static void st_open(stfile *f, char *path) {
 	f->path = path;
 	f->fd = open_in(path);
@@ -171,15 +162,6 @@ static void st_open(stfile *f, char *path) {
 	free(text);
 	f->data_at = 8 + hl;
 	f->data_len = size - 8 - hl;
-}
-
-/* A JSON number that is a non-negative integer below 2^53 (exact in a double). */
-static int json_uint(const cJSON *j, uint64_t *v) {
-	if (!cJSON_IsNumber(j)) return 0;
-	double d = j->valuedouble;
-	if (!(d >= 0) || d > 9007199254740992.0 || d != (double)(uint64_t)d) return 0;
-	*v = (uint64_t)d;
-	return 1;
 }
 
 enum { F32, BF16, F16 };

@@ -530,3 +530,13 @@ void std_options(int argc, char **argv, const char *usage) {
 		}
 	}
 }
+
+void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path) {
+	char *p = buf;
+	while (n) {
+		ssize_t r = pread(fd, p, n > (1u << 30) ? 1u << 30 : n, (off_t)at);
+		if (r < 0) { if (errno == EINTR) continue; die_errno("%s", path); }
+		if (r == 0) die("%s: truncated", path);
+		p += r; at += r; n -= r;
+	}
+}

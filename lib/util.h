@@ -45,6 +45,9 @@ int open_in(const char *path);   /* read-only; "-" is standard input; dies namin
  * earlier contents to continue them (--resume), which is no clash. */
 void out_claim(const char *path, int continued);
 
+/* n bytes of fd at offset at, or die naming path ("truncated" at the end of file). */
+void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path);
+
 /* Whole file into memory (NUL-terminated; *len excludes the NUL). "-" is stdin. */
 char *read_file(const char *path, size_t *len);
 

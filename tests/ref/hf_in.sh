@@ -6,12 +6,7 @@
 # from PyPI into build/ref-venv, as for tests/ref/hf_rm.sh.
 set -eu
 cd "$(dirname "$0")/../.."
-venv=build/ref-venv
-if ! $venv/bin/python -c 'import transformers' 2>/dev/null; then
-	/usr/bin/python3 -m venv --system-site-packages $venv
-	# the newest transformers that still runs on Debian 12's PyTorch 1.13
-	$venv/bin/pip install -q "transformers==4.44.2" || { echo "hf_in: SKIPPED: pip could not install transformers"; exit 0; }
-fi
+. tests/ref/venv.rc hf_in
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-hfin.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 ${CC:-cc} -O2 -Ilib -o "$W/logits" tests/ref/logits.c build/liblmkit.a \

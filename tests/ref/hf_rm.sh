@@ -7,12 +7,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 assets=${LMKIT_ASSETS:-../shared/assets}
 [ -r "$assets/tok512.model" ] || { echo "hf_rm: no $assets/tok512.model, skipped"; exit 0; }
-venv=build/ref-venv
-if ! $venv/bin/python -c 'import transformers' 2>/dev/null; then
-	/usr/bin/python3 -m venv --system-site-packages $venv
-	# the newest transformers that still runs on Debian 12's PyTorch 1.13
-	$venv/bin/pip install -q "transformers==4.44.2" || { echo "hf_rm: SKIPPED: pip could not install transformers"; exit 0; }
-fi
+. tests/ref/venv.rc hf_rm
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-hfrm.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 # a GQA model, untied; the score model is trained a little so its head is not the initial draw
