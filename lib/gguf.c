@@ -10,6 +10,7 @@
  * rotates interleaved RoPE pairs, Meta's layout and lmkit's, so the Hugging
  * Face permutation of checkpoint.c does not apply here. */
 #include "gguf.h"
+#include "spm.h"
 #include "util.h"
 #include <math.h>
 #include <stdint.h>
@@ -104,12 +105,17 @@ static void to_f16(uint16_t *dst, const float *src, size_t n, const char *name, 
 	}
 }
 
-void gguf_save(const lm_model *m, const char *model_path, const spm_model *tok, const char *tok_path,
-	       int f16, const char *path) {
+void gguf_save(const lm_model *m, const char *model_path, const char *tok_path, int f16, const char *path) {
 	if (!little_endian()) die("%s: GGUF writing needs a little-endian machine", path);
 	const lm_config *c = &m->cfg;
 	if (c->head != LM_HEAD_LM)
 		die("%s: a score (reward) model: llama.cpp's llama architecture has no score head", model_path);
+	size_t len;
+	char *text = read_file(tok_path, &len);
+	const char *err;
+	spm_model *tok = spm_parse((const uint8_t *)text, len, &err);
+	free(text);
+	if (!tok) die("%s: %s: GGUF needs a SentencePiece .model (a llama2.c tokenizer.bin has no piece types)", tok_path, err);
 	if (tok->n_pieces != (size_t)c->vocab_size)
 		die("%s: %zu pieces, but the model's vocab_size is %d", tok_path, tok->n_pieces, c->vocab_size);
 	const spm_trainer_spec *ts = &tok->trainer;
@@ -208,4 +214,5 @@ void gguf_save(const lm_model *m, const char *model_path, const spm_model *tok, 
 	free(t);
 	free(info.p);
 	free(b.p);
+	spm_free(tok);
 }

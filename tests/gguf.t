@@ -101,8 +101,15 @@ stderr_has "  names the tokenizer and both sizes" "tok_bpe_ud.model: 800 pieces,
 ok "  no output" none out.gguf
 
 fails "a tokenizer that is not a SentencePiece model" lm-convert -t gguf --tokenizer t.st t.st out.gguf
-stderr_has "  names it" '^lm-convert: t.st: '
+stderr_has "  names it" '^lm-convert: t.st: .*GGUF needs a SentencePiece .model'
 ok "  no output" none out.gguf
+if [ -r "$ASSETS/tok512.bin" ]; then
+	printf '{"dim":16,"n_layers":1,"n_heads":4,"vocab_size":512,"max_seq_len":32}' >t512.json
+	lm-convert --init t512.json t512.st
+	fails "a llama2.c tokenizer.bin" lm-convert -t gguf --tokenizer "$ASSETS/tok512.bin" t512.st out.gguf
+	stderr_has "  says why" 'tok512.bin: .*a llama2.c tokenizer.bin has no piece types'
+	ok "  no output" none out.gguf
+fi
 
 lm-rm init --seed 5 -o rm.st t.st
 fails "a score model" lm-convert -t gguf --tokenizer tok.model rm.st out.gguf

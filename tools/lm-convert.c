@@ -80,9 +80,7 @@ int main(int argc, char **argv) {
 	if (to_llama2c) {
 		llama2c_save_v0(m, out);
 	} else if (to_gguf) {
-		spm_model *tok = spm_load(tokpath);
-		gguf_save(m, init ? init : argv[0], tok, tokpath, f16, out);
-		spm_free(tok);
+		gguf_save(m, init ? init : argv[0], tokpath, f16, out);
 	} else {
 		ckpt_save(m, out);
 	}
