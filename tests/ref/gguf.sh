@@ -1,6 +1,6 @@
 #!/bin/sh
-# lm-convert -t gguf checked by llama.cpp's own code, for stories260K and for a
-# small GQA, untied model trained here: the gguf package (llama.cpp's Python
+# lm-convert -t gguf checked by llama.cpp's own code, for stories260K, for a
+# small GQA, untied model trained here and for the demo's model (after make demo): the gguf package (llama.cpp's Python
 # reader, PyPI) finds every tensor equal to lmkit's, F32 and F16; llama.cpp
 # (llama-cpp-python from PyPI, which compiles it from source) decodes the same
 # 100 greedy tokens as lm-sample from the F32 files. Both come from PyPI into a
@@ -30,11 +30,12 @@ if ! $py -c 'import llama_cpp' 2>/dev/null; then
 fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-gguf.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-tok=$assets/tok512.model
 
-# name MODEL PROMPT: write NAME.gguf (F32) and NAME.f16.gguf, check both
-# against MODEL's checkpoint, and the F32 one's greedy tokens against lm-sample's
+# check NAME MODEL PROMPT [TOKENIZER]: write NAME.gguf (F32) and NAME.f16.gguf,
+# check both against MODEL's checkpoint, and the F32 one's greedy tokens
+# against lm-sample's
 check() {
+	tok=${4:-$assets/tok512.model}
 	bin/lm-convert "$2" "$W/$1.st"
 	bin/lm-convert -t gguf --tokenizer "$tok" "$2" "$W/$1.gguf"
 	bin/lm-convert -t gguf --dtype f16 --tokenizer "$tok" "$2" "$W/$1.f16.gguf"
@@ -56,3 +57,11 @@ bin/lm-pretrain --set dim=64 --set n_layers=2 --set n_heads=4 --set n_kv_heads=2
 	--set max_seq_len=256 --set tied=false -b 8 -t 128 --steps 200 --warmup 10 --lr 3e-3 --seed 1 \
 	-o "$W/pretrained.st" "$W/corpus.bin" 2>/dev/null
 check trained "$W/pretrained.st" "On the first day of the month, Dakil"
+
+# the demo's pretrained model, when make demo has made it (DEMO=dir to point elsewhere)
+demo=${DEMO:-work/demo}
+if [ -r "$demo/pretrain.safetensors" ] && [ -r "$demo/tok.model" ]; then
+	check demo "$demo/pretrain.safetensors" "The town of Devol lies on the river" "$demo/tok.model"
+else
+	echo "gguf: demo model SKIPPED: no $demo/pretrain.safetensors (run make demo first)"
+fi
