@@ -19,21 +19,7 @@ shard() {
 		print pack("v*", map { int(rand($v)) } 1 .. $n); print pack("Q<", 0)' "$2" "$3" >"$1"
 }
 
-py=${PYTHON:-/usr/bin/python3}
-# Debian's PyTorch links the same OpenBLAS, which on this CPU falls back to its
-# SSE3 kernels unless told otherwise: give it the kernels lmkit picks (a value
-# set by the user is kept), so the peer runs at its best.
-core=$("$BIN/lm-pretrain" --version | sed -n 's/.*OpenBLAS \([A-Za-z0-9]*\).*/\1/p')
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
-torch_env=
-if $py -c 'import torch' 2>/dev/null; then
-	tc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
-	[ -e $tc ] && torch_env="LD_PRELOAD=$tc"
-else
-	echo "pretrain bench: no PyTorch for $py (apt-get install python3-torch); lmkit only"
-	py=
-fi
-echo "threads $THREADS; $("$BIN/lm-pretrain" --version | sed 's/.*BLAS: //'); torch env: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE ${torch_env:-(no tcmalloc)}"
+. "$ROOT/bench/torch_env.rc" pretrain "$BIN/lm-pretrain"
 
 # run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab
 run() {

@@ -23,21 +23,7 @@ ASSETS=${LMKIT_ASSETS:-$ROOT/../shared/assets}
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-py=${PYTHON:-/usr/bin/python3}
-# as bench/pretrain.sh: PyTorch gets the OpenBLAS kernels lmkit picks, passive
-# OpenMP waits and tcmalloc when installed
-core=$("$BIN/lm-rm" --version | sed -n 's/.*OpenBLAS \([A-Za-z0-9]*\).*/\1/p')
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-$core}
-torch_env=
-if $py -c 'import torch, numpy' 2>/dev/null; then
-	tc=/usr/lib/x86_64-linux-gnu/libtcmalloc.so.4
-	[ -e $tc ] && torch_env="LD_PRELOAD=$tc"
-else
-	echo "rm bench: NO PYTORCH for $py (apt-get install python3-torch): lmkit only, no ratios"
-	py=
-fi
-echo "threads $THREADS; $("$BIN/lm-rm" --version | sed 's/.*BLAS: //'); load average $(cut -d' ' -f1-3 /proc/loadavg);" \
-	"torch env: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE OMP_WAIT_POLICY=PASSIVE ${torch_env:-(no tcmalloc)}"
+. "$ROOT/bench/torch_env.rc" rm "$BIN/lm-rm"
 
 # Words that are one piece each in both tokenizers: a dialogue of U prompt
 # words and R reply words renders to BASE + U + R tokens.
