@@ -8,9 +8,10 @@ MANDIR  ?= $(PREFIX)/share/man
 CC      ?= gcc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pipe
-CFLAGS  += -std=c11 -D_GNU_SOURCE -fopenmp -Ilib -I/usr/include/openblas -MMD -MP
-LDLIBS  += -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
-LDFLAGS += -fopenmp -Wl,--as-needed
+# what the build needs whatever CFLAGS, LDFLAGS or LDLIBS a user gives (make CFLAGS=-g)
+NEED_CFLAGS  := -std=c11 -D_GNU_SOURCE -fopenmp -Ilib -I/usr/include/openblas -MMD -MP
+NEED_LDFLAGS := -fopenmp -Wl,--as-needed
+NEED_LDLIBS  := -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
 BUILD   ?= build
 BIN     ?= bin
 
@@ -25,13 +26,13 @@ LIBA      := $(BUILD)/liblmkit.a
 all: $(TOOLS) $(UNITS)
 
 $(BUILD)/lib/%.o: lib/%.c | $(BUILD)/lib
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CFLAGS) $(NEED_CFLAGS) -c -o $@ $<
 $(LIBA): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN)/%: tools/%.c $(LIBA) | $(BIN) $(BUILD)/tools
-	$(CC) $(CFLAGS) -MF $(BUILD)/tools/$*.d -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(NEED_CFLAGS) -MF $(BUILD)/tools/$*.d -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA) | $(BUILD)/tests
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(NEED_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
 $(BUILD)/lib $(BUILD)/tests $(BUILD)/tools $(BIN):
 	mkdir -p $@
 
@@ -47,7 +48,7 @@ check: deps
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin \
 	  OPT='-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
-	  LDFLAGS='-fopenmp -fsanitize=address,undefined' all
+	  LDFLAGS='-fsanitize=address,undefined' all
 	LMKIT_BIN=build-asan/bin ASAN_OPTIONS=detect_leaks=0 \
 	  prove -j2 --exec 'sh tests/run1' $(UNITS:$(BUILD)/%=build-asan/%) $(wildcard tests/*.t)
 
