@@ -119,13 +119,7 @@ static void src_read(const char *name, int fd, const char *mem, size_t memlen, u
 		memcpy(buf, mem + off, n);
 		return;
 	}
-	size_t got = 0;
-	while (got < n) {
-		ssize_t g = pread(fd, (char *)buf + got, n - got, (off_t)(off + got));
-		if (g < 0) { if (errno == EINTR) continue; die_errno("%s", name); }
-		if (g == 0) die("%s: truncated", name);
-		got += g;
-	}
+	read_at(fd, buf, n, off, name);
 }
 
 static void sig_read(const dd_sig *s, uint64_t off, void *buf, size_t n) {

@@ -75,12 +75,13 @@ rm_batch *rm_batch_new(int micro_cap, int pair_cap) {
 	rb->margin = xcalloc((size_t)micro_cap * pair_cap, sizeof *rb->margin);
 	rb->scores = xcalloc((size_t)pair_cap * 2, sizeof *rb->scores);
 	rb->grads = xcalloc((size_t)pair_cap * 2, sizeof *rb->grads);
+	rb->work = xcalloc((size_t)pair_cap * 4, sizeof *rb->work);
 	return rb;
 }
 
 void rm_batch_free(rm_batch *rb) {
 	if (!rb) return;
-	free(rb->n); free(rb->at); free(rb->margin); free(rb->scores); free(rb->grads);
+	free(rb->n); free(rb->at); free(rb->margin); free(rb->scores); free(rb->grads); free(rb->work);
 	free(rb);
 }
 
@@ -103,7 +104,7 @@ static double pairs_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *g
 	llama_forward(w, m, b->tok + off, b->pos + off, b->seg + off);
 	rm_scores(rb->scores, w, m, at, 2 * n);
 	/* scores interleave chosen and rejected; the loss wants them apart */
-	float rc[n], rr[n], dc[n], dr[n];
+	float *rc = rb->work, *rr = rc + rb->pair_cap, *dc = rr + rb->pair_cap, *dr = dc + rb->pair_cap;
 	for (int k = 0; k < n; k++) rc[k] = rb->scores[2 * k], rr[k] = rb->scores[2 * k + 1];
 	double sum = rm_pair_loss(rc, rr, margin, n, scale, grad ? dc : NULL, grad ? dr : NULL);
 	for (int k = 0; k < n; k++) {

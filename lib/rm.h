@@ -61,7 +61,8 @@ typedef struct rm_batch {
 	int *at;         /* (micro_cap, pair_cap, 2) */
 	float *margin;   /* (micro_cap, pair_cap) */
 	float *scores;   /* (2·pair_cap) the last micro-batch's scores, chosen and rejected interleaved */
-	float *grads;    /* (2·pair_cap) */
+	float *grads;    /* (2·pair_cap) d(loss)/d(scores), interleaved as scores */
+	float *work;     /* (4·pair_cap) the scores and their gradients apart: rc, rr, dc, dr */
 	double loss, pairs, correct, diff;   /* since the last report */
 } rm_batch;
 rm_batch *rm_batch_new(int micro_cap, int pair_cap);

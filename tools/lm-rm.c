@@ -71,10 +71,10 @@ static void pairs_free(pairs *ps) {
 }
 
 /* Lay pairs idx[0..n) into rows of T, MB rows a micro-batch (pack_pairs),
- * from micro-batch 0 of b and rb; returns the micro-batches used. which (when
- * non-NULL) gets the pair index of each (micro, slot). */
-static int pairs_fill(const pairs *ps, const size_t *idx, size_t n, int T, int MB, train_batch *b, rm_batch *rb,
-		      size_t *which) {
+ * from micro-batch 0 of b and rb, each with its rating's margin of table;
+ * returns the micro-batches used. */
+static int pairs_fill(const pairs *ps, const size_t *idx, size_t n, int T, int MB, int table, train_batch *b,
+		      rm_batch *rb) {
 	uint64_t *len = xmalloc((2 * n + 1) * sizeof *len), *at = xmalloc((2 * n + 1) * sizeof *at);
 	for (size_t i = 0; i < n; i++) len[2 * i] = ps->p[idx[i]].chosen.n, len[2 * i + 1] = ps->p[idx[i]].rejected.n;
 	size_t rows = pack_pairs(len, n, T, MB, at);
@@ -91,8 +91,7 @@ static int pairs_fill(const pairs *ps, const size_t *idx, size_t n, int T, int M
 			int last = pack_put(T, &used[r], s->ids, s->n, 2 * k + side, b->tok + o, b->pos + o, b->seg + o);
 			end[side] = (int)(r % MB) * T + last;
 		}
-		rb->margin[(size_t)a * rb->pair_cap + k] = 0;
-		if (which) which[(size_t)a * rb->pair_cap + k] = idx[i];
+		rb->margin[(size_t)a * rb->pair_cap + k] = rm_margin(table, p->rating);
 	}
 	for (int r = 0; r < micro * MB; r++) {
 		size_t o = (size_t)r * T;
@@ -103,14 +102,6 @@ static int pairs_fill(const pairs *ps, const size_t *idx, size_t n, int T, int M
 	free(at);
 	free(len);
 	return micro;
-}
-
-static void set_margins(const pairs *ps, const size_t *which, rm_batch *rb, int micro, int table) {
-	for (int a = 0; a < micro; a++)
-		for (int k = 0; k < rb->n[a]; k++) {
-			size_t s = (size_t)a * rb->pair_cap + k;
-			rb->margin[s] = rm_margin(table, ps->p[which[s]].rating);
-		}
 }
 
 /* ---- init ---- */
@@ -147,35 +138,32 @@ static int cmd_init(int argc, char **argv) {
 
 typedef struct val_pairs {
 	const pairs *ps;
-	size_t *idx, *which;
+	size_t *idx;        /* the pairs in file order */
+	size_t *first;      /* micro-batch i holds pairs first[i] .. first[i+1]-1 */
 	int T, MB, table, micro;
-	train_batch *b;
-	rm_batch *rb;       /* the whole file's micro-batches */
-	rm_batch *to;       /* the trainer's: its micro-batch 0 gets micro-batch i */
+	rm_batch *rb;       /* the trainer's */
 } val_pairs;
 
-/* Validation micro-batch i: MB rows of the held-out pairs in file order. */
+/* Validation micro-batch i: MB rows of the held-out pairs in file order. The
+ * file is laid out once (pack_pairs) to find where each micro-batch starts;
+ * laying out its pairs alone from a fresh micro-batch gives the same rows. */
 static int fill_val(void *ctx, long long i, train_batch *b) {
 	val_pairs *v = ctx;
-	if (!v->b) {   /* pack the whole file once into its own batch */
-		/* at most two rows a pair, and a row skipped */
-		int micro_cap = (int)((3 * v->ps->n + v->MB - 1) / v->MB + 1);
-		v->b = train_batch_new(micro_cap * v->MB, v->T, 1, 0);
-		v->rb = rm_batch_new(micro_cap, v->MB * (v->T / 2 + 1));
-		v->which = xmalloc((size_t)v->rb->micro_cap * v->rb->pair_cap * sizeof *v->which);
-		v->micro = pairs_fill(v->ps, v->idx, v->ps->n, v->T, v->MB, v->b, v->rb, v->which);
-		set_margins(v->ps, v->which, v->rb, v->micro, v->table);
+	if (!v->first) {
+		size_t n = v->ps->n;
+		uint64_t *len = xmalloc(2 * n * sizeof *len), *at = xmalloc(2 * n * sizeof *at);
+		for (size_t k = 0; k < n; k++) len[2 * k] = v->ps->p[k].chosen.n, len[2 * k + 1] = v->ps->p[k].rejected.n;
+		pack_pairs(len, n, v->T, v->MB, at);
+		v->first = xmalloc((n + 1) * sizeof *v->first);
+		for (size_t k = 0; k < n; k++)
+			if (k == 0 || at[2 * k] / v->T / v->MB != at[2 * k - 2] / v->T / v->MB) v->first[v->micro++] = k;
+		v->first[v->micro] = n;
+		free(len);
+		free(at);
 	}
 	if (i >= v->micro) return 0;
-	rm_batch *rb = v->rb, *to = v->to;
-	size_t cells = (size_t)v->MB * v->T, off = (size_t)i * cells;
-	memcpy(b->tok, v->b->tok + off, cells * sizeof *b->tok);
-	memcpy(b->pos, v->b->pos + off, cells * sizeof *b->pos);
-	memcpy(b->seg, v->b->seg + off, cells * sizeof *b->seg);
-	memcpy(b->tgt, v->b->tgt + off, cells * sizeof *b->tgt);
-	to->n[0] = rb->n[i];
-	memcpy(to->at, rb->at + (size_t)i * rb->pair_cap * 2, (size_t)rb->n[i] * 2 * sizeof *rb->at);
-	memcpy(to->margin, rb->margin + (size_t)i * rb->pair_cap, (size_t)rb->n[i] * sizeof *rb->margin);
+	size_t k = v->first[i], n = v->first[i + 1] - k;
+	pairs_fill(v->ps, v->idx + k, n, v->T, v->MB, v->table, b, v->rb);
 	return 1;
 }
 
@@ -251,9 +239,8 @@ static int cmd_train(int argc, char **argv) {
 	int micro_cap = (3 * B + MB - 1) / MB + 1, pair_cap = MB * (T / 2 + 1);
 	train_batch *b = train_batch_new(micro_cap * MB, T, 1, 0);
 	rm_batch *train_rb = rm_batch_new(micro_cap, pair_cap);
-	size_t *which = xmalloc((size_t)micro_cap * pair_cap * sizeof *which);
 	t->obj = rm_objective(train_rb);
-	val_pairs vp = {&vs, NULL, NULL, T, MB, table, 0, NULL, NULL, train_rb};
+	val_pairs vp = {&vs, NULL, NULL, T, MB, table, 0, train_rb};
 	if (val_path) {
 		vp.idx = xmalloc(vs.n * sizeof *vp.idx);
 		for (size_t i = 0; i < vs.n; i++) vp.idx[i] = i;
@@ -266,16 +253,13 @@ static int cmd_train(int argc, char **argv) {
 		long long step = t->st.step;
 		e = (int)(step / per_epoch);
 		size_t first = (size_t)(step % per_epoch) * B, n = first + B < ps.n ? B : ps.n - first;
-		b->micro = pairs_fill(&ps, order + (size_t)e * ps.n + first, n, T, MB, b, train_rb, which);
-		set_margins(&ps, which, train_rb, b->micro, table);
+		b->micro = pairs_fill(&ps, order + (size_t)e * ps.n + first, n, T, MB, table, b, train_rb);
 		snprintf(fields, sizeof fields, "\"step_pairs\":%zu,\"rows\":%d", n, b->micro * MB);
 	} while (trainer_step(t, b, e + 1, fields));
 	trainer_finish(t);
 	train_batch_free(b);
-	train_batch_free(vp.b);
 	rm_batch_free(train_rb);
-	rm_batch_free(vp.rb);
-	free(which); free(vp.which); free(vp.idx); free(order);
+	free(vp.first); free(vp.idx); free(order);
 	pairs_free(&ps);
 	if (val_path) pairs_free(&vs);
 	model_free(m);
@@ -288,14 +272,13 @@ static int cmd_train(int argc, char **argv) {
 typedef struct scorer {
 	const lm_model *m;
 	llama_ws *w;
-	int B, T;
+	int T;
 	int *tok, *pos, *seg;
 } scorer;
 
-static scorer *scorer_new(const lm_model *m, int B) {
+static scorer *scorer_new(const lm_model *m) {
 	scorer *s = xcalloc(1, sizeof *s);
 	s->m = m;
-	s->B = B;
 	s->T = m->cfg.max_seq_len;
 	s->w = llama_ws_new(&m->cfg, 1, s->T);
 	size_t n = s->T;
@@ -393,7 +376,7 @@ static int cmd_score(int argc, char **argv) {
 	if (!name) name = base_name(model_path);
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = load_score_model(model_path, tok, tok_path);
-	scorer *s = scorer_new(m, B);
+	scorer *s = scorer_new(m);
 	chat_reader *r = chat_open(in_path, CHAT_END_ASSISTANT, 0);
 	lm_out *o = out_open(out_path, -1);
 	/* records gather until the next would open row B+1 (pack.h's rule), then
@@ -485,7 +468,7 @@ static int cmd_eval(int argc, char **argv) {
 	if (!name) name = base;
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = load_score_model(model_path, tok, tok_path);
-	scorer *s = scorer_new(m, 1);
+	scorer *s = scorer_new(m);
 	pairs ps = pairs_read(pairs_path, tok, s->T);
 	const chat_tokens **seq = xmalloc(2 * ps.n * sizeof *seq);
 	float *score = xmalloc(2 * ps.n * sizeof *score);
