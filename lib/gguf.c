@@ -25,37 +25,24 @@ enum { GGML_F32 = 0, GGML_F16 = 1 };
 /* general.file_type: all F32, or F16 but for 1-D tensors */
 enum { FTYPE_ALL_F32 = 0, FTYPE_MOSTLY_F16 = 1 };
 
-typedef struct buf {
-	uint8_t *p;
-	size_t n, cap;
-} buf;
-
-static void put(buf *b, const void *src, size_t n) {
-	if (b->n + n > b->cap) {
-		while (b->n + n > b->cap) b->cap = b->cap ? 2 * b->cap : 4096;
-		b->p = xrealloc(b->p, b->cap);
-	}
-	memcpy(b->p + b->n, src, n);
-	b->n += n;
-}
-static void put_u32(buf *b, uint32_t v) { put(b, &v, 4); }
-static void put_u64(buf *b, uint64_t v) { put(b, &v, 8); }
-static void put_str(buf *b, const char *s) {
+static void put_u32(lm_bytes *b, uint32_t v) { bytes_put(b, &v, 4); }
+static void put_u64(lm_bytes *b, uint64_t v) { bytes_put(b, &v, 8); }
+static void put_str(lm_bytes *b, const char *s) {
 	put_u64(b, strlen(s));
-	put(b, s, strlen(s));
+	bytes_put(b, s, strlen(s));
 }
 
 /* One key; the caller writes its value. */
-static void key(buf *b, uint64_t *count, const char *k, uint32_t type) {
+static void key(lm_bytes *b, uint64_t *count, const char *k, uint32_t type) {
 	put_str(b, k);
 	put_u32(b, type);
 	++*count;
 }
-static void kv_u32(buf *b, uint64_t *n, const char *k, uint32_t v) { key(b, n, k, T_UINT32); put_u32(b, v); }
-static void kv_f32(buf *b, uint64_t *n, const char *k, float v) { key(b, n, k, T_FLOAT32); put(b, &v, 4); }
-static void kv_bool(buf *b, uint64_t *n, const char *k, int v) { key(b, n, k, T_BOOL); put(b, &(uint8_t){!!v}, 1); }
-static void kv_str(buf *b, uint64_t *n, const char *k, const char *v) { key(b, n, k, T_STRING); put_str(b, v); }
-static void kv_array(buf *b, uint64_t *n, const char *k, uint32_t type, uint64_t len) {
+static void kv_u32(lm_bytes *b, uint64_t *n, const char *k, uint32_t v) { key(b, n, k, T_UINT32); put_u32(b, v); }
+static void kv_f32(lm_bytes *b, uint64_t *n, const char *k, float v) { key(b, n, k, T_FLOAT32); bytes_put(b, &v, 4); }
+static void kv_bool(lm_bytes *b, uint64_t *n, const char *k, int v) { key(b, n, k, T_BOOL); bytes_put(b, &(uint8_t){!!v}, 1); }
+static void kv_str(lm_bytes *b, uint64_t *n, const char *k, const char *v) { key(b, n, k, T_STRING); put_str(b, v); }
+static void kv_array(lm_bytes *b, uint64_t *n, const char *k, uint32_t type, uint64_t len) {
 	key(b, n, k, T_ARRAY);
 	put_u32(b, type);
 	put_u64(b, len);
@@ -124,7 +111,7 @@ void gguf_save(const lm_model *m, const char *model_path, const char *tok_path, 
 		if (ids[i] < -1 || ids[i] >= c->vocab_size)
 			die("%s: special token id %d is outside the vocabulary", tok_path, ids[i]);
 
-	buf b = {0};
+	lm_bytes b = {0};
 	uint64_t nkv = 0;
 	kv_str(&b, &nkv, "general.architecture", "llama");
 	kv_u32(&b, &nkv, "general.alignment", ALIGNMENT);
@@ -145,7 +132,7 @@ void gguf_save(const lm_model *m, const char *model_path, const char *tok_path, 
 	kv_array(&b, &nkv, "tokenizer.ggml.tokens", T_STRING, tok->n_pieces);
 	for (size_t i = 0; i < tok->n_pieces; i++) put_str(&b, tok->pieces[i].piece);
 	kv_array(&b, &nkv, "tokenizer.ggml.scores", T_FLOAT32, tok->n_pieces);
-	for (size_t i = 0; i < tok->n_pieces; i++) put(&b, &tok->pieces[i].score, 4);
+	for (size_t i = 0; i < tok->n_pieces; i++) bytes_put(&b, &tok->pieces[i].score, 4);
 	kv_array(&b, &nkv, "tokenizer.ggml.token_type", T_INT32, tok->n_pieces);
 	for (size_t i = 0; i < tok->n_pieces; i++) put_u32(&b, (uint32_t)tok->pieces[i].type);
 	static const char *const SPECIAL[4] = {
@@ -162,7 +149,7 @@ void gguf_save(const lm_model *m, const char *model_path, const char *tok_path, 
 	int n = params_tensors(c, NULL);
 	lm_tensor *t = xmalloc(n * sizeof *t);
 	params_tensors(c, t);
-	buf info = {0};
+	lm_bytes info = {0};
 	uint64_t off = 0;
 	for (int i = 0; i < n; i++) {
 		char name[80];

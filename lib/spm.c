@@ -278,20 +278,7 @@ spm_model *spm_load(const char *path) {
 
 /* ---- writing ---- */
 
-typedef struct wr {
-	uint8_t *p;
-	size_t n, cap;
-} wr;
-
-static void put(wr *w, const void *b, size_t n) {
-	if (w->n + n > w->cap) {
-		w->cap = (w->n + n) * 2 + 64;
-		w->p = xrealloc(w->p, w->cap);
-	}
-	memcpy(w->p + w->n, b, n);
-	w->n += n;
-}
-static void put_varint(wr *w, uint64_t v) {
+static void put_varint(lm_bytes *w, uint64_t v) {
 	uint8_t b[10];
 	int n = 0;
 	do {
@@ -300,16 +287,16 @@ static void put_varint(wr *w, uint64_t v) {
 		if (v) b[n] |= 0x80;
 		n++;
 	} while (v);
-	put(w, b, n);
+	bytes_put(w, b, n);
 }
-static void put_tag(wr *w, int number, int wt) { put_varint(w, (uint64_t)number << 3 | wt); }
-static void put_bytes(wr *w, int number, const void *b, size_t n) {
+static void put_tag(lm_bytes *w, int number, int wt) { put_varint(w, (uint64_t)number << 3 | wt); }
+static void put_bytes(lm_bytes *w, int number, const void *b, size_t n) {
 	put_tag(w, number, 2);
 	put_varint(w, n);
-	put(w, b, n);
+	bytes_put(w, b, n);
 }
 
-static void write_field(wr *w, const fdesc *f, const void *base, int is_piece) {
+static void write_field(lm_bytes *w, const fdesc *f, const void *base, int is_piece) {
 	const char *src = (const char *)base + f->off;
 	switch (f->kind) {
 	case K_INT32:
@@ -323,7 +310,7 @@ static void write_field(wr *w, const fdesc *f, const void *base, int is_piece) {
 		break;
 	case K_FLOAT:
 		put_tag(w, f->number, 5);
-		put(w, src, 4);
+		bytes_put(w, src, 4);
 		break;
 	case K_STR:
 		if (is_piece) {
@@ -344,7 +331,7 @@ static void write_field(wr *w, const fdesc *f, const void *base, int is_piece) {
 }
 
 /* Known fields and kept raw ones, merged in field-number order. */
-static void write_message(wr *w, const fdesc *fields, size_t nf, const void *base, uint64_t has,
+static void write_message(lm_bytes *w, const fdesc *fields, size_t nf, const void *base, uint64_t has,
 			  const spm_raw *raw, int is_piece) {
 	size_t i = 0, j = 0;
 	while (i < nf || j < raw->n) {
@@ -352,23 +339,23 @@ static void write_message(wr *w, const fdesc *fields, size_t nf, const void *bas
 			if (has >> i & 1) write_field(w, &fields[i], base, is_piece);
 			i++;
 		} else {
-			put(w, raw->f[j].bytes, raw->f[j].len);
+			bytes_put(w, raw->f[j].bytes, raw->f[j].len);
 			j++;
 		}
 	}
 }
 
-static void put_sub(wr *w, int number, const wr *sub) { put_bytes(w, number, sub->p, sub->n); }
+static void put_sub(lm_bytes *w, int number, const lm_bytes *sub) { put_bytes(w, number, sub->p, sub->n); }
 
 uint8_t *spm_serialize(const spm_model *m, size_t *len) {
-	wr w = { 0 }, sub = { 0 };
+	lm_bytes w = { 0 }, sub = { 0 };
 	size_t j = 0;
 	/* ModelProto: 1 pieces, 2 trainer, 3 normalizer, 5 denormalizer; raw ones between by number */
 	static const int order[] = { 1, 2, 3, 5 };
 	for (int k = 0; k < 4; k++) {
 		int number = order[k];
 		while (j < m->raw.n && m->raw.f[j].number < (uint32_t)number) {
-			put(&w, m->raw.f[j].bytes, m->raw.f[j].len);
+			bytes_put(&w, m->raw.f[j].bytes, m->raw.f[j].len);
 			j++;
 		}
 		if (number == 1) {
@@ -390,7 +377,7 @@ uint8_t *spm_serialize(const spm_model *m, size_t *len) {
 			put_sub(&w, number, &sub);
 		}
 	}
-	for (; j < m->raw.n; j++) put(&w, m->raw.f[j].bytes, m->raw.f[j].len);
+	for (; j < m->raw.n; j++) bytes_put(&w, m->raw.f[j].bytes, m->raw.f[j].len);
 	free(sub.p);
 	*len = w.n;
 	if (!w.p) w.p = xmalloc(1);

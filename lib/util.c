@@ -540,3 +540,12 @@ void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path) {
 		p += r; at += r; n -= r;
 	}
 }
+
+void bytes_put(lm_bytes *b, const void *src, size_t n) {
+	if (b->n + n > b->cap) {
+		while (b->n + n > b->cap) b->cap = b->cap ? 2 * b->cap : 4096;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->n, src, n);
+	b->n += n;
+}

@@ -48,6 +48,13 @@ void out_claim(const char *path, int continued);
 /* n bytes of fd at offset at, or die naming path ("truncated" at the end of file). */
 void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path);
 
+/* Bytes gathered in memory, growing as they come (file headers, protobuf). */
+typedef struct lm_bytes {
+	uint8_t *p;
+	size_t n, cap;
+} lm_bytes;
+void bytes_put(lm_bytes *b, const void *src, size_t n);
+
 /* Whole file into memory (NUL-terminated; *len excludes the NUL). "-" is stdin. */
 char *read_file(const char *path, size_t *len);
 
