@@ -133,7 +133,13 @@ static void resume_state(trainer *t) {
 	sprintf(next, "%s.new", sp);
 	uint64_t want = params_hash(t->m);
 	if (access(sp, F_OK) == 0) trainstate_load(sp, &t->st, t->opt);
-	if (t->st.params_hash != want && access(next, F_OK) == 0) trainstate_load(next, &t->st, t->opt);
+	if (t->st.params_hash != want && access(next, F_OK) == 0) {
+		trainstate_load(next, &t->st, t->opt);
+		/* the save it belongs to was cut short before its last rename: finish
+		 * it, or the next save's STATE.new would replace the only state that
+		 * belongs to the checkpoint on disk */
+		if (t->st.params_hash == want && rename(next, sp)) die_errno("%s", sp);
+	}
 	if (t->st.params_hash != want) {
 		if (access(sp, F_OK)) die_errno("%s", sp);
 		die("%s: does not belong to %s (saved with other parameters)", sp, t->o.out);
