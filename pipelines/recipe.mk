@@ -46,6 +46,15 @@ quote = '$(subst ','\'',$(1))'
 cmd = $(shell mkdir -p $(WORK)/cmd && printf '%s\n' $(call quote,$(2)) | cmp -s - $(WORK)/cmd/$(1) || \
 	printf '%s\n' $(call quote,$(2)) >$(WORK)/cmd/$(1))$(WORK)/cmd/$(1)
 
+# A trainer writes its checkpoint to PART, renamed to the target when it ends.
+# Interrupted (Ctrl-C, a kill, a crash), the checkpoint it saved stays in PART,
+# which make does not delete (it is no target), and the next make resumes it,
+# unless a prerequisite (the data, the command) is newer than PART's training
+# state. $(call resume,PART,ARGS) is then --resume, ARGS otherwise;
+# $(call finish,PART) moves PART and its state to the target.
+resume = $(if $(and $(wildcard $(1).state),$(if $(shell find $^ -prune -newer $(1).state),,new)),--resume,$(2))
+finish = mv -f $(1).state $@.state && mv -f $(1) $@
+
 $(WORK):
 	mkdir -p $@
 

@@ -9,7 +9,7 @@
 #   $(WORK)/prefs-{helpful,safety}.jsonl      the two training mixes (the paper's:
 #        all helpful pairs and as many safety pairs; all safety pairs and helpful ones at 90/10)
 #   $(WORK)/prefs-eval-{helpful,safe}.jsonl   held-out pairs of each kind
-#   $(WORK)/rm-{helpful,safety}.safetensors   the reward models (+ .metrics.jsonl)
+#   $(WORK)/rm-{helpful,safety}.safetensors   the reward models (+ .metrics.jsonl; .part while they train)
 #   $(WORK)/rm-{helpful,safety}-eval.jsonl    lm-rm eval on the held-out pairs of their kind
 #   $(WORK)/rm-{shuffled,random}-eval.jsonl   the controls, on the held-out helpful pairs
 #   $(WORK)/bow-eval.json                     the shallow baseline, on the same pairs
@@ -55,12 +55,14 @@ $(WORK)/rm-random-init.safetensors: $(WORK)/random.safetensors $(call cmd,rm-ini
 $(WORK)/rm-helpful.safetensors $(WORK)/rm-safety.safetensors $(WORK)/rm-shuffled.safetensors: \
 		$(WORK)/rm-%.safetensors: $(WORK)/prefs-%.jsonl $(WORK)/rm-init.safetensors $(WORK)/prefs-eval.jsonl \
 		$(call cmd,rm,$(REWARD) $(RM_ARGS))
-	$(REWARD) train --init $(WORK)/rm-init.safetensors --tokenizer $(WORK)/tok.model $(RM_ARGS) \
-		--val $(WORK)/prefs-eval.jsonl --metrics $(WORK)/rm-$*.metrics.jsonl -o $@ $<
+	$(REWARD) train $(call resume,$(WORK)/rm-$*.part,--init $(WORK)/rm-init.safetensors) --tokenizer $(WORK)/tok.model \
+		$(RM_ARGS) --val $(WORK)/prefs-eval.jsonl --metrics $(WORK)/rm-$*.metrics.jsonl -o $(WORK)/rm-$*.part $<
+	$(call finish,$(WORK)/rm-$*.part)
 $(WORK)/rm-random.safetensors: $(WORK)/prefs-helpful.jsonl $(WORK)/rm-random-init.safetensors \
 		$(call cmd,rm,$(REWARD) $(RM_ARGS))
-	$(REWARD) train --init $(WORK)/rm-random-init.safetensors --tokenizer $(WORK)/tok.model $(RM_ARGS) \
-		--metrics $(WORK)/rm-random.metrics.jsonl -o $@ $<
+	$(REWARD) train $(call resume,$(WORK)/rm-random.part,--init $(WORK)/rm-random-init.safetensors) \
+		--tokenizer $(WORK)/tok.model $(RM_ARGS) --metrics $(WORK)/rm-random.metrics.jsonl -o $(WORK)/rm-random.part $<
+	$(call finish,$(WORK)/rm-random.part)
 
 $(WORK)/rm-helpful-eval.jsonl $(WORK)/rm-shuffled-eval.jsonl $(WORK)/rm-random-eval.jsonl: \
 		$(WORK)/rm-%-eval.jsonl: $(WORK)/rm-%.safetensors $(WORK)/prefs-eval-helpful.jsonl

@@ -2,7 +2,7 @@
 # loss on the answers only; every VAL_EVERY-th dialogue is held out.
 #   $(WORK)/sft-train.jsonl, sft-val.jsonl    the dialogues split
 #   $(WORK)/sft-train.bin, sft-val.bin        rendered in Llama 2's chat template, with loss masks
-#   $(WORK)/sft.safetensors                   the chat model
+#   $(WORK)/sft.safetensors                   the chat model (sft.part while it trains)
 #   $(WORK)/sft.metrics.jsonl                 loss per step, val_loss every few
 
 sft: $(WORK)/sft.safetensors
@@ -18,5 +18,6 @@ $(WORK)/sft-%.bin: $(WORK)/sft-%.jsonl $(WORK)/tok.model $(call cmd,tokenize,$(T
 
 $(WORK)/sft.safetensors: $(WORK)/pretrain.safetensors $(WORK)/sft-train.bin $(WORK)/sft-val.bin \
 		$(call cmd,sft,$(SFT) $(SFT_ARGS))
-	$(SFT) --init $(WORK)/pretrain.safetensors $(SFT_ARGS) --val $(WORK)/sft-val.bin \
-		--metrics $(WORK)/sft.metrics.jsonl -o $@ $(WORK)/sft-train.bin
+	$(SFT) $(call resume,$(WORK)/sft.part,--init $(WORK)/pretrain.safetensors) $(SFT_ARGS) --val $(WORK)/sft-val.bin \
+		--metrics $(WORK)/sft.metrics.jsonl -o $(WORK)/sft.part $(WORK)/sft-train.bin
+	$(call finish,$(WORK)/sft.part)
