@@ -1,4 +1,5 @@
 #include "chat.h"
+#include "charclass.h"
 #include "pack.h"
 #include "utf8.h"
 #include "util.h"
@@ -49,36 +50,19 @@ static unsigned utf8_at(const unsigned char *s, size_t len, size_t *n) {
 	return cp;
 }
 
-/* Python's str.isspace(): bidirectional class WS, B or S, or category Zs. */
-static int py_space(unsigned c) {
-	return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 ||
-	       c == 0x1680 || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 ||
-	       c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
 const char *chat_strip(const char *s, size_t *len) {
 	const unsigned char *p = (const unsigned char *)s;
 	size_t n = *len, k;
-	while (n && py_space(utf8_at(p, n, &k))) { p += k; n -= k; }
+	while (n && cp_is_space(utf8_at(p, n, &k))) { p += k; n -= k; }
 	/* from the right: step back over continuation bytes to the start of the last character */
 	while (n) {
 		size_t i = n - 1;
 		while (i && (p[i] & 0xc0) == 0x80) i--;
-		if (!py_space(utf8_at(p + i, n - i, &k))) break;
+		if (!cp_is_space(utf8_at(p + i, n - i, &k))) break;
 		n = i;
 	}
 	*len = n;
 	return (const char *)p;
-}
-
-static int utf8_valid(const unsigned char *s, size_t n) {
-	for (size_t i = 0; i < n;) {
-		uint32_t cp;
-		int valid;
-		i += utf8_decode(s + i, n - i, &cp, &valid);
-		if (!valid) return 0;
-	}
-	return 1;
 }
 
 const char *chat_check(const chat_dialog *d, int end) {
@@ -98,7 +82,7 @@ const char *chat_check(const chat_dialog *d, int end) {
 			snprintf(why, sizeof why, "message %d: content contains a NUL character", i + 1);
 			return why;
 		}
-		if (!utf8_valid((const unsigned char *)m->content, m->len)) {
+		if (!utf8_valid(m->content, m->len)) {
 			snprintf(why, sizeof why, "message %d: content is not valid UTF-8", i + 1);
 			return why;
 		}

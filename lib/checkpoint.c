@@ -9,7 +9,6 @@
 #include "util.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,29 +24,6 @@ static int little_endian(void) {
 	return *(const uint8_t *)&one == 1;
 }
 
-static void json_escape(char **buf, size_t *len, size_t *cap, const char *s) {
-	for (; *s; s++) {
-		if (*len + 8 > *cap) *buf = xrealloc(*buf, *cap *= 2);
-		if (*s == '"' || *s == '\\') {
-			(*buf)[(*len)++] = '\\';
-			(*buf)[(*len)++] = *s;
-		} else {
-			(*buf)[(*len)++] = *s;
-		}
-	}
-}
-
-static void append(char **buf, size_t *len, size_t *cap, const char *fmt, ...) {
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
-		va_end(ap);
-		if ((size_t)n < *cap - *len) { *len += n; return; }
-		*buf = xrealloc(*buf, *cap *= 2);
-	}
-}
-
 void ckpt_save(const lm_model *m, const char *path) {
 	if (!little_endian()) die("%s: safetensors writing needs a little-endian machine", path);
 	const lm_config *c = &m->cfg;
@@ -55,24 +31,30 @@ void ckpt_save(const lm_model *m, const char *path) {
 	lm_tensor *t = xmalloc(n * sizeof *t);
 	params_tensors(c, t);
 
-	size_t cap = 4096, len = 0;
-	char *h = xmalloc(cap);
+	cJSON *hdr = cJSON_CreateObject(), *meta = cJSON_AddObjectToObject(hdr, "__metadata__");
 	char *cfg = config_to_json(c);
-	append(&h, &len, &cap, "{\"__metadata__\":{\"format\":\"pt\",\"lmkit_config\":\"");
-	json_escape(&h, &len, &cap, cfg);
-	append(&h, &len, &cap, "\"}");
+	cJSON_AddStringToObject(meta, "format", "pt");
+	cJSON_AddStringToObject(meta, "lmkit_config", cfg);
 	free(cfg);
 	size_t off = 0;
 	for (int i = 0; i < n; i++) {
 		size_t bytes = t[i].size * sizeof(float);
-		append(&h, &len, &cap, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d", t[i].name, t[i].shape[0]);
-		if (t[i].ndim == 2) append(&h, &len, &cap, ",%d", t[i].shape[1]);
-		append(&h, &len, &cap, "],\"data_offsets\":[%zu,%zu]}", off, off + bytes);
+		cJSON *e = cJSON_AddObjectToObject(hdr, t[i].name);
+		cJSON_AddStringToObject(e, "dtype", "F32");
+		cJSON_AddItemToObject(e, "shape", cJSON_CreateIntArray(t[i].shape, t[i].ndim));
+		double at[2] = {(double)off, (double)(off + bytes)};   /* exact below 2^53 bytes */
+		cJSON_AddItemToObject(e, "data_offsets", cJSON_CreateDoubleArray(at, 2));
 		off += bytes;
 	}
-	append(&h, &len, &cap, "}");
+	char *json = cJSON_PrintUnformatted(hdr);
+	if (!json) die("%s: out of memory", path);
+	cJSON_Delete(hdr);
+	size_t len = strlen(json);
 	/* the data that follows starts 8-byte aligned, as the safetensors spec asks */
-	while ((8 + len) % 8) append(&h, &len, &cap, " ");
+	size_t padded = len + (8 - (8 + len) % 8) % 8;
+	char *h = xrealloc(json, padded);
+	memset(h + len, ' ', padded - len);
+	len = padded;
 
 	lm_out *o = out_open(path, 0);
 	uint64_t hl = len;

@@ -22,6 +22,10 @@
 #include <stdint.h>
 #include <string.h>
 #include "blk64.h"
+#include "charclass.h"
+#include "hset.h"
+#include "utf8.h"
+#include "words.h"
 
 enum clean_rule { R_UTF8, R_GOPHER_REP, R_GOPHER_QUAL, R_C4, R_FINEWEB, R_PII, R_N };
 extern const char *const clean_rule_name[R_N];
@@ -80,40 +84,6 @@ enum {
 	P_N
 };
 
-/* A word as datatrove's English word splitter (spaCy) would produce it, approximately:
- * see clean_words(). */
-typedef struct clean_word {
-	uint64_t hash;
-	uint32_t cps;           /* code points */
-	uint8_t symbol;         /* every code point is punctuation (datatrove PUNCTUATION_SET) */
-	uint8_t alpha;          /* some code point is a letter */
-	uint8_t sent_end;       /* ".", "!" or "?" alone: ends a sentence (spaCy sentencizer) */
-	uint8_t line_start;     /* the first word of a line (of str.splitlines: words never cross
-	                           one); where words lie is not kept, to keep them small */
-} clean_word;
-
-/* What the Gopher quality rule counts over the words of a text, gathered while
- * splitting it so that the words need no second pass. */
-typedef struct clean_wstat {
-	size_t nonsym, nonsym_cps;  /* words that are not symbol words, their code points */
-	size_t alpha;               /* words with a letter */
-	unsigned stops;             /* bit k: the k-th of the stop words the be to of and that have with */
-} clean_wstat;
-
-/* A hash set / counter over 64-bit keys, reused between documents; one slot per
- * cache-line quarter so that a probe touches one line. It starts small and doubles
- * when half full, so that it holds what is distinct, not what was put. */
-typedef struct hslot {
-	uint64_t key;           /* 0: empty */
-	uint32_t val, aux;
-} hslot;
-typedef struct hset {
-	hslot *slot;
-	size_t cap;             /* slots allocated */
-	size_t n, used;         /* slots in use (a power of 2), keys held */
-	int grew;               /* doubled since set_clear: slot indices taken before are stale */
-} hset;
-
 struct cleaner {
 	double p[P_N];
 	int on[R_N];
@@ -132,76 +102,9 @@ struct cleaner {
 	const char *cnt_text;   /* a text whose number of words is known: cnt_nw */
 	size_t cnt_len, cnt_nw;
 	void *pii;              /* compiled patterns (pii.c) */
-	struct chunk_memo *memo;   /* the words of recent chunks that needed splitting (clean.c) */
+	struct chunk_memo *memo;   /* the words of recent chunks that needed splitting (words.c) */
 	uint64_t hash1[256];    /* the hash of each one-byte word */
 };
-
-/* Split text into words (c->w, c->nw). */
-void clean_words(cleaner *c, const char *s, size_t n);
-/* the same into another array */
-void clean_words_into(cleaner *c, const char *s, size_t n, clean_word **w, size_t *nw, size_t *cap);
-/* the same, skipped when c->w already holds the words of exactly this text */
-void clean_words_cached(cleaner *c, const char *s, size_t n);
-/* Python's str.splitlines: the next line [*a, *b) from *pos; 0 at the end. Separators
- * are \n \r \r\n \v \f \x1c \x1d \x1e U+0085 U+2028 U+2029; no empty last line. */
-int py_line(const char *s, size_t n, size_t *pos, size_t *a, size_t *b);
-/* str.lstrip() / str.rstrip() on [a, b): the new a or b */
-size_t lstrip_at(const char *s, size_t a, size_t b);
-size_t rstrip_at(const char *s, size_t a, size_t b);
-size_t utf8_cps(const char *s, size_t n);
-/* the code point at s (n > 0 bytes left), its byte length in *len; invalid bytes are U+FFFD */
-uint32_t utf8_get(const char *s, size_t n, int *len);
-int cp_is_punct(uint32_t cp);       /* datatrove PUNCTUATION_SET */
-int cp_is_terminal(uint32_t cp);    /* datatrove TERMINAL_PUNCTUATION */
-int cp_is_alpha(uint32_t cp);       /* Python str.isalpha, approximately */
-int cp_is_space(uint32_t cp);       /* Python str.isspace */
-/* Empty the set for about expect keys (a hint: it grows past it). */
-void set_clear(hset *s, size_t expect);
-void set_grow(hset *s);
-static inline size_t set_slot(const hset *s, uint64_t key) {
-	size_t mask = s->n - 1, i = (key ^ key >> 29) & mask;
-	for (;;) {   /* one branch per probe: found and empty end it alike */
-		uint64_t k = s->slot[i].key;
-		if ((k == key) | (k == 0)) return i;
-		i = (i + 1) & mask;
-	}
-}
-/* Insert key; returns the slot, *fresh = 1 when it was not there. Inline: it is the
- * inner loop of the repetition rule. */
-static inline size_t set_put(hset *s, uint64_t key, int *fresh) {
-	if (!key) key = 1;   /* 0 marks an empty slot */
-	size_t i = set_slot(s, key);
-	*fresh = !s->slot[i].key;
-	if (*fresh) {
-		if (2 * (s->used + 1) > s->n) {
-			set_grow(s);
-			i = set_slot(s, key);
-		}
-		s->slot[i].key = key, s->slot[i].val = 0;
-		s->used++;
-	}
-	return i;
-}
-/* Count key: its slot with val incremented, and aux = pos when it is new. Without a
- * branch on whether it is new, which is as likely as not in the repetition rule. */
-static inline hslot *set_count(hset *s, uint64_t key, uint32_t pos) {
-	key = key ? key : 1;
-	size_t i = set_slot(s, key);
-	int fresh = !s->slot[i].key;
-	if (2 * (s->used + fresh) > s->n) {
-		set_grow(s);
-		i = set_slot(s, key);
-	}
-	hslot *e = &s->slot[i];
-	e->key = key;
-	e->val = fresh ? 1 : e->val + 1;
-	e->aux = fresh ? pos : e->aux;
-	s->used += fresh;
-	return e;
-}
-/* the slot holding key (it must be there) */
-static inline size_t set_find(const hset *s, uint64_t key) { return set_slot(s, key ? key : 1); }
-char *scratch(cleaner *c, int i, size_t n);
 
 int gopher_repetition(cleaner *c, const char *s, size_t n, clean_result *r);
 int gopher_quality(cleaner *c, const char *s, size_t n, clean_result *r);

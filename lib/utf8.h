@@ -19,4 +19,16 @@ static inline size_t utf8_lead_len(unsigned char c) {
 /* Encode cp into out (4 bytes room); returns the length. */
 size_t utf8_encode(uint32_t cp, char *out);
 
+/* By Python's rules (str.decode with errors="replace"), as the cleaning
+ * rules count characters: the length of the valid sequence at s (1..4), or 0
+ * when s starts an invalid one; the bytes a maximal invalid subpart spans;
+ * the code point at s (n > 0), U+FFFD for invalid bytes, its length in *len. */
+int utf8_valid_len(const unsigned char *s, size_t n);
+int utf8_bad_len(const unsigned char *s, size_t n);
+uint32_t utf8_get(const char *s, size_t n, int *len);
+/* code points in s (continuation bytes not counted) */
+size_t utf8_cps(const char *s, size_t n);
+/* 1 when all of s is valid UTF-8 */
+int utf8_valid(const char *s, size_t n);
+
 #endif

@@ -15,6 +15,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* text, then s as a JSON string */
+static void put_str(lm_out *o, const char *text, const char *s) {
+	out_printf(o, "%s", text);
+	json_put_string(o, s, strlen(s));
+}
+
 static const char *USAGE =
 	"prompts [-s system] [-o prompts.jsonl] eval.jsonl\n"
 	"       lm-eval score [-q] [-n name] [-r refusal] [-d details.jsonl] [-o results.jsonl] eval.jsonl replies.jsonl\n"
@@ -60,11 +66,10 @@ static int cmd_prompts(int argc, char **argv) {
 		cJSON *j = parse_line(in);
 		const char *prompt = member(j, "prompt", in, 1), *id = member(j, "id", in, 0);
 		out_printf(o, "{");
-		if (id) { out_printf(o, "\"id\": "); json_put_string(o, id, strlen(id)); out_printf(o, ", "); }
+		if (id) { put_str(o, "\"id\": ", id); out_printf(o, ", "); }
 		out_printf(o, "\"messages\": [");
-		if (system) { out_printf(o, "{\"role\": \"system\", \"content\": "); json_put_string(o, system, strlen(system)); out_printf(o, "}, "); }
-		out_printf(o, "{\"role\": \"user\", \"content\": ");
-		json_put_string(o, prompt, strlen(prompt));
+		if (system) { put_str(o, "{\"role\": \"system\", \"content\": ", system); out_printf(o, "}, "); }
+		put_str(o, "{\"role\": \"user\", \"content\": ", prompt);
 		out_printf(o, "}]}\n");
 		cJSON_Delete(j);
 	}
@@ -150,11 +155,10 @@ static int cmd_score(int argc, char **argv) {
 		refused[k] += is_refusal;
 		if (d) {
 			out_printf(d, "{");
-			if (id) { out_printf(d, "\"id\": "); json_put_string(d, id, strlen(id)); out_printf(d, ", "); }
+			if (id) { put_str(d, "\"id\": ", id); out_printf(d, ", "); }
 			out_printf(d, "\"kind\": \"%s\", \"prompt\": ", kind);
 			json_put_string(d, prompt, strlen(prompt));
-			out_printf(d, ", \"reply\": ");
-			json_put_string(d, reply, strlen(reply));
+			put_str(d, ", \"reply\": ", reply);
 			out_printf(d, ", \"correct\": %s, \"refused\": %s", ok ? "true" : "false", is_refusal ? "true" : "false");
 			if (k == FACT) out_printf(d, ", \"exact\": %s", same ? "true" : "false");
 			out_printf(d, "}\n");
@@ -167,12 +171,9 @@ static int cmd_score(int argc, char **argv) {
 	if (!n[FACT] && !n[UNSAFE] && !n[BENIGN]) die("%s: no evaluation item", eval_path);
 	if (d) out_close(d);
 	if (o) {
-		out_printf(o, "{\"name\": ");
-		json_put_string(o, name, strlen(name));
-		out_printf(o, ", \"eval\": ");
-		json_put_string(o, eval_path, strlen(eval_path));
-		out_printf(o, ", \"replies\": ");
-		json_put_string(o, replies_path, strlen(replies_path));
+		put_str(o, "{\"name\": ", name);
+		put_str(o, ", \"eval\": ", eval_path);
+		put_str(o, ", \"replies\": ", replies_path);
 		out_printf(o, ", \"facts\": %ld, \"accuracy\": %.4f, \"exact_match\": %.4f, \"unsafe\": %ld, "
 			   "\"refusal_rate\": %.4f, \"benign\": %ld, \"benign_refusal_rate\": %.4f}\n",
 			   n[FACT], rate(right[FACT], n[FACT]), rate(exact, n[FACT]), n[UNSAFE],
@@ -217,12 +218,9 @@ static int cmd_loss(int argc, char **argv) {
 	lm_shard *s = shard_open(shard_path);
 	eval_loss e = eval_shard_loss(m, s, B, T);
 	if (o) {
-		out_printf(o, "{\"name\": ");
-		json_put_string(o, name, strlen(name));
-		out_printf(o, ", \"model\": ");
-		json_put_string(o, model_path, strlen(model_path));
-		out_printf(o, ", \"shard\": ");
-		json_put_string(o, shard_path, strlen(shard_path));
+		put_str(o, "{\"name\": ", name);
+		put_str(o, ", \"model\": ", model_path);
+		put_str(o, ", \"shard\": ", shard_path);
 		out_printf(o, ", \"targets\": %.0f, \"loss\": %.6f, \"perplexity\": %.4f, \"unigram_entropy\": %.6f}\n",
 			   e.targets, e.loss, exp(e.loss), e.unigram_entropy);
 		out_close(o);
