@@ -10,8 +10,11 @@ OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pipe
 # what the build needs whatever CFLAGS, LDFLAGS or LDLIBS a user gives (make CFLAGS=-g)
 NEED_CFLAGS  := -std=c11 -D_GNU_SOURCE -fopenmp -Ilib -I/usr/include/openblas -MMD -MP
-NEED_LDFLAGS := -fopenmp -Wl,--as-needed
-NEED_LDLIBS  := -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
+# libgomp is linked statically so that lib/blas.c can set OMP_WAIT_POLICY before it
+# reads it (the shared one that -fopenmp adds last is then unused: --as-needed drops
+# it); OpenBLAS is not linked: lib/blas.c opens it once OPENBLAS_CORETYPE is set
+NEED_LDFLAGS := -Wl,--as-needed
+NEED_LDLIBS  := -Wl,-Bstatic -lgomp -Wl,-Bdynamic -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
 BUILD   ?= build
 BIN     ?= bin
 

@@ -303,6 +303,7 @@ typedef struct train {
 	size_t sa_len, sa_cap;
 	/* words as symbol sequences */
 	int32_t *ws;
+	uint8_t *wdead;        /* per symbol: its pair with the next is a dropped place (mark_runs) */
 	size_t *woff;
 	uint32_t *wlen, *wstamp;
 	int64_t *wfreq;
@@ -563,21 +564,28 @@ static int32_t *cmap_slot(cmap *m, uint32_t cp, int *fresh) {
 	return &m->val[j];
 }
 
-/* The pairs a word contributes, as SentencePiece counts them: occurrences of a
- * pair of identical symbols do not overlap ("a a a a" holds (a,a) twice, as
- * merging it gives "aa aa"), taken greedily from the left. */
-static size_t word_pairs(const int32_t *s, uint32_t n, uint64_t *out) {
+/* How SentencePiece's trainer counts a pair of identical symbols: it keeps each
+ * pair's places in the text, and the first time it counts a pair it drops every
+ * second place of a run ("a a a a" holds (a,a) at its 1st and 3rd places, which
+ * do not overlap), for good: when a merge later takes a symbol from the run, the
+ * dropped places stay dropped ("x a a a" after merging "xa": "xa a a" holds no
+ * (a,a)), and merging (a,a) merges only the places kept. Identical symbols are
+ * next to each other only from the start (characters) or from the merge that
+ * made the symbol, and the trainer first counts the pair right after that, so
+ * dead[i] (the pair of symbols i and i+1 is a dropped place) is set then:
+ * alternately along each run of the symbol (only, or any when only < 0), the
+ * run's first pair kept. */
+static void mark_runs(const int32_t *s, uint8_t *dead, uint32_t n, int32_t only) {
+	for (uint32_t i = 0; i + 1 < n; i++)
+		if (s[i] == s[i + 1] && (only < 0 || s[i] == only))
+			dead[i] = i > 0 && s[i - 1] == s[i] && !dead[i - 1];
+}
+
+/* The pairs a word contributes: every pair of neighbours but the dropped places. */
+static size_t word_pairs(const int32_t *s, const uint8_t *dead, uint32_t n, uint64_t *out) {
 	size_t k = 0;
-	int counted_same = 0;
-	for (uint32_t i = 0; i + 1 < n; i++) {
-		if (s[i] == s[i + 1]) {
-			if (counted_same) { counted_same = 0; continue; }
-			counted_same = 1;
-		} else {
-			counted_same = 0;
-		}
-		out[k++] = (uint64_t)(uint32_t)s[i] << 32 | (uint32_t)s[i + 1];
-	}
+	for (uint32_t i = 0; i + 1 < n; i++)
+		if (s[i] != s[i + 1] || !dead[i]) out[k++] = (uint64_t)(uint32_t)s[i] << 32 | (uint32_t)s[i + 1];
 	return k;
 }
 
@@ -603,18 +611,18 @@ static void *grow(void *p, size_t *cap, size_t need, size_t size) {
 	return xrealloc(p, *cap * size);
 }
 
-/* Merge every (a,b) of word w into X, left to right, and update the pair counts
- * by the difference between the word's pairs before and after. Only windows
- * around the merges change: from the symbol before a merge to the one after it,
- * widened to whole runs of identical symbols (whose pairs are counted by the
- * run's length); counts outside them are the same before and after, so a long
+/* Merge every counted place of (a,b) in word w into X, left to right, and update
+ * the pair counts by the difference between the word's pairs before and after.
+ * Only windows around the merges change, from the symbol before a merge to the
+ * one after it; counts outside them are the same before and after, so a long
  * word costs little more than a short one. */
 static void merge_in_word(train *T, int32_t w, int32_t q, int32_t a, int32_t b, int32_t X) {
 	int32_t *s = T->ws + T->woff[w];
+	uint8_t *d = T->wdead + T->woff[w];
 	uint32_t n = T->wlen[w];
 	size_t nm = 0;
 	for (uint32_t i = 0; i + 1 < n;) {
-		if (s[i] == a && s[i + 1] == b) {
+		if (s[i] == a && s[i + 1] == b && (a != b || !d[i])) {
 			T->mpos = grow(T->mpos, &T->mpos_cap, nm + 1, sizeof *T->mpos);
 			T->mpos[nm++] = i;
 			i += 2;
@@ -629,14 +637,10 @@ static void merge_in_word(train *T, int32_t w, int32_t q, int32_t a, int32_t b, 
 	size_t nwin = 0, span = 0;
 	for (size_t k = 0; k < nm;) {
 		uint32_t L = m[k] ? m[k] - 1 : 0, R = m[k] + 3 < n ? m[k] + 3 : n;
-		while (L > 0 && s[L - 1] == s[L]) L--;
-		while (R < n && s[R] == s[R - 1]) R++;
 		for (k++; k < nm; k++) {
 			uint32_t L2 = m[k] - 1, R2 = m[k] + 3 < n ? m[k] + 3 : n;
-			while (L2 > 0 && s[L2 - 1] == s[L2]) L2--;
 			if (L2 >= R) break;
-			while (R2 < n && s[R2] == s[R2 - 1]) R2++;
-			if (R2 > R) R = R2;
+			R = R2;
 		}
 		T->win = grow(T->win, &T->win_cap, 2 * nwin + 2, sizeof *T->win);
 		T->win[2 * nwin] = L;
@@ -648,12 +652,19 @@ static void merge_in_word(train *T, int32_t w, int32_t q, int32_t a, int32_t b, 
 	uint64_t *before = T->pbuf, *after = T->pbuf + span;
 	size_t nb = 0, na = 0;
 	for (size_t k = 0; k < nwin; k++)
-		nb += word_pairs(s + T->win[2 * k], T->win[2 * k + 1] - T->win[2 * k], before + nb);
+		nb += word_pairs(s + T->win[2 * k], d + T->win[2 * k], T->win[2 * k + 1] - T->win[2 * k], before + nb);
 
+	/* the places next to an X are new, and kept; runs of X are marked below */
 	uint32_t out = m[0];
-	for (uint32_t i = m[0]; i < n;) {
-		if (i + 1 < n && s[i] == a && s[i + 1] == b) { s[out++] = X; i += 2; }
-		else s[out++] = s[i++];
+	for (uint32_t i = m[0], k = 0; i < n;) {
+		if (k < nm && i == m[k]) {
+			if (out) d[out - 1] = 0;
+			d[out] = 0;
+			s[out++] = X; i += 2; k++;
+		} else {
+			d[out] = d[i];
+			s[out++] = s[i++];
+		}
 	}
 	T->wlen[w] = out;
 	/* each window shrinks by the merges inside it and moves by those before it */
@@ -662,7 +673,8 @@ static void merge_in_word(train *T, int32_t w, int32_t q, int32_t a, int32_t b, 
 		uint32_t L = T->win[2 * k], R = T->win[2 * k + 1];
 		size_t inside = 0;
 		for (; k2 < nm && m[k2] < R; k2++) inside++;
-		na += word_pairs(s + L - merged_before, R - L - inside, after + na);
+		mark_runs(s + L - merged_before, d + L - merged_before, R - L - inside, X);
+		na += word_pairs(s + L - merged_before, d + L - merged_before, R - L - inside, after + na);
 		merged_before += inside;
 	}
 
@@ -755,6 +767,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 	size_t total = 0;
 	for (size_t i = 0; i < t->tab_cap; i++) total += t->tab[i].len;
 	T->ws = xmalloc((total ? total : 1) * sizeof *T->ws);
+	T->wdead = xcalloc(total ? total : 1, 1);
 	T->woff = xmalloc((t->n_words + 1) * sizeof *T->woff);
 	T->wlen = xmalloc((t->n_words + 1) * sizeof *T->wlen);
 	T->wfreq = xmalloc((t->n_words + 1) * sizeof *T->wfreq);
@@ -776,6 +789,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 			T->ws[pos++] = sym;
 		}
 		if (pos - start < 2) { pos = start; continue; }
+		mark_runs(T->ws + start, T->wdead + start, (uint32_t)(pos - start), -1);
 		T->woff[T->n_w] = start;
 		T->wlen[T->n_w] = (uint32_t)(pos - start);
 		T->wfreq[T->n_w] = e->count;
@@ -791,7 +805,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 			T->pbuf_cap = 2 * (size_t)T->wlen[w];
 			T->pbuf = xrealloc(T->pbuf, T->pbuf_cap * sizeof *T->pbuf);
 		}
-		size_t k = word_pairs(T->ws + T->woff[w], T->wlen[w], T->pbuf);
+		size_t k = word_pairs(T->ws + T->woff[w], T->wdead + T->woff[w], T->wlen[w], T->pbuf);
 		for (size_t i = 0; i < k; i++)
 			pair_inc(T, (int32_t)(T->pbuf[i] >> 32), (int32_t)T->pbuf[i], (int32_t)w, T->wfreq[w]);
 	}
@@ -896,7 +910,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 	for (size_t q = 0; q < T->n_p; q++) free(T->p[q].w);
 	free(T->p); free(T->ptab); free(T->touched); free(T->heap); free(T->stab); free(T->pbuf); free(T->mpos); free(T->win);
 	free(T->sym); free(T->sarena);
-	free(T->ws); free(T->woff); free(T->wlen); free(T->wfreq); free(T->wstamp);
+	free(T->ws); free(T->wdead); free(T->woff); free(T->wlen); free(T->wfreq); free(T->wstamp);
 	return v;
 }
 

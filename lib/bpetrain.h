@@ -14,10 +14,19 @@
  * again, skipping pairs whose result would not be a valid piece (more than
  * max_piece_len characters, mixing Unicode scripts, holding a digit, "▁" after
  * the start) or would repeat a piece already made. A pair of identical symbols
- * is counted without overlap ("aaaa" holds "aa" twice), as spm_train counts it.
- * Pair counts are updated incrementally, only in the windows of the words a
- * merge changes, and kept in a lazy priority queue, so a merge costs time in
- * proportion to the places it changes.
+ * is counted as spm_train counts it: at the places where it was first counted,
+ * every second place of a run dropped for good ("aaaa" holds "aa" twice; "xaaa"
+ * holds it once, and none once "xa" is merged). Pair counts are updated
+ * incrementally, only in the windows of the words a merge changes, and kept in
+ * a lazy priority queue, so a merge costs time in proportion to the places it
+ * changes.
+ *
+ * spm_train chooses each merge among its "active" pairs only: the most
+ * frequent, 5% of its symbols but at least 1000, chosen again every 100 merges.
+ * Late in training, when many pairs share the lowest counts, which of them are
+ * active follows the order of its hash table; lm-bpe applies the tie rule to
+ * all pairs, so from there on (e.g. after 5300 merges on The Devil's Dictionary,
+ * 9700 on the King James Bible) the order of equal-count pieces can differ.
  *
  * The vocabulary is laid out as SentencePiece's trainer lays it out: <unk>,
  * <s>, </s> at 0, 1, 2, then control symbols, user-defined symbols and the 256

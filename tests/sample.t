@@ -1,5 +1,5 @@
 # lm-sample: llama2.c's greedy output for stories260K exactly, JSONL prompts and
-# results, batch-independent sampling, errors, and a valgrind run.
+# results, batch-independent sampling and errors (tests/valgrind.t runs it under valgrind).
 . "$(dirname "$0")/lib.sh"
 
 # A random model needs no assets: ids, JSONL and batching work on it.
@@ -64,18 +64,6 @@ if [ -r "$ASSETS/stories260K.bin" ] && [ -r "$ASSETS/tok512.bin" ] && [ -r "$ASS
 		stderr_has "  says so" 'tokenizer.model: 32000 tokens, but the model.s vocabulary has 512'
 	fi
 	fails "prompt without a tokenizer" lm-sample -j -p hi "$S"
-
-	# valgrind cannot decode AVX-512, so this run uses its own -O1 build without -march=native;
-	# both variables lm_init would set are given, so it does not re-execute (under valgrind
-	# /proc/self/exe is valgrind itself)
-	if command -v valgrind >/dev/null 2>&1 &&
-	   make -s -C "$ROOT" BUILD=build/valgrind BIN=build/valgrind/bin OPT='-O1' build/valgrind/bin/lm-sample >make.log 2>&1; then
-		ok "valgrind: 20 tokens, no errors" env OPENBLAS_CORETYPE=Haswell OMP_WAIT_POLICY=passive valgrind -q --error-exitcode=99 \
-			"$ROOT/build/valgrind/bin/lm-sample" -t 0 -n 20 --tokenizer "$ASSETS/tok512.bin" -o vg.txt "$S"
-		is "  and the right text" "$(cat vg.txt)" "Once upon a time, there was a little girl named Lily. She loved to play"
-	else
-		echo "# valgrind absent or its build failed: skipped"
-	fi
 else
 	echo "# no $ASSETS/stories260K.bin or tok512: llama2.c asset tests skipped"
 fi

@@ -1,7 +1,8 @@
 /* bpetrain against a plain, slow BPE trainer written from SentencePiece's rules:
  * every pair recounted from scratch after each merge. The fast trainer updates
  * counts only where a merge changes a word; on random texts full of runs
- * ("aaaa", "....", "▁▁▁") both must make the same pieces in the same order. */
+ * ("aaaa", "....", "▁▁▁") both must make the same pieces in the same order.
+ * (That these rules are spm_train's, runs included, tests/ref/spm_bpe.sh checks.) */
 #include "tap.h"
 #include "bpetrain.h"
 #include "rng.h"
@@ -51,7 +52,16 @@ static int intern(const char *s) {
 	return nsym++;
 }
 
-typedef struct { int *s, n; long long f; } word;
+/* dead[i]: the pair of symbols i and i+1 is a place spm_train dropped: in a run
+ * of identical symbols, every second place from the run's start, as the run
+ * stood when the symbol was made (a character: from the start) */
+typedef struct { int *s, n; long long f; char *dead; } word;
+
+static void mark(word *w, int only) {
+	for (int i = 0; i + 1 < w->n; i++)
+		if (w->s[i] == w->s[i + 1] && (only < 0 || w->s[i] == only))
+			w->dead[i] = i > 0 && w->s[i - 1] == w->s[i] && !w->dead[i - 1];
+}
 
 /* The pieces the slow trainer makes, at most max; returns how many. */
 static int slow_train(word *w, int nw, int maxlen, char **out, int max) {
@@ -59,15 +69,11 @@ static int slow_train(word *w, int nw, int maxlen, char **out, int max) {
 	int made = 0;
 	while (made < max) {
 		memset(cnt, 0, sizeof cnt);
-		for (int k = 0; k < nw; k++) {
-			int same = 0;
+		for (int k = 0; k < nw; k++)
 			for (int i = 0; i + 1 < w[k].n; i++) {
 				int a = w[k].s[i], b = w[k].s[i + 1];
-				if (a == b) { if (same) { same = 0; continue; } same = 1; }
-				else same = 0;
-				cnt[a][b] += w[k].f;
+				if (a != b || !w[k].dead[i]) cnt[a][b] += w[k].f;
 			}
-		}
 		int ba = -1, bb = -1;
 		char best[256] = "", cand[256];
 		for (int a = 0; a < nsym; a++)
@@ -92,10 +98,17 @@ static int slow_train(word *w, int nw, int maxlen, char **out, int max) {
 		for (int k = 0; k < nw; k++) {
 			int o = 0;
 			for (int i = 0; i < w[k].n;) {
-				if (i + 1 < w[k].n && w[k].s[i] == ba && w[k].s[i + 1] == bb) { w[k].s[o++] = x; i += 2; }
-				else w[k].s[o++] = w[k].s[i++];
+				if (i + 1 < w[k].n && w[k].s[i] == ba && w[k].s[i + 1] == bb && (ba != bb || !w[k].dead[i])) {
+					if (o) w[k].dead[o - 1] = 0;   /* a new place */
+					w[k].dead[o] = 0;
+					w[k].s[o++] = x; i += 2;
+				} else {
+					w[k].dead[o] = w[k].dead[i];
+					w[k].s[o++] = w[k].s[i++];
+				}
 			}
 			w[k].n = o;
+			mark(&w[k], x);
 		}
 	}
 	return made;
@@ -133,16 +146,17 @@ int main(int argc, char **argv) {
 		static word w[2000];
 		int nw = 0;
 		static int buf[40000];
+		static char deadbuf[40000];
 		int used = 0;
 		for (const char *line = text; *line;) {
 			const char *nl = strchr(line, '\n');
 			int inws = 0;
-			w[nw] = (word){ buf + used, 0, 1 };
+			w[nw] = (word){ buf + used, 0, 1, deadbuf + used };
 			for (long i = -1; i < nl - line; i++) {
 				const char *p = line + (i < 0 ? 0 : i);
 				int is_ws = i < 0 || *p == ' ';
 				if (i < 0 || (is_ws && !inws)) {
-					if (w[nw].n) { nw++; w[nw] = (word){ buf + used, 0, 1 }; }
+					if (w[nw].n) { nw++; w[nw] = (word){ buf + used, 0, 1, deadbuf + used }; }
 					inws = 1;
 				}
 				if (!is_ws) inws = 0;
@@ -153,6 +167,8 @@ int main(int argc, char **argv) {
 			nw++;
 			line = nl + 1;
 		}
+		memset(deadbuf, 0, sizeof deadbuf);
+		for (int k = 0; k < nw; k++) mark(&w[k], -1);
 		int nchar = nsym;
 		char *slow[400];
 		int made = slow_train(w, nw, 6, slow, 300);
