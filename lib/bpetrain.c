@@ -1,4 +1,5 @@
 #include "bpetrain.h"
+#include "heap.h"
 #include "utf8.h"
 #include "spm.h"
 #include "unicode_script.h"
@@ -453,44 +454,22 @@ static int cmp_concat(const train *T, int32_t x1, int32_t x2, int32_t y1, int32_
 
 /* Whether entry x comes out of the queue before y: more frequent first, then
  * fewer characters, then the smaller string (bpe_model_trainer.cc's order). */
-static int heap_before(const train *T, heap_entry x, heap_entry y) {
-	if (x.count != y.count) return x.count > y.count;
-	const pair *P = &T->p[x.pair], *Q = &T->p[y.pair];
+static int heap_before(const train *T, const heap_entry *x, const heap_entry *y) {
+	if (x->count != y->count) return x->count > y->count;
+	const pair *P = &T->p[x->pair], *Q = &T->p[y->pair];
 	int lp = T->sym[P->a].nchars + T->sym[P->b].nchars;
 	int lq = T->sym[Q->a].nchars + T->sym[Q->b].nchars;
 	if (lp != lq) return lp < lq;
 	return cmp_concat(T, P->a, P->b, Q->a, Q->b) < 0;
 }
+HEAP_FUNCS(queue, heap_entry, const train *, heap_before)
 
 static void heap_push(train *T, int64_t count, int32_t q) {
 	if (T->n_heap == T->cap_heap) {
 		T->cap_heap = T->cap_heap ? 2 * T->cap_heap : 1 << 14;
 		T->heap = xrealloc(T->heap, T->cap_heap * sizeof *T->heap);
 	}
-	heap_entry e = { count, q };
-	size_t i = T->n_heap++;
-	while (i > 0) {
-		size_t parent = (i - 1) / 2;
-		if (!heap_before(T, e, T->heap[parent])) break;
-		T->heap[i] = T->heap[parent];
-		i = parent;
-	}
-	T->heap[i] = e;
-}
-
-static heap_entry heap_pop(train *T) {
-	heap_entry top = T->heap[0], e = T->heap[--T->n_heap];
-	size_t i = 0, n = T->n_heap;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n) break;
-		if (c + 1 < n && heap_before(T, T->heap[c + 1], T->heap[c])) c++;
-		if (!heap_before(T, T->heap[c], e)) break;
-		T->heap[i] = T->heap[c];
-		i = c;
-	}
-	if (n) T->heap[i] = e;
-	return top;
+	queue_push(T->heap, &T->n_heap, (heap_entry){count, q}, T);
 }
 
 /* The merged-piece set: 1 when the string was already there. */
@@ -829,7 +808,7 @@ bpe_vocab *bpe_train(bpe_trainer *t) {
 	}
 	double t0 = now_sec();
 	while (nmerged < want && T->n_heap) {
-		heap_entry e = heap_pop(T);
+		heap_entry e = queue_pop(T->heap, &T->n_heap, T);
 		pair *P = &T->p[e.pair];
 		if (P->dead) continue;
 		if (e.count != P->count) {   /* counts only fall: the queue holds upper bounds */

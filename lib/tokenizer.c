@@ -13,6 +13,7 @@
  * can straddle a cut, so segments encode independently and each distinct
  * segment is encoded once per thread (cached in a hash map). */
 #include "tokenizer.h"
+#include "heap.h"
 #include "spm.h"
 #include "utf8.h"
 #include "util.h"
@@ -365,34 +366,11 @@ static work *get_work(const lm_tokenizer *t) {
 
 #define GROW(p, cap, need) do { if ((need) > (cap)) { (cap) = (need) * 2 + 16; (p) = xrealloc((p), (cap) * sizeof *(p)); } } while (0)
 
-static int cand_before(const cand *a, const cand *b) {
+static int cand_before(const void *ctx, const cand *a, const cand *b) {
+	(void)ctx;
 	return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
-static void heap_push(work *w, cand c) {
-	GROW(w->heap, w->heap_cap, w->heap_n + 1);
-	size_t i = w->heap_n++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!cand_before(&c, &w->heap[p])) break;
-		w->heap[i] = w->heap[p];
-		i = p;
-	}
-	w->heap[i] = c;
-}
-static cand heap_pop(work *w) {
-	cand top = w->heap[0], last = w->heap[--w->heap_n];
-	size_t i = 0, n = w->heap_n;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= n) break;
-		if (c + 1 < n && cand_before(&w->heap[c + 1], &w->heap[c])) c++;
-		if (!cand_before(&w->heap[c], &last)) break;
-		w->heap[i] = w->heap[c];
-		i = c;
-	}
-	if (n) w->heap[i] = last;
-	return top;
-}
+HEAP_FUNCS(cands, cand, const void *, cand_before)
 
 static void maybe_add(const lm_tokenizer *t, work *w, const char *text, int left, int right) {
 	if (left < 0 || right < 0 || w->sy[left].freeze || w->sy[right].freeze) return;
@@ -402,7 +380,8 @@ static void maybe_add(const lm_tokenizer *t, work *w, const char *text, int left
 	if (id < 0) return;
 	/* run.c only takes a merge scoring above its initial best of -1e10 */
 	if (t->bin && !(t->score[id] > -1e10f)) return;
-	heap_push(w, (cand){ t->score[id], left, right, size });
+	GROW(w->heap, w->heap_cap, w->heap_n + 1);
+	cands_push(w->heap, &w->heap_n, (cand){ t->score[id], left, right, size }, NULL);
 	if (t->type[id] == SPM_UNUSED) {
 		GROW(w->rev, w->rev_cap, w->rev_n + 1);
 		size_t k = 0;
@@ -418,7 +397,7 @@ static void merge_all(const lm_tokenizer *t, work *w, const char *text, int nsym
 	w->rev_n = 0;
 	for (int i = 1; i < nsym; i++) maybe_add(t, w, text, i - 1, i);
 	while (w->heap_n) {
-		cand c = heap_pop(w);
+		cand c = cands_pop(w->heap, &w->heap_n, NULL);
 		sym *l = &w->sy[c.left], *r = &w->sy[c.right];
 		if (!l->len || !r->len || l->len + r->len != c.size) continue;
 		l->len += r->len;
