@@ -36,7 +36,12 @@ $(BIN)/%: tools/%.c $(LIBA) | $(BIN) $(BUILD)/tools
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -MF $(BUILD)/tools/$*.d -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
 $(BUILD)/tests/%: tests/unit/%.c $(LIBA) | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -Itests/unit -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
-$(BUILD)/lib $(BUILD)/tests $(BUILD)/tools $(BIN):
+# bench/ and make ref programs that call the library, linked as the tools are
+$(BUILD)/bench/%: bench/%.c $(LIBA) | $(BUILD)/bench
+	$(CC) $(CFLAGS) $(NEED_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
+$(BUILD)/ref/%: tests/ref/%.c $(LIBA) | $(BUILD)/ref
+	$(CC) $(CFLAGS) $(NEED_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
+$(BUILD)/lib $(BUILD)/tests $(BUILD)/tools $(BUILD)/bench $(BUILD)/ref $(BIN):
 	mkdir -p $@
 
 deps:

@@ -46,10 +46,8 @@ run "(a)" 8 256 2 5 288 6 6 6 32000
 run "(b)" 8 512 3 10 64 5 8 4 512
 
 # where lmkit's step goes (bench/breakdown.c, on the library as built)
-if [ -e "$ROOT/build/liblmkit.a" ]; then
-	${CC:-cc} -O3 -march=native -fopenmp -std=c11 -D_GNU_SOURCE -I"$ROOT/lib" -o "$W/breakdown" \
-		"$ROOT/bench/breakdown.c" "$ROOT/build/liblmkit.a" -lopenblas -lz -lcjson -lxxhash -lpcre2-8 -lm
+if make -s -C "$ROOT" build/bench/breakdown >/dev/null; then
 	for c in a b; do
-		OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$W/breakdown" lm $c 8 5
+		OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$ROOT/build/bench/breakdown" lm $c 8 5
 	done
 fi

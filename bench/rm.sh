@@ -99,9 +99,7 @@ run "(a)" tokenizer.model 256 64 2 5 288 6 6 6 32000
 run "(b)" tok512.model 512 128 3 10 64 5 8 4 512
 
 # where lmkit's step goes (bench/breakdown.c, on the library as built)
-if [ -e "$ROOT/build/liblmkit.a" ]; then
-	${CC:-cc} -O3 -march=native -fopenmp -std=c11 -D_GNU_SOURCE -I"$ROOT/lib" -o "$W/breakdown" \
-		"$ROOT/bench/breakdown.c" "$ROOT/build/liblmkit.a" -lopenblas -lz -lcjson -lxxhash -lpcre2-8 -lm
-	OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$W/breakdown" rm a 8 256 64 5
-	OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$W/breakdown" rm b 8 512 128 5
+if make -s -C "$ROOT" build/bench/breakdown >/dev/null; then
+	OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$ROOT/build/bench/breakdown" rm a 8 256 64 5
+	OMP_NUM_THREADS=$THREADS OPENBLAS_NUM_THREADS=$THREADS "$ROOT/build/bench/breakdown" rm b 8 512 128 5
 fi

@@ -87,8 +87,7 @@ static const char *version_note(void) {
 	return buf;
 }
 
-void blas_init(int argc, char **argv) {
-	(void)argc, (void)argv;
+void blas_init(void) {
 	lm_version_note = version_note;
 }
 

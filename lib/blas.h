@@ -20,8 +20,8 @@
 #include <cblas.h>
 
 /* Call right after lm_init in tools that run the model: --version then shows
- * the kernel. (The arguments are not used.) */
-void blas_init(int argc, char **argv);
+ * the kernel. */
+void blas_init(void);
 /* n threads for both pools, OpenBLAS's and OpenMP's (a --threads option) */
 void blas_threads(int n);
 /* e.g. "OpenBLAS SkylakeX (OPENBLAS_CORETYPE set by lmkit)" */

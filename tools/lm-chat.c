@@ -267,7 +267,7 @@ static void run_terminal(const char *system, int verbose) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	blas_init(argc, argv);
+	blas_init();
 	std_options(argc, argv, USAGE);
 	static const struct option opts[] = {
 		{"model", required_argument, 0, 'm'}, {"tokenizer", required_argument, 0, 't'},

@@ -236,7 +236,7 @@ static int cmd_loss(int argc, char **argv) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	blas_init(argc, argv);
+	blas_init();
 	std_options(argc, argv, USAGE);
 	if (argc < 2) usage_exit(USAGE);
 	const char *cmd = argv[1];

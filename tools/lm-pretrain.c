@@ -77,7 +77,7 @@ static int fill_val(void *ctx, long long i, train_batch *b) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	blas_init(argc, argv);
+	blas_init();
 	std_options(argc, argv, USAGE);
 	enum { O_CONFIG = TRAIN_O_END, O_SET, O_BT, O_STEPS, O_VAL, O_VALBATCHES };
 	static const struct option longopts[] = {

@@ -531,7 +531,7 @@ static int cmd_eval(int argc, char **argv) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	blas_init(argc, argv);
+	blas_init();
 	std_options(argc, argv, USAGE);
 	if (argc > 1 && !strcmp(argv[1], "init")) return cmd_init(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "train")) return cmd_train(argc - 1, argv + 1);

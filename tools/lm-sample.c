@@ -118,7 +118,7 @@ static void emit(lm_out *o, job *j, const lm_tokenizer *tk, int json, int ids_on
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	blas_init(argc, argv);
+	blas_init();
 	std_options(argc, argv, USAGE);
 	static const struct option opts[] = {
 		{"temperature", required_argument, 0, 't'},

@@ -98,7 +98,7 @@ static int fill_val(void *ctx, long long i, train_batch *b) {
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	blas_init(argc, argv);
+	blas_init();
 	std_options(argc, argv, USAGE);
 	enum { O_EPOCHS = TRAIN_O_END, O_MICRO, O_VAL };
 	static const struct option longopts[] = {

@@ -9,12 +9,11 @@ cd "$(dirname "$0")/../.."
 . tests/ref/venv.rc hf_in
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-hfin.XXXXXX")
 trap 'rm -rf "$W"' EXIT
-${CC:-cc} -O2 -Ilib -o "$W/logits" tests/ref/logits.c build/liblmkit.a \
-	-fopenmp -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
+make -s build/ref/logits
 $venv/bin/python tests/ref/hf_in.py save "$W"
 for v in f32 f32sh bf16 bf16sh; do
 	echo "hf_in: $v: $(ls "$W/$v" | grep -c safetensors\$) safetensors file(s)"
 	bin/lm-convert "$W/$v" "$W/$v.st"
-	"$W/logits" "$W/$v.st" <"$W/ids.txt" >"$W/$v.logits"
+	build/ref/logits "$W/$v.st" <"$W/ids.txt" >"$W/$v.logits"
 done
 $venv/bin/python tests/ref/hf_in.py check "$W"

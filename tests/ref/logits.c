@@ -13,7 +13,7 @@
 
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
-	blas_init(argc, argv);
+	blas_init();
 	if (argc != 2) usage_exit("MODEL <IDS");
 	lm_model *m = model_load(argv[1]);
 	model_need_head(m, LM_HEAD_LM, argv[1]);

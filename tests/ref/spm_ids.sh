@@ -30,9 +30,8 @@ if [ $# -eq 0 ]; then
 	cp "$tmp/ud.model" tests/data/tok_bpe_ud.model
 	cp "$tmp/sfx.model" tests/data/tok_bpe_suffix.model
 	# and one with UNUSED pieces, which SentencePiece splits back after merging
-	${CC:-cc} -Ilib -o "$tmp/spm_unused" tests/ref/spm_unused.c build/liblmkit.a \
-		-fopenmp -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
-	"$tmp/spm_unused" tests/data/tok_bpe_ud.model tests/data/tok_bpe_unused.model
+	make -s build/ref/spm_unused
+	build/ref/spm_unused tests/data/tok_bpe_ud.model tests/data/tok_bpe_unused.model
 	# a model trained by lm-bpe itself (Llama 2's options) on the corpus, held to
 	# SentencePiece's ids on the whole of it
 	gzip -dc tests/data/tok_corpus.txt.gz | bin/lm-bpe -p -n 4000 --character-coverage 0.98 \
