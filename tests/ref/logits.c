@@ -1,9 +1,8 @@
 /* logits: a model's next-token logits, for oracles that compare them with
  * another implementation's (tests/ref/hf_in.sh). Reads sequences of token ids,
  * one a line, from standard input; writes for each position of each sequence
- * one line of vocab_size logits. Built against build/liblmkit.a:
- *   cc -Ilib -o logits tests/ref/logits.c build/liblmkit.a -fopenmp -lopenblas ...
- *   logits MODEL <ids.txt >logits.txt */
+ * one line of vocab_size logits. Built by the Makefile, linked as the tools are:
+ *   make build/ref/logits && build/ref/logits MODEL <ids.txt >logits.txt */
 #include "blas.h"
 #include "checkpoint.h"
 #include "llama.h"
