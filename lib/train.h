@@ -110,9 +110,12 @@ typedef struct trainer {
 	lm_adamw *opt;
 	lm_trainstate st;           /* st.data_rng: the tool keeps it current */
 	train_objective obj;        /* train_next_token unless the tool sets another after trainer_open */
+	double *sums;               /* NULL, or the n_sums (at most 8) accumulators obj's report reads and its */
+	int n_sums;                 /* micro adds to: under mpirun they are summed over the ranks before a report */
 	train_fill val;             /* validation, set by the tool after trainer_open; NULL: none */
 	void *val_ctx;
-	struct lm_out *mf;          /* metrics */
+	struct lm_out *mf;          /* metrics (rank 0's) */
+	size_t *shard;              /* dist_split of the parameters: rank r updates [shard[r], shard[r+1]) */
 	double flops_per_token, t0;
 	int tty, stopped;
 } trainer;

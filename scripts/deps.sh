@@ -4,10 +4,11 @@
 # otherwise it prints the one line to run. Nothing is done when all are present.
 #   build:  gcc make libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev
 #   tests:  perl (prove), tmux (pseudo-terminal tests), mandoc (man page lint)
+#   mpi:    libopenmpi-dev openmpi-bin (the trainers under mpirun; lmkit builds without them)
 #   --ref:  PyTorch and SentencePiece oracles, venv (transformers, gguf from PyPI),
 #           cmake and g++ (llama-cpp-python builds llama.cpp)
 set -eu
-pkgs="gcc make pkg-config libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev perl tmux mandoc"
+pkgs="gcc make pkg-config libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev perl tmux mandoc libopenmpi-dev openmpi-bin"
 [ "${1:-}" = "--ref" ] && pkgs="$pkgs python3-torch python3-sentencepiece sentencepiece python3-numpy python3-venv cmake g++"
 missing=
 for p in $pkgs; do
