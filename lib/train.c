@@ -211,11 +211,16 @@ trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const c
 		free(cj);
 	}
 	t->tty = isatty(2) && dist_rank == 0;
-	struct sigaction sa = {0};
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	/* Under mpirun a signal ends the job as it ends any: mpirun answers a
+	 * rank's death or its own SIGINT with SIGTERM to every rank, and a rank
+	 * that stayed to save would wait on the others' part of it. */
+	if (dist_size == 1) {
+		struct sigaction sa = {0};
+		sa.sa_handler = on_stop;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	t->t0 = now_sec();
 	return t;
 }
@@ -229,15 +234,14 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 	/* the mean over every target of the step, whatever micro-batch (and rank) holds it */
 	double total = ob->weight(ob->ctx, w, b), ws;
 	float scale = total > 0 ? (float)(1.0 / total) : 0.0f;
-	/* Σ weight·loss of this rank's micro-batches; whether a signal came */
-	double st[2] = {0, stop_signal != 0};
+	double sum = 0;   /* Σ weight·loss of this rank's micro-batches */
 	memset(grad->block, 0, grad->n_params * sizeof *grad->block);
-	for (int a = dist_rank; a < b->micro; a += dist_size) st[0] += ob->micro(ob->ctx, w, m, grad, b, a, scale, &ws);
-	/* the ranks agree on the loss and on stopping; each gets the summed
-	 * gradient of its shard, updates that shard, and sends it to the others */
-	sum_ranks(t->sums, t->n_sums, st, 2);
+	for (int a = dist_rank; a < b->micro; a += dist_size) sum += ob->micro(ob->ctx, w, m, grad, b, a, scale, &ws);
+	/* each rank gets the summed gradient of its shard, updates that shard
+	 * and sends it to the others */
+	sum_ranks(t->sums, t->n_sums, &sum, 1);
 	dist_reduce_scatter(grad->block, t->shard);
-	double loss = total > 0 ? st[0] / total : 0;
+	double loss = total > 0 ? sum / total : 0;
 	if (!isfinite(loss)) die("step %lld: loss is not finite", t->st.step + 1);
 	size_t lo = t->opt->lo, n = t->opt->hi - lo;
 	double sumsq = grad_sumsq(grad->block + lo, n);
@@ -279,12 +283,11 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 		if (!isnan(vloss)) fprintf(stderr, "  val %.4f", vloss);
 		fprintf(stderr, "  lr %.3g  %.0f tok/s  %.1f GFLOP/s\033[K", lr, tps, gflops);
 	}
-	if (st[1] > 0) {
+	if (stop_signal) {
 		save(t);
 		if (t->tty) fputc('\n', stderr);
-		if (dist_rank == 0)
-			warnx_("%s at step %lld: saved %s; continue with --resume",
-			       stop_signal == SIGINT ? "interrupted" : "terminated", t->st.step, o->out);
+		warnx_("%s at step %lld: saved %s; continue with --resume",
+		       stop_signal == SIGINT ? "interrupted" : "terminated", t->st.step, o->out);
 		t->stopped = 1;
 		return 0;
 	}
