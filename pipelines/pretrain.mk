@@ -6,5 +6,5 @@
 pretrain: $(WORK)/pretrain.safetensors
 
 $(WORK)/pretrain.safetensors: $(WORK)/mix.bin $(WORK)/val.bin $(call cmd,pretrain,$(PRETRAIN) $(MODEL) $(PRETRAIN_ARGS))
-	$(PRETRAIN) $(MODEL) $(PRETRAIN_ARGS) --val $(WORK)/val.bin --metrics $(WORK)/pretrain.metrics.jsonl \
+	$(MPIRUN) $(PRETRAIN) $(MODEL) $(PRETRAIN_ARGS) --val $(WORK)/val.bin --metrics $(WORK)/pretrain.metrics.jsonl \
 		-o $@ $(WORK)/mix.bin

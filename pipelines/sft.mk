@@ -18,5 +18,5 @@ $(WORK)/sft-%.bin: $(WORK)/sft-%.jsonl $(WORK)/tok.model $(call cmd,tokenize,$(T
 
 $(WORK)/sft.safetensors: $(WORK)/pretrain.safetensors $(WORK)/sft-train.bin $(WORK)/sft-val.bin \
 		$(call cmd,sft,$(SFT) $(SFT_ARGS))
-	$(SFT) --init $(WORK)/pretrain.safetensors $(SFT_ARGS) --val $(WORK)/sft-val.bin \
+	$(MPIRUN) $(SFT) --init $(WORK)/pretrain.safetensors $(SFT_ARGS) --val $(WORK)/sft-val.bin \
 		--metrics $(WORK)/sft.metrics.jsonl -o $@ $(WORK)/sft-train.bin
