@@ -12,7 +12,14 @@
  * finite, clips, follows the learning-rate schedule, updates, validates,
  * writes metrics and checkpoints, and on SIGINT or SIGTERM saves and ends the
  * run. The checkpoint and its state file are saved so that a kill at any point
- * leaves a pair --resume finds (see trainer_open). */
+ * leaves a pair --resume finds (see trainer_open).
+ *
+ * Under mpirun (dist.h) every rank runs the same tool on the same batch:
+ * rank r of N computes micro-batches r, r+N, ..., the gradient is reduce-
+ * scattered, each rank clips and updates its shard of the parameters with its
+ * shard of the AdamW state, and an all-gather gives all ranks the step's
+ * parameters; rank 0 writes the metrics, the checkpoint and the (whole)
+ * state. Alone, a process computes exactly what it did before ranks. */
 #ifndef LM_TRAIN_H
 #define LM_TRAIN_H
 #include "adamw.h"

@@ -9,6 +9,7 @@ export OMP_NUM_THREADS=1 MALLOC_ARENA_MAX=1
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 ldd "$BIN/lm-pretrain" 2>/dev/null | grep -q libmpi || skip_all "built without MPI"
 command -v mpirun >/dev/null || skip_all "no mpirun (apt-get install openmpi-bin)"
+ldd "$BIN/lm-pretrain" | grep -q libasan && skip_all "AddressSanitizer's shadow memory takes more address space than the limit"
 [ "$(free -m | awk '/^Mem:/ { print $7 }')" -gt 4000 ] 2>/dev/null || skip_all "less than 4 GB of memory available"
 perl -e 'srand(7); my ($x, @t) = (1);
 	for (1 .. 8000) { $x = ($x * 7 + 3 + int(rand(3))) % 64; push @t, $x }
