@@ -15,6 +15,13 @@ NEED_CFLAGS  := -std=c11 -D_GNU_SOURCE -fopenmp -Ilib -I/usr/include/openblas -M
 # it); OpenBLAS is not linked: lib/blas.c opens it once OPENBLAS_CORETYPE is set
 NEED_LDFLAGS := -Wl,--as-needed
 NEED_LDLIBS  := -Wl,-Bstatic -lgomp -Wl,-Bdynamic -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
+# MPI (lib/dist.c): with Open MPI's development files (pkg-config ompi-c) the trainers run under
+# mpirun; without them, or with make MPI=no, they are built to run alone.
+MPI     ?= $(if $(shell pkg-config --exists ompi-c 2>/dev/null && echo y),yes,no)
+ifeq ($(MPI),yes)
+NEED_CFLAGS += -DLM_MPI $(shell pkg-config --cflags ompi-c)
+NEED_LDLIBS += $(shell pkg-config --libs ompi-c)
+endif
 BUILD   ?= build
 BIN     ?= bin
 

@@ -1,6 +1,7 @@
 #include "train.h"
 #include "blas.h"
 #include "checkpoint.h"
+#include "dist.h"
 #include "util.h"
 #include <errno.h>
 #include <math.h>
@@ -35,7 +36,19 @@ int train_option(train_opts *o, int c, const char *arg) {
 	return 1;
 }
 
+/* OpenBLAS maps its work buffer (128 MiB of address space) at its first
+ * product and, when the mapping fails, retries forever: made here, before
+ * the model and the optimizer are, a process whose memory limit cannot hold
+ * them fails in their allocation with "out of memory" instead of hanging. */
+static void blas_reserve(void) {
+	enum { N = 128 };
+	float *a = xcalloc(3 * N * N, sizeof *a);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, a + N * N, N, 0.0f, a + 2 * N * N, N);
+	free(a);
+}
+
 void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
+	dist_init();
 	if (!strcmp(o->out, "-")) die("-o: a checkpoint goes to a file (its training state is written beside it)");
 	if (o->resume && o->init) die("--init and --resume both give the starting model; use one");
 	if (!o->resume && !o->init && !has_config) die("no model: give %s", what_model);
@@ -47,6 +60,7 @@ void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
 		    "--weight-decay and --clip not negative");
 	if (o->min_lr < 0) o->min_lr = 0.1 * o->lr;
 	if (o->threads) blas_threads(o->threads);
+	blas_reserve();
 	/* the outputs, claimed before the inputs are read: a clash is refused before any work */
 	char *sp = trainstate_path(o->out), *next = xmalloc(strlen(sp) + 5);
 	sprintf(next, "%s.new", sp);
@@ -94,15 +108,30 @@ static double next_token_micro(void *ctx, llama_ws *w, const lm_model *m, lm_mod
 
 const train_objective train_next_token = {next_token_weight, next_token_micro, NULL, NULL};
 
+/* Sum x[0..n) (n <= 2) and the objective's sums over the ranks, in one reduction. */
+static void sum_ranks(double *sums, int n_sums, double *x, int n) {
+	if (dist_size == 1) return;
+	double r[2 + 8];
+	if (n_sums > 8) die("trainer: more than 8 sums to reduce");
+	for (int i = 0; i < n; i++) r[i] = x[i];
+	for (int i = 0; i < n_sums; i++) r[n + i] = sums[i];
+	dist_sum(r, n + n_sums);
+	for (int i = 0; i < n; i++) x[i] = r[i];
+	for (int i = 0; i < n_sums; i++) sums[i] = r[n + i];
+}
+
 double train_loss(const train_objective *ob, const lm_model *m, llama_ws *w, train_batch *b, train_fill fill,
 		  void *ctx, double *weight) {
-	double sum = 0, total = 0, ws;
+	double st[2] = {0, 0}, ws;   /* Σ weight·loss, Σ weight */
+	/* every rank fills every micro-batch (to find the end) and evaluates its share */
 	for (long long i = 0; fill(ctx, i, b); i++) {
-		sum += ob->micro(ob->ctx, w, m, NULL, b, 0, 0, &ws);
-		total += ws;
+		if (i % dist_size != dist_rank) continue;
+		st[0] += ob->micro(ob->ctx, w, m, NULL, b, 0, 0, &ws);
+		st[1] += ws;
 	}
-	if (weight) *weight = total;
-	return total > 0 ? sum / total : NAN;
+	sum_ranks(NULL, 0, st, 2);
+	if (weight) *weight = st[1];
+	return st[1] > 0 ? st[0] / st[1] : NAN;
 }
 
 static volatile sig_atomic_t stop_signal;
@@ -116,7 +145,13 @@ static void save(trainer *t) {
 	char *sp = trainstate_path(t->o.out), *next = xmalloc(strlen(sp) + 5);
 	sprintf(next, "%s.new", sp);
 	t->st.params_hash = params_hash(t->m);
+	/* every rank's shard of the moments; rank 0 writes all */
 	trainstate_save(next, &t->st, t->opt);
+	if (dist_rank) {
+		free(next);
+		free(sp);
+		return;
+	}
 	/* the metrics up to this step replace those on disk before the checkpoint is
 	 * replaced: killed in between, they run past the checkpoint on disk, and
 	 * --resume drops the records past it (metrics_open) */
@@ -174,27 +209,36 @@ trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const c
 	t->o = *o;
 	t->m = m;
 	const lm_config *cfg = &m->cfg;
-	t->opt = adamw_new(m, (float)o->beta1, (float)o->beta2, (float)o->eps, (float)o->weight_decay);
+	/* ZeRO-1: each rank keeps and updates its shard of the AdamW state */
+	t->shard = dist_split(m->n_params);
+	t->opt = adamw_new_part(m, t->shard[dist_rank], t->shard[dist_rank + 1], (float)o->beta1, (float)o->beta2,
+				(float)o->eps, (float)o->weight_decay);
 	if (o->resume) resume_state(t);
 	if (t->st.step >= o->steps) die("%s: already trained %lld of %lld steps", o->out, t->st.step, o->steps);
 	t->grad = model_new(cfg);
 	t->w = llama_ws_new(cfg, rows, T);
 	t->obj = train_next_token;
 	t->flops_per_token = 6.0 * params_matmul(cfg) + 12.0 * cfg->n_layers * cfg->dim * T;
-	if (o->metrics) {
+	if (o->metrics && dist_rank == 0) {
 		t->mf = metrics_open(o->metrics, o->resume, t->st.step);
-		char *cj = config_to_json(cfg);
-		out_printf(t->mf, "{\"start\":true,\"step\":%lld,\"blas\":\"%s\",\"threads\":%d,\"config\":%s,\"n_params\":%zu,"
-			"%s,\"micro_batch\":[%d,%d],\"flops_per_token\":%.0f}\n", t->st.step, blas_kernel(),
+		char *cj = config_to_json(cfg), ranks[32] = "";
+		if (dist_size > 1) snprintf(ranks, sizeof ranks, "\"ranks\":%d,", dist_size);
+		out_printf(t->mf, "{\"start\":true,\"step\":%lld,\"blas\":\"%s\",%s\"threads\":%d,\"config\":%s,\"n_params\":%zu,"
+			"%s,\"micro_batch\":[%d,%d],\"flops_per_token\":%.0f}\n", t->st.step, blas_kernel(), ranks,
 			omp_get_max_threads(), cj, m->n_params, start_fields, rows, T, t->flops_per_token);
 		free(cj);
 	}
-	t->tty = isatty(2);
-	struct sigaction sa = {0};
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	t->tty = isatty(2) && dist_rank == 0;
+	/* Under mpirun a signal ends the job as it ends any: mpirun answers a
+	 * rank's death or its own SIGINT with SIGTERM to every rank, and a rank
+	 * that stayed to save would wait on the others' part of it. */
+	if (dist_size == 1) {
+		struct sigaction sa = {0};
+		sa.sa_handler = on_stop;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	}
 	t->t0 = now_sec();
 	return t;
 }
@@ -205,17 +249,27 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 	const train_opts *o = &t->o;
 	const train_objective *ob = &t->obj;
 	size_t micro = (size_t)w->B * w->T;
-	/* the mean over every target of the step, whatever micro-batch holds it */
-	double total = ob->weight(ob->ctx, w, b), sum = 0, ws;
+	/* the mean over every target of the step, whatever micro-batch (and rank) holds it */
+	double total = ob->weight(ob->ctx, w, b), ws;
 	float scale = total > 0 ? (float)(1.0 / total) : 0.0f;
+	double sum = 0;   /* Σ weight·loss of this rank's micro-batches */
 	memset(grad->block, 0, grad->n_params * sizeof *grad->block);
-	for (int a = 0; a < b->micro; a++) sum += ob->micro(ob->ctx, w, m, grad, b, a, scale, &ws);
+	for (int a = dist_rank; a < b->micro; a += dist_size) sum += ob->micro(ob->ctx, w, m, grad, b, a, scale, &ws);
+	/* each rank gets the summed gradient of its shard, updates that shard
+	 * and sends it to the others */
+	sum_ranks(t->sums, t->n_sums, &sum, 1);
+	dist_reduce_scatter(grad->block, t->shard);
 	double loss = total > 0 ? sum / total : 0;
 	if (!isfinite(loss)) die("step %lld: loss is not finite", t->st.step + 1);
-	double norm = o->clip > 0 ? grad_clip(grad, o->clip) : grad_norm(grad);
+	size_t lo = t->opt->lo, n = t->opt->hi - lo;
+	double sumsq = grad_sumsq(grad->block + lo, n);
+	dist_sum(&sumsq, 1);
+	double norm = sqrt(sumsq);
 	if (!isfinite(norm)) die("step %lld: gradient norm is not finite", t->st.step + 1);
+	if (o->clip > 0) grad_scale_to(grad->block + lo, n, norm, o->clip);
 	double lr = lr_at(t->st.step, o->warmup, o->steps, o->lr, o->min_lr);
 	adamw_step(t->opt, m, grad, (float)lr);
+	dist_allgather(m->block, t->shard);
 	t->st.step++;
 	t->st.tokens += (long long)(b->micro * micro);
 	/* the step's time: from the end of the last one, so its batch's filling counts */
@@ -226,6 +280,7 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 	if (t->val && ((o->val_every && t->st.step % o->val_every == 0) || t->st.step == o->steps)) {
 		train_batch vb = *b;
 		vloss = train_loss(ob, m, w, &vb, t->val, t->val_ctx, NULL);
+		sum_ranks(t->sums, t->n_sums, NULL, 0);
 		if (ob->report) ob->report(ob->ctx, 1, vown, sizeof vown);
 	}
 	if (t->mf) {
@@ -266,8 +321,10 @@ void trainer_finish(trainer *t) {
 		if (t->tty) fputc('\n', stderr);
 	}
 	if (t->mf) out_close(t->mf);
+	dist_finish();
 	llama_ws_free(t->w);
 	model_free(t->grad);
 	adamw_free(t->opt);
+	free(t->shard);
 	free(t);
 }

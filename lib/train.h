@@ -12,7 +12,14 @@
  * finite, clips, follows the learning-rate schedule, updates, validates,
  * writes metrics and checkpoints, and on SIGINT or SIGTERM saves and ends the
  * run. The checkpoint and its state file are saved so that a kill at any point
- * leaves a pair --resume finds (see trainer_open). */
+ * leaves a pair --resume finds (see trainer_open).
+ *
+ * Under mpirun (dist.h) every rank runs the same tool on the same batch:
+ * rank r of N computes micro-batches r, r+N, ..., the gradient is reduce-
+ * scattered, each rank clips and updates its shard of the parameters with its
+ * shard of the AdamW state, and an all-gather gives all ranks the step's
+ * parameters; rank 0 writes the metrics, the checkpoint and the (whole)
+ * state. Alone, a process computes exactly what it did before ranks. */
 #ifndef LM_TRAIN_H
 #define LM_TRAIN_H
 #include "adamw.h"
@@ -110,9 +117,12 @@ typedef struct trainer {
 	lm_adamw *opt;
 	lm_trainstate st;           /* st.data_rng: the tool keeps it current */
 	train_objective obj;        /* train_next_token unless the tool sets another after trainer_open */
+	double *sums;               /* NULL, or the n_sums (at most 8) accumulators obj's report reads and its */
+	int n_sums;                 /* micro adds to: under mpirun they are summed over the ranks before a report */
 	train_fill val;             /* validation, set by the tool after trainer_open; NULL: none */
 	void *val_ctx;
-	struct lm_out *mf;          /* metrics */
+	struct lm_out *mf;          /* metrics (rank 0's) */
+	size_t *shard;              /* dist_split of the parameters: rank r updates [shard[r], shard[r+1]) */
 	double flops_per_token, t0;
 	int tty, stopped;
 } trainer;

@@ -23,10 +23,13 @@ uint64_t params_hash(const lm_model *m);
 
 /* "CKPT.state", malloc'd */
 char *trainstate_path(const char *ckpt);
-/* Write atomically (temporary file, then rename). */
+/* Write atomically (temporary file, then rename). Under mpirun every rank
+ * calls it with its shard of the moments (dist_split's range) and rank 0
+ * writes the whole file, the same whatever the number of ranks. */
 void trainstate_save(const char *path, const lm_trainstate *s, const lm_adamw *opt);
-/* Read into s and opt's moments and update count; dies with "path: reason" on a
- * missing, truncated or corrupt file or one made for another parameter count. */
+/* Read into s and opt's moments (its range [lo, hi) of them) and update count;
+ * dies with "path: reason" on a missing, truncated or corrupt file or one made
+ * for another parameter count. */
 void trainstate_load(const char *path, lm_trainstate *s, lm_adamw *opt);
 
 #endif

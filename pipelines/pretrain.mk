@@ -8,6 +8,6 @@
 pretrain: $(WORK)/pretrain.safetensors
 
 $(WORK)/pretrain.safetensors: $(WORK)/mix.bin $(WORK)/val.bin $(call cmd,pretrain,$(PRETRAIN) $(MODEL) $(PRETRAIN_ARGS))
-	$(PRETRAIN) $(call resume,$(WORK)/pretrain.part,$(MODEL)) $(PRETRAIN_ARGS) --val $(WORK)/val.bin \
+	$(MPIRUN) $(PRETRAIN) $(call resume,$(WORK)/pretrain.part,$(MODEL)) $(PRETRAIN_ARGS) --val $(WORK)/val.bin \
 		--metrics $(WORK)/pretrain.metrics.jsonl -o $(WORK)/pretrain.part $(WORK)/mix.bin
 	$(call finish,$(WORK)/pretrain.part)

@@ -37,6 +37,11 @@ SFT      ?= $(BIN)/lm-sft
 CHAT     ?= $(BIN)/lm-chat
 EVAL     ?= $(BIN)/lm-eval
 REWARD   ?= $(BIN)/lm-rm
+# Prefixes the training steps (pretrain, sft, rm), e.g. MPIRUN='mpirun -np 4
+# --hostfile hosts' to train across machines (lmkit(7)). Not part of a stage's
+# command: the results do not depend on the number of ranks but through the
+# order of floating-point sums, so changing it reruns nothing.
+MPIRUN   ?=
 
 all: report
 

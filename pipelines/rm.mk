@@ -55,12 +55,12 @@ $(WORK)/rm-random-init.safetensors: $(WORK)/random.safetensors $(call cmd,rm-ini
 $(WORK)/rm-helpful.safetensors $(WORK)/rm-safety.safetensors $(WORK)/rm-shuffled.safetensors: \
 		$(WORK)/rm-%.safetensors: $(WORK)/prefs-%.jsonl $(WORK)/rm-init.safetensors $(WORK)/prefs-eval.jsonl \
 		$(call cmd,rm,$(REWARD) $(RM_ARGS))
-	$(REWARD) train $(call resume,$(WORK)/rm-$*.part,--init $(WORK)/rm-init.safetensors) --tokenizer $(WORK)/tok.model \
+	$(MPIRUN) $(REWARD) train $(call resume,$(WORK)/rm-$*.part,--init $(WORK)/rm-init.safetensors) --tokenizer $(WORK)/tok.model \
 		$(RM_ARGS) --val $(WORK)/prefs-eval.jsonl --metrics $(WORK)/rm-$*.metrics.jsonl -o $(WORK)/rm-$*.part $<
 	$(call finish,$(WORK)/rm-$*.part)
 $(WORK)/rm-random.safetensors: $(WORK)/prefs-helpful.jsonl $(WORK)/rm-random-init.safetensors \
 		$(call cmd,rm,$(REWARD) $(RM_ARGS))
-	$(REWARD) train $(call resume,$(WORK)/rm-random.part,--init $(WORK)/rm-random-init.safetensors) \
+	$(MPIRUN) $(REWARD) train $(call resume,$(WORK)/rm-random.part,--init $(WORK)/rm-random-init.safetensors) \
 		--tokenizer $(WORK)/tok.model $(RM_ARGS) --metrics $(WORK)/rm-random.metrics.jsonl -o $(WORK)/rm-random.part $<
 	$(call finish,$(WORK)/rm-random.part)
 

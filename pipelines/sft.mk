@@ -18,6 +18,6 @@ $(WORK)/sft-%.bin: $(WORK)/sft-%.jsonl $(WORK)/tok.model $(call cmd,tokenize,$(T
 
 $(WORK)/sft.safetensors: $(WORK)/pretrain.safetensors $(WORK)/sft-train.bin $(WORK)/sft-val.bin \
 		$(call cmd,sft,$(SFT) $(SFT_ARGS))
-	$(SFT) $(call resume,$(WORK)/sft.part,--init $(WORK)/pretrain.safetensors) $(SFT_ARGS) --val $(WORK)/sft-val.bin \
-		--metrics $(WORK)/sft.metrics.jsonl -o $(WORK)/sft.part $(WORK)/sft-train.bin
+	$(MPIRUN) $(SFT) $(call resume,$(WORK)/sft.part,--init $(WORK)/pretrain.safetensors) $(SFT_ARGS) \
+		--val $(WORK)/sft-val.bin --metrics $(WORK)/sft.metrics.jsonl -o $(WORK)/sft.part $(WORK)/sft-train.bin
 	$(call finish,$(WORK)/sft.part)
