@@ -46,11 +46,10 @@ case \$host in 10.251.7.1) n=${ns}a ;; *) n=${ns}b ;; esac
 exec ip netns exec \$n sh -c "\$*"
 EOT
 chmod +x "$W/agent"
-${MPICC:-mpicc} -O2 -std=c11 -D_GNU_SOURCE -fopenmp -DLM_MPI -I"$ROOT/lib" -o "$W/mpi_reduce" "$ROOT/bench/mpi_reduce.c" \
-	"$ROOT/build/liblmkit.a" -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm
+make -s -C "$ROOT" build/bench/mpi_reduce
 printf 'tcp between namespaces: '
 ip netns exec ${ns}a mpirun --host 10.251.7.1,10.251.7.2 -np 2 --mca plm_rsh_agent "$W/agent" \
 	--mca btl tcp,self --mca btl_tcp_if_include 10.251.7.0/24 --mca oob_tcp_if_include 10.251.7.0/24 \
-	"$W/mpi_reduce" 16777216 5
+	"$ROOT/build/bench/mpi_reduce" 16777216 5
 printf 'shared memory, one host: '
-mpirun -np 2 "$W/mpi_reduce" 16777216 5
+mpirun -np 2 "$ROOT/build/bench/mpi_reduce" 16777216 5

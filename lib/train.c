@@ -167,18 +167,23 @@ static void resume_state(trainer *t) {
 	char *sp = trainstate_path(t->o.out), *next = xmalloc(strlen(sp) + 5);
 	sprintf(next, "%s.new", sp);
 	uint64_t want = params_hash(t->m);
+	int promote = 0;
 	if (access(sp, F_OK) == 0) trainstate_load(sp, &t->st, t->opt);
 	if (t->st.params_hash != want && access(next, F_OK) == 0) {
 		trainstate_load(next, &t->st, t->opt);
-		/* the save it belongs to was cut short before its last rename: finish
-		 * it, or the next save's STATE.new would replace the only state that
-		 * belongs to the checkpoint on disk */
-		if (t->st.params_hash == want && rename(next, sp)) die_errno("%s", sp);
+		promote = t->st.params_hash == want;
 	}
 	if (t->st.params_hash != want) {
 		if (access(sp, F_OK)) die_errno("%s", sp);
 		die("%s: does not belong to %s (saved with other parameters)", sp, t->o.out);
 	}
+	/* The save that STATE.new belongs to was cut short before its last rename:
+	 * finish it, or the next save's STATE.new would replace the only state
+	 * that belongs to the checkpoint on disk. Rank 0 renames once every rank
+	 * has read it (the sum is the wait). */
+	double all_read = 0;
+	dist_sum(&all_read, 1);
+	if (promote && dist_rank == 0 && rename(next, sp)) die_errno("%s", sp);
 	free(next);
 	free(sp);
 }
