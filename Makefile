@@ -1,5 +1,5 @@
 # lmkit: the Llama 2 recipe as small Unix tools.
-# lib/*.c -> build/liblmkit.a; tools/lm-*.c -> bin/lm-*; tests/unit/*.c -> build/tests/*;
+# lib/WING/*.c -> build/liblmkit.a; tools/lm-*.c -> bin/lm-*; tests/unit/*.c -> build/tests/*;
 # tests/*.t (shell, TAP) and the unit tests are run by prove. New files are picked up by
 # wildcard: adding a tool or a test needs no edit here.
 
@@ -9,7 +9,10 @@ CC      ?= gcc
 OPT     ?= -O3 -march=native
 CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pipe
 # what the build needs whatever CFLAGS, LDFLAGS or LDLIBS a user gives (make CFLAGS=-g)
-NEED_CFLAGS  := -std=c11 -D_GNU_SOURCE -fopenmp -Ilib -I/usr/include/openblas -MMD -MP
+# lib/ is in wings (base, text, data, model, train, chat, rlhf); a header is
+# included by its name alone, from whichever wing holds it
+LIB_WINGS := $(sort $(dir $(wildcard lib/*/*.c)))
+NEED_CFLAGS  := -std=c11 -D_GNU_SOURCE -fopenmp $(patsubst %/,-I%,$(LIB_WINGS)) -I/usr/include/openblas -MMD -MP
 # libgomp is linked statically so that lib/blas.c can set OMP_WAIT_POLICY before it
 # reads it (the shared one that -fopenmp adds last is then unused: --as-needed drops
 # it); OpenBLAS is not linked: lib/blas.c opens it once OPENBLAS_CORETYPE is set
@@ -25,7 +28,7 @@ endif
 BUILD   ?= build
 BIN     ?= bin
 
-LIB_SRC   := $(wildcard lib/*.c)
+LIB_SRC   := $(wildcard lib/*/*.c)
 LIB_OBJ   := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 TOOL_SRC  := $(wildcard tools/lm-*.c)
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%)
@@ -35,7 +38,8 @@ LIBA      := $(BUILD)/liblmkit.a
 
 all: $(TOOLS) $(UNITS)
 
-$(BUILD)/lib/%.o: lib/%.c | $(BUILD)/lib
+$(BUILD)/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -c -o $@ $<
 $(LIBA): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^

@@ -6,8 +6,8 @@
 #   sh scripts/structure.sh [BUILD]      (default build; run `make` first)
 set -eu
 build=${1:-build}
-ls "$build"/lib/*.o >/dev/null 2>&1 || { echo "structure.sh: no objects in $build/lib: run make" >&2; exit 2; }
-for o in "$build"/lib/*.o; do
+ls "$build"/lib/*/*.o >/dev/null 2>&1 || { echo "structure.sh: no objects in $build/lib/*: run make" >&2; exit 2; }
+for o in "$build"/lib/*/*.o; do
 	m=$(basename "$o" .o)
 	nm -g --defined-only "$o" | awk -v m="$m" 'NF == 3 { print "D", m, $3 }'
 	nm -u "$o" | awk -v m="$m" '{ print "U", m, $NF }'

@@ -23,7 +23,7 @@ ok "OMP_WAIT_POLICY given is kept" sh -c "env -u OMP_WAIT_POLICY OMP_WAIT_POLICY
 # A program that links OpenBLAS itself loaded it before lmkit's code ran: no claim to have set its kernel.
 if [ -z "${LMKIT_BIN:-}" ] && [ -r "$ROOT/build/liblmkit.a" ]; then
 	printf '#include "blas.h"\n#include <stdio.h>\nint main(void) { puts(blas_kernel()); return 0; }\n' >k.c
-	ok "a program linking OpenBLAS builds" ${CC:-cc} -std=c11 -fopenmp -I"$ROOT/lib" -I/usr/include/openblas -o k k.c \
+	ok "a program linking OpenBLAS builds" ${CC:-cc} -std=c11 -fopenmp -I"$ROOT/lib/base" -I/usr/include/openblas -o k k.c \
 		"$ROOT/build/liblmkit.a" -Wl,--no-as-needed -lopenblas -lz -lpcre2-8 -lcjson -lxxhash -lm
 	ok "  and shows OpenBLAS's own choice" sh -c 'env -u OPENBLAS_CORETYPE ./k | grep -Eq "^OpenBLAS [A-Za-z0-9]+$"'
 fi
