@@ -13,12 +13,12 @@ CFLAGS  ?= $(OPT) -g -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare -pipe
 # included by its name alone, from whichever wing holds it
 LIB_WINGS := $(sort $(dir $(wildcard lib/*/*.c)))
 NEED_CFLAGS  := -std=c11 -D_GNU_SOURCE -fopenmp $(patsubst %/,-I%,$(LIB_WINGS)) -I/usr/include/openblas -MMD -MP
-# libgomp is linked statically so that lib/blas.c can set OMP_WAIT_POLICY before it
+# libgomp is linked statically so that lib/base/blas.c can set OMP_WAIT_POLICY before it
 # reads it (the shared one that -fopenmp adds last is then unused: --as-needed drops
-# it); OpenBLAS is not linked: lib/blas.c opens it once OPENBLAS_CORETYPE is set
+# it); OpenBLAS is not linked: lib/base/blas.c opens it once OPENBLAS_CORETYPE is set
 NEED_LDFLAGS := -Wl,--as-needed
 NEED_LDLIBS  := -Wl,-Bstatic -lgomp -Wl,-Bdynamic -lz -lpcre2-8 -lcjson -lxxhash -lm -lpthread
-# MPI (lib/dist.c): with Open MPI's development files (pkg-config ompi-c) the trainers run under
+# MPI (lib/train/dist.c): with Open MPI's development files (pkg-config ompi-c) the trainers run under
 # mpirun; without them, or with make MPI=no, they are built to run alone.
 MPI     ?= $(if $(shell pkg-config --exists ompi-c 2>/dev/null && echo y),yes,no)
 ifeq ($(MPI),yes)

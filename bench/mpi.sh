@@ -5,7 +5,7 @@
 #       model and global batch (dim 288, 6 layers, vocab 32000, seq 256,
 #       2 micro-batches of 8 rows a step: one a rank)
 #   (2) reduce-scatter + all-gather of a 64 MB block (bench/mpi_reduce.c,
-#       lib/dist.c's calls) between two namespaces joined by a veth pair,
+#       lib/train/dist.c's calls) between two namespaces joined by a veth pair,
 #       Open MPI over TCP (as root with ip; skipped otherwise)
 # Medians of the timed steps. Never fails on speed.
 set -eu

@@ -1,4 +1,4 @@
-/* The trainer's gradient exchange alone (lib/dist.c): a reduce-scatter of a
+/* The trainer's gradient exchange alone (lib/train/dist.c): a reduce-scatter of a
  * block of n floats and the all-gather of the updated shards, as each step
  * does, timed over a few rounds, and for comparison one MPI_Allreduce of the
  * whole block. Run under mpirun; rank 0 prints the block's bytes, seconds a

@@ -1,4 +1,4 @@
-# lib/blas.c: the model tools open OpenBLAS after setting OPENBLAS_CORETYPE to
+# lib/base/blas.c: the model tools open OpenBLAS after setting OPENBLAS_CORETYPE to
 # the best kernel the CPU has, and libgomp starts with passive waits, unless the
 # user set either; nothing re-executes (gdb sees one program).
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 # Debuggers see one program: lm-sample runs under valgrind as it is, neither
-# OPENBLAS_CORETYPE nor OMP_WAIT_POLICY given (lib/blas.c sets them without
+# OPENBLAS_CORETYPE nor OMP_WAIT_POLICY given (lib/base/blas.c sets them without
 # re-executing), and valgrind finds no memory error in a few tokens.
 . "$(dirname "$0")/lib.sh"
 command -v valgrind >/dev/null 2>&1 || skip_all "valgrind not installed (apt-get install valgrind)"

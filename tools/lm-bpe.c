@@ -1,6 +1,6 @@
 /* lm-bpe: train a SentencePiece BPE tokenizer (.model) on text, with Llama 2's
- * options as defaults. The counting and training are lib/bpetrain.c; the model
- * file is lib/spm.c. */
+ * options as defaults. The counting and training are lib/text/bpetrain.c; the model
+ * file is lib/text/spm.c. */
 #include "bpetrain.h"
 #include "docs.h"
 #include "spm.h"

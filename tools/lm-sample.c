@@ -1,4 +1,4 @@
-/* lm-sample: text from a model, many sequences decoded together (lib/sample.c). */
+/* lm-sample: text from a model, many sequences decoded together (lib/chat/sample.c). */
 #include "blas.h"
 #include "checkpoint.h"
 #include "sample.h"

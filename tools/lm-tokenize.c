@@ -294,7 +294,7 @@ int main(int argc, char **argv) {
 	char **files = nfiles ? argv + optind : stdin_only;
 	if (!nfiles) nfiles = 1;
 	if (chat) {
-		/* Llama 2's chat template and loss mask: lib/chat.c, docs/FORMATS.md */
+		/* Llama 2's chat template and loss mask: lib/chat/chat.c, docs/FORMATS.md */
 		long long bad;
 		chat_to_shard(tok, files[0], outpath ? outpath : "-", last_only, skip_bad, &bad);
 		if (bad) warnx_("%s: skipped %lld malformed dialogues", files[0], bad);

@@ -2,7 +2,7 @@
  * byte or a range of bytes at once, giving a mask where bit j stands for byte j;
  * counting (popcount) and finding (count trailing zeros) then work on the masks.
  * AVX-512BW where the compiler targets it, else SSE2 (every x86-64), else a loop.
- * Used by the scanners of lm-clean (lib/clean.c and its rules, lib/docs.c). */
+ * Used by the scanners of lm-clean (lib/data/clean.c and its rules, lib/data/docs.c). */
 #ifndef LM_BLK64_H
 #define LM_BLK64_H
 #include <stddef.h>

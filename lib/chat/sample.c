@@ -1,6 +1,6 @@
 /* sample: the KV-cache decoder and the token samplers. The kernels of the
  * model's rows (matmul, rmsnorm, RoPE, SwiGLU, embedding, residual) are
- * lib/layers.c's, so every projection is one OpenBLAS call over the model's
+ * lib/model/layers.c's, so every projection is one OpenBLAS call over the model's
  * own weights; what is here is what decoding needs beyond training: attention
  * of new rows over the cache, the cache itself, and the samplers. */
 #include "sample.h"

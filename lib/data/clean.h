@@ -69,7 +69,7 @@ typedef struct clean_result {
 /* Apply the enabled rules. The result's text stays valid until the next call. */
 void clean_doc(cleaner *c, const char *text, size_t len, clean_result *r);
 
-/* ---- shared between the rule files (lib/clean.c, gopher.c, c4.c, fineweb.c, pii.c) ---- */
+/* ---- shared between the rule files (lib/data/clean.c, gopher.c, c4.c, fineweb.c, pii.c) ---- */
 
 /* parameter indices, in the order of clean_params[] */
 enum {

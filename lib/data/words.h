@@ -1,5 +1,5 @@
 /* words: the word splitter and the line and strip primitives the cleaning
- * rules share (lib/words.c). */
+ * rules share (lib/data/words.c). */
 #ifndef LM_WORDS_H
 #define LM_WORDS_H
 #include <stddef.h>

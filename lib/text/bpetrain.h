@@ -87,7 +87,7 @@ typedef struct bpe_vocab {
 	size_t n;
 	char **piece;     /* UTF-8, "▁" for space */
 	float *score;
-	int *type;        /* enum spm_piece_type (lib/spm.h) */
+	int *type;        /* enum spm_piece_type (lib/text/spm.h) */
 } bpe_vocab;
 
 /* Train on everything added. Dies with a clear message when the text has no

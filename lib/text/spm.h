@@ -120,7 +120,7 @@ spm_model *spm_parse(const uint8_t *buf, size_t len, const char **err);
 spm_model *spm_load(const char *path);
 /* Serialize; *len gets the size; malloc'd. */
 uint8_t *spm_serialize(const spm_model *m, size_t *len);
-/* Write atomically (lib/util.h out_open); "-" is stdout. */
+/* Write atomically (lib/base/util.h out_open); "-" is stdout. */
 void spm_save(const spm_model *m, const char *path);
 void spm_free(spm_model *m);
 

@@ -11,7 +11,7 @@
 #           disclaim copyright ("The author disclaims copyright to this source
 #           code"); installed when missing, as root
 # Each at 2000 pieces and a larger vocabulary. Fails on any difference. Late in
-# training the order of equal-count pieces can differ (lib/bpetrain.h says
+# training the order of equal-count pieces can differ (lib/text/bpetrain.h says
 # why), so the larger sizes stay below that point. Nothing is written to the tree.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)

@@ -1,4 +1,4 @@
-/* docs: the JSONL document scanner (lib/docs.c): unescaping, validation, rewriting. */
+/* docs: the JSONL document scanner (lib/data/docs.c): unescaping, validation, rewriting. */
 #include "tap.h"
 #include "docs.h"
 #include <string.h>
