@@ -77,6 +77,33 @@ ok "--exact" lm-dedup --exact --removed exrm.jsonl -o exout.jsonl ex.jsonl
 is "--exact keeps one per normalized text" "$(grep -c '"id":"[abc]"' exout.jsonl) $(grep -c '"id":"d"' exout.jsonl) $(grep -c '"id":"[ef]"' exout.jsonl)" "1 1 1"
 is "--exact removed records say exact" "$(grep -c '"reason":"exact"' exrm.jsonl)" 3
 
+# --exact in one stream reads the input twice (or a copy of standard input or
+# of gzip's output) and holds no text: the same bytes as the --exact stages
+for k in 1 3; do
+	sigs= i=0
+	for p in s$k/part.??; do lm-dedup sig --exact -o $p.exsig $p; sigs="$sigs $p.exsig"; done
+	lm-dedup clusters -o s$k/ex.clu $sigs
+	: > s$k/ex.jsonl; : > s$k/exrm.jsonl
+	for p in s$k/part.??; do
+		lm-dedup filter -c s$k/ex.clu -s $i --removed $p.exrm $p >> s$k/ex.jsonl
+		cat $p.exrm >> s$k/exrm.jsonl
+		i=$((i + 1))
+	done
+done
+is "the --exact stages: 1 and 3 shards agree" "$(cksum < s3/ex.jsonl) $(cksum < s3/exrm.jsonl)" "$(cksum < s1/ex.jsonl) $(cksum < s1/exrm.jsonl)"
+ok "--exact one stream" lm-dedup --exact -o ex1.jsonl --removed ex1rm.jsonl corpus.jsonl
+is "  equals the stages: survivors" "$(cksum < ex1.jsonl)" "$(cksum < s1/ex.jsonl)"
+is "  and removed records" "$(cksum < ex1rm.jsonl)" "$(cksum < s1/exrm.jsonl)"
+ok "  removed some" test -s ex1rm.jsonl
+gzip -c corpus.jsonl > corpus.jsonl.gz
+ok "--exact on gzip" lm-dedup --exact -o exgz.jsonl --removed exgzrm.jsonl corpus.jsonl.gz
+is "  the same" "$(cat exgz.jsonl exgzrm.jsonl | cksum)" "$(cat ex1.jsonl ex1rm.jsonl | cksum)"
+ok "--exact on standard input" sh -c 'lm-dedup --exact --removed exinrm.jsonl - < corpus.jsonl > exin.jsonl'
+is "  the same" "$(cat exin.jsonl exinrm.jsonl | cksum)" "$(cat ex1.jsonl ex1rm.jsonl | cksum)"
+fails "--exact on standard input, no directory for its copy" sh -c 'lm-dedup --exact --tmpdir nodir -o exno.jsonl - < corpus.jsonl'
+stderr_has "  names it" 'nodir/lm-dedup.*: No such file or directory'
+ok "  and leaves no output" test ! -e exno.jsonl
+
 # input and output handling
 gzip -c corpus.jsonl > corpus.jsonl.gz
 ok "gzip input by magic, gzip output by name" lm-dedup -o out.jsonl.gz corpus.jsonl.gz

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *USAGE =
-	"[--exact] [-n ngram] [-t threshold] [-p] [--skip-bad] [-v] [-o out] [--removed file] [input]\n"
+	"[--exact] [-n ngram] [-t threshold] [-p] [--skip-bad] [-v] [--tmpdir dir] [-o out] [--removed file] [input]\n"
 	"       lm-dedup sig [--exact] [-n ngram] [-p] [--skip-bad] -o sigfile [input]\n"
 	"       lm-dedup clusters [-t threshold] [--mem size] [--tmpdir dir] [-v] -o clusters sigfile ...\n"
 	"       lm-dedup filter -c clusters -s shard [-p] [--skip-bad] [-o out] [--removed file] [input]";
@@ -103,11 +103,21 @@ static void run_filter(dd_filter *f, lm_docs *d, const char *in, lm_out *out, lm
 }
 
 static int cmd_stream(int argc, char **argv) {
-	int i = parse(argc, argv, "exact plain skip-bad removed output threshold ngram verbose");
+	int i = parse(argc, argv, "exact plain skip-bad removed output threshold ngram verbose tmpdir");
 	if (argc - i > 1) usage_exit(USAGE);
 	const char *in = i < argc ? argv[i] : "-";
 	double t0 = now_sec();
 	lm_out *out = out_open(opt.out, -1), *rm = opt.removed ? out_open(opt.removed, -1) : NULL;
+	if (opt.exact) {
+		/* the same result as the stages, in two passes over the input instead of all of it in memory */
+		dd_stats st;
+		long long bytes, bad;
+		dd_exact(in, opt.plain, opt.skip_bad, opt.tmpdir, out, rm, &st, &bytes, &bad);
+		if (rm) out_close(rm);
+		out_close(out);
+		report(&st, t0, bytes, bad);
+		return 0;
+	}
 	lm_docs *d = docs_open(in, opt.plain, opt.skip_bad);
 	dd_sink sig = {0}, clu = {0};
 	dd_sigw *w = dd_sigw_open(&sig, opt.exact, opt.ngram);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -233,29 +234,9 @@ static const dd_rec *rec_next(rec_iter *it) {
 }
 
 /* Append s to b as a JSON string literal. */
-static void json_str(dd_sink *b, const char *s, size_t n) {
-	static const char hex[] = "0123456789abcdef";
-	dd_sink_write(b, "\"", 1);
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = s[i];
-		if (c >= 0x20 && c != '"' && c != '\\') continue;
-		dd_sink_write(b, s + run, i - run);
-		run = i + 1;
-		char e[6] = {'\\', (char)c, 0};
-		if (c == '"' || c == '\\') { dd_sink_write(b, e, 2); continue; }
-		if (c == '\n') { dd_sink_write(b, "\\n", 2); continue; }
-		if (c == '\t') { dd_sink_write(b, "\\t", 2); continue; }
-		if (c == '\r') { dd_sink_write(b, "\\r", 2); continue; }
-		memcpy(e + 1, "u00", 3);
-		e[4] = hex[c >> 4], e[5] = hex[c & 15];
-		dd_sink_write(b, e, 6);
-	}
-	dd_sink_write(b, s + run, n - run);
-	dd_sink_write(b, "\"", 1);
-}
+static void sink_put(void *b, const void *p, size_t n) { dd_sink_write(b, p, n); }
+static void json_str(dd_sink *b, const char *s, size_t n) { json_string(sink_put, b, s, n); }
 
-/* A document's id as a JSON string: its own, or "xxh3:" and the hash of its text. */
 static void put_id(dd_sink *b, const dd_sig *s, const dd_rec *r, char **idbuf, size_t *idcap) {
 	if (!(r->flags & DD_HAS_ID)) {
 		char t[32];
@@ -475,4 +456,138 @@ void dd_filter_close(dd_filter *f) {
 	free(f->data);
 	free(f->drop);
 	free(f);
+}
+
+/* ---- exact duplicates in one stream ---- */
+
+/* What the exact pass keeps of a document: the keys the survivor is chosen by,
+ * where its line is, where its id is. */
+typedef struct ex_doc {
+	uint64_t exact, key, tie;
+	long long lineno;
+	uint64_t id_off;
+	uint32_t id_len, has_id;
+} ex_doc;
+
+static const ex_doc *ex_base;
+/* by exact hash, then as the clusters stage orders a cluster: key, tie, position */
+static int ex_cmp(const void *pa, const void *pb) {
+	const ex_doc *a = ex_base + *(const uint32_t *)pa, *b = ex_base + *(const uint32_t *)pb;
+	if (a->exact != b->exact) return a->exact < b->exact ? -1 : 1;
+	if (a->key != b->key) return a->key < b->key ? -1 : 1;
+	if (a->tie != b->tie) return a->tie < b->tie ? -1 : 1;
+	return *(const uint32_t *)pa < *(const uint32_t *)pb ? -1 : 1;
+}
+
+static void ex_id(dd_sink *b, const ex_doc *e, const char *ids) {
+	if (e->has_id) {
+		json_str(b, ids + e->id_off, e->id_len);
+	} else {
+		char t[32];
+		int n = snprintf(t, sizeof t, "\"xxh3:%016llx\"", (unsigned long long)e->key);
+		dd_sink_write(b, t, n);
+	}
+}
+
+/* A stream that can be read twice: a regular file as it is, anything else
+ * (standard input, a pipe, gzip) as its documents' lines copied to an
+ * unlinked file in tmpdir. */
+static int rereadable(const char *path) {
+	struct stat st;
+	unsigned char m[2] = {0};
+	if (!strcmp(path, "-") || stat(path, &st) || !S_ISREG(st.st_mode)) return 0;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) return 0;
+	ssize_t n = read(fd, m, 2);
+	close(fd);
+	return !(n == 2 && m[0] == 0x1f && m[1] == 0x8b);
+}
+
+void dd_exact(const char *in, int plain, int skip_bad, const char *tmpdir, lm_out *out, lm_out *rm,
+              dd_stats *st, long long *bytes, long long *bad) {
+	memset(st, 0, sizeof *st);
+	int twice = rereadable(in);
+	char spool_path[64] = "", tmpl[4096] = "";
+	FILE *copy = NULL;
+	if (!twice) {
+		const char *dir = tmpdir ? tmpdir : getenv("TMPDIR");
+		snprintf(tmpl, sizeof tmpl, "%s/lm-dedup.XXXXXX", dir && *dir ? dir : "/tmp");
+		int fd = mkstemp(tmpl);
+		if (fd < 0 || !(copy = fdopen(fd, "w"))) die_errno("%s", tmpl);
+		unlink(tmpl);
+		snprintf(spool_path, sizeof spool_path, "/dev/fd/%d", fd);
+	}
+	lm_docs *d = docs_open(in, plain, skip_bad);
+	mh_ctx mh;
+	mh_init(&mh, 0);
+	ex_doc *e = NULL;
+	size_t n = 0, cap = 0;
+	dd_sink ids = {0};
+	const lm_doc *doc;
+	while ((doc = docs_next(d))) {
+		if (n == cap) e = xrealloc(e, (cap = cap * 2 + 4096) * sizeof *e);
+		if (n >= UINT32_MAX - 1) die("%s: at most %u documents in one run", in, UINT32_MAX - 2);
+		ex_doc *x = &e[n];
+		x->exact = mh_normalize(&mh, doc->text, doc->text_len);
+		x->tie = dd_line_hash(doc->line, doc->line_len);
+		x->lineno = twice ? doc->lineno : (long long)n + 1;
+		x->has_id = doc->id != NULL;
+		x->key = doc->id ? XXH3_64bits_withSeed(doc->id, doc->id_len, 1)
+		                 : XXH3_64bits_withSeed(doc->text, doc->text_len, 2);
+		x->id_off = ids.n, x->id_len = 0;
+		if (rm && doc->id) {
+			if (doc->id_len > UINT32_MAX) die("an id of %zu bytes is too long", doc->id_len);
+			x->id_len = (uint32_t)doc->id_len;
+			dd_sink_write(&ids, doc->id, doc->id_len);
+		}
+		if (copy && (fwrite(doc->line, 1, doc->line_len, copy) != doc->line_len || putc('\n', copy) == EOF))
+			die_errno("%s", tmpl);
+		n++;
+	}
+	*bytes = docs_bytes(d), *bad = docs_bad(d);
+	docs_close(d);
+	mh_free(&mh);
+	if (copy && fflush(copy)) die_errno("%s", tmpl);
+
+	/* each group of equal exact hashes keeps its least member */
+	uint32_t *ord = xmalloc((n + 1) * sizeof *ord), *survivor = xmalloc((n + 1) * sizeof *survivor);
+	for (size_t i = 0; i < n; i++) ord[i] = (uint32_t)i, survivor[i] = UINT32_MAX;
+	ex_base = e;
+	qsort(ord, n, sizeof *ord, ex_cmp);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && e[ord[j]].exact == e[ord[i]].exact; j++) survivor[ord[j]] = ord[i];
+		if (j - i > 1) st->clusters++, st->removed += j - i - 1;
+	}
+	st->docs = (long long)n, st->exact = st->removed;
+	free(ord);
+
+	/* the second pass copies the survivors' lines, in input order */
+	d = docs_open(twice ? in : spool_path, twice ? plain : 1, 0);
+	dd_sink rec = {0};
+	if (rm) rec.out = rm;
+	const char *line;
+	size_t len, k = 0;
+	long long lineno;
+	while (k < n && (line = docs_line(d, &len, &lineno))) {
+		if (lineno != e[k].lineno) continue;
+		uint32_t s = survivor[k];
+		if (s == UINT32_MAX) {
+			out_write(out, line, len);
+			out_write(out, "\n", 1);
+		} else if (rm) {
+			dd_sink_write(&rec, "{\"id\":", 6);
+			ex_id(&rec, &e[k], ids.p);
+			uint64_t kt[2] = {e[s].key, e[s].tie};   /* as the clusters stage names a cluster */
+			char c[64];
+			int m = snprintf(c, sizeof c, ",\"cluster\":\"%016llx\",\"survivor\":", (unsigned long long)XXH3_64bits(kt, 16));
+			dd_sink_write(&rec, c, m);
+			ex_id(&rec, &e[s], ids.p);
+			dd_sink_write(&rec, ",\"reason\":\"exact\"}\n", 19);
+		}
+		k++;
+	}
+	docs_close(d);
+	if (k != n) die("%s: changed while it was read", in);
+	if (copy) fclose(copy);
+	free(e), free(survivor), free(ids.p);
 }

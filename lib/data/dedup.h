@@ -77,4 +77,14 @@ void dd_filter_close(dd_filter *f);
 /* The digest of a shard: XXH3 over the hashes of its raw lines in order. */
 uint64_t dd_line_hash(const char *line, size_t len);
 
+/* Exact duplicates of one input (plain or gzip file, or "-"), in two passes
+ * and memory for about 40 bytes a document (and the ids, with rm): the
+ * survivors' lines to out, a removed record each to rm (NULL: none), both
+ * exactly as the sig, clusters and filter stages with --exact would write
+ * them. An input that cannot be read twice (standard input, a pipe, gzip) has
+ * its documents' lines copied to an unlinked file in tmpdir (NULL: $TMPDIR or
+ * /tmp) for the second pass. */
+void dd_exact(const char *in, int plain, int skip_bad, const char *tmpdir, lm_out *out, lm_out *rm,
+              dd_stats *st, long long *bytes, long long *bad);
+
 #endif

@@ -338,6 +338,12 @@ const lm_doc *docs_next(lm_docs *d) {
 	return NULL;
 }
 
+const char *docs_line(lm_docs *d, size_t *len, long long *lineno) {
+	const char *line = next_line(d, len);
+	*lineno = d->lineno;
+	return line;
+}
+
 long long docs_bad(const lm_docs *d) { return d->bad; }
 long long docs_bytes(const lm_docs *d) { return d->bytes; }
 
@@ -352,15 +358,15 @@ void docs_close(lm_docs *d) {
 	free(d);
 }
 
-void json_put_string(lm_out *o, const char *s, size_t len) {
+void json_string(void (*put)(void *ctx, const void *p, size_t n), void *ctx, const char *s, size_t len) {
 	static const char hex[] = "0123456789abcdef";
 	init_tables();
-	out_write(o, "\"", 1);
+	put(ctx, "\"", 1);
 	const char *p = s, *e = s + len;
 	while (p < e) {
 		const char *run = p;
 		while (p < e && !str_stop[(unsigned char)*p]) p++;
-		out_write(o, run, p - run);
+		put(ctx, run, p - run);
 		if (p >= e) break;
 		unsigned char c = *p++;
 		char esc[6] = {'\\', 0};
@@ -375,13 +381,17 @@ void json_put_string(lm_out *o, const char *s, size_t len) {
 		default:
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
-			out_write(o, esc, 6);
+			put(ctx, esc, 6);
 			continue;
 		}
-		out_write(o, esc, 2);
+		put(ctx, esc, 2);
 	}
-	out_write(o, "\"", 1);
+	put(ctx, "\"", 1);
 }
+
+static void put_out(void *o, const void *p, size_t n) { out_write(o, p, n); }
+
+void json_put_string(lm_out *o, const char *s, size_t len) { json_string(put_out, o, s, len); }
 
 void docs_write(lm_out *o, const lm_doc *doc, const char *new_text, size_t new_len) {
 	if (!new_text) {

@@ -32,6 +32,9 @@ typedef struct lm_docs lm_docs;
 lm_docs *docs_open(const char *path, int plain_text, int skip_bad);
 /* The next document, valid until the next call; NULL at the end of input. */
 const lm_doc *docs_next(lm_docs *d);
+/* Or the next raw line (blank and bad ones too, without a trailing '\r') and
+ * its number, unparsed: a second pass that knows which lines it wants. */
+const char *docs_line(lm_docs *d, size_t *len, long long *lineno);
 long long docs_bad(const lm_docs *d);      /* lines skipped as bad (skip_bad) */
 long long docs_bytes(const lm_docs *d);    /* uncompressed input bytes consumed so far */
 void docs_close(lm_docs *d);               /* checks the gzip stream ended cleanly */
@@ -47,7 +50,8 @@ const char *docs_parse(const char *line, size_t len, lm_doc *doc,
 void docs_write(lm_out *o, const lm_doc *doc, const char *new_text, size_t new_len);
 
 /* s as a JSON string literal, quotes included: '"', '\\' and control characters
- * escaped, everything else (UTF-8 included) written as is. */
+ * escaped, everything else (UTF-8 included) written as is; to o, or through put. */
 void json_put_string(lm_out *o, const char *s, size_t len);
+void json_string(void (*put)(void *ctx, const void *p, size_t n), void *ctx, const char *s, size_t len);
 
 #endif
