@@ -35,23 +35,13 @@ full() {
 	d=$1 out=$2; shift 2
 	dd if=/dev/zero of=disk/fill bs=4k 2>/dev/null
 	before=$(ls -A disk | tr '\n' ' ')
-	_n=$((_n + 1))
-	"$@" >"$T/.out" 2>"$T/.err"
-	rc=$? why=
-	[ $rc -ge 1 ] && [ $rc -le 127 ] || why="exit status $rc"
+	fails_cleanly "$@"
 	grep -qxE "lm-[a-z]*: disk/$out(\.state(\.new)?)?: No space left on device" "$T/.err" ||
 		why="$why; stderr is not 'lm-x: disk/$out: No space left on device'"
-	[ "$(wc -l < "$T/.err")" -eq 1 ] || why="$why; not one line on stderr"
 	after=$(ls -A disk | tr '\n' ' ')
 	[ "$after" = "$before" ] || why="$why; left $after"
 	rm -f disk/fill
-	if [ -z "$why" ]; then
-		echo "ok $_n - $d"
-	else
-		_fail=$((_fail + 1))
-		echo "not ok $_n - $d ($why)"
-		sed 's/^/#   /' "$T/.err" | head -5
-	fi
+	verdict "$d"
 	for f in disk/*; do case " $before " in *" ${f#disk/} "*) ;; *) rm -f "$f" ;; esac; done
 }
 

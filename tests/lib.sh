@@ -19,6 +19,11 @@ fails() { d=$1; shift; _n=$((_n + 1)); "$@" >"$T/.out" 2>"$T/.err"; rc=$?; if [ 
 is() { _n=$((_n + 1)); if [ "$2" = "$3" ]; then echo "ok $_n - $1"; else _fail=$((_fail + 1)); echo "not ok $_n - $1"; echo "#   got:  '$2'"; echo "#   want: '$3'"; fi; }
 # stderr_has DESC PATTERN: the last ok/fails command's stderr matches PATTERN (grep -E)
 stderr_has() { _n=$((_n + 1)); if grep -qE "$2" "$T/.err"; then echo "ok $_n - $1"; else _fail=$((_fail + 1)); echo "not ok $_n - $1"; sed 's/^/#   stderr: /' "$T/.err" | head -5; fi; }
+# fails_cleanly CMD...: run CMD and set why to what is wrong with how it
+# failed (an exit status outside 1..127, not one line on standard error);
+# verdict DESC: ok when why is empty, else not ok with why and CMD's stderr
+fails_cleanly() { "$@" >"$T/.out" 2>"$T/.err"; _rc=$? why=; [ $_rc -ge 1 ] && [ $_rc -le 127 ] || why="exit status $_rc"; [ "$(wc -l < "$T/.err")" -eq 1 ] || why="$why; not one line on stderr"; }
+verdict() { _n=$((_n + 1)); if [ -z "$why" ]; then echo "ok $_n - $1"; else _fail=$((_fail + 1)); echo "not ok $_n - $1 ($why)"; sed 's/^/#   /' "$T/.err" | head -20; fi; }
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 need_assets() { [ -r "$ASSETS/$1" ] || skip_all "no $ASSETS/$1"; }
 done_testing() { echo "1..$_n"; [ $_fail -eq 0 ]; }

@@ -36,11 +36,7 @@ cp "$ROOT/tests/data/tok_bpe_lmbpe.model" tok.model
 # refused DESC NAME CMD...: CMD fails cleanly on input NAME (see the top)
 refused() {
 	d=$1 name=$2; shift 2
-	_n=$((_n + 1))
-	"$@" >"$T/.out" 2>"$T/.err"
-	rc=$? why=
-	[ $rc -ge 1 ] && [ $rc -le 127 ] || why="exit status $rc"
-	[ "$(wc -l < "$T/.err")" -eq 1 ] || why="$why; not one line on stderr"
+	fails_cleanly "$@"
 	case $(head -n 1 "$T/.err") in
 	*"<fd:"*) why="$why; zlib's <fd:N> in the message" ;;
 	lm-*": $name: "* | lm-*": $name:"[0-9]*": "*) ;;
@@ -48,13 +44,7 @@ refused() {
 	esac
 	left=$(ls | grep -vxF -e docs.jsonl -e tok.model -e "$name" | tr '\n' ' ')
 	[ -z "$left" ] || { why="$why; left $left"; rm -f $left; }
-	if [ -z "$why" ]; then
-		echo "ok $_n - $d"
-	else
-		_fail=$((_fail + 1))
-		echo "not ok $_n - $d ($why)"
-		sed 's/^/#   /' "$T/.err" | head -20
-	fi
+	verdict "$d"
 }
 
 for f in "$ROOT"/tests/regress/*; do
