@@ -44,6 +44,14 @@ is "score: one record per input, in order" "$(sed 's/.*"id":"\([^"]*\)".*/\1/' s
 is "score: other members kept" "$(grep -c '"keep":\[1,{"a":null}\]' s1.jsonl)" 32
 ok "score: a second model adds its own reward" sh -c "lm-rm score -t '$TOK' -n safety rm.st s1.jsonl >s2.jsonl"
 is "score: both rewards" "$(grep -c '"rewards":{"rm":[-0-9.e]*,"safety":[-0-9.e]*}' s2.jsonl)" 32
+# bf16 weights: the same records, each reward within 2% of the score's spread of its fp32 one
+ok "score --weights bf16" lm-rm score -t "$TOK" --weights bf16 -b 1 -o sb1.jsonl rm.st chat.jsonl
+ok "score --weights bf16 -b 64" lm-rm score -t "$TOK" --weights bf16 -b 64 -o sb64.jsonl rm.st chat.jsonl
+is "score bf16: the same bytes for -b 1 and -b 64" "$(cmp sb1.jsonl sb64.jsonl && echo same)" same
+is "score bf16: close to fp32" "$(paste -d' ' s1.jsonl sb1.jsonl | sed 's/.*"rm":\([-0-9.e]*\)}.*"rm":\([-0-9.e]*\)}.*/\1 \2/' |
+	awk '{ d = $1 - $2; d = d < 0 ? -d : d; if (d > m) m = d; lo = NR == 1 || $1 < lo ? $1 : lo; hi = NR == 1 || $1 > hi ? $1 : hi; n++ }
+	END { print (n == 32 && m < 0.02 * (hi - lo)) ? "yes" : "no: largest difference " m " of a spread " hi - lo }')" yes
+fails "score: --weights f16 refused" lm-rm score -t "$TOK" --weights f16 -o bad.jsonl rm.st chat.jsonl
 
 # rows shorter than a pair: each side in a row of its own, both in one micro-batch
 ok "train: pairs longer than a row" lm-rm train --init rm0.st --tokenizer "$TOK" -t 40 -b 16 --micro-batch 4 \

@@ -1,5 +1,6 @@
 /* lm-chat: talk to a chat model in Llama 2's template, on a terminal or over
  * chat JSONL. */
+#include "bf16.h"
 #include "blas.h"
 #include "chat.h"
 #include "docs.h"
@@ -17,7 +18,8 @@
 
 static const char *USAGE =
 	"-m model -t tokenizer [--system text] [--temperature T] [--top-p P]\n"
-	"       [--seed N] [--max-new N] [-b batch] [-v] [-i chat.jsonl] [-o replies.jsonl] [--skip-bad]";
+	"       [--seed N] [--max-new N] [-b batch] [--weights f32|bf16] [-v] [-i chat.jsonl] [-o replies.jsonl]\n"
+	"       [--skip-bad]";
 
 static const lm_model *model;
 static const char *model_path;
@@ -275,8 +277,9 @@ int main(int argc, char **argv) {
 		{"top-p", required_argument, 0, 'P'}, {"seed", required_argument, 0, 's'},
 		{"max-new", required_argument, 0, 'n'}, {"batch", required_argument, 0, 'b'},
 		{"input", required_argument, 0, 'i'}, {"output", required_argument, 0, 'o'},
-		{"skip-bad", no_argument, 0, 'K'}, {"verbose", no_argument, 0, 'v'}, {0, 0, 0, 0}};
-	const char *tok_path = NULL, *system = NULL, *in = NULL, *out = "-";
+		{"skip-bad", no_argument, 0, 'K'}, {"verbose", no_argument, 0, 'v'},
+		{"weights", required_argument, 0, 'W'}, {0, 0, 0, 0}};
+	const char *tok_path = NULL, *system = NULL, *in = NULL, *out = "-", *weights = "f32";
 	int batch = 8, skip_bad = 0, verbose = 0, c;
 	while ((c = getopt_long(argc, argv, "m:t:i:o:b:n:s:v", opts, NULL)) != -1) {
 		switch (c) {
@@ -292,6 +295,7 @@ int main(int argc, char **argv) {
 		case 'o': out = optarg; break;
 		case 'K': skip_bad = 1; break;
 		case 'v': verbose = 1; break;
+		case 'W': weights = optarg; break;
 		default: usage_exit(USAGE);
 		}
 	}
@@ -312,6 +316,7 @@ int main(int argc, char **argv) {
 	}
 	lm_model *m = model_load(model_path);
 	model_need_head(m, LM_HEAD_LM, model_path);
+	model_weights(m, weights, "--weights");
 	lm_tokenizer *t = tok_load(tok_path);
 	if (tok_vocab_size(t) > m->cfg.vocab_size)
 		die("%s: tokenizer has %d tokens, more than the model's %d", tok_path, tok_vocab_size(t),

@@ -2,6 +2,7 @@
  * train fits it to preference pairs with the pairwise margin loss (the step
  * loop is train.c's, the objective rm.c's), score adds a reward to each chat
  * record, eval measures ranking accuracy on held-out pairs. */
+#include "bf16.h"
 #include "blas.h"
 #include "checkpoint.h"
 #include "docs.h"
@@ -26,7 +27,7 @@ static const char *USAGE =
 	"\t[--epochs N] [--margin none|small|large] [--val PAIRS] [--val-every N] [--lr LR] [--min-lr LR]\n"
 	"\t[--warmup N] [--beta1 B] [--beta2 B] [--eps E] [--weight-decay W] [--clip C] [--seed N]\n"
 	"\t[--metrics FILE] [--checkpoint-every N] [--threads N] -o CKPT PAIRS\n"
-	"       lm-rm score -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT [CHAT]\n"
+	"       lm-rm score -t TOK [-n NAME] [-b ROWS] [--weights f32|bf16] [-o OUT] CKPT [CHAT]\n"
 	"       lm-rm eval -t TOK [-n NAME] [-o OUT] CKPT PAIRS";
 
 /* ---- pairs in rows ---- */
@@ -361,10 +362,10 @@ static void score_flush(scorer *s, lm_out *o, const char *name, cJSON **rec, cha
 }
 
 static int cmd_score(int argc, char **argv) {
-	static const char *U = "score -t TOK [-n NAME] [-b ROWS] [-o OUT] CKPT [CHAT]";
+	static const char *U = "score -t TOK [-n NAME] [-b ROWS] [--weights f32|bf16] [-o OUT] CKPT [CHAT]";
 	static const struct option lo[] = {{"tokenizer", required_argument, 0, 't'}, {"name", required_argument, 0, 'n'},
-					   {"output", required_argument, 0, 'o'}, {0}};
-	const char *tok_path = NULL, *out_path = "-", *in_path = "-";
+					   {"output", required_argument, 0, 'o'}, {"weights", required_argument, 0, 'W'}, {0}};
+	const char *tok_path = NULL, *out_path = "-", *in_path = "-", *weights = "f32";
 	char *name = NULL;
 	int B = 8, c;
 	while ((c = getopt_long(argc, argv, "t:n:o:b:", lo, NULL)) != -1) {
@@ -372,6 +373,7 @@ static int cmd_score(int argc, char **argv) {
 		else if (c == 'n') name = xstrdup(optarg);
 		else if (c == 'o') out_path = optarg;
 		else if (c == 'b') B = (int)parse_int("-b", optarg);
+		else if (c == 'W') weights = optarg;
 		else usage_exit(U);
 	}
 	if (!tok_path || argc - optind < 1 || argc - optind > 2) usage_exit(U);
@@ -381,6 +383,7 @@ static int cmd_score(int argc, char **argv) {
 	if (!name) name = base_name(model_path);
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = load_score_model(model_path, tok, tok_path);
+	model_weights(m, weights, "--weights");
 	scorer *s = scorer_new(m);
 	chat_reader *r = chat_open(in_path, CHAT_END_ASSISTANT, 0);
 	lm_out *o = out_open(out_path, -1);

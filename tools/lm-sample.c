@@ -1,4 +1,5 @@
 /* lm-sample: text from a model, many sequences decoded together (lib/chat/sample.c). */
+#include "bf16.h"
 #include "blas.h"
 #include "checkpoint.h"
 #include "sample.h"
@@ -14,7 +15,7 @@
 
 static const char *USAGE =
 	"[-jv] [-t temp] [-k top_k] [-P top_p] [-n tokens] [-c count] [-s seed] [-b batch]\n"
-	"\t[--tokenizer FILE] [-p TEXT | -i PROMPTS.jsonl] [--ids] [-o OUT] MODEL";
+	"\t[--weights f32|bf16] [--tokenizer FILE] [-p TEXT | -i PROMPTS.jsonl] [--ids] [-o OUT] MODEL";
 
 /* CPU seconds of all the process's threads, steadier than wall time on a shared machine. */
 static double cpu_sec(void) {
@@ -135,11 +136,12 @@ int main(int argc, char **argv) {
 		{"verbose", no_argument, 0, 'v'},
 		{"tokenizer", required_argument, 0, 'T'},
 		{"ids", no_argument, 0, 'I'},
+		{"weights", required_argument, 0, 'W'},
 		{0, 0, 0, 0},
 	};
 	lm_sampling how = {.temperature = 1, .top_p = 1};
 	long long n_new = 256, count = 1, seed = 42, batch = 64;
-	const char *prompt = NULL, *input = NULL, *output = "-", *tok_path = NULL;
+	const char *prompt = NULL, *input = NULL, *output = "-", *tok_path = NULL, *weights = "f32";
 	int json = 0, verbose = 0, ids_only = 0, c;
 	while ((c = getopt_long(argc, argv, "t:k:P:n:c:s:b:p:i:o:jv", opts, NULL)) != -1) {
 		switch (c) {
@@ -157,6 +159,7 @@ int main(int argc, char **argv) {
 		case 'v': verbose = 1; break;
 		case 'T': tok_path = optarg; break;
 		case 'I': ids_only = 1; break;
+		case 'W': weights = optarg; break;
 		default: usage_exit(USAGE);
 		}
 	}
@@ -174,6 +177,7 @@ int main(int argc, char **argv) {
 
 	lm_model *m = model_load(argv[optind]);
 	model_need_head(m, LM_HEAD_LM, argv[optind]);
+	model_weights(m, weights, "--weights");
 	lm_tokenizer *tk = tok_path ? tok_load(tok_path) : NULL;
 	if (tk && tok_vocab_size(tk) != m->cfg.vocab_size)
 		die("%s: %d tokens, but the model's vocabulary has %d", tok_path, tok_vocab_size(tk),

@@ -4,6 +4,7 @@
  * own weights; what is here is what decoding needs beyond training: attention
  * of new rows over the cache, the cache itself, and the samplers. */
 #include "sample.h"
+#include "bf16.h"
 #include "layers.h"
 #include "util.h"
 #include <cblas.h>
@@ -313,9 +314,9 @@ static void forward(lm_sampler *s, const rows *r) {
 	embedding_forward(r->x, r->tok, p->tok_embeddings, N, D);
 	for (int l = 0; l < c->n_layers; l++) {
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		matmul_forward(r->q, r->xb, p->wq + (size_t)l * D * D, N, D, D);
-		matmul_forward(r->k, r->xb, p->wk + (size_t)l * KV * D, N, D, KV);
-		matmul_forward(r->v, r->xb, p->wv + (size_t)l * KV * D, N, D, KV);
+		model_matmul(r->q, r->xb, s->m, p->wq + (size_t)l * D * D, N, D, D);
+		model_matmul(r->k, r->xb, s->m, p->wk + (size_t)l * KV * D, N, D, KV);
+		model_matmul(r->v, r->xb, s->m, p->wv + (size_t)l * KV * D, N, D, KV);
 		rope_forward(r->q, r->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
 		rope_forward(r->k, r->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
 		for (int n = 0; n < N; n++) {
@@ -329,13 +330,13 @@ static void forward(lm_sampler *s, const rows *r) {
 			}
 		}
 		attend(s, l, r);
-		matmul_forward(r->q, r->xb, p->wo + (size_t)l * D * D, N, D, D);
+		model_matmul(r->q, r->xb, s->m, p->wo + (size_t)l * D * D, N, D, D);
 		residual_forward(r->x, r->q, (long)N * D);
 		rmsnorm_forward(r->xb, r->rstd, r->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		matmul_forward(r->h1, r->xb, p->w1 + (size_t)l * F * D, N, D, F);
-		matmul_forward(r->h3, r->xb, p->w3 + (size_t)l * F * D, N, D, F);
+		model_matmul(r->h1, r->xb, s->m, p->w1 + (size_t)l * F * D, N, D, F);
+		model_matmul(r->h3, r->xb, s->m, p->w3 + (size_t)l * F * D, N, D, F);
 		swiglu_forward(r->h1, r->h1, r->h3, (long)N * F);
-		matmul_forward(r->q, r->h1, p->w2 + (size_t)l * D * F, N, F, D);
+		model_matmul(r->q, r->h1, s->m, p->w2 + (size_t)l * D * F, N, F, D);
 		residual_forward(r->x, r->q, (long)N * D);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
@@ -343,7 +344,7 @@ static void forward(lm_sampler *s, const rows *r) {
 	for (int w = 0; w < W; w++)
 		memmove(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
 	rmsnorm_forward(r->xb, r->rstd, r->q, p->norm, W, D, c->norm_eps);
-	matmul_forward(r->logits, r->xb, p->output, W, D, c->vocab_size);
+	model_matmul(r->logits, r->xb, s->m, p->output, W, D, c->vocab_size);
 }
 
 static int cand_desc(const void *a, const void *b) {

@@ -1,4 +1,5 @@
 #include "llama.h"
+#include "bf16.h"
 #include "layers.h"
 #include "util.h"
 #include <stdlib.h>
@@ -88,20 +89,20 @@ void llama_forward(llama_ws *w, const lm_model *m, const int *tokens, const int 
 		float *xo = w->x + (long)(l + 1) * N * D;
 
 		rmsnorm_forward(xn1, rstd1, x, P->attention_norm + (long)l * D, N, D, c->norm_eps);
-		matmul_forward(q, xn1, P->wq + (long)l * qd * D, N, D, qd);
-		matmul_forward(k, xn1, P->wk + (long)l * kvd * D, N, D, kvd);
-		matmul_forward(v, xn1, P->wv + (long)l * kvd * D, N, D, kvd);
+		model_matmul(q, xn1, m, P->wq + (long)l * qd * D, N, D, qd);
+		model_matmul(k, xn1, m, P->wk + (long)l * kvd * D, N, D, kvd);
+		model_matmul(v, xn1, m, P->wv + (long)l * kvd * D, N, D, kvd);
 		rope_forward(q, pos, w->rope_cos, w->rope_sin, N, c->n_heads, hd);
 		rope_forward(k, pos, w->rope_cos, w->rope_sin, N, c->n_kv_heads, hd);
 		attention_forward(ao, att, q, k, v, seg, B, T, c->n_heads, c->n_kv_heads, hd);
-		matmul_forward(xa, ao, P->wo + (long)l * D * qd, N, qd, D);
+		model_matmul(xa, ao, m, P->wo + (long)l * D * qd, N, qd, D);
 		residual_forward(xa, x, (long)N * D);
 
 		rmsnorm_forward(xn2, rstd2, xa, P->ffn_norm + (long)l * D, N, D, c->norm_eps);
-		matmul_forward(g, xn2, P->w1 + (long)l * H * D, N, D, H);
-		matmul_forward(u, xn2, P->w3 + (long)l * H * D, N, D, H);
+		model_matmul(g, xn2, m, P->w1 + (long)l * H * D, N, D, H);
+		model_matmul(u, xn2, m, P->w3 + (long)l * H * D, N, D, H);
 		swiglu_forward(s, g, u, (long)N * H);
-		matmul_forward(xo, s, P->w2 + (long)l * D * H, N, H, D);
+		model_matmul(xo, s, m, P->w2 + (long)l * D * H, N, H, D);
 		residual_forward(xo, xa, (long)N * D);
 	}
 	rmsnorm_forward(w->hf, w->rstdf, w->x + (long)c->n_layers * N * D, P->norm, N, D, c->norm_eps);

@@ -14,6 +14,7 @@
 #ifndef LM_MODEL_H
 #define LM_MODEL_H
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct lm_config {
 	int dim, n_layers, n_heads, n_kv_heads, vocab_size, max_seq_len;
@@ -64,6 +65,7 @@ typedef struct lm_model {
 	size_t n_params;
 	float *block;       /* n_params floats, 64-byte aligned */
 	lm_params p;
+	uint16_t *bf16;     /* NULL, or the block in bf16 for the matmuls of generation (bf16.h) */
 } lm_model;
 
 void config_default(lm_config *c);

@@ -168,6 +168,7 @@ void model_init_head(lm_model *m, unsigned long long seed) { init_from(m, seed, 
 void model_free(lm_model *m) {
 	if (!m) return;
 	free(m->block);
+	free(m->bf16);
 	free(m);
 }
 
