@@ -557,6 +557,8 @@ void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path) {
 }
 
 void bytes_put(lm_bytes *b, const void *src, size_t n) {
+	/* nothing to put may come as NULL (an empty message), which memcpy must not get */
+	if (!n) return;
 	if (b->n + n > b->cap) {
 		while (b->n + n > b->cap) b->cap = b->cap ? 2 * b->cap : 4096;
 		b->p = xrealloc(b->p, b->cap);
