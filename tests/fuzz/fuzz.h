@@ -134,32 +134,47 @@ static char fuzz_path[64];
 static void fuzz_unlink(void) { if (*fuzz_path) unlink(fuzz_path); }
 
 /* Call first in LLVMFuzzerInitialize. Die's messages go to /dev/null unless
- * FUZZ_VERBOSE is set (the sanitizers report on descriptor 2, not stderr). */
+ * FUZZ_VERBOSE is set (the sanitizers report on descriptor 2, not stderr).
+ * What the C library and OpenMP allocate once, on first use, is allocated
+ * here, before any input: allocated by an input that dies, the sweep would
+ * free it under them (a stdio buffer freed so is written on, unseen by ASan,
+ * once the block is reused: libFuzzer saw its input overwritten). */
+static char fuzz_stdout_buf[BUFSIZ];
 static void fuzz_init(const char *name) {
 	lm_progname = name;
 	lm_die_hook = fuzz_jump;
-	omp_set_num_threads(1);   /* the malloc hooks keep no locks */
+	setvbuf(stdout, fuzz_stdout_buf, _IOLBF, sizeof fuzz_stdout_buf);
 	if (!getenv("FUZZ_VERBOSE")) {
 		FILE *null = fopen("/dev/null", "w");
-		if (null) stderr = null;
+		if (null) setvbuf(null, NULL, _IONBF, 0), stderr = null;
 	}
+	omp_set_num_threads(1);   /* the malloc hooks keep no locks */
+	int team = 0;
+#pragma omp parallel
+	team = omp_get_num_threads();
+	(void)team;
 	const char *dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
 	snprintf(fuzz_path, sizeof fuzz_path, "%.40s/lmkit-fuzz.%d", dir, (int)getpid());
 	atexit(fuzz_unlink);
 	fuzz_track_init();
 }
 
-/* The input as a file, for entry points that read a path: the same file
- * (in /dev/shm when there is one), rewritten for each input. */
-__attribute__((unused)) static const char *fuzz_file(const uint8_t *data, size_t size) {
-	int fd = open(fuzz_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0) { perror(fuzz_path); abort(); }
+/* data written to path (whole, or abort). */
+static void fuzz_write(const char *path, const uint8_t *data, size_t size) {
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0) { perror(path); abort(); }
 	for (size_t at = 0; at < size;) {
 		ssize_t w = write(fd, data + at, size - at);
-		if (w <= 0) { perror(fuzz_path); abort(); }
+		if (w <= 0) { perror(path); abort(); }
 		at += w;
 	}
 	close(fd);
+}
+
+/* The input as a file, for entry points that read a path: the same file
+ * (in /dev/shm when there is one), rewritten for each input. */
+__attribute__((unused)) static const char *fuzz_file(const uint8_t *data, size_t size) {
+	fuzz_write(fuzz_path, data, size);
 	return fuzz_path;
 }
 
