@@ -35,6 +35,11 @@ TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
 UNITS     := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 LIBA      := $(BUILD)/liblmkit.a
+# tests/fuzz/NAME.c: a libFuzzer harness per input format; make check replays
+# its corpus tests/fuzz/NAME/ with build/tests/fuzz-NAME (the harness and
+# tests/fuzz/replay.c's main), make fuzz runs it under libFuzzer.
+FUZZ      := $(filter-out replay,$(basename $(notdir $(wildcard tests/fuzz/*.c))))
+UNITS     += $(FUZZ:%=$(BUILD)/tests/fuzz-%)
 
 all: $(TOOLS) $(UNITS)
 
@@ -52,6 +57,10 @@ $(BUILD)/bench/%: bench/%.c $(LIBA) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
 $(BUILD)/ref/%: tests/ref/%.c $(LIBA) | $(BUILD)/ref
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
+$(BUILD)/tests/fuzz-%: tests/fuzz/%.c $(BUILD)/tests/replay.o $(LIBA) | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(NEED_CFLAGS) -o $@ $< $(BUILD)/tests/replay.o $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
+$(BUILD)/tests/replay.o: tests/fuzz/replay.c | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(NEED_CFLAGS) -c -o $@ $<
 $(BUILD)/lib $(BUILD)/tests $(BUILD)/tools $(BUILD)/bench $(BUILD)/ref $(BIN):
 	mkdir -p $@
 
@@ -70,6 +79,24 @@ check-asan: deps
 	  LDFLAGS='-fsanitize=address,undefined' all
 	LMKIT_BIN=build-asan/bin ASAN_OPTIONS=detect_leaks=0 \
 	  prove -j2 --exec 'sh tests/run1' $(UNITS:$(BUILD)/%=build-asan/%) $(wildcard tests/*.t)
+
+# Each harness of tests/fuzz/ under libFuzzer, ASan and UBSan for FUZZ_SECONDS,
+# one after another (tests/fuzz/README.md); clang builds the library in its own tree.
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# lib/gguf.c's _Float16 needs clang 15 (or AVX512-FP16) and no harness reads GGUF
+FUZZ_OBJ := $(patsubst lib/%.c,build-fuzz/lib/%.o,$(filter-out lib/model/gguf.c,$(LIB_SRC)))
+fuzz:
+	@sh scripts/deps.sh --fuzz
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz \
+	  OPT='-O1 -march=native -Wno-pass-failed -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)' $(FUZZ_OBJ)
+	@rm -f build-fuzz/liblmkit.a && ar rcs build-fuzz/liblmkit.a $(FUZZ_OBJ)
+	@mkdir -p build-fuzz/fuzz
+	@for h in $(FUZZ); do \
+	  clang -O1 -march=native -g -fno-omit-frame-pointer -fsanitize=fuzzer $(FUZZ_SAN) $(NEED_CFLAGS) -MF build-fuzz/fuzz/$$h.d \
+	    -o build-fuzz/fuzz/$$h tests/fuzz/$$h.c build-fuzz/liblmkit.a $(NEED_LDFLAGS) $(NEED_LDLIBS) || exit 1; \
+	done
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
 
 # Outside references (PyTorch, SentencePiece, datatrove) regenerate the committed expected files.
 ref:
@@ -93,8 +120,8 @@ install: all
 	for m in man/*.7; do [ -e "$$m" ] && install -m 644 "$$m" $(DESTDIR)$(MANDIR)/man7/; done; true
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan build-fuzz bin
 
-.PHONY: all deps check check-asan ref bench demo install clean
+.PHONY: all deps check check-asan fuzz ref bench demo install clean
 .SECONDARY:
 -include $(LIB_OBJ:.o=.d) $(TOOL_SRC:tools/%.c=$(BUILD)/tools/%.d) $(UNITS:%=%.d)

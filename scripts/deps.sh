@@ -8,9 +8,11 @@
 #           builds and its tests pass without them, so their absence alone fails nothing
 #   --ref:  PyTorch and SentencePiece oracles, venv (transformers, gguf from PyPI),
 #           cmake and g++ (llama-cpp-python builds llama.cpp)
+#   --fuzz: clang and its libFuzzer, ASan and UBSan runtimes (make fuzz)
 set -eu
 pkgs="gcc make pkg-config libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev perl tmux mandoc valgrind"
 optional="libopenmpi-dev openmpi-bin"
+[ "${1:-}" = "--fuzz" ] && pkgs="$pkgs clang libclang-rt-14-dev"
 [ "${1:-}" = "--ref" ] && pkgs="$pkgs python3-torch python3-sentencepiece sentencepiece python3-numpy python3-venv cmake g++"
 missing= lacking=
 for p in $pkgs $optional; do

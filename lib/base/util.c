@@ -12,6 +12,7 @@
 
 const char *lm_progname = "lmkit";
 const char *(*lm_version_note)(void);
+void (*lm_die_hook)(void);
 
 /* Temporaries of unfinished outputs, removed on die() and fatal signals. */
 #define MAX_TMP 64
@@ -60,6 +61,7 @@ void die(const char *fmt, ...) {
 	va_list ap;
 	va_start(ap, fmt); vmsg(fmt, ap, 0); va_end(ap);
 	tmp_cleanup();
+	if (lm_die_hook) lm_die_hook();
 	exit(1);
 }
 void die_errno(const char *fmt, ...) {
@@ -67,6 +69,7 @@ void die_errno(const char *fmt, ...) {
 	va_list ap;
 	va_start(ap, fmt); vmsg(fmt, ap, e); va_end(ap);
 	tmp_cleanup();
+	if (lm_die_hook) lm_die_hook();
 	exit(1);
 }
 
@@ -109,6 +112,8 @@ char *read_file(const char *path, size_t *len) {
 		n += r;
 	}
 	close(fd);
+	/* no spare capacity after the NUL: a parser reading past the file's end is then caught by ASan */
+	buf = xrealloc(buf, n + 1);
 	buf[n] = 0;
 	if (len) *len = n;
 	return buf;
@@ -182,6 +187,16 @@ static int same_output(const char *a, const char *b) {
 	struct stat sa, sb;
 	if (!strcmp(a, b)) return 1;
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void lm_forget_files(void) {
+	for (int i = 0; i < n_uses; i++) {
+		free(uses[i].name);
+		free(uses[i].canon);
+	}
+	free(uses);
+	uses = NULL;
+	n_uses = cap_uses = 0;
 }
 
 static void note_input(const char *path, int fd) {
@@ -542,6 +557,8 @@ void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path) {
 }
 
 void bytes_put(lm_bytes *b, const void *src, size_t n) {
+	/* nothing to put may come as NULL (an empty message), which memcpy must not get */
+	if (!n) return;
 	if (b->n + n > b->cap) {
 		while (b->n + n > b->cap) b->cap = b->cap ? 2 * b->cap : 4096;
 		b->p = xrealloc(b->p, b->cap);

@@ -24,6 +24,10 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: msg: strerror(errno)" */
 _Noreturn void die_errno(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Called by die() and die_errno() after the message and cleanup, in place of
+ * exit(1), when set; it must not return. A fuzzing harness (tests/fuzz/),
+ * which runs input after input in one process, jumps back with it. */
+extern void (*lm_die_hook)(void);
 
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
@@ -44,6 +48,9 @@ int open_in(const char *path);   /* read-only; "-" is standard input; dies namin
  * claimed file is written with out_open. continued: the tool reads the file's
  * earlier contents to continue them (--resume), which is no clash. */
 void out_claim(const char *path, int continued);
+/* Forget every file read, claimed or opened so far, as a new process would
+ * know none (a fuzzing harness between inputs). */
+void lm_forget_files(void);
 
 /* n bytes of fd at offset at, or die naming path ("truncated" at the end of file). */
 void read_at(int fd, void *buf, size_t n, uint64_t at, const char *path);

@@ -88,9 +88,10 @@ static void read_config(lm_config *c, const char *path) {
 		/* transformers writes id2label; num_labels is what lmkit's export adds */
 		cJSON *nl = cJSON_GetObjectItemCaseSensitive(root, "num_labels");
 		cJSON *il = cJSON_GetObjectItemCaseSensitive(root, "id2label");
-		int labels = cJSON_IsNumber(nl) ? (int)nl->valuedouble : cJSON_IsObject(il) ? cJSON_GetArraySize(il) : 2;
+		/* compared as a double: a count past int (1e300) would not convert */
+		double labels = cJSON_IsNumber(nl) ? nl->valuedouble : cJSON_IsObject(il) ? cJSON_GetArraySize(il) : 2;
 		if (labels != 1)
-			die("%s: LlamaForSequenceClassification with %d labels: lmkit reads one (a score model)", path, labels);
+			die("%s: LlamaForSequenceClassification with %g labels: lmkit reads one (a score model)", path, labels);
 		c->head = LM_HEAD_SCORE;
 	} else if (strcmp(arch, "LlamaForCausalLM")) {
 		die("%s: architecture %s: lmkit reads LlamaForCausalLM and LlamaForSequenceClassification", path, arch);
