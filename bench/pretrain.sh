@@ -4,7 +4,8 @@
 #   (a) dim 288, 6 layers, 6 heads, 6 KV heads, vocab 32000, seq 256, 8 rows
 #   (b) dim 64, 5 layers, 8 heads, 4 KV heads, vocab 512, seq 512, 8 rows
 # Prints the median tokens/s and model GFLOP/s (6N + 12·L·d·T per token) of the
-# timed steps after warmup, and the ratio. Never fails on speed.
+# timed steps after warmup, for lmkit and each PyTorch peer (Debian's 1.13 and
+# PyPI's 2.x, bench/torch_env.rc), and the ratios. Never fails on speed.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${LMKIT_BIN:-bin}
@@ -19,7 +20,8 @@ shard() {
 		print pack("v*", map { int(rand($v)) } 1 .. $n); print pack("Q<", 0)' "$2" "$3" >"$1"
 }
 
-. "$ROOT/bench/torch_env.rc" pretrain "$BIN/lm-pretrain"
+bench=pretrain tool=$BIN/lm-pretrain
+. "$ROOT/bench/torch_env.rc"
 
 # run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab
 run() {
@@ -34,12 +36,18 @@ run() {
 		END { @t = sort { $a <=> $b } @t; @g = sort { $a <=> $b } @g; print "$t[$#t / 2] $g[$#g / 2]" }' \
 		"$W/$name.jsonl")
 	c=$1 cg=$2
-	printf '%s  lmkit:   %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" "$c" "$cg"
-	[ -n "$py" ] || return 0
-	set -- $(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_train.py" "$W/$name.bin" "$THREADS" \
-		"$B" "$T" "$steps" "$warm" "$dim" "$L" "$nh" "$nkv" "$V")
-	printf '%s  pytorch: %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" "$1" "$2"
-	perl -e 'printf "%s  lmkit / pytorch: %.2fx\n", @ARGV' "$name" "$(perl -e "print $c / $1")"
+	printf '%s  %-33s %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" lmkit: "$c" "$cg"
+	best=0 bestname=
+	for py in $peers; do
+		out=$(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_train.py" "$W/$name.bin" "$THREADS" \
+			"$B" "$T" "$steps" "$warm" "$dim" "$L" "$nh" "$nkv" "$V" 2>"$W/err") ||
+			{ echo "$name  PEER FAILED: $py bench/torch_train.py:"; cat "$W/err"; continue; }
+		set -- $out
+		printf '%s  %-33s %10.1f tokens/s  %7.1f GFLOP/s  lmkit / it: %.2fx\n' "$name" "$3:" "$1" "$2" \
+			"$(perl -e "print $c / $1")"
+		[ "$(perl -e "print $1 > $best ? 1 : 0")" = 1 ] && best=$1 bestname=$3
+	done
+	[ -z "$bestname" ] || printf '%s  lmkit / the faster PyTorch (%s): %.2fx\n' "$name" "$bestname" "$(perl -e "print $c / $best")"
 }
 
 run "(a)" 8 256 2 5 288 6 6 6 32000
