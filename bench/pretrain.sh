@@ -23,9 +23,11 @@ shard() {
 bench=pretrain tool=$BIN/lm-pretrain
 . "$ROOT/bench/torch_env.rc"
 
-# run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab
+# run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab COMPILE
+# COMPILE: whether PyTorch 2.x compiles the model (TORCH_COMPILE overrides), where
+# it helped (bench/README.md, Peers)
 run() {
-	name=$1 B=$2 T=$3 warm=$4 steps=$5 dim=$6 L=$7 nh=$8 nkv=$9 V=${10}
+	name=$1 B=$2 T=$3 warm=$4 steps=$5 dim=$6 L=$7 nh=$8 nkv=$9 V=${10} compile=${11}
 	shard "$W/$name.bin" 1000000 "$V"
 	"$BIN/lm-pretrain" --threads "$THREADS" --set dim="$dim" --set n_layers="$L" --set n_heads="$nh" \
 		--set n_kv_heads="$nkv" --set vocab_size="$V" --set max_seq_len="$T" -b "$B" \
@@ -39,7 +41,7 @@ run() {
 	printf '%s  %-33s %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" lmkit: "$c" "$cg"
 	best=0 bestname=
 	for py in $peers; do
-		out=$(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_train.py" "$W/$name.bin" "$THREADS" \
+		out=$(env OMP_WAIT_POLICY=PASSIVE TORCH_COMPILE=${TORCH_COMPILE:-$compile} $torch_env $py "$ROOT/bench/torch_train.py" "$W/$name.bin" "$THREADS" \
 			"$B" "$T" "$steps" "$warm" "$dim" "$L" "$nh" "$nkv" "$V" 2>"$W/err") ||
 			{ echo "$name  PEER FAILED: $py bench/torch_train.py:"; cat "$W/err"; continue; }
 		set -- $out
@@ -50,8 +52,8 @@ run() {
 	[ -z "$bestname" ] || printf '%s  lmkit / the faster PyTorch (%s): %.2fx\n' "$name" "$bestname" "$(perl -e "print $c / $best")"
 }
 
-run "(a)" 8 256 2 5 288 6 6 6 32000
-run "(b)" 8 512 3 10 64 5 8 4 512
+run "(a)" 8 256 2 5 288 6 6 6 32000 1
+run "(b)" 8 512 3 10 64 5 8 4 512 0
 
 # where lmkit's step goes (bench/breakdown.c, on the library as built)
 if make -s -C "$ROOT" build/bench/breakdown >/dev/null; then

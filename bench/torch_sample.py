@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """PyTorch peer of lm-sample for bench/sample.sh: the same checkpoint, decoded
-one token at a time with a KV cache at batch 1, temperature sampling, with
-torch's default thread count.
+one token at a time with a KV cache at batch 1, temperature sampling, on one
+thread: at batch 1 a second thread made both Debian's PyTorch 1.13 and PyPI's
+2.15 slower on the 2 shared cores here (bench/README.md). torch.compile of the
+step (through a fixed-shape step, one graph for all positions) did not help
+PyTorch 2.15 either, so it runs eagerly under both.
 
 Reads lmkit's safetensors checkpoint directly (json header + raw F32) with
 Hugging Face Llama names and the half-split RoPE layout Hugging Face uses, so
@@ -12,15 +15,12 @@ usage: torch_sample.py CHECKPOINT TOKENS GREEDY_TOKENS
 """
 import json
 import math
-import os
 import struct
 import sys
 import time
 
 import numpy as np
 import torch
-
-COMPILE = int(torch.__version__.split(".")[0]) >= 2 and os.environ.get("TORCH_COMPILE", "1") != "0"
 
 
 def load(path):
@@ -83,38 +83,11 @@ class Model:
             x = x + w[p + "mlp.down_proj.weight"] @ h
         return w["lm_head.weight"] @ self.rms(x, w["model.norm.weight"])
 
-    def step_fixed(self, tok, pos):
-        """step with tok and pos as 0-d tensors and attention over the whole cache,
-        later positions masked: shapes that do not change from token to token, so
-        torch.compile makes one graph for all of them."""
-        c, w, hd = self.c, self.w, self.hd
-        H, KH = c["n_heads"], c["n_kv_heads"]
-        T = self.k.shape[1]
-        x = w["model.embed_tokens.weight"][tok]
-        later = torch.zeros(T).masked_fill(torch.arange(T) > pos, float("-inf"))
-        at = pos.view(1)
-        for l in range(c["n_layers"]):
-            p = f"model.layers.{l}."
-            xb = self.rms(x, w[p + "input_layernorm.weight"])
-            q = self.rope((w[p + "self_attn.q_proj.weight"] @ xb).view(H, hd), pos)
-            k = self.rope((w[p + "self_attn.k_proj.weight"] @ xb).view(KH, hd), pos)
-            self.k[l].index_copy_(0, at, k.reshape(1, -1))
-            self.v[l].index_copy_(0, at, (w[p + "self_attn.v_proj.weight"] @ xb).view(1, -1))
-            K = self.k[l].view(T, KH, hd).repeat_interleave(H // KH, 1)
-            V = self.v[l].view(T, KH, hd).repeat_interleave(H // KH, 1)
-            att = torch.einsum("hd,thd->ht", q, K) / math.sqrt(hd) + later
-            o = torch.einsum("ht,thd->hd", att.softmax(-1), V).reshape(-1)
-            x = x + w[p + "self_attn.o_proj.weight"] @ o
-            xb = self.rms(x, w[p + "post_attention_layernorm.weight"])
-            h = torch.nn.functional.silu(w[p + "mlp.gate_proj.weight"] @ xb) * (w[p + "mlp.up_proj.weight"] @ xb)
-            x = x + w[p + "mlp.down_proj.weight"] @ h
-        return w["lm_head.weight"] @ self.rms(x, w["model.norm.weight"])
 
-
-def generate(m, n, temperature, gen, step):
+def generate(m, n, temperature, gen):
     tok, out = 1, []
     for pos in range(n):
-        logits = step(tok, pos)
+        logits = m.step(tok, pos)
         if temperature == 0:
             tok = int(logits.argmax())
         else:
@@ -127,22 +100,17 @@ def main():
     path, n, n_greedy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     cfg, w = load(path)
     m = Model(cfg, w, max(n, n_greedy, 8) + 1)
+    torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(1)
-    if COMPILE:
-        fixed = torch.compile(m.step_fixed)
-        step = lambda tok, pos: fixed(torch.tensor(tok), torch.tensor(pos))
-    else:
-        step = m.step
     with torch.inference_mode():
-        print("greedy", *generate(m, n_greedy, 0, gen, step))
-        generate(m, 8, 1.0, gen, step)  # warm up
+        print("greedy", *generate(m, n_greedy, 0, gen))
+        generate(m, 8, 1.0, gen)  # warm up
         t0, c0 = time.perf_counter(), time.process_time()
-        generate(m, n, 1.0, gen, step)
+        generate(m, n, 1.0, gen)
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"tok_per_s {n / dt:.1f}")
     print(f"tok_per_cpu_s {n / cpu:.1f}")
-    print("peer torch-%s%s, %d threads" % (torch.__version__.split("+")[0], "+compile" if COMPILE else "",
-                                           torch.get_num_threads()))
+    print("peer torch-%s, %d thread" % (torch.__version__.split("+")[0], torch.get_num_threads()))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ OMP_WAIT_POLICY=PASSIVE and tcmalloc preloaded when available). Under the
 PyTorch 1.13 of Debian 12: attention as two matmuls and a softmax, GQA by
 expanding K/V views, foreach AdamW. Under PyTorch 2.x, what it adds for
 speed: scaled_dot_product_attention (causal, GQA without copies), the fused
-AdamW kernel, and torch.compile of the model (TORCH_COMPILE=0 leaves it out).
+AdamW kernel, and torch.compile of the model (TORCH_COMPILE=0 leaves it out:
+bench/pretrain.sh does for config (b), where it did not help).
 
 usage: torch_train.py SHARD THREADS B T STEPS WARMUP dim n_layers n_heads n_kv_heads vocab
 prints: tokens_per_s gflops peer (medians of the timed steps; peer names the
