@@ -104,7 +104,9 @@ ref:
 	@$(MAKE) --no-print-directory all
 	@for s in tests/ref/*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; sh "$$s" || exit 1; done
 
+# The peers too: Debian's packages here, PyPI's in build/bench-venv (bench/venv.rc).
 bench: deps
+	@sh scripts/deps.sh --bench
 	@$(MAKE) --no-print-directory all
 	@for s in bench/*.sh; do [ -e "$$s" ] || continue; echo "== $$s"; sh "$$s" || exit 1; done
 

@@ -17,10 +17,10 @@ dir=${BPE_CORPUS_DIR:-${TMPDIR:-/tmp}/lmkit-bpe-corpus}
 mkdir -p "$dir"
 
 if ! command -v spm_train >/dev/null 2>&1 || ! command -v spm_encode >/dev/null 2>&1; then
-	echo "bpe: spm_train/spm_encode not installed (Debian package sentencepiece): skipped"
+	echo "bpe: PEER MISSING: spm_train/spm_encode (apt-get install sentencepiece): lm-bpe not measured"
 	exit 0
 fi
-[ -x /usr/bin/time ] || { echo "bpe: /usr/bin/time not installed (Debian package time): skipped"; exit 0; }
+[ -x /usr/bin/time ] || { echo "bpe: MISSING: /usr/bin/time (apt-get install time): not measured"; exit 0; }
 
 if [ ! -s "$dir/train.txt" ]; then
 	echo "bpe: building the corpus in $dir (once)"

@@ -2,10 +2,13 @@
 # lm-clean's speed with all rules on a generated corpus (bench/gencorpus.c, 200 MB
 # by default: MB=...), next to the floor of any .jsonl.gz stage (gzip -dc | wc -l)
 # and to datatrove's Gopher repetition + Gopher quality + C4 filters on a prefix of
-# the same corpus (DT_MB, 10 MB by default: datatrove is too slow for all of it).
+# the same corpus (DT_MB, 10 MB by default: datatrove is too slow for all of it;
+# it runs in bench/venv.rc's virtual environment).
 # Prints MB/s (uncompressed input per wall second) and peak RSS; never fails on speed.
 set -eu
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+. bench/venv.rc
 MB=${MB:-200}
 DT_MB=${DT_MB:-10}
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-bench-clean.XXXXXX")
@@ -21,14 +24,14 @@ timed() { /usr/bin/time -f '%e %U %S %M' -o "$W/t" "$@"; }
 echo "corpus: $(awk -v b="$size" 'BEGIN { printf "%.0f MB", b / 1e6 }'), $(wc -l < "$W/corpus.jsonl") documents; $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)"
 cpu_of() { read -r wall user sys rss < "$W/t"; awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }'; }
 dt_rate=
-if python3 -c 'import datatrove, spacy' 2>/dev/null; then
+if [ -n "$bench_py" ] && "$bench_py" -c 'import datatrove, spacy' 2>/dev/null; then
 	head -c "$((DT_MB * 1000000))" "$W/corpus.jsonl" | sed '$d' > "$W/prefix.jsonl"
 	psize=$(wc -c < "$W/prefix.jsonl")
-	timed python3 bench/clean_datatrove.py "$W/prefix.jsonl" > "$W/dt.out"
+	timed "$bench_py" bench/clean_datatrove.py "$W/prefix.jsonl" > "$W/dt.out"
 	cp "$W/t" "$W/t.dt"
 	dt_rate=$(mbs "$psize" "$(cpu_of)")
 else
-	echo "datatrove: not installed (pip install datatrove spacy); its row is skipped"
+	echo "PEER MISSING: datatrove and spaCy (not in ${bench_py:-bench/venv.rc's virtual environment}); no datatrove row"
 fi
 # MB/s: uncompressed input per wall second; CPU MB/s: per second of user+system time
 # (one core; steadier than wall time on a shared machine); vs datatrove: CPU MB/s ratio.

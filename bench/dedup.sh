@@ -2,7 +2,8 @@
 # lm-dedup speed and memory on a generated corpus (>= 200 MB, in $TMPDIR, never
 # committed), next to its peers measured in the same run: `gzip -dc | wc -l`
 # (reading the input at all) and `sort -u` (exact dedup of identical lines) for
-# --exact, datatrove's four MinHash stages for MinHash. MB/s are per CPU
+# --exact, datatrove's four MinHash stages for MinHash (bench/venv.rc's virtual
+# environment). MB/s are per CPU
 # second (user + sys), because the machine may be shared; wall seconds are
 # shown too. Never fails on speed. Run by `make bench`; about 2 to 5 minutes.
 #   DEDUP_BENCH_DOCS   documents to generate (default 150000, about 200 MB)
@@ -11,6 +12,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${LMKIT_BIN:-bin}
+. "$ROOT/bench/venv.rc"
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-bench-dedup.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 ndocs=${DEDUP_BENCH_DOCS:-150000}
@@ -62,13 +64,13 @@ measure lm-dedup-filter-4-shards "$MB" "i=0; for p in '$W'/part.0?; do '$BIN/lm-
 if cmp -s "$W/sharded.jsonl" "$W/near.jsonl"; then echo "  sharded output = one-stream output, byte for byte"; else echo "  WARNING: sharded output differs from the one-stream output"; fi
 
 echo "== datatrove MinHash (the first $dtdocs documents)"
-if python3 -c 'import datatrove, xxhash' 2>/dev/null; then
+if [ -n "$bench_py" ] && "$bench_py" -c 'import datatrove, xxhash' 2>/dev/null; then
 	head -n "$dtdocs" "$W/corpus.jsonl" > "$W/dt.jsonl"
 	DTMB=$(wc -c < "$W/dt.jsonl" | awk '{ printf "%.2f", $1 / 1e6 }')
-	measure datatrove-minhash "$DTMB" "cd '$W' && python3 '$ROOT/bench/dedup_datatrove.py' '$W/dt.jsonl' '$W/dt' > '$W/dt.out' 2> '$W/dt.err'"
+	measure datatrove-minhash "$DTMB" "cd '$W' && '$bench_py' '$ROOT/bench/dedup_datatrove.py' '$W/dt.jsonl' '$W/dt' > '$W/dt.out' 2> '$W/dt.err'"
 	echo "  kept $(cut -d' ' -f5 "$W/dt.out" 2>/dev/null) of $dtdocs; lm-dedup keeps $("$BIN/lm-dedup" "$W/dt.jsonl" | wc -l) of them"
 	measure lm-dedup-minhash-same-docs "$DTMB" "'$BIN/lm-dedup' '$W/dt.jsonl' > /dev/null"
 	ratio lm-dedup-minhash datatrove-minhash "lm-dedup MinHash ($MB MB) vs datatrove ($DTMB MB), per CPU second"
 else
-	echo "  skipped: python3 has no datatrove (python3 -m pip install datatrove 'xxhash<4')"
+	echo "  PEER MISSING: datatrove with 'xxhash<4' (not in ${bench_py:-bench/venv.rc's virtual environment})"
 fi

@@ -4,7 +4,8 @@
 #   (a) dim 288, 6 layers, 6 heads, 6 KV heads, vocab 32000, seq 256, 8 rows
 #   (b) dim 64, 5 layers, 8 heads, 4 KV heads, vocab 512, seq 512, 8 rows
 # Prints the median tokens/s and model GFLOP/s (6N + 12·L·d·T per token) of the
-# timed steps after warmup, and the ratio. Never fails on speed.
+# timed steps after warmup, for lmkit and each PyTorch peer (Debian's 1.13 and
+# PyPI's 2.x, bench/torch_env.rc), and the ratios. Never fails on speed.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${LMKIT_BIN:-bin}
@@ -19,11 +20,14 @@ shard() {
 		print pack("v*", map { int(rand($v)) } 1 .. $n); print pack("Q<", 0)' "$2" "$3" >"$1"
 }
 
-. "$ROOT/bench/torch_env.rc" pretrain "$BIN/lm-pretrain"
+bench=pretrain tool=$BIN/lm-pretrain
+. "$ROOT/bench/torch_env.rc"
 
-# run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab
+# run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab COMPILE
+# COMPILE: whether PyTorch 2.x compiles the model (TORCH_COMPILE overrides), where
+# it helped (bench/README.md, Peers)
 run() {
-	name=$1 B=$2 T=$3 warm=$4 steps=$5 dim=$6 L=$7 nh=$8 nkv=$9 V=${10}
+	name=$1 B=$2 T=$3 warm=$4 steps=$5 dim=$6 L=$7 nh=$8 nkv=$9 V=${10} compile=${11}
 	shard "$W/$name.bin" 1000000 "$V"
 	"$BIN/lm-pretrain" --threads "$THREADS" --set dim="$dim" --set n_layers="$L" --set n_heads="$nh" \
 		--set n_kv_heads="$nkv" --set vocab_size="$V" --set max_seq_len="$T" -b "$B" \
@@ -34,16 +38,22 @@ run() {
 		END { @t = sort { $a <=> $b } @t; @g = sort { $a <=> $b } @g; print "$t[$#t / 2] $g[$#g / 2]" }' \
 		"$W/$name.jsonl")
 	c=$1 cg=$2
-	printf '%s  lmkit:   %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" "$c" "$cg"
-	[ -n "$py" ] || return 0
-	set -- $(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_train.py" "$W/$name.bin" "$THREADS" \
-		"$B" "$T" "$steps" "$warm" "$dim" "$L" "$nh" "$nkv" "$V")
-	printf '%s  pytorch: %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" "$1" "$2"
-	perl -e 'printf "%s  lmkit / pytorch: %.2fx\n", @ARGV' "$name" "$(perl -e "print $c / $1")"
+	printf '%s  %-33s %10.1f tokens/s  %7.1f GFLOP/s\n' "$name" lmkit: "$c" "$cg"
+	best=0 bestname=
+	for py in $peers; do
+		out=$(env OMP_WAIT_POLICY=PASSIVE TORCH_COMPILE=${TORCH_COMPILE:-$compile} $torch_env $py "$ROOT/bench/torch_train.py" "$W/$name.bin" "$THREADS" \
+			"$B" "$T" "$steps" "$warm" "$dim" "$L" "$nh" "$nkv" "$V" 2>"$W/err") ||
+			{ echo "$name  PEER FAILED: $py bench/torch_train.py:"; cat "$W/err"; continue; }
+		set -- $out
+		printf '%s  %-33s %10.1f tokens/s  %7.1f GFLOP/s  lmkit / it: %.2fx\n' "$name" "$3:" "$1" "$2" \
+			"$(perl -e "print $c / $1")"
+		[ "$(perl -e "print $1 > $best ? 1 : 0")" = 1 ] && best=$1 bestname=$3
+	done
+	[ -z "$bestname" ] || printf '%s  lmkit / the faster PyTorch (%s): %.2fx\n' "$name" "$bestname" "$(perl -e "print $c / $best")"
 }
 
-run "(a)" 8 256 2 5 288 6 6 6 32000
-run "(b)" 8 512 3 10 64 5 8 4 512
+run "(a)" 8 256 2 5 288 6 6 6 32000 1
+run "(b)" 8 512 3 10 64 5 8 4 512 0
 
 # where lmkit's step goes (bench/breakdown.c, on the library as built)
 if make -s -C "$ROOT" build/bench/breakdown >/dev/null; then

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Reward-model throughput: lm-rm train against PyTorch (bench/torch_rm.py, the
 # same score model, pairwise margin loss, AdamW and clipping, tuned as
-# bench/pretrain.sh tunes its peer) on 2 threads, and lm-rm score's pairs/s
-# beside a PyTorch forward-only loop, for two configurations:
+# bench/pretrain.sh tunes its peers, Debian's PyTorch 1.13 and PyPI's 2.x) on
+# 2 threads, and lm-rm score's pairs/s beside a PyTorch forward-only loop, for
+# two configurations:
 #   (a) dim 288, 6 layers, 6 heads, 6 KV heads, vocab 32000 (Llama 2's
 #       tokenizer), rows of 256, dialogues of 64 tokens
 #   (b) dim 64, 5 layers, 8 heads, 4 KV heads, vocab 512 (tok512), rows of
@@ -13,8 +14,8 @@
 # (block-diagonal causal mask, positions restarting per dialogue), its "rows"
 # peer puts each dialogue in a row of its own. Tokens/s count row positions,
 # which here are all real tokens. 8 rows (16 pairs) a step, one micro-batch.
-# Prints medians of the timed steps after warm-up and the ratios; never fails
-# on speed.
+# Prints medians of the timed steps after warm-up and the ratios, against each
+# peer and the faster; never fails on speed.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=$ROOT/${LMKIT_BIN:-bin}
@@ -23,7 +24,8 @@ ASSETS=${LMKIT_ASSETS:-$ROOT/../shared/assets}
 W=$(mktemp -d "${TMPDIR:-/tmp}/lmkit-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 
-. "$ROOT/bench/torch_env.rc" rm "$BIN/lm-rm"
+bench=rm tool=$BIN/lm-rm
+. "$ROOT/bench/torch_env.rc"
 
 # Words that are one piece each in both tokenizers: a dialogue of U prompt
 # words and R reply words renders to BASE + U + R tokens.
@@ -71,8 +73,8 @@ run() {
 	bad=$(perl -ne 'print "$1 " if /"step":(\d+),.*"rows":(\d+)/ && $2 != '$rows "$W/m.jsonl")
 	[ -z "$bad" ] || echo "$name  LAYOUT DIFFERS from PyTorch's: steps $bad used more than $rows rows"
 	c=$(med $(perl -ne 'print "$2 " if /"step":(\d+),.*"tokens_per_s":([\d.]+)/ && $1 > '"$warm" "$W/m.jsonl"))
-	printf '%s  train  lmkit:            %9.1f tokens/s  (%d pairs of 2 x %d tokens a step, rows of %d)\n' \
-		"$name" "$c" "$B" "$L" "$T"
+	printf '%s  train  %-40s %9.1f tokens/s  (%d pairs of 2 x %d tokens a step, rows of %d)\n' "$name" lmkit: \
+		"$c" "$B" "$L" "$T"
 	# score: the chosen and rejected dialogues of NS pairs, the whole command timed
 	NS=$((B * 16))
 	pairs "$W/sp.jsonl" $NS $((L - base - R)) $R
@@ -82,17 +84,26 @@ run() {
 		"$W/chats.jsonl" >"$W/scored.jsonl"
 	s=$(perl -e 'printf "%.1f", $ARGV[0] / ($ARGV[2] - $ARGV[1])' $NS "$t0" "$(now)")
 	[ "$(wc -l <"$W/scored.jsonl")" -eq $((2 * NS)) ] || echo "$name  lm-rm score wrote $(wc -l <"$W/scored.jsonl") records, not $((2 * NS))"
-	printf '%s  score  lmkit:            %9.1f pairs/s   (%d pairs, whole command)\n' "$name" "$s" $NS
-	[ -n "$py" ] || return 0
-	for layout in packed rows; do
-		p=$(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_rm.py" train $layout "$THREADS" $rows "$T" "$L" \
-			"$steps" "$warm" "$dim" "$nl" "$nh" "$nkv" "$V")
-		printf '%s  train  pytorch %-7s %9.1f tokens/s  lmkit / pytorch: %.2fx\n' "$name" "$layout:" "$p" \
-			"$(perl -e "print $c / $p")"
+	printf '%s  score  %-40s %9.1f pairs/s   (%d pairs, whole command)\n' "$name" lmkit: "$s" $NS
+	bt=0 btn= bs=0 bsn=
+	for py in $peers; do
+		for layout in packed rows; do
+			out=$(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_rm.py" train $layout "$THREADS" $rows \
+				"$T" "$L" "$steps" "$warm" "$dim" "$nl" "$nh" "$nkv" "$V" 2>"$W/err") ||
+				{ echo "$name  PEER FAILED: $py bench/torch_rm.py:"; cat "$W/err"; continue 2; }
+			set -- $out
+			printf '%s  train  %-40s %9.1f tokens/s  lmkit / it: %.2fx\n' "$name" "$2 $layout:" "$1" "$(perl -e "print $c / $1")"
+			[ "$(perl -e "print $1 > $bt ? 1 : 0")" = 1 ] && bt=$1 btn="$2 $layout"
+		done
+		out=$(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_rm.py" score packed "$THREADS" $rows "$T" "$L" \
+			16 2 "$dim" "$nl" "$nh" "$nkv" "$V" 2>"$W/err") ||
+			{ echo "$name  PEER FAILED: $py bench/torch_rm.py:"; cat "$W/err"; continue; }
+		set -- $out
+		printf '%s  score  %-40s %9.1f pairs/s   lmkit / it: %.2fx\n' "$name" "$2 packed:" "$1" "$(perl -e "print $s / $1")"
+		[ "$(perl -e "print $1 > $bs ? 1 : 0")" = 1 ] && bs=$1 bsn=$2
 	done
-	p=$(env OMP_WAIT_POLICY=PASSIVE $torch_env $py "$ROOT/bench/torch_rm.py" score packed "$THREADS" $rows "$T" "$L" \
-		16 2 "$dim" "$nl" "$nh" "$nkv" "$V")
-	printf '%s  score  pytorch packed:  %9.1f pairs/s   lmkit / pytorch: %.2fx\n' "$name" "$p" "$(perl -e "print $s / $p")"
+	[ -z "$btn" ] || printf '%s  train  lmkit / the faster PyTorch (%s): %.2fx\n' "$name" "$btn" "$(perl -e "print $c / $bt")"
+	[ -z "$bsn" ] || printf '%s  score  lmkit / the faster PyTorch (%s): %.2fx\n' "$name" "$bsn" "$(perl -e "print $s / $bs")"
 }
 
 run "(a)" tokenizer.model 256 64 2 5 288 6 6 6 32000

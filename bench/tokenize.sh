@@ -1,10 +1,11 @@
 #!/bin/sh
-# Encoding speed of lm-tokenize against Debian's spm_encode (and Hugging Face
-# tokenizers, when `pip install tokenizers` has been done) on ~4 MB of English,
+# Encoding speed of lm-tokenize against Debian's spm_encode and Hugging Face
+# tokenizers (from PyPI, in bench/venv.rc's virtual environment) on ~4 MB of English,
 # line by line, with Llama 2's tokenizer.model. Prints MB/s and ratios against
 # spm_encode measured in the same run; never fails on speed.
 set -eu
 cd "$(dirname "$0")/.."
+ROOT=$(pwd)
 M=${LMKIT_ASSETS:-../shared/assets}/tokenizer.model
 [ -r "$M" ] || { echo "tokenize: no $M; skipped"; exit 0; }
 tmp=$(mktemp -d)
@@ -52,16 +53,17 @@ if command -v spm_encode > /dev/null; then
 	t_spm=$(secs spm_encode --model="$M" --output_format=id < "$tmp/in.txt")
 	report "spm_encode (1 thread)" "$t_spm" "  (ids $same to lm-tokenize's)"
 else
-	echo "spm_encode: not installed (apt-get install sentencepiece)"
+	echo "PEER MISSING: spm_encode (apt-get install sentencepiece)"
 fi
 for j in 1 2; do
 	report "lm-tokenize -j $j" "$(secs bin/lm-tokenize -m "$M" --no-bos -j $j "$tmp/in.txt")"
 done
-if python3 -c 'import tokenizers' 2> /dev/null; then
+. bench/venv.rc
+if [ -n "$bench_py" ] && "$bench_py" -c 'import tokenizers' 2> /dev/null; then
 	for j in 1 2; do
-		out=$(RAYON_NUM_THREADS=$j python3 bench/hf_tokenize.py "$M" "$tmp/in.txt" $j)
+		out=$(RAYON_NUM_THREADS=$j "$bench_py" bench/hf_tokenize.py "$M" "$tmp/in.txt" $j)
 		report "HF tokenizers, $j thread(s)" "${out%% *} -" "  (lines equal to lm-tokenize: ${out#* })"
 	done
 else
-	echo "HF tokenizers: not installed (pip install tokenizers)"
+	echo "PEER MISSING: HF tokenizers (not in ${bench_py:-bench/venv.rc's virtual environment})"
 fi

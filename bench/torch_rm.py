@@ -1,7 +1,8 @@
 """The PyTorch peer of bench/rm.sh: lm-rm train's reward model, loss and
 optimizer in plain PyTorch, written for speed as bench/torch_train.py is (its
-Llama trunk, float32, one matmul per weight over the batch, foreach AdamW,
-set_num_threads; run with OMP_WAIT_POLICY=PASSIVE and tcmalloc preloaded).
+Llama trunk, float32, one matmul per weight over the batch, its AdamW,
+set_num_threads, and under PyTorch 2.x its attention kernel and
+torch.compile; run with OMP_WAIT_POLICY=PASSIVE and tcmalloc preloaded).
 
 The rows are laid out as lm-rm lays the bench's pairs: every sequence (a
 dialogue with one reply) has L tokens, a pair's chosen and rejected sequences
@@ -21,6 +22,7 @@ usage: torch_rm.py train|score LAYOUT THREADS ROWS T L STEPS WARMUP dim n_layers
   train: ROWS rows of T a step; prints tokens/s (medians of the timed steps)
   score: forward only, no gradients, ROWS rows of T a forward, STEPS forwards
          timed after WARMUP; prints pairs/s over the timed forwards
+each followed by the peer's name (torch_train.py's peer())
 """
 import os
 import statistics
@@ -32,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train import Llama  # noqa: E402
+from torch_train import COMPILE, Llama, adamw, peer  # noqa: E402
 
 MARGIN = [1.0, 2.0 / 3, 1.0 / 3, 0.0]  # lm-rm's "small" table, by rating
 
@@ -74,23 +76,23 @@ def main():
     margin = torch.tensor([MARGIN[k % 4] for k in range(seqs // 2)])
     rng = np.random.default_rng(1)
     batch = lambda: torch.from_numpy(rng.integers(0, vocab, size=(rows, T)))
+    scores = torch.compile(model.scores) if COMPILE else model.scores
     times = []
     if what == "score":
         with torch.inference_mode():
             for step in range(warmup + steps):
                 t0 = time.perf_counter()
-                model.scores(batch(), at)
+                scores(batch(), at)
                 if step >= warmup:
                     times.append(time.perf_counter() - t0)
-        print("%.1f" % (seqs / 2 * steps / sum(times)))
+        print("%.1f %s" % (seqs / 2 * steps / sum(times), peer()))
         return
     decay = [p for p in model.parameters() if p.dim() == 2]
     other = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
-                            lr=1e-5, betas=(0.9, 0.95), eps=1e-5, foreach=True)
+    opt = adamw(decay, other, 1e-5)
     for step in range(warmup + steps):
         t0 = time.perf_counter()
-        r = model.scores(batch(), at)
+        r = scores(batch(), at)
         loss = F.softplus(-(r[0::2] - r[1::2] - margin)).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -98,7 +100,7 @@ def main():
         opt.step()
         if step >= warmup:
             times.append(time.perf_counter() - t0)
-    print("%.1f" % (rows * T / statistics.median(times)))
+    print("%.1f %s" % (rows * T / statistics.median(times), peer()))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """PyTorch peer of lm-sample for bench/sample.sh: the same checkpoint, decoded
-one token at a time with a KV cache at batch 1, temperature sampling, with
-torch's default thread count.
+one token at a time with a KV cache at batch 1, temperature sampling, on one
+thread: at batch 1 a second thread made both Debian's PyTorch 1.13 and PyPI's
+2.15 slower on the 2 shared cores here (bench/README.md). torch.compile of the
+step (through a fixed-shape step, one graph for all positions) did not help
+PyTorch 2.15 either, so it runs eagerly under both.
 
 Reads lmkit's safetensors checkpoint directly (json header + raw F32) with
 Hugging Face Llama names and the half-split RoPE layout Hugging Face uses, so
@@ -97,6 +100,7 @@ def main():
     path, n, n_greedy = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     cfg, w = load(path)
     m = Model(cfg, w, max(n, n_greedy, 8) + 1)
+    torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(1)
     with torch.inference_mode():
         print("greedy", *generate(m, n_greedy, 0, gen))
@@ -106,6 +110,7 @@ def main():
         dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"tok_per_s {n / dt:.1f}")
     print(f"tok_per_cpu_s {n / cpu:.1f}")
+    print("peer torch-%s, %d thread" % (torch.__version__.split("+")[0], torch.get_num_threads()))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,20 @@
 """The PyTorch peer of bench/pretrain.sh: the same Llama 2 model, optimizer and
 batch as lm-pretrain, trained for a few steps on the same token shard, timed
-per step. Written for speed on CPU with the PyTorch 1.13 of Debian 12: float32,
-one matmul per weight over the whole batch, GQA by expanding K/V views,
-foreach AdamW, the thread count fixed by set_num_threads (run with
-OMP_WAIT_POLICY=PASSIVE and tcmalloc preloaded when available).
+per step. Written for speed on CPU: float32, one matmul per weight over the
+whole batch, the thread count fixed by set_num_threads (run with
+OMP_WAIT_POLICY=PASSIVE and tcmalloc preloaded when available). Under the
+PyTorch 1.13 of Debian 12: attention as two matmuls and a softmax, GQA by
+expanding K/V views, foreach AdamW. Under PyTorch 2.x, what it adds for
+speed: scaled_dot_product_attention (causal, GQA without copies), the fused
+AdamW kernel, and torch.compile of the model (TORCH_COMPILE=0 leaves it out:
+bench/pretrain.sh does for config (b), where it did not help).
 
 usage: torch_train.py SHARD THREADS B T STEPS WARMUP dim n_layers n_heads n_kv_heads vocab
-prints: tokens_per_s gflops (medians of the timed steps)
+prints: tokens_per_s gflops peer (medians of the timed steps; peer names the
+PyTorch and what of the above it used, as torch-2.15.0+sdpa+fused+compile)
 """
 import math
+import os
 import statistics
 import sys
 import time
@@ -16,6 +22,12 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+VERSION = tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2])
+V2 = VERSION >= (2, 0)
+GQA = VERSION >= (2, 5)  # scaled_dot_product_attention's enable_gqa
+FUSED = VERSION >= (2, 4)  # AdamW's fused kernel on the CPU
+COMPILE = V2 and os.environ.get("TORCH_COMPILE", "1") != "0"
 
 
 def hidden_dim(dim, multiple_of=256):
@@ -46,7 +58,8 @@ class Llama(torch.nn.Module):
         ang = torch.outer(torch.arange(T).float(), freqs)
         self.register_buffer("cos", ang.cos()[None, :, None, :])
         self.register_buffer("sin", ang.sin()[None, :, None, :])
-        self.register_buffer("mask", torch.full((T, T), float("-inf")).triu(1))
+        # SDPA's is_causal needs no mask; subclasses set their own
+        self.mask = None if V2 else torch.full((T, T), float("-inf")).triu(1)
 
     def rms(self, x, w):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * w
@@ -65,11 +78,16 @@ class Llama(torch.nn.Module):
             q = self.rope(m.wq(h).view(B, T, self.nh, self.hd)).transpose(1, 2)
             k = self.rope(m.wk(h).view(B, T, self.nkv, self.hd)).transpose(1, 2)
             v = m.wv(h).view(B, T, self.nkv, self.hd).transpose(1, 2)
-            if rep > 1:
+            if rep > 1 and not GQA:
                 k = k[:, :, None].expand(B, self.nkv, rep, T, self.hd).reshape(B, self.nh, T, self.hd)
                 v = v[:, :, None].expand(B, self.nkv, rep, T, self.hd).reshape(B, self.nh, T, self.hd)
-            s = torch.matmul(q, k.transpose(2, 3)) * (1.0 / math.sqrt(self.hd)) + self.mask
-            o = torch.matmul(F.softmax(s, dim=-1), v).transpose(1, 2).reshape(B, T, -1)
+            if V2:
+                o = F.scaled_dot_product_attention(q, k, v, attn_mask=self.mask, is_causal=self.mask is None,
+                                                   **({"enable_gqa": True} if GQA else {}))
+            else:
+                s = torch.matmul(q, k.transpose(2, 3)) * (1.0 / math.sqrt(self.hd)) + self.mask
+                o = torch.matmul(F.softmax(s, dim=-1), v)
+            o = o.transpose(1, 2).reshape(B, T, -1)
             x = x + m.wo(o)
             h = self.rms(x, m.n2)
             x = x + m.w2(F.silu(m.w1(h)) * m.w3(h))
@@ -78,6 +96,19 @@ class Llama(torch.nn.Module):
     def forward(self, tok, tgt):
         logits = self.out(self.rms(self.trunk(tok), self.norm))
         return F.cross_entropy(logits.view(-1, logits.size(-1)), tgt.reshape(-1))
+
+
+def adamw(decay, other, lr):
+    """AdamW as lm-pretrain's: the fused kernel where PyTorch has one for the CPU (2.4 on)."""
+    groups = [{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}]
+    kind = {"fused": True} if FUSED else {"foreach": True}
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-5, **kind)
+
+
+def peer():
+    """torch-VERSION and what it ran with, for the bench's table."""
+    extra = ("+sdpa" if V2 else "") + ("+fused" if FUSED else "") + ("+compile" if COMPILE else "")
+    return "torch-" + torch.__version__.split("+")[0] + extra
 
 
 def main():
@@ -91,8 +122,8 @@ def main():
     model = Llama(dim, n_layers, n_heads, n_kv, vocab, T)
     decay = [p for p in model.parameters() if p.dim() == 2]
     other = [p for p in model.parameters() if p.dim() < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": other, "weight_decay": 0.0}],
-                            lr=3e-4, betas=(0.9, 0.95), eps=1e-5, foreach=True)
+    opt = adamw(decay, other, 3e-4)
+    step_of = torch.compile(model) if COMPILE else model
     N = sum(p.numel() for p in decay) - model.emb.weight.numel()
     flops_tok = 6 * N + 12 * n_layers * dim * T
     rng = np.random.default_rng(1)
@@ -101,7 +132,7 @@ def main():
         t0 = time.perf_counter()
         starts = rng.integers(0, n - T - 1, size=B)
         w = torch.from_numpy(np.stack([tokens[s:s + T + 1].astype(np.int64) for s in starts]))
-        loss = model(w[:, :-1], w[:, 1:])
+        loss = step_of(w[:, :-1], w[:, 1:])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -109,7 +140,7 @@ def main():
         if step >= warmup:
             times.append(time.perf_counter() - t0)
     tps = B * T / statistics.median(times)
-    print("%.1f %.2f" % (tps, tps * flops_tok / 1e9))
+    print("%.1f %.2f %s" % (tps, tps * flops_tok / 1e9, peer()))
 
 
 if __name__ == "__main__":

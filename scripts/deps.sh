@@ -9,11 +9,14 @@
 #   --ref:  PyTorch and SentencePiece oracles, venv (transformers, gguf from PyPI),
 #           cmake and g++ (llama-cpp-python builds llama.cpp)
 #   --fuzz: clang and its libFuzzer, ASan and UBSan runtimes (make fuzz)
+#   --bench: --ref's, and what `make bench` measures its peers with: time, tcmalloc,
+#           Python's headers (torch.compile builds C++ against them)
 set -eu
 pkgs="gcc make pkg-config libopenblas-dev zlib1g-dev libpcre2-dev libcjson-dev libxxhash-dev perl tmux mandoc valgrind"
 optional="libopenmpi-dev openmpi-bin"
 [ "${1:-}" = "--fuzz" ] && pkgs="$pkgs clang libclang-rt-14-dev"
-[ "${1:-}" = "--ref" ] && pkgs="$pkgs python3-torch python3-sentencepiece sentencepiece python3-numpy python3-venv cmake g++"
+case "${1:-}" in --ref | --bench) pkgs="$pkgs python3-torch python3-sentencepiece sentencepiece python3-numpy python3-venv cmake g++" ;; esac
+[ "${1:-}" = "--bench" ] && pkgs="$pkgs time libgoogle-perftools4 python3-dev"
 missing= lacking=
 for p in $pkgs $optional; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' && continue
