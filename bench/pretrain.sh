@@ -19,7 +19,9 @@ shard() {
 		print pack("v*", map { int(rand($v)) } 1 .. $n); print pack("Q<", 0)' "$2" "$3" >"$1"
 }
 
-. "$ROOT/bench/torch_env.rc" pretrain "$BIN/lm-pretrain"
+# dash's "." passes no arguments: the sourced file reads these
+set -- pretrain "$BIN/lm-pretrain"
+. "$ROOT/bench/torch_env.rc"
 
 # run NAME B T WARMUP STEPS dim n_layers n_heads n_kv_heads vocab
 run() {
@@ -43,6 +45,17 @@ run() {
 }
 
 run "(a)" 8 256 2 5 288 6 6 6 32000
+# (a)'s ceiling: OpenBLAS's sgemm (bench/sgemm_peak.c, x·wᵀ, $THREADS threads)
+# at each of its matmuls' shapes over the step's 2048 rows, weighted by their
+# FLOPs (q, k, v, o; w1, w3; w2; the head); attention's FLOPs, counted in the
+# model's, have no such shape and are left out of the weights.
+cc -O2 -I/usr/include/openblas -o "$W/sgemm_peak" "$ROOT/bench/sgemm_peak.c" -lopenblas
+roof=$(for s in "288 288 24" "768 288 12" "288 768 6" "32000 288 1"; do
+	set -- $s
+	echo "$(OPENBLAS_NUM_THREADS=$THREADS "$W/sgemm_peak" 2048 "$1" "$2" | sed -n 's/^gflops //p') $(($1 * $2 * $3))"
+done | perl -ane '$f += $F[1]; $t += $F[1] / $F[0]; END { printf "%.1f", $f / $t }')
+perl -e 'printf "(a)  sgemm roofline at its layer shapes: %.1f GFLOP/s; lmkit at %.0f%% of it\n", $ARGV[0], 100 * $ARGV[1] / $ARGV[0]' \
+	"$roof" "$cg"
 run "(b)" 8 512 3 10 64 5 8 4 512
 
 # where lmkit's step goes (bench/breakdown.c, on the library as built)

@@ -252,7 +252,15 @@ void rope_backward(float *dx, const int *pos, const float *cosv, const float *si
 #define ATT_R 8
 #define ATT_PAD(T) (((long)(T) + 2 * VL - 1) / VL * VL)
 
-long attention_scratch_floats(int T, int hd, int n_heads) { return (long)n_heads * (4L * hd + 2 * ATT_R) * ATT_PAD(T); }
+/* a thread's scratch: K, V, dK, dV transposed, a tile's P and dS rows, its scaled queries */
+static long att_slot(int T, int hd) { return (4L * hd + 2 * ATT_R) * ATT_PAD(T) + ((long)ATT_R * hd + VL - 1) / VL * VL; }
+
+long attention_scratch_floats(int T, int hd, int n_heads) { return n_heads * att_slot(T, hd); }
+
+/* x in every lane: one broadcast (vsplat's (vf){0} + x adds first, which
+ * GCC keeps without -ffast-math, a scalar add for each of the kernel's
+ * broadcasts) */
+static inline vf vbcast(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
 
 static inline vf vfma(vf a, vf b, vf c) {
 	vf r;
@@ -288,9 +296,11 @@ typedef struct {
 
 static const vi iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
-static inline vi lanes_in(const att_tile *a, int r, int j) {
-	vi x = iota + j;
-	return (x >= a->lo[r]) & (x <= a->hi[r]);
+/* v's lanes j.. where row r sees the key, fill elsewhere; most vectors lie inside */
+static inline vf keys_of(vf v, const att_tile *a, int r, int j, float fill) {
+	if (j >= a->lo[r] && j + VL - 1 <= a->hi[r]) return v;
+	vi x = iota + j, in = (x >= a->lo[r]) & (x <= a->hi[r]);
+	return (vf)(((vi)v & in) | ((vi)vbcast(fill) & ~in));
 }
 
 /* S[r] (n, stride Tp) = scale·Q[r]·K^T over the tile's keys, -inf outside row r's */
@@ -300,12 +310,9 @@ static void tile_scores(float *S, long Tp, const att_tile *a, const float *Kt, i
 		const float *kt = Kt + a->f0 + j;
 		for (int d = 0; d < hd; d++) {
 			vf kv = vload(kt + d * Tp);
-			_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) acc[r] = vfma(vsplat(a->Q[r][d]), kv, acc[r]);
+			_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) acc[r] = vfma(vbcast(a->Q[r][d]), kv, acc[r]);
 		}
-		_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
-			vi in = lanes_in(a, r, j);
-			vstore(S + r * Tp + j, (vf)(((vi)(acc[r] * scale) & in) | ((vi)vsplat(-INFINITY) & ~in)));
-		}
+		_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) vstore(S + r * Tp + j, keys_of(acc[r] * scale, a, r, j, -INFINITY));
 	}
 }
 
@@ -334,7 +341,7 @@ void attention_forward(float *out, float *lse, float *scratch, const float *q, c
 	if ((long)B * n_heads * T * T >= PAR_MIN)
 	for (int bk = 0; bk < B * n_kv_heads; bk++) {
 		int b = bk / n_kv_heads, kh = bk % n_kv_heads;
-		float *Kt = scratch + (long)omp_get_thread_num() * (4L * hd + 2 * ATT_R) * Tp, *Vt = Kt + hd * Tp;
+		float *Kt = scratch + omp_get_thread_num() * att_slot(T, hd), *Vt = Kt + hd * Tp;
 		float *S = Vt + hd * Tp;
 		transpose_in(Kt, k + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
 		transpose_in(Vt, v + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
@@ -350,7 +357,7 @@ void attention_forward(float *out, float *lse, float *scratch, const float *q, c
 					float mx = max_of(Sr, a.n);
 					vf sum = {0};
 					for (int j = 0; j < a.n; j += VL) {
-						vf e = (vf)((vi)vexp(vload(Sr + j) - mx) & lanes_in(&a, r, j));
+						vf e = keys_of(vexp(vload(Sr + j) - mx), &a, r, j, 0);
 						vstore(Sr + j, e);
 						sum += e;
 					}
@@ -383,8 +390,9 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 	if ((long)B * n_heads * T * T >= PAR_MIN)
 	for (int bk = 0; bk < B * n_kv_heads; bk++) {
 		int b = bk / n_kv_heads, kh = bk % n_kv_heads;
-		float *Kt = scratch + (long)omp_get_thread_num() * (4L * hd + 2 * ATT_R) * Tp, *Vt = Kt + hd * Tp;
+		float *Kt = scratch + omp_get_thread_num() * att_slot(T, hd), *Vt = Kt + hd * Tp;
 		float *dKt = Vt + hd * Tp, *dVt = dKt + hd * Tp, *P = dVt + hd * Tp, *dS = P + ATT_R * Tp;
+		float *qs = dS + ATT_R * Tp;   /* (ATT_R, hd): scale·Q, 0 for the repeated rows */
 		transpose_in(Kt, k + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
 		transpose_in(Vt, v + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
 		memset(dKt, 0, sizeof(float) * 2 * hd * Tp);
@@ -409,10 +417,10 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 					const float *vt = Vt + a.f0 + j;
 					for (int d = 0; d < hd; d++) {
 						vf vv = vload(vt + d * Tp);
-						_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) dp[r] = vfma(vsplat(dO[r][d]), vv, dp[r]);
+						_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) dp[r] = vfma(vbcast(dO[r][d]), vv, dp[r]);
 					}
 					_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
-						vf p = (vf)((vi)vexp(vload(P + r * Tp + j) - l[r]) & lanes_in(&a, r, j));
+						vf p = keys_of(vexp(vload(P + r * Tp + j) - l[r]), &a, r, j, 0);
 						vstore(P + r * Tp + j, p);
 						vstore(dS + r * Tp + j, dp[r]);
 						dot[r] = vfma(p, dp[r], dot[r]);
@@ -425,22 +433,26 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 						vstore(dS + r * Tp + j, vload(P + r * Tp + j) * (vload(dS + r * Tp + j) - dd));
 				}
 				/* dK += scale·dS^T·Q; dV += P^T·dO */
-				for (int d = 0; d < hd; d++) {
-					vf qs[ATT_R], od[ATT_R];
+				for (int r = 0; r < ATT_R; r++)
+					for (int d = 0; d < hd; d++) qs[r * hd + d] = r < a.nr ? scale * a.Q[r][d] : 0;
+				/* a vector of keys' dS and P of every row in registers, their
+				 * products with each dimension added into dK and dV; the repeated
+				 * rows past nr add nothing */
+				for (int j = 0; j < a.n; j += VL) {
+					vf ds[ATT_R], p[ATT_R];
 					_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
-						/* the repeated rows past nr add nothing */
-						qs[r] = vsplat(r < a.nr ? scale * a.Q[r][d] : 0);
-						od[r] = vsplat(r < a.nr ? dO[r][d] : 0);
+						ds[r] = vload(dS + r * Tp + j);
+						p[r] = r < a.nr ? vload(P + r * Tp + j) : vbcast(0);
 					}
-					float *dkt = dKt + d * Tp + a.f0, *dvt = dVt + d * Tp + a.f0;
-					for (int j = 0; j < a.n; j += VL) {
-						vf gk = vload(dkt + j), gv = vload(dvt + j);
+					float *dkt = dKt + a.f0 + j, *dvt = dVt + a.f0 + j;
+					for (int d = 0; d < hd; d++) {
+						vf gk = vload(dkt + d * Tp), gv = vload(dvt + d * Tp);
 						_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
-							gk = vfma(qs[r], vload(dS + r * Tp + j), gk);
-							gv = vfma(od[r], vload(P + r * Tp + j), gv);
+							gk = vfma(vbcast(qs[r * hd + d]), ds[r], gk);
+							gv = vfma(vbcast(dO[r][d]), p[r], gv);
 						}
-						vstore(dkt + j, gk);
-						vstore(dvt + j, gv);
+						vstore(dkt + d * Tp, gk);
+						vstore(dvt + d * Tp, gv);
 					}
 				}
 				/* dQ = scale·dS·K */
