@@ -63,10 +63,10 @@ static double steps(const char *name, lm_config c, int B, int T, int L, int S) {
 		/* attention alone, forward and backward, on the last layer's activations */
 		long L1 = c.n_layers - 1, qd = c.n_heads * hd, kvd = c.n_kv_heads * hd;
 		float *q = w->q + L1 * N * qd, *k = w->k + L1 * N * kvd, *v = w->v + L1 * N * kvd;
-		float *P = w->att + L1 * B * c.n_heads * T * T;
+		float *lse = w->lse + L1 * N * c.n_heads;
 		double h = now_sec();
-		attention_forward(w->ao + L1 * N * qd, P, q, k, v, seg, B, T, c.n_heads, c.n_kv_heads, hd);
-		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->ao + L1 * N * qd, P, q, k, v, seg, B, T,
+		attention_forward(w->ao + L1 * N * qd, lse, w->att_scratch, q, k, v, seg, B, T, c.n_heads, c.n_kv_heads, hd);
+		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->ao + L1 * N * qd, lse, q, k, v, seg, B, T,
 				   c.n_heads, c.n_kv_heads, hd);
 		double i = now_sec();
 		if (!s) continue;

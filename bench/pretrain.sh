@@ -53,6 +53,17 @@ run() {
 }
 
 run "(a)" 8 256 2 5 288 6 6 6 32000 1
+# (a)'s ceiling: OpenBLAS's sgemm (bench/sgemm_peak.c, x·wᵀ, $THREADS threads)
+# at each of its matmuls' shapes over the step's 2048 rows, weighted by their
+# FLOPs (q, k, v, o; w1, w3; w2; the head); attention's FLOPs, counted in the
+# model's, have no such shape and are left out of the weights.
+cc -O2 -I/usr/include/openblas -o "$W/sgemm_peak" "$ROOT/bench/sgemm_peak.c" -lopenblas
+roof=$(for s in "288 288 24" "768 288 12" "288 768 6" "32000 288 1"; do
+	set -- $s
+	echo "$(OPENBLAS_NUM_THREADS=$THREADS "$W/sgemm_peak" 2048 "$1" "$2" | sed -n 's/^gflops //p') $(($1 * $2 * $3))"
+done | perl -ane '$f += $F[1]; $t += $F[1] / $F[0]; END { printf "%.1f", $f / $t }')
+perl -e 'printf "(a)  sgemm roofline at its layer shapes: %.1f GFLOP/s; lmkit at %.0f%% of it\n", $ARGV[0], 100 * $ARGV[1] / $ARGV[0]' \
+	"$roof" "$cg"
 run "(b)" 8 512 3 10 64 5 8 4 512 0
 
 # where lmkit's step goes (bench/breakdown.c, on the library as built)

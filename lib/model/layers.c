@@ -235,109 +235,243 @@ void rope_backward(float *dx, const int *pos, const float *cosv, const float *si
 	rope_rotate(dx, pos, cosv, sinv, N, n_heads, head_dim, -1.0f);
 }
 
-long attention_scratch_floats(int T, int n_heads) { return (long)n_heads * T * T; }
+/* Attention is fused, as FlashAttention does it, and vectorized over keys
+ * instead of going through sgemm: with head sizes of 8 to 64 an sgemm call
+ * per block of rows spends its time packing its operands, and the T×T
+ * probabilities of every layer (335 MB for stories260K's shape at 8 rows of
+ * 512) cost more to write and read back than to recompute. A task, one (row,
+ * KV head), copies its K and V transposed, (hd, T), into its thread's scratch;
+ * queries go ATT_R at a time (a tile), so each vector of 16 keys loaded from
+ * there serves ATT_R rows' multiply-adds. The forward keeps only each query's
+ * log-sum-exp; the backward recomputes the probabilities from it. A tile's
+ * keys run from its first row's segment start to its last row; lanes outside
+ * a row's own keys are masked (to -inf before the max, to 0 after exp), and
+ * the transposed copies are zero-padded by VL keys past T, which lanes past
+ * the tile's last key read. Multiply-adds are explicit fmaf (GCC's ISO C mode
+ * does not contract a*b + c): one rounding, half the instructions. */
+#define ATT_R 8
+#define ATT_PAD(T) (((long)(T) + 2 * VL - 1) / VL * VL)
 
-/* Causal attention only needs keys up to the last query of a block of rows:
- * computing score blocks of this many rows skips most of the upper triangle. */
-#define ATT_ROWS 128
+/* a thread's scratch: K, V, dK, dV transposed, a tile's P and dS rows, its scaled queries */
+static long att_slot(int T, int hd) { return (4L * hd + 2 * ATT_R) * ATT_PAD(T) + ((long)ATT_R * hd + VL - 1) / VL * VL; }
 
-/* First key query t of a row may see: the start of its segment (segments are
- * contiguous runs of equal ids). */
-static int seg_first(const int *seg, int t) {
-	int s = t;
-	while (s > 0 && seg[s - 1] == seg[t]) s--;
-	return s;
+long attention_scratch_floats(int T, int hd, int n_heads) { return n_heads * att_slot(T, hd); }
+
+/* x in every lane: one broadcast (vsplat's (vf){0} + x adds first, which
+ * GCC keeps without -ffast-math, a scalar add for each of the kernel's
+ * broadcasts) */
+static inline vf vbcast(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
+
+static inline vf vfma(vf a, vf b, vf c) {
+	vf r;
+	for (int i = 0; i < VL; i++) r[i] = __builtin_fmaf(a[i], b[i], c[i]);
+	return r;
 }
 
-void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
-		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd) {
-	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads;
-	float scale = 1.0f / sqrtf((float)hd);
-	int saved = openblas_get_num_threads();
-	openblas_set_num_threads(1);
-	/* one (row, head) per task: its scores, softmax and output on one thread */
-#pragma omp parallel for schedule(dynamic, 1) if ((long)B * n_heads * T * T >= PAR_MIN)
-	for (int bh = 0; bh < B * n_heads; bh++) {
-		int b = bh / n_heads, h = bh % n_heads;
-		const float *Q = q + (long)b * T * qd + h * hd, *K = k + (long)b * T * kvd + (h / group) * hd,
-			    *V = v + (long)b * T * kvd + (h / group) * hd;
-		const int *sg = seg ? seg + (long)b * T : NULL;
-		float *P = att + (long)bh * T * T, *O = out + (long)b * T * qd + h * hd;
-		for (int r0 = 0; r0 < T; r0 += ATT_ROWS) {
-			int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T, k0 = sg ? seg_first(sg, r0) : 0;
-			/* keys before k0 belong to earlier segments than any row of the block sees */
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, r1 - k0, hd, scale, Q + (long)r0 * qd,
-				    qd, K + (long)k0 * kvd, kvd, 0.0f, P + (long)r0 * T + k0, T);
-			for (int t = r0; t < r1; t++) {
-				float *S = P + (long)t * T;
-				int first = sg ? seg_first(sg, t) : 0;
-				float mx = max_of(S + first, t + 1 - first);
-				scale_by(S + first, 1.0f / exp_sum(S + first, S + first, mx, t + 1 - first), t + 1 - first);
-				/* zeros where the products over this block read: nothing past r1 */
-				memset(S, 0, sizeof(float) * first);
-				memset(S + t + 1, 0, sizeof(float) * (r1 - t - 1));
-			}
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, hd, r1 - k0, 1.0f, P + (long)r0 * T + k0,
-				    T, V + (long)k0 * kvd, kvd, 0.0f, O + (long)r0 * qd, qd);
-		}
+/* Σ of a vector's lanes by halves: a tile's dot products end in R·hd of these,
+ * as many as its multiply-adds for short rows, where vsum's chain of 16
+ * dependent adds would cost more than all of those. */
+static inline float hsum(vf v) {
+	v += __builtin_shuffle(v, (vi){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
+	v += __builtin_shuffle(v, (vi){4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
+	v += __builtin_shuffle(v, (vi){2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
+	return v[0] + v[1];
+}
+
+/* dst (hd, Tp) = src (T rows of stride ld, hd)^T, zero past T */
+static void transpose_in(float *dst, const float *src, int T, long Tp, int ld, int hd) {
+	for (int d = 0; d < hd; d++) {
+		float *o = dst + d * Tp;
+		for (int t = 0; t < T; t++) o[t] = src[(long)t * ld + d];
+		for (long t = T; t < Tp; t++) o[t] = 0;
 	}
-	openblas_set_num_threads(saved);
 }
 
-void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-			const float *att, const float *q, const float *k, const float *v, const int *seg, int B,
-			int T, int n_heads, int n_kv_heads, int hd) {
-	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads;
+/* A tile: rows t0..t0+nr-1 of one head, keys f0..f0+n-1 of which row r sees
+ * lo[r]..hi[r] (tile-relative), Q[r] and dO[r] its query and output gradient. */
+typedef struct {
+	int nr, f0, n, lo[ATT_R], hi[ATT_R];
+	const float *Q[ATT_R];
+} att_tile;
+
+static const vi iota = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+
+/* v's lanes j.. where row r sees the key, fill elsewhere; most vectors lie inside */
+static inline vf keys_of(vf v, const att_tile *a, int r, int j, float fill) {
+	if (j >= a->lo[r] && j + VL - 1 <= a->hi[r]) return v;
+	vi x = iota + j, in = (x >= a->lo[r]) & (x <= a->hi[r]);
+	return (vf)(((vi)v & in) | ((vi)vbcast(fill) & ~in));
+}
+
+/* S[r] (n, stride Tp) = scale·Q[r]·K^T over the tile's keys, -inf outside row r's */
+static void tile_scores(float *S, long Tp, const att_tile *a, const float *Kt, int hd, float scale) {
+	for (int j = 0; j < a->n; j += VL) {
+		vf acc[ATT_R] = {{0}};
+		const float *kt = Kt + a->f0 + j;
+		for (int d = 0; d < hd; d++) {
+			vf kv = vload(kt + d * Tp);
+			_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) acc[r] = vfma(vbcast(a->Q[r][d]), kv, acc[r]);
+		}
+		_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) vstore(S + r * Tp + j, keys_of(acc[r] * scale, a, r, j, -INFINITY));
+	}
+}
+
+/* a tile starting at row t0 whose first row's segment starts at *f (updated to the last row's) */
+static void tile_at(att_tile *a, const int *sg, int *f, int t0, int T, const float *q, long qstride) {
+	a->nr = T - t0 < ATT_R ? T - t0 : ATT_R;
+	_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
+		/* rows past the last (in the last tile) repeat it: computed, never written out */
+		int t = t0 + (r < a->nr ? r : a->nr - 1);
+		/* segments are contiguous runs of equal ids */
+		if (r < a->nr && sg && t > 0 && sg[t - 1] != sg[t]) *f = t;
+		if (r == 0) a->f0 = *f;
+		a->lo[r] = *f - a->f0;
+		a->hi[r] = t - a->f0;
+		a->Q[r] = q + t * qstride;
+	}
+	a->n = t0 + a->nr - a->f0;
+}
+
+void attention_forward(float *out, float *lse, float *scratch, const float *q, const float *k, const float *v,
+		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd) {
+	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads, nt = omp_get_max_threads();
+	long Tp = ATT_PAD(T);
 	float scale = 1.0f / sqrtf((float)hd);
-	int saved = openblas_get_num_threads(), nt = omp_get_max_threads();
-	openblas_set_num_threads(1);
-	/* one (row, KV head) per task: the heads sharing a KV head add into its dK
-	 * and dV in order, on one thread; each thread has a T×T scratch */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt < n_heads ? nt : n_heads) \
 	if ((long)B * n_heads * T * T >= PAR_MIN)
 	for (int bk = 0; bk < B * n_kv_heads; bk++) {
 		int b = bk / n_kv_heads, kh = bk % n_kv_heads;
-		float *dS = scratch + (long)omp_get_thread_num() * T * T;
-		const float *K = k + (long)b * T * kvd + kh * hd, *V = v + (long)b * T * kvd + kh * hd;
-		float *dK = dk + (long)b * T * kvd + kh * hd, *dV = dv + (long)b * T * kvd + kh * hd;
+		float *Kt = scratch + omp_get_thread_num() * att_slot(T, hd), *Vt = Kt + hd * Tp;
+		float *S = Vt + hd * Tp;
+		transpose_in(Kt, k + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
+		transpose_in(Vt, v + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
 		const int *sg = seg ? seg + (long)b * T : NULL;
-		for (int t = 0; t < T; t++) {
-			memset(dK + (long)t * kvd, 0, sizeof(float) * hd);
-			memset(dV + (long)t * kvd, 0, sizeof(float) * hd);
-		}
-		for (int h = kh * group; h < (kh + 1) * group; h++) {
-			const float *dO = dout + (long)b * T * qd + h * hd, *Q = q + (long)b * T * qd + h * hd,
-				    *P = att + ((long)b * n_heads + h) * T * T;
-			float *dQ = dq + (long)b * T * qd + h * hd;
-			for (int r0 = 0; r0 < T; r0 += ATT_ROWS) {
-				int r1 = r0 + ATT_ROWS < T ? r0 + ATT_ROWS : T, n = r1 - r0, k0 = sg ? seg_first(sg, r0) : 0;
-				int m = r1 - k0;   /* the keys the block's rows see (attention_forward) */
-				const float *Pb = P + (long)r0 * T + k0, *dOb = dO + (long)r0 * qd;
-				float *dSb = dS + (long)r0 * T + k0;
-				/* dP = dO·V^T; dV += P^T·dO */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, m, hd, 1.0f, dOb, qd, V + (long)k0 * kvd,
-					    kvd, 0.0f, dSb, T);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, hd, n, 1.0f, Pb, T, dOb, qd, 1.0f,
-					    dV + (long)k0 * kvd, kvd);
-				/* softmax backward: dS = P ⊙ (dP - Σ P⊙dP), zero where P is (masked) */
-				for (int t = r0; t < r1; t++) {
-					const float *p = P + (long)t * T;
-					float *d = dS + (long)t * T, dot = 0;
-#pragma omp simd reduction(+ : dot)
-					for (int s = k0; s <= t; s++) dot += p[s] * d[s];
-#pragma omp simd
-					for (int s = k0; s <= t; s++) d[s] = p[s] * (d[s] - dot);
-					for (int s = t + 1; s < r1; s++) d[s] = 0;
+		for (int h = kh * group; h < (kh + 1) * group; h++)
+			for (int t0 = 0, f = 0; t0 < T; t0 += ATT_R) {
+				att_tile a;
+				tile_at(&a, sg, &f, t0, T, q + (long)b * T * qd + h * hd, qd);
+				tile_scores(S, Tp, &a, Kt, hd, scale);
+				float z[ATT_R];
+				for (int r = 0; r < a.nr; r++) {
+					float *Sr = S + r * Tp;
+					float mx = max_of(Sr, a.n);
+					vf sum = {0};
+					for (int j = 0; j < a.n; j += VL) {
+						vf e = keys_of(vexp(vload(Sr + j) - mx), &a, r, j, 0);
+						vstore(Sr + j, e);
+						sum += e;
+					}
+					z[r] = hsum(sum);
+					lse[((long)b * n_heads + h) * T + t0 + r] = mx + logf(z[r]);
 				}
-				/* dQ = scale·dS·K; dK += scale·dS^T·Q */
-				cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, m, scale, dSb, T, K + (long)k0 * kvd,
-					    kvd, 0.0f, dQ + (long)r0 * qd, qd);
-				cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, hd, n, scale, dSb, T, Q + (long)r0 * qd,
-					    qd, 1.0f, dK + (long)k0 * kvd, kvd);
+				/* out = P·V, each of its hd entries a dot product over the tile's keys */
+				for (int d = 0; d < hd; d++) {
+					vf acc[ATT_R] = {{0}};
+					const float *vd = Vt + d * Tp + a.f0;
+					for (int j = 0; j < a.n; j += VL) {
+						vf vv = vload(vd + j);
+						_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) acc[r] = vfma(vload(S + r * Tp + j), vv, acc[r]);
+					}
+					for (int r = 0; r < a.nr; r++) out[((long)b * T + t0 + r) * qd + h * hd + d] = hsum(acc[r]) / z[r];
+				}
 			}
-		}
 	}
-	openblas_set_num_threads(saved);
+}
+
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *lse,
+			const float *q, const float *k, const float *v, const int *seg, int B, int T, int n_heads,
+			int n_kv_heads, int hd) {
+	int qd = n_heads * hd, kvd = n_kv_heads * hd, group = n_heads / n_kv_heads, nt = omp_get_max_threads();
+	long Tp = ATT_PAD(T);
+	float scale = 1.0f / sqrtf((float)hd);
+	/* one (row, KV head) per task: the heads sharing a KV head add into its dK
+	 * and dV in order, on one thread */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt < n_heads ? nt : n_heads) \
+	if ((long)B * n_heads * T * T >= PAR_MIN)
+	for (int bk = 0; bk < B * n_kv_heads; bk++) {
+		int b = bk / n_kv_heads, kh = bk % n_kv_heads;
+		float *Kt = scratch + omp_get_thread_num() * att_slot(T, hd), *Vt = Kt + hd * Tp;
+		float *dKt = Vt + hd * Tp, *dVt = dKt + hd * Tp, *P = dVt + hd * Tp, *dS = P + ATT_R * Tp;
+		float *qs = dS + ATT_R * Tp;   /* (ATT_R, hd): scale·Q, 0 for the repeated rows */
+		transpose_in(Kt, k + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
+		transpose_in(Vt, v + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
+		memset(dKt, 0, sizeof(float) * 2 * hd * Tp);
+		const int *sg = seg ? seg + (long)b * T : NULL;
+		for (int h = kh * group; h < (kh + 1) * group; h++)
+			for (int t0 = 0, f = 0; t0 < T; t0 += ATT_R) {
+				att_tile a;
+				tile_at(&a, sg, &f, t0, T, q + (long)b * T * qd + h * hd, qd);
+				const float *dO[ATT_R];
+				float l[ATT_R];
+				_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
+					int t = t0 + (r < a.nr ? r : a.nr - 1);
+					dO[r] = dout + ((long)b * T + t) * qd + h * hd;
+					l[r] = lse[((long)b * n_heads + h) * T + t];
+				}
+				/* P recomputed (0 outside each row's keys); dP = dO·V^T; the
+				 * softmax's backward needs Σ P⊙dP of each row */
+				tile_scores(P, Tp, &a, Kt, hd, scale);
+				vf dot[ATT_R] = {{0}};
+				for (int j = 0; j < a.n; j += VL) {
+					vf dp[ATT_R] = {{0}};
+					const float *vt = Vt + a.f0 + j;
+					for (int d = 0; d < hd; d++) {
+						vf vv = vload(vt + d * Tp);
+						_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) dp[r] = vfma(vbcast(dO[r][d]), vv, dp[r]);
+					}
+					_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
+						vf p = keys_of(vexp(vload(P + r * Tp + j) - l[r]), &a, r, j, 0);
+						vstore(P + r * Tp + j, p);
+						vstore(dS + r * Tp + j, dp[r]);
+						dot[r] = vfma(p, dp[r], dot[r]);
+					}
+				}
+				/* dS = P⊙(dP - Σ P⊙dP), 0 wherever P is */
+				_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
+					float dd = hsum(dot[r]);
+					for (int j = 0; j < a.n; j += VL)
+						vstore(dS + r * Tp + j, vload(P + r * Tp + j) * (vload(dS + r * Tp + j) - dd));
+				}
+				/* dK += scale·dS^T·Q; dV += P^T·dO */
+				for (int r = 0; r < ATT_R; r++)
+					for (int d = 0; d < hd; d++) qs[r * hd + d] = r < a.nr ? scale * a.Q[r][d] : 0;
+				/* a vector of keys' dS and P of every row in registers, their
+				 * products with each dimension added into dK and dV; the repeated
+				 * rows past nr add nothing */
+				for (int j = 0; j < a.n; j += VL) {
+					vf ds[ATT_R], p[ATT_R];
+					_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
+						ds[r] = vload(dS + r * Tp + j);
+						p[r] = r < a.nr ? vload(P + r * Tp + j) : vbcast(0);
+					}
+					float *dkt = dKt + a.f0 + j, *dvt = dVt + a.f0 + j;
+					for (int d = 0; d < hd; d++) {
+						vf gk = vload(dkt + d * Tp), gv = vload(dvt + d * Tp);
+						_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) {
+							gk = vfma(vbcast(qs[r * hd + d]), ds[r], gk);
+							gv = vfma(vbcast(dO[r][d]), p[r], gv);
+						}
+						vstore(dkt + d * Tp, gk);
+						vstore(dvt + d * Tp, gv);
+					}
+				}
+				/* dQ = scale·dS·K */
+				for (int d = 0; d < hd; d++) {
+					vf acc[ATT_R] = {{0}};
+					const float *kd = Kt + d * Tp + a.f0;
+					for (int j = 0; j < a.n; j += VL) {
+						vf kv = vload(kd + j);
+						_Pragma("GCC unroll 8") for (int r = 0; r < ATT_R; r++) acc[r] = vfma(vload(dS + r * Tp + j), kv, acc[r]);
+					}
+					for (int r = 0; r < a.nr; r++) dq[((long)b * T + t0 + r) * qd + h * hd + d] = scale * hsum(acc[r]);
+				}
+			}
+		for (int t = 0; t < T; t++)
+			for (int d = 0; d < hd; d++) {
+				dk[((long)b * T + t) * kvd + kh * hd + d] = dKt[d * Tp + t];
+				dv[((long)b * T + t) * kvd + kh * hd + d] = dVt[d * Tp + t];
+			}
+	}
 }
 
 void swiglu_forward(float *out, const float *gate, const float *up, long n) {

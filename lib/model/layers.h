@@ -43,19 +43,18 @@ void rope_backward(float *dx, const int *pos, const float *cosv, const float *si
  * q (B·T, n_heads·hd), k and v (B·T, n_kv_heads·hd) (q and k already rotated);
  * out (B·T, n_heads·hd). Query t sees key s when s <= t and seg[b·T+s] ==
  * seg[b·T+t]: several documents packed in one row do not attend across their
- * boundary (seg NULL: one segment per row). att (B, n_heads, T, T) keeps the
- * probabilities for backward (only entries at or below the diagonal are
- * written; masked ones are 0). A block of query rows multiplies only the keys
- * from the start of its first row's segment on, so packed rows cost what
- * their segments do, not what the whole row would. */
-void attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+ * boundary (seg NULL: one segment per row); a query sees only the keys from
+ * its segment's start on, so packed rows cost what their segments do. lse (B,
+ * n_heads, T) keeps each query's log-sum-exp of scores for the backward, which
+ * recomputes the probabilities from it instead of keeping B·n_heads·T² of
+ * them. scratch holds attention_scratch_floats(T, hd, n_heads) floats. */
+void attention_forward(float *out, float *lse, float *scratch, const float *q, const float *k, const float *v,
 		       const int *seg, int B, int T, int n_heads, int n_kv_heads, int hd);
-/* dq, dk and dv (all overwritten) from dout, for the seg of the forward;
- * scratch holds attention_scratch_floats(T, n_heads) floats. */
-void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
-			const float *att, const float *q, const float *k, const float *v, const int *seg, int B,
-			int T, int n_heads, int n_kv_heads, int hd);
-long attention_scratch_floats(int T, int n_heads);
+/* dq, dk and dv (all overwritten) from dout, for the lse and seg of the forward */
+void attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout, const float *lse,
+			const float *q, const float *k, const float *v, const int *seg, int B, int T, int n_heads,
+			int n_kv_heads, int hd);
+long attention_scratch_floats(int T, int hd, int n_heads);
 
 /* SwiGLU: out = silu(gate) · up, elementwise over n floats. */
 void swiglu_forward(float *out, const float *gate, const float *up, long n);

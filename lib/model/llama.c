@@ -21,7 +21,7 @@ llama_ws *llama_ws_new(const lm_config *c, int B, int T) {
 	long qd = (long)c->n_heads * hd, kvd = (long)c->n_kv_heads * hd, H = c->hidden_dim;
 	long V = c->head == LM_HEAD_LM ? c->vocab_size : 0;   /* a score model has no logits */
 	/* B and T come from the command line: refuse before a product of the parts below wraps */
-	double floats = (L + 1.0) * B * c->n_heads * T * T + (L + 2.0) * N * (12.0 * D + 6.0 * H);
+	double floats = (L + 2.0) * N * (12.0 * D + 6.0 * H + c->n_heads);
 	if (floats > 0x1p60) die("%d rows of %d tokens: a workspace of %.3g floats, more than memory can address", B, T, floats);
 	long rows = V ? HEAD_CHUNK_FLOATS / V : 0;
 	w->head_rows = rows < 1 ? 1 : rows > N ? (int)N : (int)rows;
@@ -29,13 +29,13 @@ llama_ws *llama_ws_new(const lm_config *c, int B, int T) {
 	struct { float **p; long n; } parts[] = {
 		{&w->x, (L + 1) * N * D}, {&w->xn1, L * N * D}, {&w->rstd1, L * N},
 		{&w->q, L * N * qd}, {&w->k, L * N * kvd}, {&w->v, L * N * kvd},
-		{&w->att, L * B * c->n_heads * (long)T * T}, {&w->ao, L * N * qd}, {&w->xa, L * N * D},
+		{&w->lse, L * N * c->n_heads}, {&w->ao, L * N * qd}, {&w->xa, L * N * D},
 		{&w->xn2, L * N * D}, {&w->rstd2, L * N}, {&w->g, L * N * H}, {&w->u, L * N * H},
 		{&w->s, L * N * H}, {&w->hf, N * D}, {&w->rstdf, N}, {&w->dhf, N * D},
 		{&w->logits, (long)w->head_rows * V}, {&w->losses, N},
 		{&w->dres, N * D}, {&w->dxn, N * D}, {&w->dq, N * qd}, {&w->dk, N * kvd}, {&w->dv, N * kvd},
 		{&w->dao, N * qd}, {&w->ds, N * wide}, {&w->dg, N * H}, {&w->du, N * H},
-		{&w->att_scratch, attention_scratch_floats(T, c->n_heads)},
+		{&w->att_scratch, attention_scratch_floats(T, (int)hd, c->n_heads)},
 		{&w->rope_cos, w->n_pos * hd / 2}, {&w->rope_sin, w->n_pos * hd / 2},
 	};
 	size_t total = 0;
@@ -83,7 +83,7 @@ void llama_forward(llama_ws *w, const lm_model *m, const int *tokens, const int 
 	for (int l = 0; l < c->n_layers; l++) {
 		float *x = w->x + (long)l * N * D, *xn1 = w->xn1 + (long)l * N * D, *rstd1 = w->rstd1 + (long)l * N;
 		float *q = w->q + (long)l * N * qd, *k = w->k + (long)l * N * kvd, *v = w->v + (long)l * N * kvd;
-		float *att = w->att + (long)l * B * c->n_heads * T * T, *ao = w->ao + (long)l * N * qd;
+		float *lse = w->lse + (long)l * N * c->n_heads, *ao = w->ao + (long)l * N * qd;
 		float *xa = w->xa + (long)l * N * D, *xn2 = w->xn2 + (long)l * N * D, *rstd2 = w->rstd2 + (long)l * N;
 		float *g = w->g + (long)l * N * H, *u = w->u + (long)l * N * H, *s = w->s + (long)l * N * H;
 		float *xo = w->x + (long)(l + 1) * N * D;
@@ -94,7 +94,7 @@ void llama_forward(llama_ws *w, const lm_model *m, const int *tokens, const int 
 		model_matmul(v, xn1, m, P->wv + (long)l * kvd * D, N, D, kvd);
 		rope_forward(q, pos, w->rope_cos, w->rope_sin, N, c->n_heads, hd);
 		rope_forward(k, pos, w->rope_cos, w->rope_sin, N, c->n_kv_heads, hd);
-		attention_forward(ao, att, q, k, v, seg, B, T, c->n_heads, c->n_kv_heads, hd);
+		attention_forward(ao, lse, w->att_scratch, q, k, v, seg, B, T, c->n_heads, c->n_kv_heads, hd);
 		model_matmul(xa, ao, m, P->wo + (long)l * D * qd, N, qd, D);
 		residual_forward(xa, x, (long)N * D);
 
@@ -159,7 +159,7 @@ void llama_backward(llama_ws *w, const lm_model *m, lm_model *grad) {
 	for (int l = c->n_layers - 1; l >= 0; l--) {
 		float *x = w->x + (long)l * N * D, *xn1 = w->xn1 + (long)l * N * D, *rstd1 = w->rstd1 + (long)l * N;
 		float *q = w->q + (long)l * N * qd, *k = w->k + (long)l * N * kvd, *v = w->v + (long)l * N * kvd;
-		float *att = w->att + (long)l * B * c->n_heads * T * T, *ao = w->ao + (long)l * N * qd;
+		float *lse = w->lse + (long)l * N * c->n_heads, *ao = w->ao + (long)l * N * qd;
 		float *xa = w->xa + (long)l * N * D, *xn2 = w->xn2 + (long)l * N * D, *rstd2 = w->rstd2 + (long)l * N;
 		float *g = w->g + (long)l * N * H, *u = w->u + (long)l * N * H, *s = w->s + (long)l * N * H;
 
@@ -175,7 +175,7 @@ void llama_backward(llama_ws *w, const lm_model *m, lm_model *grad) {
 		/* attention: dres becomes d(x[l]) */
 		memset(w->dao, 0, sizeof(float) * N * qd);
 		matmul_backward(w->dao, G->wo + (long)l * D * qd, w->dres, ao, P->wo + (long)l * D * qd, N, qd, D);
-		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->dao, att, q, k, v, w->seg, B, T, c->n_heads,
+		attention_backward(w->dq, w->dk, w->dv, w->att_scratch, w->dao, lse, q, k, v, w->seg, B, T, c->n_heads,
 				   c->n_kv_heads, hd);
 		rope_backward(w->dq, w->pos, w->rope_cos, w->rope_sin, N, c->n_heads, hd);
 		rope_backward(w->dk, w->pos, w->rope_cos, w->rope_sin, N, c->n_kv_heads, hd);

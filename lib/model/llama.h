@@ -25,7 +25,7 @@ typedef struct llama_ws {
 	float *x;        /* (L+1, BT, dim) residual stream entering layer l; x[L] leaves the last */
 	float *xn1, *rstd1;           /* attention norm out (L, BT, dim), 1/rms (L, BT) */
 	float *q, *k, *v;             /* (L, BT, qd), (L, BT, kvd) x2, after RoPE */
-	float *att;                   /* (L, B, n_heads, T, T) probabilities */
+	float *lse;                   /* (L, B, n_heads, T) log-sum-exp of each query's scores */
 	float *ao;                    /* (L, BT, qd) attention output before wo */
 	float *xa;                    /* (L, BT, dim) residual after attention */
 	float *xn2, *rstd2;           /* ffn norm */
