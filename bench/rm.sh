@@ -61,11 +61,12 @@ run() {
 		"$dim" "$nl" "$nh" "$nkv" "$V" "$T" >"$W/cfg.json"
 	"$BIN/lm-convert" --init "$W/cfg.json" --seed 1 "$W/lm.st"
 	"$BIN/lm-rm" init -o "$W/rm0.st" "$W/lm.st"
-	# the template's own tokens: lm-rm names a too-long pair's length
+	# the template's own tokens: lm-rm names a too-long dialogue's length
 	pairs "$W/probe.jsonl" 1 1 1
-	both=$("$BIN/lm-rm" train --init "$W/rm0.st" --tokenizer "$tok" -t 2 -o "$W/x.st" "$W/probe.jsonl" 2>&1 |
+	one=$("$BIN/lm-rm" train --init "$W/rm0.st" --tokenizer "$tok" -t 2 -o "$W/x.st" "$W/probe.jsonl" 2>&1 |
 		sed -n 's/.* takes \([0-9]*\) tokens.*/\1/p')
-	base=$((both / 2 - 2)) R=$(((L - both / 2 + 2) / 2))
+	# one dialogue of one prompt word and one reply word: the template takes the rest
+	base=$((one - 2)) R=$(((L - one + 2) / 2))
 	pairs "$W/pairs.jsonl" $((B * (warm + steps))) $((L - base - R)) $R
 	"$BIN/lm-rm" train --init "$W/rm0.st" --tokenizer "$tok" --threads "$THREADS" -t "$T" -b "$B" --micro-batch $rows \
 		--metrics "$W/m.jsonl" -o "$W/rm.st" "$W/pairs.jsonl"
