@@ -469,10 +469,9 @@ typedef struct ex_doc {
 	uint32_t id_len, has_id;
 } ex_doc;
 
-static const ex_doc *ex_base;
 /* by exact hash, then as the clusters stage orders a cluster: key, tie, position */
-static int ex_cmp(const void *pa, const void *pb) {
-	const ex_doc *a = ex_base + *(const uint32_t *)pa, *b = ex_base + *(const uint32_t *)pb;
+static int ex_cmp(const void *pa, const void *pb, void *docs) {
+	const ex_doc *a = (const ex_doc *)docs + *(const uint32_t *)pa, *b = (const ex_doc *)docs + *(const uint32_t *)pb;
 	if (a->exact != b->exact) return a->exact < b->exact ? -1 : 1;
 	if (a->key != b->key) return a->key < b->key ? -1 : 1;
 	if (a->tie != b->tie) return a->tie < b->tie ? -1 : 1;
@@ -552,8 +551,7 @@ void dd_exact(const char *in, int plain, int skip_bad, const char *tmpdir, lm_ou
 	/* each group of equal exact hashes keeps its least member */
 	uint32_t *ord = xmalloc((n + 1) * sizeof *ord), *survivor = xmalloc((n + 1) * sizeof *survivor);
 	for (size_t i = 0; i < n; i++) ord[i] = (uint32_t)i, survivor[i] = UINT32_MAX;
-	ex_base = e;
-	qsort(ord, n, sizeof *ord, ex_cmp);
+	qsort_r(ord, n, sizeof *ord, ex_cmp, e);
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && e[ord[j]].exact == e[ord[i]].exact; j++) survivor[ord[j]] = ord[i];
 		if (j - i > 1) st->clusters++, st->removed += j - i - 1;
