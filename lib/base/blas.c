@@ -103,3 +103,14 @@ const char *blas_kernel(void) {
 		 : getenv("OPENBLAS_CORETYPE") ? " (OPENBLAS_CORETYPE from environment)" : "");
 	return buf;
 }
+
+/* OpenBLAS maps its work buffer (128 MiB of address space) at its first
+ * product and, when the mapping fails, retries forever: made before the
+ * model and the optimizer are (train.c), a process whose memory limit cannot hold
+ * them fails in their allocation with "out of memory" instead of hanging. */
+void blas_reserve(void) {
+	enum { N = 128 };
+	float *a = xcalloc(3 * N * N, sizeof *a);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, a + N * N, N, 0.0f, a + 2 * N * N, N);
+	free(a);
+}

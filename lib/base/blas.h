@@ -27,4 +27,8 @@ void blas_threads(int n);
 /* e.g. "OpenBLAS SkylakeX (OPENBLAS_CORETYPE set by lmkit)" */
 const char *blas_kernel(void);
 
+/* Have OpenBLAS map its work buffer now (see blas.c): before large allocations,
+ * so that a short address space fails in them, not in OpenBLAS. */
+void blas_reserve(void);
+
 #endif

@@ -36,17 +36,6 @@ int train_option(train_opts *o, int c, const char *arg) {
 	return 1;
 }
 
-/* OpenBLAS maps its work buffer (128 MiB of address space) at its first
- * product and, when the mapping fails, retries forever: made here, before
- * the model and the optimizer are, a process whose memory limit cannot hold
- * them fails in their allocation with "out of memory" instead of hanging. */
-static void blas_reserve(void) {
-	enum { N = 128 };
-	float *a = xcalloc(3 * N * N, sizeof *a);
-	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1.0f, a, N, a + N * N, N, 0.0f, a + 2 * N * N, N);
-	free(a);
-}
-
 void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
 	dist_init();
 	if (!strcmp(o->out, "-")) die("-o: a checkpoint goes to a file (its training state is written beside it)");
