@@ -243,9 +243,8 @@ static int cmd_train(int argc, char **argv) {
 	rm_batch *train_rb = rm_batch_new(micro_cap, pair_cap);
 	t->obj = rm_objective(train_rb);
 	/* its report's accumulators, summed over the ranks under mpirun */
-	_Static_assert(offsetof(rm_batch, diff) == offsetof(rm_batch, loss) + 3 * sizeof(double), "rm_batch sums apart");
-	t->sums = &train_rb->loss;
-	t->n_sums = 4;
+	t->sums = train_rb->sum;
+	t->n_sums = RM_SUMS;
 	val_pairs vp = {&vs, NULL, NULL, T, MB, table, 0, train_rb};
 	if (val_path) {
 		vp.idx = xmalloc(vs.n * sizeof *vp.idx);

@@ -108,11 +108,11 @@ static double pairs_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *g
 	for (int k = 0; k < n; k++) rc[k] = rb->scores[2 * k], rr[k] = rb->scores[2 * k + 1];
 	double sum = rm_pair_loss(rc, rr, margin, n, scale, grad ? dc : NULL, grad ? dr : NULL);
 	for (int k = 0; k < n; k++) {
-		rb->correct += rc[k] > rr[k];
-		rb->diff += (double)rc[k] - rr[k];
+		rb->sum[RM_CORRECT] += rc[k] > rr[k];
+		rb->sum[RM_DIFF] += (double)rc[k] - rr[k];
 	}
-	rb->pairs += n;
-	rb->loss += sum;
+	rb->sum[RM_PAIRS] += n;
+	rb->sum[RM_LOSS] += sum;
 	if (grad) {
 		for (int k = 0; k < n; k++) rb->grads[2 * k] = dc[k], rb->grads[2 * k + 1] = dr[k];
 		rm_scores_backward(w, m, grad, at, rb->grads, 2 * n);
@@ -123,10 +123,10 @@ static double pairs_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *g
 
 static void pairs_report(void *ctx, int val, char *buf, size_t size) {
 	rm_batch *rb = ctx;
-	if (rb->pairs > 0)
-		snprintf(buf, size, "\"%saccuracy\":%.6f,\"%smargin\":%.6f", val ? "val_" : "", rb->correct / rb->pairs,
-			 val ? "val_" : "", rb->diff / rb->pairs);
-	rb->loss = rb->pairs = rb->correct = rb->diff = 0;
+	if (rb->sum[RM_PAIRS] > 0)
+		snprintf(buf, size, "\"%saccuracy\":%.6f,\"%smargin\":%.6f", val ? "val_" : "", rb->sum[RM_CORRECT] / rb->sum[RM_PAIRS],
+			 val ? "val_" : "", rb->sum[RM_DIFF] / rb->sum[RM_PAIRS]);
+	memset(rb->sum, 0, sizeof rb->sum);
 }
 
 train_objective rm_objective(rm_batch *rb) {

@@ -55,6 +55,7 @@ void rm_pair_free(rm_pair *p);
  * at[(a·pair_cap + k)·2] and its rejected one at at[... + 1] (row·T + t in the
  * micro-batch's rows, filled with pack.h), and margin[a·pair_cap + k]. The
  * step's loss is the mean over its pairs. */
+enum { RM_LOSS, RM_PAIRS, RM_CORRECT, RM_DIFF, RM_SUMS };
 typedef struct rm_batch {
 	int micro_cap, pair_cap;
 	int *n;          /* (micro_cap) pairs in each micro-batch */
@@ -63,7 +64,7 @@ typedef struct rm_batch {
 	float *scores;   /* (2·pair_cap) the last micro-batch's scores, chosen and rejected interleaved */
 	float *grads;    /* (2·pair_cap) d(loss)/d(scores), interleaved as scores */
 	float *work;     /* (4·pair_cap) the scores and their gradients apart: rc, rr, dc, dr */
-	double loss, pairs, correct, diff;   /* since the last report */
+	double sum[RM_SUMS];   /* since the last report: loss, pairs, correct pairs, r_c - r_r */
 } rm_batch;
 rm_batch *rm_batch_new(int micro_cap, int pair_cap);
 void rm_batch_free(rm_batch *rb);
