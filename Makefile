@@ -80,8 +80,8 @@ check-asan: deps
 	LMKIT_BIN=build-asan/bin ASAN_OPTIONS=detect_leaks=0 \
 	  prove -j2 --exec 'sh tests/run1' $(UNITS:$(BUILD)/%=build-asan/%) $(wildcard tests/*.t)
 
-# Each harness of tests/fuzz/ under libFuzzer, ASan and UBSan for FUZZ_SECONDS,
-# one after another (tests/fuzz/README.md); clang builds the library in its own tree.
+# Each harness of tests/fuzz/ under libFuzzer, ASan and UBSan for FUZZ_SECONDS
+# (or FUZZ_RUNS executions, whichever first), one after another (tests/fuzz/README.md); clang builds the library in its own tree.
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # lib/gguf.c's _Float16 needs clang 15 (or AVX512-FP16) and no harness reads GGUF
@@ -96,7 +96,7 @@ fuzz:
 	  clang -O1 -march=native -g -fno-omit-frame-pointer -fsanitize=fuzzer $(FUZZ_SAN) $(NEED_CFLAGS) -MF build-fuzz/fuzz/$$h.d \
 	    -o build-fuzz/fuzz/$$h tests/fuzz/$$h.c build-fuzz/liblmkit.a $(NEED_LDFLAGS) $(NEED_LDLIBS) || exit 1; \
 	done
-	sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
+	FUZZ_RUNS=$(FUZZ_RUNS) sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
 
 # Outside references (PyTorch, SentencePiece, datatrove) regenerate the committed expected files.
 ref:

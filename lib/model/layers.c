@@ -260,7 +260,14 @@ long attention_scratch_floats(int T, int hd, int n_heads) { return n_heads * att
 /* x in every lane: one broadcast (vsplat's (vf){0} + x adds first, which
  * GCC keeps without -ffast-math, a scalar add for each of the kernel's
  * broadcasts) */
-static inline vf vbcast(float x) { return __builtin_shuffle((vf){x}, (vi){0}); }
+/* GCC's __builtin_shuffle and clang's __builtin_shufflevector (make fuzz
+ * builds with clang) take the same constant lanes */
+#ifdef __clang__
+#define SHUF(v, ...) __builtin_shufflevector(v, v, __VA_ARGS__)
+#else
+#define SHUF(v, ...) __builtin_shuffle(v, (vi){__VA_ARGS__})
+#endif
+static inline vf vbcast(float x) { return SHUF((vf){x}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0); }
 
 static inline vf vfma(vf a, vf b, vf c) {
 	vf r;
@@ -272,9 +279,9 @@ static inline vf vfma(vf a, vf b, vf c) {
  * as many as its multiply-adds for short rows, where vsum's chain of 16
  * dependent adds would cost more than all of those. */
 static inline float hsum(vf v) {
-	v += __builtin_shuffle(v, (vi){8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
-	v += __builtin_shuffle(v, (vi){4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
-	v += __builtin_shuffle(v, (vi){2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
+	v += SHUF(v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+	v += SHUF(v, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+	v += SHUF(v, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
 	return v[0] + v[1];
 }
 
