@@ -25,11 +25,25 @@ ifeq ($(MPI),yes)
 NEED_CFLAGS += -DLM_MPI $(shell pkg-config --cflags ompi-c)
 NEED_LDLIBS += $(shell pkg-config --libs ompi-c)
 endif
+# CUDA (lib/cuda/gpu.cu, --device cuda): built when nvcc is on the PATH (or NVCC=...), for
+# CUDA_ARCH (90: H100, H200); without it, or with make CUDA=no, lib/cuda/gpu_none.c says so.
+NVCC    ?= $(shell command -v nvcc 2>/dev/null)
+CUDA    ?= $(if $(NVCC),yes,no)
+CUDA_ARCH ?= 90
 BUILD   ?= build
 BIN     ?= bin
 
 LIB_SRC   := $(wildcard lib/*/*.c)
-LIB_OBJ   := $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
+ifeq ($(CUDA),yes)
+CUDA_HOME := $(patsubst %/bin/nvcc,%,$(NVCC))
+LIB_SRC   := $(filter-out lib/cuda/gpu_none.c,$(LIB_SRC))
+LIB_OBJ   := $(patsubst lib/%.cu,$(BUILD)/lib/%.o,$(wildcard lib/*/*.cu))
+NEED_CFLAGS += -DLM_CUDA
+# cudart statically; cuBLAS is opened at run time (lib/cuda/gpu.cu), from the
+# loader's path or else this toolkit's lib64
+NEED_LDLIBS += -L$(CUDA_HOME)/lib64 -lcudart_static -lrt -ldl -lstdc++
+endif
+LIB_OBJ   += $(LIB_SRC:lib/%.c=$(BUILD)/lib/%.o)
 TOOL_SRC  := $(wildcard tools/lm-*.c)
 TOOLS     := $(TOOL_SRC:tools/%.c=$(BIN)/%)
 UNIT_SRC  := $(wildcard tests/unit/*.c)
@@ -46,6 +60,10 @@ all: $(TOOLS) $(UNITS)
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -c -o $@ $<
+$(BUILD)/lib/%.o: lib/%.cu
+	@mkdir -p $(@D)
+	$(NVCC) -O3 -std=c++17 -gencode arch=compute_$(CUDA_ARCH),code=[sm_$(CUDA_ARCH),compute_$(CUDA_ARCH)] \
+	  -DLM_CUDA_LIB='"$(CUDA_HOME)/lib64"' $(patsubst %/,-I%,$(LIB_WINGS)) -MMD -MP -c -o $@ $<
 $(LIBA): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(BIN)/%: tools/%.c $(LIBA) | $(BIN) $(BUILD)/tools
@@ -85,10 +103,10 @@ check-asan: deps
 FUZZ_SECONDS ?= 60
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # lib/gguf.c's _Float16 needs clang 15 (or AVX512-FP16) and no harness reads GGUF
-FUZZ_OBJ := $(patsubst lib/%.c,build-fuzz/lib/%.o,$(filter-out lib/model/gguf.c,$(LIB_SRC)))
+FUZZ_OBJ := $(patsubst lib/%.c,build-fuzz/lib/%.o,$(filter-out lib/model/gguf.c,$(wildcard lib/*/*.c)))
 fuzz:
 	@sh scripts/deps.sh --fuzz
-	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz \
+	@$(MAKE) --no-print-directory CC=clang BUILD=build-fuzz CUDA=no \
 	  OPT='-O1 -march=native -Wno-pass-failed -fno-omit-frame-pointer -fsanitize=fuzzer-no-link $(FUZZ_SAN)' $(FUZZ_OBJ)
 	@rm -f build-fuzz/liblmkit.a && ar rcs build-fuzz/liblmkit.a $(FUZZ_OBJ)
 	@mkdir -p build-fuzz/fuzz

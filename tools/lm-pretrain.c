@@ -18,7 +18,8 @@ static const char *USAGE =
 	"[--config FILE] [--set KEY=VALUE]... [--init CKPT] [--resume] [-b ROWS] [-t LEN]\n"
 	"\t[--batch-tokens N] [--steps N] [--lr LR] [--min-lr LR] [--warmup N] [--beta1 B] [--beta2 B]\n"
 	"\t[--eps E] [--weight-decay W] [--clip C] [--seed N] [--val SHARD]... [--val-every N]\n"
-	"\t[--val-batches N] [--metrics FILE] [--checkpoint-every N] [--threads N] -o CKPT SHARD...";
+	"\t[--val-batches N] [--metrics FILE] [--checkpoint-every N] [--threads N]\n"
+	"\t[--device cpu|cuda] [--precision bf16|tf32|fp32] -o CKPT SHARD...";
 
 static lm_model *make_model(const train_opts *o, const char *config, char **sets, int n_sets, int shard_vocab) {
 	const char *from = o->resume ? o->out : o->init;
@@ -78,6 +79,7 @@ static int fill_val(void *ctx, long long i, train_batch *b) {
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
 	blas_init();
+	train_version();
 	std_options(argc, argv, USAGE);
 	enum { O_CONFIG = TRAIN_O_END, O_SET, O_BT, O_STEPS, O_VAL, O_VALBATCHES };
 	static const struct option longopts[] = {

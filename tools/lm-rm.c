@@ -198,6 +198,7 @@ static int cmd_train(int argc, char **argv) {
 	if (optind + 1 != argc || !o.out || !tok_path) usage_exit(USAGE);
 	if (epochs <= 0 || MB <= 0) die("--epochs and --micro-batch must be positive");
 	if (o.warmup < -1) die("--warmup must not be negative");
+	if (o.cuda) die("--device cuda: lm-rm train runs on the CPU only so far (lm-pretrain and lm-sft run on the GPU)");
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = o.resume ? ckpt_load(o.out) : o.init ? model_load(o.init) : NULL;
 	if (!m) die("no model: give --init CKPT (a score model, from lm-rm init) or --resume");

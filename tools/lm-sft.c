@@ -17,7 +17,7 @@ static const char *USAGE =
 	"(--init CKPT | --resume) [-b ROWS] [--micro-batch ROWS] [-t LEN] [--epochs N] [--lr LR]\n"
 	"\t[--min-lr LR] [--warmup N] [--beta1 B] [--beta2 B] [--eps E] [--weight-decay W] [--clip C]\n"
 	"\t[--seed N] [--val SHARD] [--val-every N] [--metrics FILE] [--checkpoint-every N]\n"
-	"\t[--threads N] -o CKPT SHARD";
+	"\t[--threads N] [--device cpu|cuda] [--precision bf16|tf32|fp32] -o CKPT SHARD";
 
 /* The whole run's data order: for each epoch a shuffled order of the dialogues
  * and its packing into rows. A pure function of the shard, T and the seed, so
@@ -99,6 +99,7 @@ static int fill_val(void *ctx, long long i, train_batch *b) {
 int main(int argc, char **argv) {
 	lm_init(argc, argv);
 	blas_init();
+	train_version();
 	std_options(argc, argv, USAGE);
 	enum { O_EPOCHS = TRAIN_O_END, O_MICRO, O_VAL };
 	static const struct option longopts[] = {

@@ -2,6 +2,7 @@
 #include "blas.h"
 #include "checkpoint.h"
 #include "dist.h"
+#include "gpu.h"
 #include "util.h"
 #include <errno.h>
 #include <math.h>
@@ -10,6 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static const char *version_note(void) {
+	static char buf[400];
+	snprintf(buf, sizeof buf, "BLAS: %s; GPU: %s", blas_kernel(), gpu_describe());
+	return buf;
+}
+
+void train_version(void) { lm_version_note = version_note; }
 
 int train_option(train_opts *o, int c, const char *arg) {
 	switch (c) {
@@ -31,6 +40,11 @@ int train_option(train_opts *o, int c, const char *arg) {
 	case TRAIN_O_METRICS: o->metrics = arg; break;
 	case TRAIN_O_CKPT: o->ckpt_every = parse_int("--checkpoint-every", arg); break;
 	case TRAIN_O_THREADS: o->threads = (int)parse_int("--threads", arg); break;
+	case TRAIN_O_DEVICE:
+		if (strcmp(arg, "cpu") && strcmp(arg, "cuda")) die("--device %s: cpu or cuda", arg);
+		o->cuda = !strcmp(arg, "cuda");
+		break;
+	case TRAIN_O_PRECISION: o->precision = arg; break;
 	default: return 0;
 	}
 	return 1;
@@ -48,6 +62,13 @@ void train_opts_finish(train_opts *o, int has_config, const char *what_model) {
 		die("--lr and --eps must be positive, --beta1 and --beta2 in [0, 1), "
 		    "--weight-decay and --clip not negative");
 	if (o->min_lr < 0) o->min_lr = 0.1 * o->lr;
+	if (o->precision && !o->cuda) die("--precision %s: only with --device cuda (the CPU computes in fp32)", o->precision);
+	o->prec = !o->precision || !strcmp(o->precision, "bf16") ? GPU_BF16
+		: !strcmp(o->precision, "tf32")                  ? GPU_TF32
+		: !strcmp(o->precision, "fp32")                  ? GPU_FP32
+								 : -1;
+	if (o->prec < 0) die("--precision %s: bf16, tf32 or fp32", o->precision);
+	if (o->cuda && dist_size > 1) die("--device cuda: one process (not under mpirun yet)");
 	if (o->threads) blas_threads(o->threads);
 	blas_reserve();
 	/* the outputs, claimed before the inputs are read: a clash is refused before any work */
@@ -109,17 +130,28 @@ static void sum_ranks(double *sums, int n_sums, double *x, int n) {
 	for (int i = 0; i < n_sums; i++) sums[i] = r[n + i];
 }
 
-double train_loss(const train_objective *ob, const lm_model *m, llama_ws *w, train_batch *b, train_fill fill,
-		  void *ctx, double *weight) {
+/* Micro-batch a of b on the trainer's device: Σ weight·loss, its Σ weight in
+ * *ws, and with grad the gradient of scale·Σ weight·loss accumulated. */
+static double run_micro(trainer *t, const train_batch *b, int a, int grad, float scale, double *ws) {
+	const train_objective *ob = &t->obj;
+	if (!t->gpu) return ob->micro(ob->ctx, t->w, t->m, grad ? t->grad : NULL, b, a, grad ? scale : 0, ws);
+	if (ob->micro != next_token_micro) die("--device cuda: only next-token training (lm-pretrain, lm-sft) runs on the GPU so far");
+	size_t at = (size_t)a * t->w->B * t->w->T;
+	return gpu_next_token(t->gpu, b->tok + at, b->tgt + at, b->pos ? b->pos + at : NULL, b->seg ? b->seg + at : NULL,
+			      b->wt ? b->wt + at : NULL, scale, grad, ws);
+}
+
+/* Mean loss over the micro-batches t->val fills, forward only (the Σ of
+ * target weights is 0: NaN). */
+static double val_loss(trainer *t, train_batch *b) {
 	double st[2] = {0, 0}, ws;   /* Σ weight·loss, Σ weight */
 	/* every rank fills every micro-batch (to find the end) and evaluates its share */
-	for (long long i = 0; fill(ctx, i, b); i++) {
+	for (long long i = 0; t->val(t->val_ctx, i, b); i++) {
 		if (i % dist_size != dist_rank) continue;
-		st[0] += ob->micro(ob->ctx, w, m, NULL, b, 0, 0, &ws);
+		st[0] += run_micro(t, b, 0, 0, 0, &ws);
 		st[1] += ws;
 	}
 	sum_ranks(NULL, 0, st, 2);
-	if (weight) *weight = st[1];
 	return st[1] > 0 ? st[0] / st[1] : NAN;
 }
 
@@ -133,6 +165,10 @@ static void on_stop(int sig) { stop_signal = sig; }
 static void save(trainer *t) {
 	char *sp = trainstate_path(t->o.out), *next = xmalloc(strlen(sp) + 5);
 	sprintf(next, "%s.new", sp);
+	if (t->gpu) {
+		gpu_get_params(t->gpu, t->m->block);
+		gpu_get_moments(t->gpu, t->opt);
+	}
 	t->st.params_hash = params_hash(t->m);
 	/* every rank's shard of the moments; rank 0 writes all */
 	trainstate_save(next, &t->st, t->opt);
@@ -209,17 +245,30 @@ trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const c
 				(float)o->eps, (float)o->weight_decay);
 	if (o->resume) resume_state(t);
 	if (t->st.step >= o->steps) die("%s: already trained %lld of %lld steps", o->out, t->st.step, o->steps);
-	t->grad = model_new(cfg);
-	t->w = llama_ws_new(cfg, rows, T);
+	if (o->cuda) {
+		t->gpu = gpu_open(m, rows, T, o->prec);
+		gpu_put_moments(t->gpu, t->opt);
+		/* the host keeps the shape alone: the objective's weight() reads it */
+		t->w = xcalloc(1, sizeof *t->w);
+		t->w->cfg = *cfg;
+		t->w->B = rows;
+		t->w->T = T;
+	} else {
+		t->grad = model_new(cfg);
+		t->w = llama_ws_new(cfg, rows, T);
+	}
 	t->obj = train_next_token;
 	t->flops_per_token = 6.0 * params_matmul(cfg) + 12.0 * cfg->n_layers * cfg->dim * T;
 	if (o->metrics && dist_rank == 0) {
 		t->mf = metrics_open(o->metrics, o->resume, t->st.step);
 		char *cj = config_to_json(cfg), ranks[32] = "";
 		if (dist_size > 1) snprintf(ranks, sizeof ranks, "\"ranks\":%d,", dist_size);
-		out_printf(t->mf, "{\"start\":true,\"step\":%lld,\"blas\":\"%s\",%s\"threads\":%d,\"config\":%s,\"n_params\":%zu,"
-			"%s,\"micro_batch\":[%d,%d],\"flops_per_token\":%.0f}\n", t->st.step, blas_kernel(), ranks,
-			omp_get_max_threads(), cj, m->n_params, start_fields, rows, T, t->flops_per_token);
+		char dev[320] = "\"cpu\"";
+		static const char *precs[] = {"fp32", "tf32", "bf16"};
+		if (t->gpu) snprintf(dev, sizeof dev, "\"cuda\",\"gpu\":\"%s\",\"precision\":\"%s\"", gpu_describe(), precs[o->prec]);
+		out_printf(t->mf, "{\"start\":true,\"step\":%lld,\"device\":%s,\"blas\":\"%s\",%s\"threads\":%d,\"config\":%s,"
+			"\"n_params\":%zu,%s,\"micro_batch\":[%d,%d],\"flops_per_token\":%.0f}\n", t->st.step, dev, blas_kernel(),
+			ranks, omp_get_max_threads(), cj, m->n_params, start_fields, rows, T, t->flops_per_token);
 		free(cj);
 	}
 	t->tty = isatty(2) && dist_rank == 0;
@@ -242,38 +291,45 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 	lm_model *m = t->m, *grad = t->grad;
 	const train_opts *o = &t->o;
 	const train_objective *ob = &t->obj;
-	size_t micro = (size_t)w->B * w->T;
+	size_t rows = (size_t)w->B * w->T;
 	/* the mean over every target of the step, whatever micro-batch (and rank) holds it */
 	double total = ob->weight(ob->ctx, w, b), ws;
 	float scale = total > 0 ? (float)(1.0 / total) : 0.0f;
 	double sum = 0;   /* Σ weight·loss of this rank's micro-batches */
-	memset(grad->block, 0, grad->n_params * sizeof *grad->block);
-	for (int a = dist_rank; a < b->micro; a += dist_size) sum += ob->micro(ob->ctx, w, m, grad, b, a, scale, &ws);
+	if (t->gpu) gpu_zero_grads(t->gpu);
+	else memset(grad->block, 0, grad->n_params * sizeof *grad->block);
+	for (int a = dist_rank; a < b->micro; a += dist_size) sum += run_micro(t, b, a, 1, scale, &ws);
 	/* each rank gets the summed gradient of its shard, updates that shard
 	 * and sends it to the others */
 	sum_ranks(t->sums, t->n_sums, &sum, 1);
-	dist_reduce_scatter(grad->block, t->shard);
+	if (!t->gpu) dist_reduce_scatter(grad->block, t->shard);
 	double loss = total > 0 ? sum / total : 0;
 	if (!isfinite(loss)) die("step %lld: loss is not finite", t->st.step + 1);
 	size_t lo = t->opt->lo, n = t->opt->hi - lo;
-	double sumsq = grad_sumsq(grad->block + lo, n);
+	double sumsq = t->gpu ? gpu_grad_sumsq(t->gpu) : grad_sumsq(grad->block + lo, n);
 	dist_sum(&sumsq, 1);
 	double norm = sqrt(sumsq);
 	if (!isfinite(norm)) die("step %lld: gradient norm is not finite", t->st.step + 1);
-	if (o->clip > 0) grad_scale_to(grad->block + lo, n, norm, o->clip);
 	double lr = lr_at(t->st.step, o->warmup, o->steps, o->lr, o->min_lr);
-	adamw_step(t->opt, m, grad, (float)lr);
-	dist_allgather(m->block, t->shard);
+	if (t->gpu) {
+		/* grad_scale_to's factor, applied as AdamW reads the gradient */
+		double coef = o->clip > 0 ? o->clip / (norm + 1e-6) : 1.0;
+		gpu_adamw(t->gpu, t->opt, (float)lr, coef < 1.0 ? (float)coef : 1.0f);
+	} else {
+		if (o->clip > 0) grad_scale_to(grad->block + lo, n, norm, o->clip);
+		adamw_step(t->opt, m, grad, (float)lr);
+		dist_allgather(m->block, t->shard);
+	}
 	t->st.step++;
-	t->st.tokens += (long long)(b->micro * micro);
+	t->st.tokens += (long long)(b->micro * rows);
 	/* the step's time: from the end of the last one, so its batch's filling counts */
-	double tps = b->micro * micro / (now_sec() - t->t0), gflops = t->flops_per_token * tps / 1e9;
+	double tps = b->micro * rows / (now_sec() - t->t0), gflops = t->flops_per_token * tps / 1e9;
 	char own[256] = "", vown[256] = "";
 	if (ob->report) ob->report(ob->ctx, 0, own, sizeof own);
 	double vloss = NAN;
 	if (t->val && ((o->val_every && t->st.step % o->val_every == 0) || t->st.step == o->steps)) {
 		train_batch vb = *b;
-		vloss = train_loss(ob, m, w, &vb, t->val, t->val_ctx, NULL);
+		vloss = val_loss(t, &vb);
 		sum_ranks(t->sums, t->n_sums, NULL, 0);
 		if (ob->report) ob->report(ob->ctx, 1, vown, sizeof vown);
 	}
@@ -285,8 +341,14 @@ int trainer_step(trainer *t, const train_batch *b, int epoch, const char *fields
 		if (!isnan(vloss)) out_printf(t->mf, ",\"val_loss\":%.6f", vloss);
 		if (*vown) out_printf(t->mf, ",%s", vown);
 		if (fields) out_printf(t->mf, ",%s", fields);
-		out_printf(t->mf, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f}\n",
+		out_printf(t->mf, ",\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens\":%lld,\"tokens_per_s\":%.1f,\"gflops\":%.2f",
 			lr, norm, t->st.tokens, tps, gflops);
+		if (t->gpu) {
+			size_t counted, used;
+			gpu_memory(t->gpu, &counted, &used);
+			out_printf(t->mf, ",\"gpu_bytes\":%zu,\"gpu_used_bytes\":%zu", counted, used);
+		}
+		out_printf(t->mf, "}\n");
 	}
 	if (t->tty) {
 		fprintf(stderr, "\rstep %lld/%lld", t->st.step, o->steps);
@@ -316,6 +378,7 @@ void trainer_finish(trainer *t) {
 	}
 	if (t->mf) out_close(t->mf);
 	dist_finish();
+	gpu_close(t->gpu);
 	llama_ws_free(t->w);
 	model_free(t->grad);
 	adamw_free(t->opt);

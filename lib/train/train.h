@@ -32,6 +32,8 @@
 typedef struct train_opts {
 	const char *init, *out, *metrics;
 	int resume, B, T, threads;
+	int cuda, prec;                  /* --device cuda; its products' precision (gpu.h: GPU_BF16 unless --precision) */
+	const char *precision;
 	unsigned long long seed;
 	long long steps;                 /* the run's optimizer steps: the tool's count */
 	long long warmup, val_every, ckpt_every;
@@ -40,7 +42,7 @@ typedef struct train_opts {
 
 enum { TRAIN_O_INIT = 256, TRAIN_O_RESUME, TRAIN_O_LR, TRAIN_O_MINLR, TRAIN_O_WARMUP, TRAIN_O_B1, TRAIN_O_B2,
        TRAIN_O_EPS, TRAIN_O_WD, TRAIN_O_CLIP, TRAIN_O_SEED, TRAIN_O_VALEVERY, TRAIN_O_METRICS, TRAIN_O_CKPT,
-       TRAIN_O_THREADS,
+       TRAIN_O_THREADS, TRAIN_O_DEVICE, TRAIN_O_PRECISION,
        TRAIN_O_END };  /* a tool's own option codes start here */
 
 /* getopt_long entries of the shared options (with short options "b:t:o:"). */
@@ -55,7 +57,13 @@ enum { TRAIN_O_INIT = 256, TRAIN_O_RESUME, TRAIN_O_LR, TRAIN_O_MINLR, TRAIN_O_WA
 	{"val-every", required_argument, 0, TRAIN_O_VALEVERY},                                              \
 	{"metrics", required_argument, 0, TRAIN_O_METRICS},                                                \
 	{"checkpoint-every", required_argument, 0, TRAIN_O_CKPT},                                           \
-	{"threads", required_argument, 0, TRAIN_O_THREADS}
+	{"threads", required_argument, 0, TRAIN_O_THREADS},                                                 \
+	{"device", required_argument, 0, TRAIN_O_DEVICE},                                                   \
+	{"precision", required_argument, 0, TRAIN_O_PRECISION}
+
+/* --version also names the GPU --device cuda would use (gpu_describe);
+ * call after blas_init, before std_options. */
+void train_version(void);
 
 /* Take option c (from getopt_long over TRAIN_LONGOPTS) into o; 0 when c is
  * not one of the shared options. */
@@ -104,12 +112,6 @@ typedef struct train_objective {
 /* Next-token cross-entropy over b's tok/tgt/pos/seg/wt (lm-pretrain, lm-sft). */
 extern const train_objective train_next_token;
 
-/* Mean loss of m under objective ob over the micro-batches fill gives,
- * forward only, in workspace w (its rows and T are the batches'). *weight
- * (when non-NULL) gets the Σ of target weights; the mean is NaN when that is 0. */
-double train_loss(const train_objective *ob, const lm_model *m, llama_ws *w, train_batch *b, train_fill fill,
-		  void *ctx, double *weight);
-
 typedef struct trainer {
 	train_opts o;
 	lm_model *m, *grad;
@@ -122,6 +124,7 @@ typedef struct trainer {
 	train_fill val;             /* validation, set by the tool after trainer_open; NULL: none */
 	void *val_ctx;
 	struct lm_out *mf;          /* metrics (rank 0's) */
+	struct gpu_train *gpu;      /* --device cuda: the parameters, gradients and moments live there (gpu.h) */
 	size_t *shard;              /* dist_split of the parameters: rank r updates [shard[r], shard[r+1]) */
 	double flops_per_token, t0;
 	int tty, stopped;

@@ -1,0 +1,816 @@
+/* gpu.cu: the CUDA path of gpu.h. Layout and arithmetic follow llama.c and
+ * layers.c; activations are fp32 row-major with one row per token, as there.
+ * A product C = A·B^T of row-major matrices is cuBLAS's column-major
+ * C^T = B·A^T, so the calls below read transposed against layers.c's gemm. */
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <dlfcn.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+extern "C" {
+#include "gpu.h"
+void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void rope_table(float *cosv, float *sinv, int n_pos, int head_dim, float theta);
+}
+
+#define CK(x)                                                                                          \
+	do {                                                                                           \
+		cudaError_t e_ = (x);                                                                  \
+		if (e_ != cudaSuccess) die("CUDA: %s (%s:%d)", cudaGetErrorString(e_), __FILE__, __LINE__); \
+	} while (0)
+#define CB(x)                                                                                          \
+	do {                                                                                           \
+		cublasStatus_t s_ = (x);                                                               \
+		if (s_ != CUBLAS_STATUS_SUCCESS) die("cuBLAS: %s (%s:%d)", cb.status(s_), __FILE__, __LINE__); \
+	} while (0)
+
+/* cuBLAS is opened when a GPU run starts, not linked: a tool then maps none
+ * of its hundreds of megabytes unless --device cuda asks for it (which also
+ * keeps tests/mpi_zero.t's address-space limit). */
+typedef cublasStatus_t (*gemmex_fn)(cublasHandle_t, cublasOperation_t, cublasOperation_t, int, int, int, const void *,
+				    const void *, cudaDataType, int, const void *, cudaDataType, int, const void *, void *,
+				    cudaDataType, int, cublasComputeType_t, cublasGemmAlgo_t);
+static struct {
+	decltype(&cublasCreate_v2) create;
+	decltype(&cublasDestroy_v2) destroy;
+	decltype(&cublasSetMathMode) math;
+	decltype(&cublasSgemm_v2) sgemm;
+	gemmex_fn gemmex;
+	decltype(&cublasGetStatusString) status;
+} cb;
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+static void cublas_open(void) {
+	if (cb.create) return;
+	const char *name = "libcublas.so." STR(CUBLAS_VER_MAJOR);
+	void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+#ifdef LM_CUDA_LIB
+	if (!h) h = dlopen(LM_CUDA_LIB "/libcublas.so." STR(CUBLAS_VER_MAJOR), RTLD_NOW | RTLD_LOCAL);
+#endif
+	if (!h) die("--device cuda: %s: %s", name, dlerror());
+	void *f[6] = {dlsym(h, "cublasCreate_v2"), dlsym(h, "cublasDestroy_v2"), dlsym(h, "cublasSetMathMode"),
+		      dlsym(h, "cublasSgemm_v2"), dlsym(h, "cublasGemmEx"), dlsym(h, "cublasGetStatusString")};
+	for (int i = 0; i < 6; i++)
+		if (!f[i]) die("--device cuda: %s: %s", name, dlerror());
+	memcpy(&cb.destroy, &f[1], sizeof f[1]);
+	memcpy(&cb.math, &f[2], sizeof f[2]);
+	memcpy(&cb.sgemm, &f[3], sizeof f[3]);
+	memcpy(&cb.gemmex, &f[4], sizeof f[4]);
+	memcpy(&cb.status, &f[5], sizeof f[5]);
+	memcpy(&cb.create, &f[0], sizeof f[0]);
+}
+
+/* logits are computed this many floats at a time at most (llama.c's HEAD_CHUNK_FLOATS) */
+#define HEAD_CHUNK_FLOATS (1L << 27)
+/* blocks of the fixed-order reductions */
+#define RED_BLOCKS 1024
+/* row chunks of the norms' weight gradients */
+#define NORM_CHUNKS 64
+
+struct gpu_train {
+	lm_config c;
+	int B, T, N, n_pos, prec, head_rows, hd, qd, kvd;
+	size_t n_params, counted;
+	cublasHandle_t h;
+	char *mem;                                  /* the one allocation */
+	float *params, *grads, *m, *v;
+	lm_params P, G;
+	__nv_bfloat16 *pb, *ab, *bb;                /* bf16: the parameters; two operands' scratch */
+	float *x, *xn1, *rstd1, *q, *k, *vv, *lse, *ao, *xa, *xn2, *rstd2, *gg, *u, *s, *hf, *rstdf, *dhf;
+	float *logits, *losses, *dres, *dxn, *dq, *dk, *dv, *dao, *ds, *dgg, *du, *delta, *part;
+	float *rope_cos, *rope_sin;
+	double *red;
+	int *tok, *tgt, *pos, *segstart, *emb_idx, *emb_uniq, *emb_start;
+	float *wt;
+	int n_uniq, has_wt;
+	/* host scratch */
+	int *h_pos, *h_segstart, *h_count, *h_idx, *h_uniq, *h_start;
+	double *h_red;
+};
+
+static int ceil_div(long a, long b) { return (int)((a + b - 1) / b); }
+
+/* ---- kernels ---- */
+
+__device__ static inline float warp_sum(float x) {
+	for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
+	return x;
+}
+
+/* Σ over a block of blockDim.x threads (a multiple of 32, at most 1024), in a fixed order; every thread gets it */
+__device__ static float block_sum(float x) {
+	__shared__ float sh[32];
+	int lane = threadIdx.x % 32, w = threadIdx.x / 32, nw = blockDim.x / 32;
+	x = warp_sum(x);
+	__syncthreads();
+	if (lane == 0) sh[w] = x;
+	__syncthreads();
+	x = lane < nw ? sh[lane] : 0.0f;
+	return warp_sum(x);
+}
+
+__device__ static float block_max(float x) {
+	__shared__ float sh[32];
+	int lane = threadIdx.x % 32, w = threadIdx.x / 32, nw = blockDim.x / 32;
+	for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+	__syncthreads();
+	if (lane == 0) sh[w] = x;
+	__syncthreads();
+	x = lane < nw ? sh[lane] : -INFINITY;
+	for (int o = 16; o > 0; o >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, o));
+	return x;
+}
+
+__global__ static void k_embedding_fwd(float *out, const int *tok, const float *wte, int C) {
+	long n = blockIdx.x;
+	const float *src = wte + (long)tok[n] * C;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) out[n * C + i] = src[i];
+}
+
+/* one block per distinct token: its rows' gradients added in row order (layers.c's order) */
+__global__ static void k_embedding_bwd(float *dwte, const float *dout, const int *idx, const int *uniq,
+				       const int *start, int C) {
+	int u = blockIdx.x;
+	float *d = dwte + (long)uniq[u] * C;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) {
+		float acc = d[i];
+		for (int j = start[u]; j < start[u + 1]; j++) acc += dout[(long)idx[j] * C + i];
+		d[i] = acc;
+	}
+}
+
+__global__ static void k_rmsnorm_fwd(float *out, float *rstd, const float *inp, const float *w, int C, float eps) {
+	long n = blockIdx.x;
+	const float *x = inp + n * C;
+	float ss = 0;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) ss += x[i] * x[i];
+	ss = block_sum(ss);
+	float r = rsqrtf(ss / C + eps);
+	if (threadIdx.x == 0) rstd[n] = r;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) out[n * C + i] = x[i] * r * w[i];
+}
+
+/* dinp += r·w·dy - x·r³/C·Σ dy·w·x, one block a row */
+__global__ static void k_rmsnorm_bwd(float *dinp, const float *dout, const float *inp, const float *w,
+				     const float *rstd, int C) {
+	long n = blockIdx.x;
+	const float *x = inp + n * C, *dy = dout + n * C;
+	float r = rstd[n], dot = 0;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) dot += dy[i] * w[i] * x[i];
+	dot = block_sum(dot);
+	float c = dot * r * r * r / C;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) dinp[n * C + i] += r * w[i] * dy[i] - c * x[i];
+}
+
+/* Σ over rows of dy·x·r: chunk y of the rows into part[y·C + i] */
+__global__ static void k_rmsnorm_dw_part(float *part, const float *dout, const float *inp, const float *rstd,
+					 int N, int C) {
+	int i = blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= C) return;
+	int per = (N + gridDim.y - 1) / gridDim.y, lo = blockIdx.y * per, hi = min(N, lo + per);
+	float acc = 0;
+	for (int n = lo; n < hi; n++) acc += dout[(long)n * C + i] * inp[(long)n * C + i] * rstd[n];
+	part[(long)blockIdx.y * C + i] = acc;
+}
+
+__global__ static void k_sum_parts(float *dw, const float *part, int chunks, int C) {
+	int i = blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= C) return;
+	float acc = 0;
+	for (int y = 0; y < chunks; y++) acc += part[(long)y * C + i];
+	dw[i] += acc;
+}
+
+/* rotate the interleaved pairs of every head by pos·freq (sign -1: the inverse) */
+__global__ static void k_rope(float *x, const int *pos, const float *cosv, const float *sinv, long pairs, int heads,
+			      int half, float sign) {
+	long j = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (j >= pairs) return;
+	int i = (int)(j % half);
+	long n = j / half / heads;
+	float c = cosv[(long)pos[n] * half + i], s = sign * sinv[(long)pos[n] * half + i];
+	float a = x[2 * j], b = x[2 * j + 1];
+	x[2 * j] = a * c - b * s;
+	x[2 * j + 1] = a * s + b * c;
+}
+
+__global__ static void k_swiglu_fwd(float *out, const float *g, const float *u, long n) {
+	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n) out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+__global__ static void k_swiglu_bwd(float *dg, float *du, const float *dout, const float *g, const float *u, long n) {
+	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= n) return;
+	float sig = 1.0f / (1.0f + expf(-g[i])), d = dout[i];
+	du[i] = d * g[i] * sig;
+	dg[i] = d * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+}
+
+__global__ static void k_add(float *a, const float *b, long n) {
+	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n) a[i] += b[i];
+}
+
+/* Attention, a warp a query (forward, dq) or a key (dk, dv); the head's
+ * elements spread over the lanes, ATT_E a lane at most (head size <= 32·ATT_E).
+ * Query t of row b sees keys segstart[b·T+t] .. t. */
+#define ATT_E 8
+
+__device__ static inline float lane_dot(const float *a, const float *b, int hd, int lane) {
+	float s = 0;
+	for (int d = lane; d < hd; d += 32) s += a[d] * b[d];
+	return warp_sum(s);
+}
+
+__global__ static void k_att_fwd(float *out, float *lse, const float *q, const float *k, const float *v,
+				 const int *segstart, int B, int T, int NH, int NKV, int hd, float scale) {
+	long wid = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+	int lane = threadIdx.x % 32;
+	if (wid >= (long)B * NH * T) return;
+	int t = (int)(wid % T), h = (int)(wid / T % NH), b = (int)(wid / T / NH), kh = h / (NH / NKV);
+	int qd = NH * hd, kvd = NKV * hd;
+	const float *qr = q + ((long)b * T + t) * qd + h * hd;
+	float qv[ATT_E], acc[ATT_E];
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		qv[e] = d < hd ? qr[d] : 0.0f;
+		acc[e] = 0;
+	}
+	float mx = -INFINITY, sum = 0;
+	for (int s = segstart[(long)b * T + t]; s <= t; s++) {
+		const float *kr = k + ((long)b * T + s) * kvd + kh * hd, *vr = v + ((long)b * T + s) * kvd + kh * hd;
+		float dot = 0;
+		for (int e = 0; e < ATT_E; e++) {
+			int d = lane + 32 * e;
+			if (d < hd) dot += qv[e] * kr[d];
+		}
+		dot = warp_sum(dot) * scale;
+		float nm = fmaxf(mx, dot), c = expf(mx - nm), p = expf(dot - nm);
+		sum = sum * c + p;
+		for (int e = 0; e < ATT_E; e++) {
+			int d = lane + 32 * e;
+			if (d < hd) acc[e] = acc[e] * c + p * vr[d];
+		}
+		mx = nm;
+	}
+	float *o = out + ((long)b * T + t) * qd + h * hd;
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		if (d < hd) o[d] = acc[e] / sum;
+	}
+	if (lane == 0) lse[((long)b * NH + h) * T + t] = mx + logf(sum);
+}
+
+/* delta[b,h,t] = Σ_d dout·out */
+__global__ static void k_att_delta(float *delta, const float *dout, const float *out, int B, int T, int NH, int hd) {
+	long wid = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+	int lane = threadIdx.x % 32;
+	if (wid >= (long)B * NH * T) return;
+	int t = (int)(wid % T), h = (int)(wid / T % NH), b = (int)(wid / T / NH);
+	long at = ((long)b * T + t) * NH * hd + h * hd;
+	float s = lane_dot(dout + at, out + at, hd, lane);
+	if (lane == 0) delta[((long)b * NH + h) * T + t] = s;
+}
+
+/* dq of query t: Σ_s p·(dout·v_s - delta)·k_s·scale */
+__global__ static void k_att_dq(float *dq, const float *dout, const float *lse, const float *delta, const float *q,
+				const float *k, const float *v, const int *segstart, int B, int T, int NH, int NKV, int hd,
+				float scale) {
+	long wid = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+	int lane = threadIdx.x % 32;
+	if (wid >= (long)B * NH * T) return;
+	int t = (int)(wid % T), h = (int)(wid / T % NH), b = (int)(wid / T / NH), kh = h / (NH / NKV);
+	int qd = NH * hd, kvd = NKV * hd;
+	const float *qr = q + ((long)b * T + t) * qd + h * hd, *dor = dout + ((long)b * T + t) * qd + h * hd;
+	float qv[ATT_E], dov[ATT_E], acc[ATT_E];
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		qv[e] = d < hd ? qr[d] : 0.0f;
+		dov[e] = d < hd ? dor[d] : 0.0f;
+		acc[e] = 0;
+	}
+	float L = lse[((long)b * NH + h) * T + t], D = delta[((long)b * NH + h) * T + t];
+	for (int s = segstart[(long)b * T + t]; s <= t; s++) {
+		const float *kr = k + ((long)b * T + s) * kvd + kh * hd, *vr = v + ((long)b * T + s) * kvd + kh * hd;
+		float qk = 0, dv = 0;
+		for (int e = 0; e < ATT_E; e++) {
+			int d = lane + 32 * e;
+			if (d < hd) qk += qv[e] * kr[d], dv += dov[e] * vr[d];
+		}
+		qk = warp_sum(qk);
+		dv = warp_sum(dv);
+		float p = expf(qk * scale - L), ds = p * (dv - D) * scale;
+		for (int e = 0; e < ATT_E; e++) {
+			int d = lane + 32 * e;
+			if (d < hd) acc[e] += ds * kr[d];
+		}
+	}
+	float *o = dq + ((long)b * T + t) * qd + h * hd;
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		if (d < hd) o[d] = acc[e];
+	}
+}
+
+/* dk, dv of key s of KV head kh: over the heads of its group and the queries t >= s of its segment */
+__global__ static void k_att_dkv(float *dk, float *dvo, const float *dout, const float *lse, const float *delta,
+				 const float *q, const float *k, const float *v, const int *segstart, int B, int T, int NH,
+				 int NKV, int hd, float scale) {
+	long wid = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
+	int lane = threadIdx.x % 32;
+	if (wid >= (long)B * NKV * T) return;
+	int s = (int)(wid % T), kh = (int)(wid / T % NKV), b = (int)(wid / T / NKV), rep = NH / NKV;
+	int qd = NH * hd, kvd = NKV * hd;
+	const float *kr = k + ((long)b * T + s) * kvd + kh * hd, *vr = v + ((long)b * T + s) * kvd + kh * hd;
+	float kv[ATT_E], vv[ATT_E], ak[ATT_E], av[ATT_E];
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		kv[e] = d < hd ? kr[d] : 0.0f;
+		vv[e] = d < hd ? vr[d] : 0.0f;
+		ak[e] = av[e] = 0;
+	}
+	int seg = segstart[(long)b * T + s];
+	for (int h = kh * rep; h < (kh + 1) * rep; h++)
+		for (int t = s; t < T && segstart[(long)b * T + t] == seg; t++) {
+			const float *qr = q + ((long)b * T + t) * qd + h * hd, *dor = dout + ((long)b * T + t) * qd + h * hd;
+			float qk = 0, dv = 0;
+			for (int e = 0; e < ATT_E; e++) {
+				int d = lane + 32 * e;
+				if (d < hd) qk += qr[d] * kv[e], dv += dor[d] * vv[e];
+			}
+			qk = warp_sum(qk);
+			dv = warp_sum(dv);
+			long at = ((long)b * NH + h) * T + t;
+			float p = expf(qk * scale - lse[at]), ds = p * (dv - delta[at]) * scale;
+			for (int e = 0; e < ATT_E; e++) {
+				int d = lane + 32 * e;
+				if (d < hd) av[e] += p * dor[d], ak[e] += ds * qr[d];
+			}
+		}
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		if (d < hd) {
+			dk[((long)b * T + s) * kvd + kh * hd + d] = ak[e];
+			dvo[((long)b * T + s) * kvd + kh * hd + d] = av[e];
+		}
+	}
+}
+
+/* Cross-entropy of a row of logits, one block a row; with grad_scale != 0
+ * the logits become d(loss)/d(logits) (layers.c's crossentropy_forward_backward). */
+__global__ static void k_crossentropy(float *logits, float *losses, const int *tgt, const float *wt, float grad_scale,
+				      int V) {
+	long n = blockIdx.x;
+	float *x = logits + n * V, w = wt ? wt[n] : 1.0f;
+	int tg = tgt[n];
+	if (w == 0 || tg < 0) {
+		if (threadIdx.x == 0) losses[n] = 0;
+		if (grad_scale != 0)
+			for (int i = threadIdx.x; i < V; i += blockDim.x) x[i] = 0;
+		return;
+	}
+	float mx = -INFINITY;
+	for (int i = threadIdx.x; i < V; i += blockDim.x) mx = fmaxf(mx, x[i]);
+	mx = block_max(mx);
+	float sum = 0;
+	for (int i = threadIdx.x; i < V; i += blockDim.x) sum += expf(x[i] - mx);
+	sum = block_sum(sum);
+	float xt = x[tg];
+	__syncthreads();   /* every thread read x[tg] before it changes */
+	if (threadIdx.x == 0) losses[n] = logf(sum) + mx - xt;
+	if (grad_scale == 0) return;
+	float c = w * grad_scale, cs = c / sum;
+	for (int i = threadIdx.x; i < V; i += blockDim.x) x[i] = expf(x[i] - mx) * cs - (i == tg ? c : 0.0f);
+}
+
+/* Σ weight·loss and Σ weight over n rows, one block, fixed order */
+__global__ static void k_loss_sums(double *out, const float *losses, const int *tgt, const float *wt, int n) {
+	__shared__ double sl[1024], sw[1024];
+	double l = 0, w = 0;
+	for (int i = threadIdx.x; i < n; i += blockDim.x)
+		if (tgt[i] >= 0) {
+			double wi = wt ? wt[i] : 1.0;
+			l += wi * losses[i];
+			w += wi;
+		}
+	sl[threadIdx.x] = l;
+	sw[threadIdx.x] = w;
+	__syncthreads();
+	if (threadIdx.x == 0) {
+		double a = 0, b = 0;
+		for (int i = 0; i < blockDim.x; i++) a += sl[i], b += sw[i];
+		out[0] = a;
+		out[1] = b;
+	}
+}
+
+/* Σ g² in RED_BLOCKS partial sums (double), each in a fixed order */
+__global__ static void k_sumsq(double *part, const float *g, long n) {
+	__shared__ double sh[256];
+	double s = 0;
+	for (long i = (long)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += (long)gridDim.x * blockDim.x)
+		s += (double)g[i] * g[i];
+	sh[threadIdx.x] = s;
+	__syncthreads();
+	for (int o = blockDim.x / 2; o > 0; o >>= 1) {
+		if (threadIdx.x < o) sh[threadIdx.x] += sh[threadIdx.x + o];
+		__syncthreads();
+	}
+	if (threadIdx.x == 0) part[blockIdx.x] = sh[0];
+}
+
+/* adamw.c's update, the gradient times gf first (the clip) */
+__global__ static void k_adamw(float *p, float *m, float *v, const float *g, long n, float b1, float b2, float eps,
+			       float keep, float step, float sbc2, float gf) {
+	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= n) return;
+	float gi = g[i] * gf;
+	m[i] = b1 * m[i] + (1.0f - b1) * gi;
+	v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+	p[i] = p[i] * keep - step * m[i] / (sqrtf(v[i]) / sbc2 + eps);
+}
+
+__global__ static void k_to_bf16(__nv_bfloat16 *dst, const float *src, long n) {
+	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i < n) dst[i] = __float2bfloat16(src[i]);
+}
+
+/* ---- products ---- */
+
+static void to_bf16(__nv_bfloat16 *dst, const float *src, long n) {
+	if (n) k_to_bf16<<<ceil_div(n, 256), 256>>>(dst, src, n);
+}
+
+/* The weights' bf16 copy: the block's offset of w. */
+static const __nv_bfloat16 *wbf(const gpu_train *g, const float *w) { return g->pb + (w - g->params); }
+
+/* Row-major C(M, N) = alpha·op(A)·op(B) + beta·C where op(A) is (M, K) and op(B)
+ * is (K, N); ta/tb: A is stored (K, M) / B is stored (N, K). In bf16 the float
+ * operands are rounded into the scratch ab/bb first (the weights' copy is
+ * read directly: wa/wb). */
+static void gemm(gpu_train *g, int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
+		 float beta, float *C, int ldc, int a_is_weight, int b_is_weight) {
+	float alpha = 1.0f;
+	/* row-major C = op(A)·op(B) is column-major C^T = op(B)^T·op(A)^T */
+	cublasOperation_t oa = tb ? CUBLAS_OP_T : CUBLAS_OP_N, ob = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
+	if (g->prec != GPU_BF16) {
+		CB(cb.sgemm(g->h, oa, ob, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
+		return;
+	}
+	long na = ta ? (long)K * lda : (long)M * lda, nb = tb ? (long)N * ldb : (long)K * ldb;
+	const __nv_bfloat16 *a16 = a_is_weight ? wbf(g, A) : g->ab, *b16 = b_is_weight ? wbf(g, B) : g->bb;
+	if (!a_is_weight) to_bf16(g->ab, A, na);
+	if (!b_is_weight) to_bf16(g->bb, B, nb);
+	CB(cb.gemmex(g->h, oa, ob, N, M, K, &alpha, b16, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C, CUDA_R_32F,
+			ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+/* out(N, OUT) = inp(N, IN)·w(OUT, IN)^T */
+static void mm_fwd(gpu_train *g, float *out, const float *inp, const float *w, int N, int IN, int OUT) {
+	gemm(g, 0, 1, N, OUT, IN, inp, IN, w, IN, 0.0f, out, OUT, 0, 1);
+}
+
+/* dinp(N, IN) += dout·w (when dinp); dw(OUT, IN) += dout^T·inp */
+static void mm_bwd(gpu_train *g, float *dinp, float *dw, const float *dout, const float *inp, const float *w, int N,
+		   int IN, int OUT) {
+	if (dinp) gemm(g, 0, 0, N, IN, OUT, dout, OUT, w, IN, 1.0f, dinp, IN, 0, 1);
+	gemm(g, 1, 0, OUT, IN, N, dout, OUT, inp, IN, 1.0f, dw, IN, 0, 0);
+}
+
+/* ---- the model ---- */
+
+static void rmsnorm_bwd(gpu_train *g, float *dinp, float *dw, const float *dout, const float *inp, const float *w,
+			const float *rstd) {
+	int N = g->N, C = g->c.dim;
+	k_rmsnorm_bwd<<<N, 256>>>(dinp, dout, inp, w, rstd, C);
+	k_rmsnorm_dw_part<<<dim3(ceil_div(C, 256), NORM_CHUNKS), 256>>>(g->part, dout, inp, rstd, N, C);
+	k_sum_parts<<<ceil_div(C, 256), 256>>>(dw, g->part, NORM_CHUNKS, C);
+}
+
+static void model_forward(gpu_train *g) {
+	const lm_config *c = &g->c;
+	const lm_params *P = &g->P;
+	int N = g->N, D = c->dim, H = c->hidden_dim, hd = g->hd, qd = g->qd, kvd = g->kvd;
+	long nd = (long)N * D, nh = (long)N * H;
+	float scale = 1.0f / sqrtf((float)hd);
+	int att_blocks = ceil_div((long)g->B * c->n_heads * g->T * 32, 256);
+	k_embedding_fwd<<<N, 256>>>(g->x, g->tok, P->tok_embeddings, D);
+	for (int l = 0; l < c->n_layers; l++) {
+		float *x = g->x + l * nd, *xn1 = g->xn1 + l * nd, *rstd1 = g->rstd1 + (long)l * N;
+		float *q = g->q + (long)l * N * qd, *k = g->k + (long)l * N * kvd, *v = g->vv + (long)l * N * kvd;
+		float *lse = g->lse + (long)l * N * c->n_heads, *ao = g->ao + (long)l * N * qd;
+		float *xa = g->xa + l * nd, *xn2 = g->xn2 + l * nd, *rstd2 = g->rstd2 + (long)l * N;
+		float *gg = g->gg + l * nh, *u = g->u + l * nh, *s = g->s + l * nh, *xo = g->x + (l + 1) * nd;
+		k_rmsnorm_fwd<<<N, 256>>>(xn1, rstd1, x, P->attention_norm + (long)l * D, D, c->norm_eps);
+		mm_fwd(g, q, xn1, P->wq + (long)l * qd * D, N, D, qd);
+		mm_fwd(g, k, xn1, P->wk + (long)l * kvd * D, N, D, kvd);
+		mm_fwd(g, v, xn1, P->wv + (long)l * kvd * D, N, D, kvd);
+		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
+		k_rope<<<ceil_div(pq, 256), 256>>>(q, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
+		k_rope<<<ceil_div(pk, 256), 256>>>(k, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
+		k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
+		mm_fwd(g, xa, ao, P->wo + (long)l * D * qd, N, qd, D);
+		k_add<<<ceil_div(nd, 256), 256>>>(xa, x, nd);
+		k_rmsnorm_fwd<<<N, 256>>>(xn2, rstd2, xa, P->ffn_norm + (long)l * D, D, c->norm_eps);
+		mm_fwd(g, gg, xn2, P->w1 + (long)l * H * D, N, D, H);
+		mm_fwd(g, u, xn2, P->w3 + (long)l * H * D, N, D, H);
+		k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(s, gg, u, nh);
+		mm_fwd(g, xo, s, P->w2 + (long)l * D * H, N, H, D);
+		k_add<<<ceil_div(nd, 256), 256>>>(xo, xa, nd);
+	}
+	k_rmsnorm_fwd<<<N, 256>>>(g->hf, g->rstdf, g->x + c->n_layers * nd, P->norm, D, c->norm_eps);
+	CK(cudaGetLastError());
+}
+
+static void model_backward(gpu_train *g) {
+	const lm_config *c = &g->c;
+	const lm_params *P = &g->P, *G = &g->G;
+	int N = g->N, D = c->dim, H = c->hidden_dim, hd = g->hd, qd = g->qd, kvd = g->kvd;
+	long nd = (long)N * D, nh = (long)N * H;
+	float scale = 1.0f / sqrtf((float)hd);
+	int qblocks = ceil_div((long)g->B * c->n_heads * g->T * 32, 256);
+	int kblocks = ceil_div((long)g->B * c->n_kv_heads * g->T * 32, 256);
+	CK(cudaMemsetAsync(g->dres, 0, nd * sizeof(float)));
+	rmsnorm_bwd(g, g->dres, G->norm, g->dhf, g->x + c->n_layers * nd, P->norm, g->rstdf);
+	for (int l = c->n_layers - 1; l >= 0; l--) {
+		float *x = g->x + l * nd, *xn1 = g->xn1 + l * nd, *rstd1 = g->rstd1 + (long)l * N;
+		float *q = g->q + (long)l * N * qd, *k = g->k + (long)l * N * kvd, *v = g->vv + (long)l * N * kvd;
+		float *lse = g->lse + (long)l * N * c->n_heads, *ao = g->ao + (long)l * N * qd;
+		float *xa = g->xa + l * nd, *xn2 = g->xn2 + l * nd, *rstd2 = g->rstd2 + (long)l * N;
+		float *gg = g->gg + l * nh, *u = g->u + l * nh, *s = g->s + l * nh;
+
+		CK(cudaMemsetAsync(g->ds, 0, nh * sizeof(float)));
+		mm_bwd(g, g->ds, G->w2 + (long)l * D * H, g->dres, s, P->w2 + (long)l * D * H, N, H, D);
+		k_swiglu_bwd<<<ceil_div(nh, 256), 256>>>(g->dgg, g->du, g->ds, gg, u, nh);
+		CK(cudaMemsetAsync(g->dxn, 0, nd * sizeof(float)));
+		mm_bwd(g, g->dxn, G->w1 + (long)l * H * D, g->dgg, xn2, P->w1 + (long)l * H * D, N, D, H);
+		mm_bwd(g, g->dxn, G->w3 + (long)l * H * D, g->du, xn2, P->w3 + (long)l * H * D, N, D, H);
+		rmsnorm_bwd(g, g->dres, G->ffn_norm + (long)l * D, g->dxn, xa, P->ffn_norm + (long)l * D, rstd2);
+
+		CK(cudaMemsetAsync(g->dao, 0, (long)N * qd * sizeof(float)));
+		mm_bwd(g, g->dao, G->wo + (long)l * D * qd, g->dres, ao, P->wo + (long)l * D * qd, N, qd, D);
+		k_att_delta<<<qblocks, 256>>>(g->delta, g->dao, ao, g->B, g->T, c->n_heads, hd);
+		k_att_dq<<<qblocks, 256>>>(g->dq, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
+					   c->n_kv_heads, hd, scale);
+		k_att_dkv<<<kblocks, 256>>>(g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
+					    c->n_kv_heads, hd, scale);
+		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
+		k_rope<<<ceil_div(pq, 256), 256>>>(g->dq, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, -1.0f);
+		k_rope<<<ceil_div(pk, 256), 256>>>(g->dk, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, -1.0f);
+		CK(cudaMemsetAsync(g->dxn, 0, nd * sizeof(float)));
+		mm_bwd(g, g->dxn, G->wq + (long)l * qd * D, g->dq, xn1, P->wq + (long)l * qd * D, N, D, qd);
+		mm_bwd(g, g->dxn, G->wk + (long)l * kvd * D, g->dk, xn1, P->wk + (long)l * kvd * D, N, D, kvd);
+		mm_bwd(g, g->dxn, G->wv + (long)l * kvd * D, g->dv, xn1, P->wv + (long)l * kvd * D, N, D, kvd);
+		rmsnorm_bwd(g, g->dres, G->attention_norm + (long)l * D, g->dxn, x, P->attention_norm + (long)l * D, rstd1);
+	}
+	if (g->n_uniq) k_embedding_bwd<<<g->n_uniq, 256>>>(G->tok_embeddings, g->dres, g->emb_idx, g->emb_uniq, g->emb_start, D);
+	CK(cudaGetLastError());
+}
+
+/* the head over chunks of head_rows rows: logits, cross-entropy, and with a
+ * gradient d(hf) and the head's weight gradient */
+static void head(gpu_train *g, float grad_scale) {
+	int N = g->N, D = g->c.dim, V = g->c.vocab_size, grad = grad_scale != 0;
+	if (grad) CK(cudaMemsetAsync(g->dhf, 0, (long)N * D * sizeof(float)));
+	for (int r0 = 0; r0 < N; r0 += g->head_rows) {
+		int n = N - r0 < g->head_rows ? N - r0 : g->head_rows;
+		const float *h = g->hf + (long)r0 * D;
+		mm_fwd(g, g->logits, h, g->P.output, n, D, V);
+		k_crossentropy<<<n, 512>>>(g->logits, g->losses + r0, g->tgt + r0, g->has_wt ? g->wt + r0 : NULL, grad_scale, V);
+		if (grad) mm_bwd(g, g->dhf + (long)r0 * D, g->G.output, g->logits, h, g->P.output, n, D, V);
+	}
+	CK(cudaGetLastError());
+}
+
+/* ---- the interface ---- */
+
+static int gpu_count(char *why, size_t n) {
+	int count = 0;
+	cudaError_t e = cudaGetDeviceCount(&count);
+	void *drv = e == cudaErrorInsufficientDriver ? dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL) : NULL;
+	if (e == cudaErrorInsufficientDriver && !drv) snprintf(why, n, "no GPU: no NVIDIA driver (libcuda.so.1)");
+	else if (e != cudaSuccess) snprintf(why, n, "no GPU: %s", cudaGetErrorString(e));
+	else if (!count) snprintf(why, n, "no GPU: none found");
+	return e == cudaSuccess ? count : 0;
+}
+
+const char *gpu_describe(void) {
+	static char s[256];
+	if (*s) return s;
+	if (!gpu_count(s, sizeof s)) return s;
+	cudaDeviceProp p;
+	int rt = 0;
+	CK(cudaGetDeviceProperties(&p, 0));
+	cudaRuntimeGetVersion(&rt);
+	snprintf(s, sizeof s, "%s, sm_%d%d, CUDA %d.%d", p.name, p.major, p.minor, rt / 1000, rt % 1000 / 10);
+	return s;
+}
+
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
+	char why[256];
+	if (!gpu_count(why, sizeof why)) die("--device cuda: %s", why);
+	const lm_config *c = &m->cfg;
+	if (c->head != LM_HEAD_LM) die("--device cuda: a score model's head runs on the CPU only");
+	gpu_train *g = (gpu_train *)xcalloc(1, sizeof *g);
+	g->c = *c;
+	g->B = B;
+	g->T = T;
+	g->N = B * T;
+	g->prec = prec;
+	g->n_pos = T > c->max_seq_len ? T : c->max_seq_len;
+	g->hd = c->dim / c->n_heads;
+	g->qd = c->n_heads * g->hd;
+	g->kvd = c->n_kv_heads * g->hd;
+	g->n_params = m->n_params;
+	if (g->hd > 32 * ATT_E || g->hd % 2) die("--device cuda: head size %d: the kernels take even sizes up to %d", g->hd, 32 * ATT_E);
+	long L = c->n_layers, N = g->N, D = c->dim, H = c->hidden_dim, V = c->vocab_size, qd = g->qd, kvd = g->kvd;
+	long rows = HEAD_CHUNK_FLOATS / V;
+	g->head_rows = rows < 1 ? 1 : rows > N ? (int)N : (int)rows;
+	long wide = H > D ? H : D, P = (long)m->n_params;
+	/* the widest operand a bf16 product rounds: the head's logits chunk, an activation, or (its weight gradient) */
+	long big = (long)g->head_rows * V > N * wide ? (long)g->head_rows * V : N * wide;
+	if (big < N * qd) big = N * qd;
+	struct { void **p; long bytes; } parts[] = {
+		{(void **)&g->params, P * 4}, {(void **)&g->grads, P * 4}, {(void **)&g->m, P * 4}, {(void **)&g->v, P * 4},
+		{(void **)&g->pb, prec == GPU_BF16 ? P * 2 : 0}, {(void **)&g->ab, prec == GPU_BF16 ? big * 2 : 0},
+		{(void **)&g->bb, prec == GPU_BF16 ? big * 2 : 0},
+		{(void **)&g->x, (L + 1) * N * D * 4}, {(void **)&g->xn1, L * N * D * 4}, {(void **)&g->rstd1, L * N * 4},
+		{(void **)&g->q, L * N * qd * 4}, {(void **)&g->k, L * N * kvd * 4}, {(void **)&g->vv, L * N * kvd * 4},
+		{(void **)&g->lse, L * N * c->n_heads * 4}, {(void **)&g->ao, L * N * qd * 4}, {(void **)&g->xa, L * N * D * 4},
+		{(void **)&g->xn2, L * N * D * 4}, {(void **)&g->rstd2, L * N * 4}, {(void **)&g->gg, L * N * H * 4},
+		{(void **)&g->u, L * N * H * 4}, {(void **)&g->s, L * N * H * 4}, {(void **)&g->hf, N * D * 4},
+		{(void **)&g->rstdf, N * 4}, {(void **)&g->dhf, N * D * 4}, {(void **)&g->logits, (long)g->head_rows * V * 4},
+		{(void **)&g->losses, N * 4}, {(void **)&g->dres, N * D * 4}, {(void **)&g->dxn, N * D * 4},
+		{(void **)&g->dq, N * qd * 4}, {(void **)&g->dk, N * kvd * 4}, {(void **)&g->dv, N * kvd * 4},
+		{(void **)&g->dao, N * qd * 4}, {(void **)&g->ds, N * wide * 4}, {(void **)&g->dgg, N * H * 4},
+		{(void **)&g->du, N * H * 4}, {(void **)&g->delta, N * c->n_heads * 4}, {(void **)&g->part, NORM_CHUNKS * D * 4},
+		{(void **)&g->rope_cos, g->n_pos * (long)g->hd / 2 * 4}, {(void **)&g->rope_sin, g->n_pos * (long)g->hd / 2 * 4},
+		{(void **)&g->red, RED_BLOCKS * 8}, {(void **)&g->tok, N * 4}, {(void **)&g->tgt, N * 4},
+		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->wt, N * 4},
+		{(void **)&g->emb_idx, N * 4}, {(void **)&g->emb_uniq, N * 4}, {(void **)&g->emb_start, (N + 1) * 4},
+	};
+	size_t total = 0;
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) total += (parts[i].bytes + 255) / 256 * 256;
+	cudaError_t e = cudaMalloc((void **)&g->mem, total);
+	if (e != cudaSuccess) die("--device cuda: %.1f GiB of device memory: %s", total / 1073741824.0, cudaGetErrorString(e));
+	g->counted = total;
+	char *p = g->mem;
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+		*parts[i].p = parts[i].bytes ? p : NULL;
+		p += (parts[i].bytes + 255) / 256 * 256;
+	}
+	params_point(&g->P, c, g->params);
+	params_point(&g->G, c, g->grads);
+	CK(cudaMemset(g->mem, 0, total));
+	float *cs = (float *)xmalloc(g->n_pos * (size_t)g->hd / 2 * sizeof(float) * 2);
+	rope_table(cs, cs + g->n_pos * (long)g->hd / 2, g->n_pos, g->hd, c->rope_theta);
+	CK(cudaMemcpy(g->rope_cos, cs, g->n_pos * (size_t)g->hd / 2 * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->rope_sin, cs + g->n_pos * (long)g->hd / 2, g->n_pos * (size_t)g->hd / 2 * sizeof(float),
+		      cudaMemcpyHostToDevice));
+	free(cs);
+	cublas_open();
+	CB(cb.create(&g->h));
+	CB(cb.math(g->h, prec == GPU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+	g->h_pos = (int *)xmalloc(N * sizeof(int));
+	g->h_segstart = (int *)xmalloc(N * sizeof(int));
+	g->h_count = (int *)xmalloc((V + 1) * sizeof(int));
+	g->h_idx = (int *)xmalloc(N * sizeof(int));
+	g->h_uniq = (int *)xmalloc(N * sizeof(int));
+	g->h_start = (int *)xmalloc((N + 1) * sizeof(int));
+	g->h_red = (double *)xmalloc(RED_BLOCKS * sizeof(double));
+	gpu_put_params(g, m->block);
+	return g;
+}
+
+void gpu_close(gpu_train *g) {
+	if (!g) return;
+	cb.destroy(g->h);
+	cudaFree(g->mem);
+	free(g->h_pos); free(g->h_segstart); free(g->h_count); free(g->h_idx); free(g->h_uniq); free(g->h_start);
+	free(g->h_red);
+	free(g);
+}
+
+void gpu_memory(const gpu_train *g, size_t *counted, size_t *used) {
+	size_t fr = 0, tot = 0;
+	CK(cudaMemGetInfo(&fr, &tot));
+	*counted = g->counted;
+	*used = tot - fr;
+}
+
+void gpu_put_params(gpu_train *g, const float *block) {
+	CK(cudaMemcpy(g->params, block, g->n_params * sizeof(float), cudaMemcpyHostToDevice));
+	if (g->prec == GPU_BF16) to_bf16(g->pb, g->params, (long)g->n_params);
+}
+void gpu_get_params(const gpu_train *g, float *block) {
+	CK(cudaMemcpy(block, g->params, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
+}
+void gpu_get_grads(const gpu_train *g, float *block) {
+	CK(cudaMemcpy(block, g->grads, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
+}
+void gpu_put_moments(gpu_train *g, const lm_adamw *o) {
+	if (o->lo || o->hi != g->n_params) die("--device cuda: not under mpirun");
+	CK(cudaMemcpy(g->m, o->m, g->n_params * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->v, o->v, g->n_params * sizeof(float), cudaMemcpyHostToDevice));
+}
+void gpu_get_moments(const gpu_train *g, lm_adamw *o) {
+	CK(cudaMemcpy(o->m, g->m, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
+	CK(cudaMemcpy(o->v, g->v, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
+}
+
+void gpu_zero_grads(gpu_train *g) { CK(cudaMemsetAsync(g->grads, 0, g->n_params * sizeof(float))); }
+
+double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *pos, const int *seg, const float *wt,
+		      float grad_scale, int backward, double *weight) {
+	int N = g->N, T = g->T, V = g->c.vocab_size;
+	for (int i = 0; i < N; i++) {
+		if (tok[i] < 0 || tok[i] >= V) die("token %d outside the model's vocabulary of %d", tok[i], V);
+		if (tgt[i] >= V) die("target token %d outside the model's vocabulary of %d", tgt[i], V);
+		int p = pos ? pos[i] : i % T;
+		if (p < 0 || p >= g->n_pos) die("position %d outside 0..%d", p, g->n_pos - 1);
+		g->h_pos[i] = p;
+		/* segments are contiguous runs of equal ids within a row */
+		g->h_segstart[i] = i % T == 0 || (seg && seg[i] != seg[i - 1]) ? i % T : g->h_segstart[i - 1];
+	}
+	CK(cudaMemcpy(g->tok, tok, N * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->tgt, tgt, N * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->pos, g->h_pos, N * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->segstart, g->h_segstart, N * sizeof(int), cudaMemcpyHostToDevice));
+	g->has_wt = wt != NULL;
+	if (wt) CK(cudaMemcpy(g->wt, wt, N * sizeof(float), cudaMemcpyHostToDevice));
+	if (backward && grad_scale != 0) {
+		/* the embedding's gradient, a block a distinct token: rows grouped by token, in row order */
+		int *cnt = g->h_count;
+		memset(cnt, 0, (V + 1) * sizeof(int));
+		for (int i = 0; i < N; i++) cnt[tok[i] + 1]++;
+		int u = 0;
+		for (int t = 0; t < V; t++) {
+			if (cnt[t + 1]) g->h_uniq[u] = t, g->h_start[u++] = cnt[t];
+			cnt[t + 1] += cnt[t];
+		}
+		g->h_start[u] = N;
+		for (int i = 0; i < N; i++) g->h_idx[cnt[tok[i]]++] = i;
+		g->n_uniq = u;
+		CK(cudaMemcpy(g->emb_idx, g->h_idx, N * sizeof(int), cudaMemcpyHostToDevice));
+		CK(cudaMemcpy(g->emb_uniq, g->h_uniq, u * sizeof(int), cudaMemcpyHostToDevice));
+		CK(cudaMemcpy(g->emb_start, g->h_start, (u + 1) * sizeof(int), cudaMemcpyHostToDevice));
+	}
+	model_forward(g);
+	head(g, backward ? grad_scale : 0.0f);
+	if (backward && grad_scale != 0) model_backward(g);
+	k_loss_sums<<<1, 1024>>>(g->red, g->losses, g->tgt, g->has_wt ? g->wt : NULL, N);
+	double r[2];
+	CK(cudaMemcpy(r, g->red, sizeof r, cudaMemcpyDeviceToHost));
+	if (weight) *weight = r[1];
+	return r[0];
+}
+
+void gpu_losses(const gpu_train *g, float *losses) {
+	CK(cudaMemcpy(losses, g->losses, g->N * sizeof(float), cudaMemcpyDeviceToHost));
+}
+
+void gpu_logits(gpu_train *g, float *logits) {
+	int N = g->N, D = g->c.dim, V = g->c.vocab_size;
+	for (int r0 = 0; r0 < N; r0 += g->head_rows) {
+		int n = N - r0 < g->head_rows ? N - r0 : g->head_rows;
+		mm_fwd(g, g->logits, g->hf + (long)r0 * D, g->P.output, n, D, V);
+		CK(cudaMemcpy(logits + (long)r0 * V, g->logits, (long)n * V * sizeof(float), cudaMemcpyDeviceToHost));
+	}
+}
+
+double gpu_grad_sumsq(const gpu_train *g) {
+	k_sumsq<<<RED_BLOCKS, 256>>>(g->red, g->grads, (long)g->n_params);
+	CK(cudaMemcpy(g->h_red, g->red, RED_BLOCKS * sizeof(double), cudaMemcpyDeviceToHost));
+	double s = 0;
+	for (int i = 0; i < RED_BLOCKS; i++) s += g->h_red[i];
+	return s;
+}
+
+void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float gf) {
+	o->t++;
+	float b1 = o->beta1, b2 = o->beta2;
+	float bc1 = 1.0f - powf(b1, (float)o->t), bc2 = 1.0f - powf(b2, (float)o->t);
+	float step = lr / bc1, sbc2 = sqrtf(bc2);
+	/* runs of tensors alike in decay, one launch each */
+	for (int t = 0; t < o->n_tensors;) {
+		int z = t + 1;
+		while (z < o->n_tensors && o->tensors[z].decay == o->tensors[t].decay &&
+		       o->tensors[z].offset == o->tensors[z - 1].offset + o->tensors[z - 1].size)
+			z++;
+		size_t a = o->tensors[t].offset;
+		long n = (long)(o->tensors[z - 1].offset + o->tensors[z - 1].size - a);
+		float keep = o->tensors[t].decay ? 1.0f - lr * o->weight_decay : 1.0f;
+		k_adamw<<<ceil_div(n, 256), 256>>>(g->params + a, g->m + a, g->v + a, g->grads + a, n, b1, b2, o->eps, keep,
+						   step, sbc2, gf);
+		t = z;
+	}
+	if (g->prec == GPU_BF16) to_bf16(g->pb, g->params, (long)g->n_params);
+	CK(cudaGetLastError());
+}

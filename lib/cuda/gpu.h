@@ -1,0 +1,67 @@
+/* gpu: the trainer's CUDA path (one NVIDIA GPU).
+ *
+ * The same model as llama.c, on the GPU: parameters (fp32, the master copy),
+ * gradients, AdamW's moments and every activation live in device memory in
+ * one allocation; products go through cuBLAS, the rest through the kernels of
+ * gpu.cu (RMSNorm, RoPE, SwiGLU, causal grouped-query attention fused
+ * FlashAttention's way with no T×T matrix, the cross-entropy head over
+ * chunks of rows, AdamW). Every reduction runs in a fixed order, so a run is
+ * the same bits each time on the same card. The host keeps the lm_model and
+ * lm_adamw of the CPU path; the trainer copies them in at the start and out
+ * whenever it saves, so checkpoints and training state are the CPU path's
+ * files and a run may stop on one device and resume on the other.
+ *
+ * Products: GPU_FP32 (plain fp32, for comparison with the CPU path), GPU_TF32
+ * (tensor cores, fp32 inputs rounded to TF32) or GPU_BF16 (inputs rounded to
+ * bf16, fp32 accumulation and outputs). Built without CUDA (no nvcc),
+ * gpu_open dies saying so. */
+#ifndef LM_GPU_H
+#define LM_GPU_H
+#include "adamw.h"
+#include "model.h"
+
+enum { GPU_FP32, GPU_TF32, GPU_BF16 };
+
+typedef struct gpu_train gpu_train;
+
+/* The GPU's name and the build ("NVIDIA H100 80GB HBM3, sm_90, CUDA 13.0"),
+ * or why there is none ("no CUDA in this build", "no GPU: ..."); static. */
+const char *gpu_describe(void);
+
+/* Device state for training m (its config; parameters copied in) on
+ * micro-batches of B rows of T tokens, products in precision prec. Dies
+ * without a GPU or when it does not fit. */
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec);
+void gpu_close(gpu_train *g);
+/* Bytes of device memory gpu_open took: the parameters, gradients, moments,
+ * activations and scratch it counted, and what the card reported in use
+ * beyond them (cuBLAS's workspace, the context) after a step. */
+void gpu_memory(const gpu_train *g, size_t *counted, size_t *used);
+
+/* Copies between the host's model and optimizer state and the device's. */
+void gpu_put_params(gpu_train *g, const float *block);
+void gpu_get_params(const gpu_train *g, float *block);
+void gpu_put_moments(gpu_train *g, const lm_adamw *o);
+void gpu_get_moments(const gpu_train *g, lm_adamw *o);
+void gpu_get_grads(const gpu_train *g, float *block);
+
+void gpu_zero_grads(gpu_train *g);
+/* One micro-batch of next-token cross-entropy (llama_forward, llama_head_ce
+ * and, when backward, llama_backward): tok, tgt, pos, seg, wt as there (B·T
+ * each, pos/seg/wt may be NULL). Returns Σ weight·loss, its Σ weight in
+ * *weight; the backward accumulates grad_scale·d(Σ weight·loss) into the
+ * device's gradients. */
+double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *pos, const int *seg,
+		      const float *wt, float grad_scale, int backward, double *weight);
+/* Per-token losses (B·T; 0 where no target) of the last gpu_next_token, into host memory. */
+void gpu_losses(const gpu_train *g, float *losses);
+/* Logits (B·T, vocab) of the last gpu_next_token's forward, into host memory. */
+void gpu_logits(gpu_train *g, float *logits);
+/* Σ g² of the device's gradients, in a fixed order. */
+double gpu_grad_sumsq(const gpu_train *g);
+/* adamw_step on the device with the gradients times grad_factor (clipping);
+ * o supplies the hyperparameters and tensors, and its step count advances
+ * as adamw_step's does. */
+void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float grad_factor);
+
+#endif

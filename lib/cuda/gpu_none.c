@@ -1,0 +1,26 @@
+/* gpu_none.c: gpu.h in a build without CUDA (no nvcc found, or make CUDA=no):
+ * the trainer asks gpu_open only for --device cuda, which says so. */
+#include "gpu.h"
+#include "util.h"
+
+const char *gpu_describe(void) { return "no CUDA in this build"; }
+
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
+	die("--device cuda: %s (make finds nvcc on the PATH, or NVCC=path/to/nvcc)", gpu_describe());
+}
+
+/* nothing below runs without a gpu_open that returned */
+void gpu_close(gpu_train *g) {}
+void gpu_memory(const gpu_train *g, size_t *counted, size_t *used) { *counted = *used = 0; }
+void gpu_put_params(gpu_train *g, const float *block) {}
+void gpu_get_params(const gpu_train *g, float *block) {}
+void gpu_put_moments(gpu_train *g, const lm_adamw *o) {}
+void gpu_get_moments(const gpu_train *g, lm_adamw *o) {}
+void gpu_get_grads(const gpu_train *g, float *block) {}
+void gpu_zero_grads(gpu_train *g) {}
+double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *pos, const int *seg,
+		      const float *wt, float grad_scale, int backward, double *weight) { return 0; }
+void gpu_losses(const gpu_train *g, float *losses) {}
+void gpu_logits(gpu_train *g, float *logits) {}
+double gpu_grad_sumsq(const gpu_train *g) { return 0; }
+void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float grad_factor) {}

@@ -1,0 +1,87 @@
+#!/bin/sh
+# --device cuda: refused cleanly where it cannot run; on a GPU, a run repeats
+# byte for byte, resumes exactly after SIGTERM, and continues across devices
+# (CPU -> GPU -> CPU) with the CPU's files; lm-sft trains there too.
+. "$(dirname "$0")/lib.sh"
+
+# shard N VOCAB SEED: as tests/pretrain.t's, a learnable recurrence
+shard() {
+	perl -e 'my ($n, $v, $seed) = @ARGV; srand($seed); my ($x, @t) = (1);
+		for (1 .. $n) { $x = ($x * 7 + 3 + int(rand(3))) % $v; push @t, $x }
+		print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, $v, 2, 0, 0, $n, 1, ""), pack("v*", @t), pack("Q<", 0)' "$@"
+}
+shard 20000 64 1 >train.bin
+MODEL="--set dim=64 --set n_layers=2 --set n_heads=4 --set n_kv_heads=2 --set vocab_size=64 --set max_seq_len=32"
+RUN="-b 4 --warmup 5 --lr 3e-3 --steps 40"
+loss_at() { grep "^{\"step\":$2," "$1" | tail -1 | sed 's/.*"loss":\([0-9.]*\).*/\1/'; }
+
+# refused CMD... / PATTERN: fails cleanly saying PATTERN
+refused() { fails_cleanly "$@"; grep -q -- "$reason" "$T/.err" || why="$why; stderr lacks '$reason'"; }
+reason="--device tpu: cpu or cuda"
+refused lm-pretrain $MODEL $RUN --device tpu -o x.st train.bin
+verdict "--device: an unknown device is refused"
+reason="--precision bf16: only with --device cuda"
+refused lm-pretrain $MODEL $RUN --precision bf16 -o x.st train.bin
+verdict "--precision without --device cuda is refused"
+reason="--precision fp16: bf16, tf32 or fp32"
+refused lm-pretrain $MODEL $RUN --device cuda --precision fp16 -o x.st train.bin
+verdict "--precision: an unknown one is refused"
+reason="lm-rm train runs on the CPU only"
+refused lm-rm train --device cuda --init x.st --tokenizer x.model -o y.st pairs.jsonl
+verdict "lm-rm train --device cuda: refused (CPU only so far)"
+
+if lm-pretrain --version | grep -q 'GPU: no '; then
+	fails_cleanly lm-pretrain $MODEL $RUN --device cuda -o x.st train.bin
+	verdict "--device cuda without a GPU: refused, nothing written"
+	is "the reason names what is missing" "$(grep -c 'lm-pretrain: --device cuda: no ' "$T/.err")" 1
+	_n=$((_n + 1))
+	echo "ok $_n # SKIP the GPU runs: $(lm-pretrain --version | sed 's/.*GPU: //')"
+	done_testing
+	exit
+fi
+
+ok "trains on the GPU" lm-pretrain $MODEL $RUN --device cuda --metrics g.jsonl -o g.st train.bin
+is "the metrics name the device" "$(head -1 g.jsonl | grep -c '"device":"cuda","gpu":"[^"]*","precision":"bf16"')" 1
+ok "again: the same bytes" lm-pretrain $MODEL $RUN --device cuda -o g2.st train.bin
+ok "deterministic" cmp g.st g2.st
+ok "fp32 products" lm-pretrain $MODEL $RUN --device cuda --precision fp32 --metrics f.jsonl -o f.st train.bin
+ok "the CPU, the same run" lm-pretrain $MODEL $RUN --metrics c.jsonl -o c.st train.bin
+ok "fp32 losses follow the CPU's (step 40: $(loss_at f.jsonl 40) and $(loss_at c.jsonl 40))" \
+	perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-4 * $ARGV[1])' "$(loss_at f.jsonl 40)" "$(loss_at c.jsonl 40)"
+ok "bf16 losses within 1% of the CPU's (step 40: $(loss_at g.jsonl 40))" \
+	perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 0.01 * $ARGV[1])' "$(loss_at g.jsonl 40)" "$(loss_at c.jsonl 40)"
+
+# SIGTERM mid-run, resumed on the GPU: the uninterrupted run's bytes
+lm-pretrain $MODEL $RUN --steps 3000 --device cuda -o t.st train.bin 2>err.txt &
+pid=$!
+sleep 2
+kill -TERM $pid
+wait $pid
+ok "stopped by SIGTERM, saved ($(grep -o 'at step [0-9]*' err.txt))" grep -q 'terminated at step' err.txt
+ok "resumed on the GPU" lm-pretrain $MODEL $RUN --steps 3000 --device cuda --resume -o t.st train.bin
+ok "the uninterrupted run" lm-pretrain $MODEL $RUN --steps 3000 --device cuda -o u.st train.bin
+ok "byte-identical after SIGTERM and resume" cmp t.st u.st
+
+# CPU to step 20, GPU to 30, CPU to 40, against the CPU alone (a constant
+# learning rate, so the schedule does not depend on --steps): the curve continues
+FLAT="-b 4 --warmup 0 --lr 1e-3 --min-lr 1e-3"
+ok "CPU alone, 40 steps" lm-pretrain $MODEL $FLAT --steps 40 --metrics x.jsonl -o x.st train.bin
+ok "CPU to step 20" lm-pretrain $MODEL $FLAT --steps 20 --metrics h.jsonl -o h.st train.bin
+ok "GPU from 20 to 30 (fp32)" lm-pretrain $MODEL $FLAT --steps 30 --device cuda --precision fp32 --resume --metrics h.jsonl -o h.st train.bin
+ok "CPU from 30 to 40" lm-pretrain $MODEL $FLAT --steps 40 --resume --metrics h.jsonl -o h.st train.bin
+is "the records of every step" "$(grep -c '"loss"' h.jsonl)" 40
+ok "the curve continues: step 40 $(loss_at h.jsonl 40), CPU alone $(loss_at x.jsonl 40)" \
+	perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-4 * $ARGV[1])' "$(loss_at h.jsonl 40)" "$(loss_at x.jsonl 40)"
+
+if [ -r "$ASSETS/tok512.model" ]; then
+	awk -v mode=train -f "$ROOT/tests/data/chat_say.awk" >chat.jsonl
+	echo '{"dim": 64, "n_layers": 2, "n_heads": 4, "vocab_size": 512, "max_seq_len": 128}' >cfg.json
+	lm-tokenize --chat -m "$ASSETS/tok512.model" -o sft.bin chat.jsonl && lm-convert --init cfg.json init.st
+	SFT="--init init.st --lr 5e-3 -b 8 --epochs 2 --warmup 5 sft.bin"
+	ok "lm-sft on the GPU (fp32)" lm-sft $SFT --device cuda --precision fp32 --metrics s.jsonl -o s.st
+	ok "lm-sft on the CPU" lm-sft $SFT --metrics sc.jsonl -o sc.st
+	n=$(tail -1 sc.jsonl | grep -o '"step":[0-9]*' | cut -d: -f2)
+	ok "the same losses (step $n: $(loss_at s.jsonl $n), CPU $(loss_at sc.jsonl $n))" \
+		perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-4 * $ARGV[1])' "$(loss_at s.jsonl $n)" "$(loss_at sc.jsonl $n)"
+fi
+done_testing

@@ -1,0 +1,154 @@
+/* gpu: the CUDA path (gpu.h) against the PyTorch oracle's files that grad.c
+ * checks the CPU path with, and against the CPU path itself on packed,
+ * weighted rows; its runs repeat bit for bit; bf16 products stay close to
+ * fp32. Skips without a GPU (or in a build without CUDA). */
+#include "adamw.h"
+#include "gpu.h"
+#include "llama.h"
+#include "ref.h"
+#include "tap.h"
+#include "util.h"
+#include <string.h>
+
+static lm_config ref_config(const ref *r, int *B) {
+	const float *cf = ref_get(r, "config", NULL);
+	lm_config c;
+	config_default(&c);
+	c.dim = cf[0]; c.n_layers = cf[1]; c.n_heads = cf[2]; c.n_kv_heads = cf[3];
+	c.vocab_size = cf[4]; c.max_seq_len = cf[5]; c.tied = cf[6]; c.hidden_dim = cf[7];
+	*B = cf[8];
+	config_finish(&c);
+	return c;
+}
+
+/* worst relative error over the tensors of two gradient blocks */
+static double worst_tensor(const lm_config *c, const float *a, const float *b, const char *what) {
+	int nt = params_tensors(c, NULL);
+	lm_tensor *ts = xmalloc(nt * sizeof *ts);
+	params_tensors(c, ts);
+	double worst = 0;
+	for (int t = 0; t < nt; t++) {
+		double e = rel_err(a + ts[t].offset, b + ts[t].offset, ts[t].size);
+		if (e > worst) worst = e;
+		if (e >= 1e-3) printf("# %s: %s: relative error %.3g\n", what, ts[t].name, e);
+	}
+	free(ts);
+	return worst;
+}
+
+static void check_reference(const char *path) {
+	ref r;
+	ref_load(&r, path);
+	int B;
+	lm_config c = ref_config(&r, &B);
+	int T = c.max_seq_len, N = B * T, V = c.vocab_size;
+	lm_model *m = model_new(&c);
+	size_t np;
+	const float *params = ref_get(&r, "params", &np);
+	memcpy(m->block, params, np * sizeof(float));
+	int *tok = xmalloc(N * sizeof(int)), *tgt = xmalloc(N * sizeof(int));
+	const float *tf = ref_get(&r, "tokens", NULL), *gf = ref_get(&r, "targets", NULL);
+	for (int i = 0; i < N; i++) tok[i] = (int)tf[i], tgt[i] = (int)gf[i];
+
+	gpu_train *g = gpu_open(m, B, T, GPU_FP32);
+	double ws, sum = gpu_next_token(g, tok, tgt, NULL, NULL, NULL, 1.0f / N, 1, &ws);
+	float *logits = xmalloc((size_t)N * V * sizeof(float)), *grads = xmalloc(np * sizeof(float));
+	gpu_logits(g, logits);
+	double e = rel_err(logits, ref_get(&r, "logits", NULL), (size_t)N * V);
+	ok(e < 1e-4, "%s: fp32 logits (relative error %.2g)", path, e);
+	float want_loss = ref_get(&r, "loss", NULL)[0];
+	ok(ws == N && rel1(sum / ws, want_loss) < 1e-4, "%s: loss %.7f (torch %.7f)", path, sum / ws, want_loss);
+	gpu_get_grads(g, grads);
+	double worst = worst_tensor(&c, grads, ref_get(&r, "grads", NULL), path);
+	ok(worst < 1e-3, "%s: gradients of every tensor (worst relative error %.2g)", path, worst);
+
+	/* 10 AdamW steps with the oracle's schedule and clipping */
+	const float *tr = ref_get(&r, "train", NULL), *wantl = ref_get(&r, "losses", NULL);
+	lm_adamw *opt = adamw_new(m, tr[6], tr[7], tr[8], tr[4]);
+	double worst_l = 0;
+	for (int step = 0; step < 10; step++) {
+		gpu_zero_grads(g);
+		double l = gpu_next_token(g, tok, tgt, NULL, NULL, NULL, 1.0f / N, 1, &ws) / ws;
+		double norm = sqrt(gpu_grad_sumsq(g)), coef = tr[5] / (norm + 1e-6);
+		gpu_adamw(g, opt, (float)lr_at(step, (long long)tr[1], (long long)tr[2], tr[0], tr[3]), coef < 1 ? coef : 1);
+		if (rel1(l, wantl[step]) > worst_l) worst_l = rel1(l, wantl[step]);
+	}
+	ok(worst_l < 1e-4, "%s: losses of 10 AdamW steps (worst relative error %.2g)", path, worst_l);
+	adamw_free(opt);
+	gpu_close(g);
+	model_free(m);
+	free(tok); free(tgt); free(logits); free(grads);
+	ref_free(&r);
+}
+
+/* Packed rows (segments, positions restarting) with weighted targets, some
+ * masked: the GPU's losses and gradients are the CPU path's, in fp32; the same
+ * run twice gives the same bits; bf16 products stay within 1e-2 of the loss. */
+static void check_packed(int n_kv_heads, int tied) {
+	enum { B = 3, T = 97, N = B * T };
+	lm_config c;
+	config_default(&c);
+	c.dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = n_kv_heads; c.vocab_size = 300; c.max_seq_len = 128;
+	c.hidden_dim = 96; c.tied = tied;
+	config_finish(&c);
+	lm_model *m = model_new(&c), *cg = model_new(&c);
+	model_init(m, 11);
+	for (size_t i = 0; i < m->n_params; i++) m->block[i] *= 3;
+	int tok[N], tgt[N], pos[N], seg[N];
+	float wt[N];
+	for (int i = 0, at = 0, s = 0; i < N; i++) {
+		if (i % T == 0 || (i % T) - at == 23 + 11 * (s % 3)) at = i % T, s++;
+		tok[i] = (i * 37 + 5) % c.vocab_size;
+		tgt[i] = i % 13 == 0 ? -1 : (i * 53 + 7) % c.vocab_size;
+		pos[i] = i % T - at;
+		seg[i] = s;
+		wt[i] = i % 7 == 0 ? 0.0f : 0.5f + (i % 5) * 0.25f;
+	}
+	char what[64];
+	snprintf(what, sizeof what, "packed, %d KV heads%s", n_kv_heads, tied ? ", tied" : "");
+	double wsum = llama_target_weight(tgt, wt, N);
+	llama_ws *w = llama_ws_new(&c, B, T);
+	double cws, cl = 0;
+	llama_forward(w, m, tok, pos, seg);
+	cl = llama_head_ce(w, m, cg, tgt, wt, 1.0f / wsum, &cws);
+	llama_backward(w, m, cg);
+
+	float *g1 = xmalloc(m->n_params * sizeof(float)), *g2 = xmalloc(m->n_params * sizeof(float));
+	gpu_train *g = gpu_open(m, B, T, GPU_FP32);
+	double ws, l = gpu_next_token(g, tok, tgt, pos, seg, wt, 1.0f / wsum, 1, &ws);
+	ok(ws == cws && rel1(l, cl) < 1e-5, "%s: loss %.7f (CPU %.7f)", what, l / ws, cl / cws);
+	gpu_get_grads(g, g1);
+	double worst = worst_tensor(&c, g1, cg->block, what);
+	ok(worst < 1e-4, "%s: gradients = the CPU's (worst relative error %.2g)", what, worst);
+	gpu_zero_grads(g);
+	double l2 = gpu_next_token(g, tok, tgt, pos, seg, wt, 1.0f / wsum, 1, &ws);
+	gpu_get_grads(g, g2);
+	ok(l2 == l && !memcmp(g1, g2, m->n_params * sizeof(float)), "%s: a second run, the same bits", what);
+	gpu_close(g);
+
+	g = gpu_open(m, B, T, GPU_BF16);
+	double lb = gpu_next_token(g, tok, tgt, pos, seg, wt, 1.0f / wsum, 1, &ws);
+	gpu_get_grads(g, g2);
+	double eg = rel_err(g2, cg->block, m->n_params);
+	ok(fabs(lb / ws - cl / cws) < 1e-2 && eg < 5e-2, "%s: bf16 products: loss %.5f (fp32 %.5f), gradients within %.2g",
+	   what, lb / ws, cl / cws, eg);
+	gpu_close(g);
+	llama_ws_free(w);
+	model_free(m);
+	model_free(cg);
+	free(g1);
+	free(g2);
+}
+
+int main(void) {
+	const char *d = gpu_describe();
+	if (!strncmp(d, "no ", 3)) skip_all(d);
+	printf("# %s\n", d);
+	check_reference("tests/data/ref_llama_gqa.bin");
+	check_reference("tests/data/ref_llama_tied.bin");
+	check_reference("tests/data/ref_llama_mha.bin");
+	check_packed(2, 0);
+	check_packed(4, 1);
+	check_packed(1, 0);
+	return done_testing();
+}
