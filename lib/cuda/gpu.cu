@@ -11,6 +11,7 @@
 #include <string.h>
 
 extern "C" {
+#include "flash.h"
 #include "gpu.h"
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void *xmalloc(size_t n);
@@ -86,11 +87,12 @@ struct gpu_train {
 	float *logits, *losses, *dres, *dxn, *dq, *dk, *dv, *dao, *ds, *dgg, *du, *delta, *part;
 	float *rope_cos, *rope_sin;
 	double *red;
-	int *tok, *tgt, *pos, *segstart, *emb_idx, *emb_uniq, *emb_start;
+	int *tok, *tgt, *pos, *segstart, *segend, *emb_idx, *emb_uniq, *emb_start;
 	float *wt;
 	int n_uniq, has_wt;
+	int flash;                                  /* attention on the tensor cores (flash.h): bf16 products */
 	/* host scratch */
-	int *h_pos, *h_segstart, *h_count, *h_idx, *h_uniq, *h_start;
+	int *h_pos, *h_segstart, *h_segend, *h_count, *h_idx, *h_uniq, *h_start;
 	double *h_red;
 };
 
@@ -451,37 +453,39 @@ static void to_bf16(__nv_bfloat16 *dst, const float *src, long n) {
 /* The weights' bf16 copy: the block's offset of w. */
 static const __nv_bfloat16 *wbf(const gpu_train *g, const float *w) { return g->pb + (w - g->params); }
 
-/* Row-major C(M, N) = alpha·op(A)·op(B) + beta·C where op(A) is (M, K) and op(B)
- * is (K, N); ta/tb: A is stored (K, M) / B is stored (N, K). In bf16 the float
- * operands are rounded into the scratch ab/bb first (the weights' copy is
- * read directly: wa/wb). */
-static void gemm(gpu_train *g, int ta, int tb, int M, int N, int K, const float *A, int lda, const float *B, int ldb,
-		 float beta, float *C, int ldc, int a_is_weight, int b_is_weight) {
+/* Row-major C(M, N) = op(A)·op(B) + beta·C where op(A) is (M, K) and op(B) is
+ * (K, N); ta/tb: A is stored (K, M) / B is stored (N, K). Row-major C =
+ * op(A)·op(B) is column-major C^T = op(B)^T·op(A)^T, hence the swap. In bf16
+ * A and B are bf16 (a16, b16), else fp32 (a, b). */
+static void gemm(gpu_train *g, int ta, int tb, int M, int N, int K, const float *a, const __nv_bfloat16 *a16, int lda,
+		 const float *b, const __nv_bfloat16 *b16, int ldb, float beta, float *C, int ldc) {
 	float alpha = 1.0f;
-	/* row-major C = op(A)·op(B) is column-major C^T = op(B)^T·op(A)^T */
 	cublasOperation_t oa = tb ? CUBLAS_OP_T : CUBLAS_OP_N, ob = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-	if (g->prec != GPU_BF16) {
-		CB(cb.sgemm(g->h, oa, ob, N, M, K, &alpha, B, ldb, A, lda, &beta, C, ldc));
-		return;
-	}
-	long na = ta ? (long)K * lda : (long)M * lda, nb = tb ? (long)N * ldb : (long)K * ldb;
-	const __nv_bfloat16 *a16 = a_is_weight ? wbf(g, A) : g->ab, *b16 = b_is_weight ? wbf(g, B) : g->bb;
-	if (!a_is_weight) to_bf16(g->ab, A, na);
-	if (!b_is_weight) to_bf16(g->bb, B, nb);
-	CB(cb.gemmex(g->h, oa, ob, N, M, K, &alpha, b16, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C, CUDA_R_32F,
-			ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+	if (g->prec != GPU_BF16) CB(cb.sgemm(g->h, oa, ob, N, M, K, &alpha, b, ldb, a, lda, &beta, C, ldc));
+	else
+		CB(cb.gemmex(g->h, oa, ob, N, M, K, &alpha, b16, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C,
+			     CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+/* An activation's bf16 copy in scratch (bf16 products only; NULL otherwise). */
+static const __nv_bfloat16 *act16(gpu_train *g, __nv_bfloat16 *scratch, const float *x, long n) {
+	if (g->prec != GPU_BF16) return NULL;
+	to_bf16(scratch, x, n);
+	return scratch;
 }
 
 /* out(N, OUT) = inp(N, IN)·w(OUT, IN)^T */
 static void mm_fwd(gpu_train *g, float *out, const float *inp, const float *w, int N, int IN, int OUT) {
-	gemm(g, 0, 1, N, OUT, IN, inp, IN, w, IN, 0.0f, out, OUT, 0, 1);
+	gemm(g, 0, 1, N, OUT, IN, inp, act16(g, g->ab, inp, (long)N * IN), IN, w, g->pb ? wbf(g, w) : NULL, IN, 0.0f,
+	     out, OUT);
 }
 
-/* dinp(N, IN) += dout·w (when dinp); dw(OUT, IN) += dout^T·inp */
+/* dinp(N, IN) += dout·w (when dinp); dw(OUT, IN) += dout^T·inp; each operand rounded once */
 static void mm_bwd(gpu_train *g, float *dinp, float *dw, const float *dout, const float *inp, const float *w, int N,
 		   int IN, int OUT) {
-	if (dinp) gemm(g, 0, 0, N, IN, OUT, dout, OUT, w, IN, 1.0f, dinp, IN, 0, 1);
-	gemm(g, 1, 0, OUT, IN, N, dout, OUT, inp, IN, 1.0f, dw, IN, 0, 0);
+	const __nv_bfloat16 *d16 = act16(g, g->ab, dout, (long)N * OUT), *i16 = act16(g, g->bb, inp, (long)N * IN);
+	if (dinp) gemm(g, 0, 0, N, IN, OUT, dout, d16, OUT, w, g->pb ? wbf(g, w) : NULL, IN, 1.0f, dinp, IN);
+	gemm(g, 1, 0, OUT, IN, N, dout, d16, OUT, inp, i16, IN, 1.0f, dw, IN);
 }
 
 /* ---- the model ---- */
@@ -515,7 +519,8 @@ static void model_forward(gpu_train *g) {
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
 		k_rope<<<ceil_div(pq, 256), 256>>>(q, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(k, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
-		k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
+		if (g->flash) flash_forward(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
+		else k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
 		mm_fwd(g, xa, ao, P->wo + (long)l * D * qd, N, qd, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xa, x, nd);
 		k_rmsnorm_fwd<<<N, 256>>>(xn2, rstd2, xa, P->ffn_norm + (long)l * D, D, c->norm_eps);
@@ -557,10 +562,15 @@ static void model_backward(gpu_train *g) {
 		CK(cudaMemsetAsync(g->dao, 0, (long)N * qd * sizeof(float)));
 		mm_bwd(g, g->dao, G->wo + (long)l * D * qd, g->dres, ao, P->wo + (long)l * D * qd, N, qd, D);
 		k_att_delta<<<qblocks, 256>>>(g->delta, g->dao, ao, g->B, g->T, c->n_heads, hd);
-		k_att_dq<<<qblocks, 256>>>(g->dq, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
-					   c->n_kv_heads, hd, scale);
-		k_att_dkv<<<kblocks, 256>>>(g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
-					    c->n_kv_heads, hd, scale);
+		if (g->flash) {
+			flash_backward(g->dq, g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->segend, g->B, g->T,
+				       c->n_heads, c->n_kv_heads, hd);
+		} else {
+			k_att_dq<<<qblocks, 256>>>(g->dq, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
+						   c->n_kv_heads, hd, scale);
+			k_att_dkv<<<kblocks, 256>>>(g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T,
+						    c->n_heads, c->n_kv_heads, hd, scale);
+		}
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
 		k_rope<<<ceil_div(pq, 256), 256>>>(g->dq, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, -1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(g->dk, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, -1.0f);
@@ -629,6 +639,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 	g->qd = c->n_heads * g->hd;
 	g->kvd = c->n_kv_heads * g->hd;
 	g->n_params = m->n_params;
+	g->flash = prec == GPU_BF16 && flash_fits(g->hd);
 	if (g->hd > 32 * ATT_E || g->hd % 2) die("--device cuda: head size %d: the kernels take even sizes up to %d", g->hd, 32 * ATT_E);
 	long L = c->n_layers, N = g->N, D = c->dim, H = c->hidden_dim, V = c->vocab_size, qd = g->qd, kvd = g->kvd;
 	long rows = HEAD_CHUNK_FLOATS / V;
@@ -653,7 +664,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 		{(void **)&g->du, N * H * 4}, {(void **)&g->delta, N * c->n_heads * 4}, {(void **)&g->part, NORM_CHUNKS * D * 4},
 		{(void **)&g->rope_cos, g->n_pos * (long)g->hd / 2 * 4}, {(void **)&g->rope_sin, g->n_pos * (long)g->hd / 2 * 4},
 		{(void **)&g->red, RED_BLOCKS * 8}, {(void **)&g->tok, N * 4}, {(void **)&g->tgt, N * 4},
-		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->wt, N * 4},
+		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->segend, N * 4}, {(void **)&g->wt, N * 4},
 		{(void **)&g->emb_idx, N * 4}, {(void **)&g->emb_uniq, N * 4}, {(void **)&g->emb_start, (N + 1) * 4},
 	};
 	size_t total = 0;
@@ -680,6 +691,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 	CB(cb.math(g->h, prec == GPU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
 	g->h_pos = (int *)xmalloc(N * sizeof(int));
 	g->h_segstart = (int *)xmalloc(N * sizeof(int));
+	g->h_segend = (int *)xmalloc(N * sizeof(int));
 	g->h_count = (int *)xmalloc((V + 1) * sizeof(int));
 	g->h_idx = (int *)xmalloc(N * sizeof(int));
 	g->h_uniq = (int *)xmalloc(N * sizeof(int));
@@ -693,7 +705,7 @@ void gpu_close(gpu_train *g) {
 	if (!g) return;
 	cb.destroy(g->h);
 	cudaFree(g->mem);
-	free(g->h_pos); free(g->h_segstart); free(g->h_count); free(g->h_idx); free(g->h_uniq); free(g->h_start);
+	free(g->h_pos); free(g->h_segstart); free(g->h_segend); free(g->h_count); free(g->h_idx); free(g->h_uniq); free(g->h_start);
 	free(g->h_red);
 	free(g);
 }
@@ -742,7 +754,10 @@ double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *p
 	CK(cudaMemcpy(g->tok, tok, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->tgt, tgt, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->pos, g->h_pos, N * sizeof(int), cudaMemcpyHostToDevice));
+	for (int i = N - 1; i >= 0; i--)
+		g->h_segend[i] = i % T == T - 1 || g->h_segstart[i + 1] != g->h_segstart[i] ? i % T : g->h_segend[i + 1];
 	CK(cudaMemcpy(g->segstart, g->h_segstart, N * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->segend, g->h_segend, N * sizeof(int), cudaMemcpyHostToDevice));
 	g->has_wt = wt != NULL;
 	if (wt) CK(cudaMemcpy(g->wt, wt, N * sizeof(float), cudaMemcpyHostToDevice));
 	if (backward && grad_scale != 0) {

@@ -83,21 +83,24 @@ static void check_reference(const char *path) {
 
 /* Packed rows (segments, positions restarting) with weighted targets, some
  * masked: the GPU's losses and gradients are the CPU path's, in fp32; the same
- * run twice gives the same bits; bf16 products stay within 1e-2 of the loss. */
-static void check_packed(int n_kv_heads, int tied) {
-	enum { B = 3, T = 97, N = B * T };
+ * run twice gives the same bits; bf16 products (and attention on the tensor
+ * cores where the head size allows, flash.h) stay within 1e-2 of the loss. */
+static void check_packed(int dim, int n_heads, int n_kv_heads, int tied, int T) {
+	enum { B = 3 };
+	int N = B * T;
 	lm_config c;
 	config_default(&c);
-	c.dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = n_kv_heads; c.vocab_size = 300; c.max_seq_len = 128;
+	c.dim = dim; c.n_layers = 2; c.n_heads = n_heads; c.n_kv_heads = n_kv_heads; c.vocab_size = 300; c.max_seq_len = T;
 	c.hidden_dim = 96; c.tied = tied;
 	config_finish(&c);
 	lm_model *m = model_new(&c), *cg = model_new(&c);
 	model_init(m, 11);
 	for (size_t i = 0; i < m->n_params; i++) m->block[i] *= 3;
-	int tok[N], tgt[N], pos[N], seg[N];
-	float wt[N];
+	int *tok = xmalloc(N * sizeof(int)), *tgt = xmalloc(N * sizeof(int)), *pos = xmalloc(N * sizeof(int));
+	int *seg = xmalloc(N * sizeof(int));
+	float *wt = xmalloc(N * sizeof(float));
 	for (int i = 0, at = 0, s = 0; i < N; i++) {
-		if (i % T == 0 || (i % T) - at == 23 + 11 * (s % 3)) at = i % T, s++;
+		if (i % T == 0 || (i % T) - at == 23 + 41 * (s % 3)) at = i % T, s++;
 		tok[i] = (i * 37 + 5) % c.vocab_size;
 		tgt[i] = i % 13 == 0 ? -1 : (i * 53 + 7) % c.vocab_size;
 		pos[i] = i % T - at;
@@ -105,7 +108,8 @@ static void check_packed(int n_kv_heads, int tied) {
 		wt[i] = i % 7 == 0 ? 0.0f : 0.5f + (i % 5) * 0.25f;
 	}
 	char what[64];
-	snprintf(what, sizeof what, "packed, %d KV heads%s", n_kv_heads, tied ? ", tied" : "");
+	snprintf(what, sizeof what, "packed rows of %d, head size %d, %d of %d KV heads%s", T, dim / n_heads, n_kv_heads,
+		 n_heads, tied ? ", tied" : "");
 	double wsum = llama_target_weight(tgt, wt, N);
 	llama_ws *w = llama_ws_new(&c, B, T);
 	double cws, cl = 0;
@@ -136,8 +140,7 @@ static void check_packed(int n_kv_heads, int tied) {
 	llama_ws_free(w);
 	model_free(m);
 	model_free(cg);
-	free(g1);
-	free(g2);
+	free(g1); free(g2); free(tok); free(tgt); free(pos); free(seg); free(wt);
 }
 
 int main(void) {
@@ -147,8 +150,11 @@ int main(void) {
 	check_reference("tests/data/ref_llama_gqa.bin");
 	check_reference("tests/data/ref_llama_tied.bin");
 	check_reference("tests/data/ref_llama_mha.bin");
-	check_packed(2, 0);
-	check_packed(4, 1);
-	check_packed(1, 0);
+	check_packed(64, 4, 2, 0, 97);
+	check_packed(64, 4, 4, 1, 97);
+	check_packed(64, 4, 1, 0, 97);
+	/* several tiles of 64 queries and keys on the tensor cores (bf16), head sizes 64 and 24 (no tensor cores) */
+	check_packed(128, 2, 1, 0, 300);
+	check_packed(96, 4, 2, 0, 200);
 	return done_testing();
 }
