@@ -178,8 +178,10 @@ class Decoder:
         self.m, self.B, self.temp = m, B, temperature
         self.nh, self.nkv, self.hd = m.nh, m.nkv, m.hd
         dt = m.emb.weight.dtype
-        self.k = torch.zeros(len(m.layers), B, m.nkv, n, m.hd, device=dev, dtype=dt)
-        self.v = torch.zeros_like(self.k)
+        # a tensor a layer: where the step updates a view of a larger tensor,
+        # torch.compile's code copies all of it in and out (seen in its output code)
+        self.k = [torch.zeros(B, m.nkv, n, m.hd, device=dev, dtype=dt) for _ in m.layers]
+        self.v = [torch.zeros_like(k) for k in self.k]
         self.tok = torch.ones(B, dtype=torch.long, device=dev)  # the prompt: BOS
         self.pos = torch.zeros(1, dtype=torch.long, device=dev)
         self.out = torch.zeros(B, n, dtype=torch.long, device=dev)
