@@ -4,13 +4,7 @@
 # (CPU -> GPU -> CPU) with the CPU's files; lm-sft trains there too.
 . "$(dirname "$0")/lib.sh"
 
-# shard N VOCAB SEED: as tests/pretrain.t's, a learnable recurrence
-shard() {
-	perl -e 'my ($n, $v, $seed) = @ARGV; srand($seed); my ($x, @t) = (1);
-		for (1 .. $n) { $x = ($x * 7 + 3 + int(rand(3))) % $v; push @t, $x }
-		print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, $v, 2, 0, 0, $n, 1, ""), pack("v*", @t), pack("Q<", 0)' "$@"
-}
-shard 20000 64 1 >train.bin
+recurrence_shard 20000 64 1 >train.bin
 MODEL="--set dim=64 --set n_layers=2 --set n_heads=4 --set n_kv_heads=2 --set vocab_size=64 --set max_seq_len=32"
 RUN="-b 4 --warmup 5 --lr 3e-3 --steps 40"
 loss_at() { grep "^{\"step\":$2," "$1" | tail -1 | sed 's/.*"loss":\([0-9.]*\).*/\1/'; }

@@ -24,6 +24,13 @@ stderr_has() { _n=$((_n + 1)); if grep -qE "$2" "$T/.err"; then echo "ok $_n - $
 # verdict DESC: ok when why is empty, else not ok with why and CMD's stderr
 fails_cleanly() { "$@" >"$T/.out" 2>"$T/.err"; _rc=$? why=; [ $_rc -ge 1 ] && [ $_rc -le 127 ] || why="exit status $_rc"; [ "$(wc -l < "$T/.err")" -eq 1 ] || why="$why; not one line on stderr"; }
 verdict() { _n=$((_n + 1)); if [ -z "$why" ]; then echo "ok $_n - $1"; else _fail=$((_fail + 1)); echo "not ok $_n - $1 ($why)"; sed 's/^/#   /' "$T/.err" | head -20; fi; }
+# recurrence_shard N VOCAB SEED: an lmkit token shard (docs/FORMATS.md) of N
+# 16-bit tokens from a noisy linear recurrence (learnable, so a loss falls), one document
+recurrence_shard() {
+	perl -e 'my ($n, $v, $seed) = @ARGV; srand($seed); my ($x, @t) = (1);
+		for (1 .. $n) { $x = ($x * 7 + 3 + int(rand(3))) % $v; push @t, $x }
+		print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, $v, 2, 0, 0, $n, 1, ""), pack("v*", @t), pack("Q<", 0)' "$@"
+}
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 need_assets() { [ -r "$ASSETS/$1" ] || skip_all "no $ASSETS/$1"; }
 done_testing() { echo "1..$_n"; [ $_fail -eq 0 ]; }

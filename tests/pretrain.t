@@ -1,16 +1,8 @@
 #!/bin/sh
 # lm-pretrain: trains, resumes exactly after SIGKILL and SIGTERM, refuses bad input.
 . "$(dirname "$0")/lib.sh"
-
-# shard N VOCAB SEED: an lmkit token shard of N 16-bit tokens from a noisy
-# linear recurrence (learnable, so the loss falls), one document.
-shard() {
-	perl -e 'my ($n, $v, $seed) = @ARGV; srand($seed); my ($x, @t) = (1);
-		for (1 .. $n) { $x = ($x * 7 + 3 + int(rand(3))) % $v; push @t, $x }
-		print pack("a8 V6 Q< Q< a16", "LMKSHARD", 1, 64, $v, 2, 0, 0, $n, 1, ""), pack("v*", @t), pack("Q<", 0)' "$@"
-}
-shard 20000 64 1 >train.bin
-shard 4000 64 2 >val.bin
+recurrence_shard 20000 64 1 >train.bin
+recurrence_shard 4000 64 2 >val.bin
 MODEL="--set dim=32 --set n_layers=2 --set n_heads=4 --set n_kv_heads=2 --set vocab_size=64 --set max_seq_len=32 --set hidden_dim=64"
 RUN="-b 4 --warmup 5 --lr 3e-3 --steps 60"
 state_step() { grep -ao '"step":[0-9]*' "$1" | cut -d: -f2; }
@@ -63,7 +55,7 @@ ok "--init from a checkpoint" lm-pretrain --init a.safetensors --steps 2 -b 2 -o
 # bad input: clear error, non-zero exit, no output
 fails "missing shard" lm-pretrain $MODEL $RUN -o x.safetensors nosuch.bin
 stderr_has "names the missing file" '^lm-pretrain: nosuch.bin: No such file or directory$'
-shard 1000 100 3 >big.bin
+recurrence_shard 1000 100 3 >big.bin
 fails "shard vocabulary larger than the model's" lm-pretrain $MODEL $RUN -o x.safetensors big.bin
 stderr_has "says so" '^lm-pretrain: big.bin: vocabulary of 100 tokens is larger than the model.s 64$'
 head -c 3000 train.bin >cut.bin

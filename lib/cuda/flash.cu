@@ -51,6 +51,25 @@ __device__ static void load_tile(bf16 *dst, int ldd, const float *src, long ld, 
 	}
 }
 
+/* the key tile k0..k0+nk-1 of K and V into Ks, Vs, once every warp is done with the last */
+__device__ static void next_keys(bf16 *Ks, bf16 *Vs, int ldh, const float *kb, const float *vb, long ld, int k0, int nk,
+				 int hd) {
+	__syncthreads();
+	load_tile(Ks, ldh, kb, ld, k0, nk, hd, 1.0f);
+	load_tile(Vs, ldh, vb, ld, k0, nk, hd, 1.0f);
+	__syncthreads();
+}
+
+/* lse and delta of queries q0..q0+nq-1 of head h of row b into Lq, Dq (0 past nq) */
+__device__ static void load_stats(float *Lq, float *Dq, const float *lse, const float *delta, int b, int h, int NH,
+				  int T, int q0, int nq) {
+	for (int r = threadIdx.x; r < TILE; r += blockDim.x) {
+		long at = ((long)b * NH + h) * T + q0 + r;
+		Lq[r] = r < nq ? lse[at] : 0;
+		Dq[r] = r < nq ? delta[at] : 0;
+	}
+}
+
 /* C (the warp's 16 rows x 64 columns, fp32, into dst) = A·B^T over hd: A's
  * rows at a, B's 64 rows at b, both bf16 of stride ldh */
 __device__ static void rows_by_rows(float *dst, int lds, const bf16 *a, const bf16 *b, int ldh, int hd) {
@@ -105,11 +124,7 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, 
 	for (int r = threadIdx.x; r < TILE; r += THREADS) rm[r] = -INFINITY, rl[r] = 0;
 	int hi = q0 + nq - 1;
 	for (int k0 = sgs[q0]; k0 <= hi; k0 += TILE) {
-		int nk = min(TILE, hi - k0 + 1);
-		__syncthreads();
-		load_tile(Ks, L.h, kb, kvd, k0, nk, hd, 1.0f);
-		load_tile(Vs, L.h, vb, kvd, k0, nk, hd, 1.0f);
-		__syncthreads();
+		next_keys(Ks, Vs, L.h, kb, vb, kvd, k0, min(TILE, hi - k0 + 1), hd);
 		rows_by_rows(Ss + 16 * w * L.s, L.s, Qs + 16 * w * L.h, Ks, L.h, hd);
 		__syncwarp();
 		for (int rr = 0; rr < 16; rr++) {
@@ -169,20 +184,12 @@ __global__ static void __launch_bounds__(THREADS) k_dq(float *dq, const float *d
 	const float *kb = k + (long)b * T * kvd + kh * hd, *vb = v + (long)b * T * kvd + kh * hd;
 	load_tile(Qs, L.h, q + (long)b * T * qd + h * hd, qd, q0, nq, hd, scale);
 	load_tile(Os, L.h, dout + (long)b * T * qd + h * hd, qd, q0, nq, hd, 1.0f);
-	for (int r = threadIdx.x; r < TILE; r += THREADS) {
-		long at = ((long)b * NH + h) * T + q0 + r;
-		Lq[r] = r < nq ? lse[at] : 0;
-		Dq[r] = r < nq ? delta[at] : 0;
-	}
+	load_stats(Lq, Dq, lse, delta, b, h, NH, T, q0, nq);
 	frag_c acc[MAXF];
 	for (int j = 0; j < hd / 16; j++) wmma::fill_fragment(acc[j], 0.0f);
 	int hi = q0 + nq - 1;
 	for (int k0 = sgs[q0]; k0 <= hi; k0 += TILE) {
-		int nk = min(TILE, hi - k0 + 1);
-		__syncthreads();
-		load_tile(Ks, L.h, kb, kvd, k0, nk, hd, 1.0f);
-		load_tile(Vs, L.h, vb, kvd, k0, nk, hd, 1.0f);
-		__syncthreads();
+		next_keys(Ks, Vs, L.h, kb, vb, kvd, k0, min(TILE, hi - k0 + 1), hd);
 		rows_by_rows(Ss + 16 * w * L.s, L.s, Qs + 16 * w * L.h, Ks, L.h, hd);
 		rows_by_rows(Sd + 16 * w * L.s, L.s, Os + 16 * w * L.h, Vs, L.h, hd);
 		__syncwarp();
@@ -238,11 +245,7 @@ __global__ static void __launch_bounds__(THREADS) k_dkv(float *dk, float *dv, co
 			__syncthreads();
 			load_tile(Qs, L.h, q + (long)b * T * qd + h * hd, qd, q0, nq, hd, scale);
 			load_tile(Os, L.h, dout + (long)b * T * qd + h * hd, qd, q0, nq, hd, 1.0f);
-			for (int r = threadIdx.x; r < TILE; r += THREADS) {
-				long at = ((long)b * NH + h) * T + q0 + r;
-				Lq[r] = r < nq ? lse[at] : 0;
-				Dq[r] = r < nq ? delta[at] : 0;
-			}
+			load_stats(Lq, Dq, lse, delta, b, h, NH, T, q0, nq);
 			__syncthreads();
 			rows_by_rows(Ss + 16 * w * L.s, L.s, Ks + 16 * w * L.h, Qs, L.h, hd);
 			rows_by_rows(Sd + 16 * w * L.s, L.s, Vs + 16 * w * L.h, Os, L.h, hd);

@@ -231,6 +231,18 @@ __device__ static inline float lane_dot(const float *a, const float *b, int hd, 
 	return warp_sum(s);
 }
 
+/* a·x and b·y over the head: a, b a lane's elements (registers), x, y the rows in memory */
+__device__ static inline void two_dots(float *ax, float *by, const float *a, const float *x, const float *b,
+				       const float *y, int hd, int lane) {
+	float s = 0, t = 0;
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		if (d < hd) s += a[e] * x[d], t += b[e] * y[d];
+	}
+	*ax = warp_sum(s);
+	*by = warp_sum(t);
+}
+
 __global__ static void k_att_fwd(float *out, float *lse, const float *q, const float *k, const float *v,
 				 const int *segstart, int B, int T, int NH, int NKV, int hd, float scale) {
 	long wid = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
@@ -301,13 +313,8 @@ __global__ static void k_att_dq(float *dq, const float *dout, const float *lse, 
 	float L = lse[((long)b * NH + h) * T + t], D = delta[((long)b * NH + h) * T + t];
 	for (int s = segstart[(long)b * T + t]; s <= t; s++) {
 		const float *kr = k + ((long)b * T + s) * kvd + kh * hd, *vr = v + ((long)b * T + s) * kvd + kh * hd;
-		float qk = 0, dv = 0;
-		for (int e = 0; e < ATT_E; e++) {
-			int d = lane + 32 * e;
-			if (d < hd) qk += qv[e] * kr[d], dv += dov[e] * vr[d];
-		}
-		qk = warp_sum(qk);
-		dv = warp_sum(dv);
+		float qk, dv;
+		two_dots(&qk, &dv, qv, kr, dov, vr, hd, lane);
 		float p = expf(qk * scale - L), ds = p * (dv - D) * scale;
 		for (int e = 0; e < ATT_E; e++) {
 			int d = lane + 32 * e;
@@ -342,13 +349,8 @@ __global__ static void k_att_dkv(float *dk, float *dvo, const float *dout, const
 	for (int h = kh * rep; h < (kh + 1) * rep; h++)
 		for (int t = s; t < T && segstart[(long)b * T + t] == seg; t++) {
 			const float *qr = q + ((long)b * T + t) * qd + h * hd, *dor = dout + ((long)b * T + t) * qd + h * hd;
-			float qk = 0, dv = 0;
-			for (int e = 0; e < ATT_E; e++) {
-				int d = lane + 32 * e;
-				if (d < hd) qk += qr[d] * kv[e], dv += dor[d] * vv[e];
-			}
-			qk = warp_sum(qk);
-			dv = warp_sum(dv);
+			float qk, dv;
+			two_dots(&qk, &dv, kv, qr, vv, dor, hd, lane);
 			long at = ((long)b * NH + h) * T + t;
 			float p = expf(qk * scale - lse[at]), ds = p * (dv - delta[at]) * scale;
 			for (int e = 0; e < ATT_E; e++) {
