@@ -683,9 +683,10 @@ char *tok_decode(const lm_tokenizer *t, const int32_t *ids, size_t n, size_t *le
 		const char *s = t->surface[id];
 		size_t sn = t->slen[id];
 		bos_ws_seen = 0;
+		/* strncmp: a piece may be shorter than "▁" (a literal space, one byte) */
 		if (t->type[id] != SPM_CONTROL && t->type[id] != SPM_UNKNOWN && bos_ws &&
 		    (t->add_dummy_prefix || t->remove_extra_ws) && sn && s[0] == ' ' &&
-		    (t->bin || !memcmp(t->piece[id], SPACE_SYMBOL, 3))) {
+		    (t->bin || !strncmp(t->piece[id], SPACE_SYMBOL, 3))) {
 			s++, sn--;
 			/* a model that removes extra whitespace strips every leading space */
 			bos_ws_seen = !t->remove_extra_ws;
