@@ -55,6 +55,8 @@ struct lm_sampler {
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
 	atomic_int arrived, sense;      /* the team's barrier (see barrier()) */
+	double sec_per_mac[2];          /* lately, a step's seconds per multiply-add alone and on a team */
+	long steps;
 	atomic_int next[2];             /* the next item of a phase, two phases in turn */
 	atomic_int bad;                 /* a row's logits were not finite */
 };
@@ -387,7 +389,8 @@ static void barrier(lm_sampler *s, thr *me) {
 		} else
 			for (int i = 1; atomic_load(&s->sense) != sense; i++) {
 				_mm_pause();
-				/* the thread we wait for may need this core */
+				/* the thread we wait for may need this core (sleeping instead,
+				 * on a condition variable, decoded at half this rate here) */
 				if (i % 1024 == 0) sched_yield();
 			}
 	}
@@ -765,16 +768,38 @@ static void sample_rows(lm_sampler *s, const rows *r, thr *me) {
 	if (bad) atomic_store(&s->bad, 1);
 }
 
-/* Decode the chunk in s->r: forward, then sample its wanted rows, on a team
- * when the step has work enough for it and the products are ours (fp32). */
+/* Steps run on one thread or on a team of all: whichever has been faster
+ * per multiply-add lately, the other tried every TRY_EVERY steps. On a
+ * machine shared with other jobs (the kernel's autogroups then give this
+ * process half the cores, whatever its threads), a team's threads wait for
+ * each other at each of its ~50 barriers a token: here one thread decoded
+ * batch 1 at up to twice a team's rate, a team batch 64 at up to twice one
+ * thread's, from minute to minute. The bits do not depend on the choice. */
+#define TRY_EVERY 16
+
+static int team_size(lm_sampler *s, int most) {
+	int team;
+	if (!s->sec_per_mac[0]) team = 0;
+	else if (!s->sec_per_mac[1]) team = 1;
+	else {
+		team = s->sec_per_mac[1] < s->sec_per_mac[0];
+		if (++s->steps % TRY_EVERY == 0) team = !team;
+	}
+	return team ? most : 1;
+}
+
+/* Decode the chunk in s->r: forward, then sample its wanted rows. */
 static void decode(lm_sampler *s) {
 	rows *r = &s->r;
 	const lm_config *c = &s->m->cfg;
 	long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
 		    (long)r->w * c->dim * c->vocab_size;
-	int nt = s->m->bf16 || macs < 1L << 18 ? 1 : omp_get_max_threads();
+	/* a team only for our own products (fp32), with work enough to share */
+	int most = omp_get_max_threads(), choose = !s->m->bf16 && macs >= 1L << 18 && most > 1;
+	int nt = choose ? team_size(s, most) : 1;
 	s->next[0] = s->next[1] = 0;
 	s->bad = 0;
+	double t = now_sec();
 	if (nt == 1) decode_thread(s, r, &(thr){0, 1, 0, 0});
 	else {
 #pragma omp parallel num_threads(nt)
@@ -783,6 +808,10 @@ static void decode(lm_sampler *s) {
 			thr me = {omp_get_thread_num(), omp_get_num_threads(), atomic_load(&s->sense), 0};
 			decode_thread(s, r, &me);
 		}
+	}
+	if (choose) {
+		double *rate = &s->sec_per_mac[nt > 1], x = (now_sec() - t) / macs;
+		*rate = *rate ? 0.75 * *rate + 0.25 * x : x;
 	}
 	/* after the region: die runs exit, which must not race workers still sampling */
 	if (s->bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);

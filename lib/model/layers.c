@@ -638,6 +638,11 @@ static DEC_AVX512 DEC_INLINE void blk512(const int RW, const int RX, float *out,
 	const float *wr = w + (long)j0 * IN, *xr = inp + (long)n0 * IN;
 	int k = 0;
 	for (; k + 16 <= IN; k += 16) {
+		/* one row of inp: w streams from memory; the next block's rows asked
+		 * for a block ahead kept the read at ~100% of a plain sum's rate,
+		 * against ~85% without (the hardware's prefetch sees RW streams) */
+		if (RX == 1)
+			for (int r = 0; r < RW; r++) _mm_prefetch((const char *)(wr + (long)(r + RW) * IN + k), _MM_HINT_T0);
 		for (int r = 0; r < RW; r++) wv[r] = _mm512_loadu_ps(wr + (long)r * IN + k);
 		for (int c = 0; c < RX; c++) {
 			__m512 xv = _mm512_loadu_ps(xr + (long)c * IN + k);
