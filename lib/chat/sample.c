@@ -56,7 +56,7 @@ struct lm_sampler {
 	float *probs;
 	atomic_int arrived, sense;      /* the team's barrier (see barrier()) */
 	double sec_per_mac[2];          /* lately, a step's seconds per multiply-add alone and on a team */
-	long steps;
+	int trial_every, until_trial;   /* steps between trials of the slower, and until the next */
 	atomic_int next[2];             /* the next item of a phase, two phases in turn */
 	atomic_int bad;                 /* a row's logits were not finite */
 };
@@ -81,6 +81,7 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->name = xstrdup("sampler");
 	s->max_batch = max_batch;
 	s->max_len = max_len;
+	s->trial_every = s->until_trial = 16;
 	/* prompts are fed in chunks of this many rows; at least a few for prefill speed */
 	s->rows = max_batch < 64 ? 64 : max_batch;
 	s->hd = c->dim / c->n_heads;
@@ -769,23 +770,35 @@ static void sample_rows(lm_sampler *s, const rows *r, thr *me) {
 }
 
 /* Steps run on one thread or on a team of all: whichever has been faster
- * per multiply-add lately, the other tried every TRY_EVERY steps. On a
- * machine shared with other jobs (the kernel's autogroups then give this
- * process half the cores, whatever its threads), a team's threads wait for
- * each other at each of its ~50 barriers a token: here one thread decoded
- * batch 1 at up to twice a team's rate, a team batch 64 at up to twice one
- * thread's, from minute to minute. The bits do not depend on the choice. */
-#define TRY_EVERY 16
-
+ * per multiply-add lately, the other tried now and then, after 16 steps, then
+ * after twice as many each time it loses, up to 512. On a machine shared with
+ * other jobs (the kernel's autogroups then give this process its share of the
+ * cores, whatever its threads), a team's threads wait for each other at each
+ * of its ~50 barriers a token: here one thread decoded batch 1 at up to twice
+ * a team's rate, a team batch 64 at up to twice one thread's, from minute to
+ * minute. The bits do not depend on the choice. */
 static int team_size(lm_sampler *s, int most) {
 	int team;
 	if (!s->sec_per_mac[0]) team = 0;
 	else if (!s->sec_per_mac[1]) team = 1;
 	else {
 		team = s->sec_per_mac[1] < s->sec_per_mac[0];
-		if (++s->steps % TRY_EVERY == 0) team = !team;
+		if (--s->until_trial <= 0) team = !team;
 	}
 	return team ? most : 1;
+}
+
+/* a step's seconds per multiply-add on a team (or alone): a trial of the
+ * slower one that loses again is tried half as often */
+static void team_timed(lm_sampler *s, int team, double x) {
+	double *rate = &s->sec_per_mac[team];
+	int trial = s->until_trial <= 0;
+	if (trial) {
+		int lost = x >= s->sec_per_mac[!team];
+		s->trial_every = lost ? (s->trial_every < 512 ? 2 * s->trial_every : 512) : 16;
+		s->until_trial = s->trial_every;
+	}
+	*rate = *rate ? 0.75 * *rate + 0.25 * x : x;
 }
 
 /* Decode the chunk in s->r: forward, then sample its wanted rows. */
@@ -809,10 +822,7 @@ static void decode(lm_sampler *s) {
 			decode_thread(s, r, &me);
 		}
 	}
-	if (choose) {
-		double *rate = &s->sec_per_mac[nt > 1], x = (now_sec() - t) / macs;
-		*rate = *rate ? 0.75 * *rate + 0.25 * x : x;
-	}
+	if (choose) team_timed(s, nt > 1, (now_sec() - t) / macs);
 	/* after the region: die runs exit, which must not race workers still sampling */
 	if (s->bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);
 }
