@@ -16,6 +16,7 @@
 #include <omp.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 
 typedef struct { float p; int id; } cand;
 
@@ -71,6 +72,23 @@ static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh) {
 	return (((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->ld * s->hd;
 }
 
+/* The KV cache, zeroed, in huge pages where the kernel gives them: attention
+ * reads a short run of it for each (sequence, head), 88 MB a step at batch 64
+ * (mean context 100). With 4 KiB pages what is not a product took ~1.2x as
+ * long and batch 64 ran ~4% fewer tokens per CPU-second (alternate runs). */
+static float *cache_alloc(size_t bytes) {
+	size_t huge = 2 << 20;
+	void *p = NULL;
+	if (bytes < huge) return xalloc_aligned(bytes);
+	bytes = (bytes + huge - 1) / huge * huge;
+	if (posix_memalign(&p, huge, bytes)) die("out of memory (%zu bytes)", bytes);
+#ifdef MADV_HUGEPAGE
+	madvise(p, bytes, MADV_HUGEPAGE);   /* a hint: without it, 4 KiB pages */
+#endif
+	memset(p, 0, bytes);
+	return p;
+}
+
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	const lm_config *c = &m->cfg;
 	if (max_batch < 1) die("sampler: batch size must be positive");
@@ -93,10 +111,9 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 		die("sampler: %d sequences of %d positions: a KV cache of %.3g floats, more than memory can address",
 		    max_batch, max_len, floats);
 	size_t cache = (size_t)c->n_layers * max_batch * s->ld * s->kv_dim;
-	s->kcache = xalloc_aligned(cache * sizeof(float));
-	/* the positions of a block past a sequence's end are computed with and ignored: make them numbers */
-	memset(s->kcache, 0, cache * sizeof(float));
-	s->vcache = xalloc_aligned(cache * sizeof(float));
+	/* the positions of a block past a sequence's end are computed with and ignored: zeros make them numbers */
+	s->kcache = cache_alloc(cache * sizeof(float));
+	s->vcache = cache_alloc(cache * sizeof(float));
 	s->cosv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	rope_table(s->cosv, s->sinv, max_len, s->hd, c->rope_theta);
