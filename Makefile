@@ -73,6 +73,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIBA) | $(BUILD)/tests
 # bench/ and make ref programs that call the library, linked as the tools are
 $(BUILD)/bench/%: bench/%.c $(LIBA) | $(BUILD)/bench
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
+# bench/ programs that stand alone, the floor and ceiling lmkit's decoding is measured
+# against: plain C at -O3 -march=native with OpenMP, no lmkit, no BLAS
+BENCH_ALONE := $(BUILD)/bench/matvec_decoder $(BUILD)/bench/weights_read
+$(BENCH_ALONE): $(BUILD)/bench/%: bench/%.c | $(BUILD)/bench
+	$(CC) -O3 -march=native -fopenmp -o $@ $< -lm
 $(BUILD)/ref/%: tests/ref/%.c $(LIBA) | $(BUILD)/ref
 	$(CC) $(CFLAGS) $(NEED_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(NEED_LDFLAGS) $(LDLIBS) $(NEED_LDLIBS)
 $(BUILD)/tests/fuzz-%: tests/fuzz/%.c $(BUILD)/tests/replay.o $(LIBA) | $(BUILD)/tests

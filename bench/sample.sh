@@ -4,7 +4,9 @@
 # and the aggregate of 64 sequences decoded together, next to a PyTorch KV-cache
 # loop of the same checkpoint (bench/torch_sample.py) at batch 1 under each
 # PyTorch peer (Debian's 1.13, PyPI's 2.x), whose greedy tokens must also agree
-# with ours. Prints ratios; never fails on speed.
+# with ours; and, in the same rounds, next to a plain C decoder, the read
+# ceiling of batch 1 and OpenBLAS's sgemm at batch 64's shapes (below).
+# Prints ratios; never fails on speed.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PATH="$ROOT/${LMKIT_BIN:-bin}:$PATH"
@@ -29,24 +31,72 @@ lm-convert --init "$W/a.json" --seed 1 "$W/a.st"
 # from -v: "... N tokens in S s, C s CPU: X tok/s, Y tok/CPU-s (batch B)"
 rate() { sed -n 's/.* \([0-9.]*\) tok\/s, .*/\1/p' "$1"; }
 cpurate() { sed -n 's/.* \([0-9.]*\) tok\/CPU-s .*/\1/p' "$1"; }
-# bf16 weights (--weights bf16) halve the bytes a batch-1 token reads: both
-# runs alternate, three each, and the medians are compared
+# "key value" lines of the bench programs
+val() { sed -n "s/^$1 //p" "$2"; }
+med() { sort -g | sed -n 2p; }
+
+# The floor and the ceilings, measured in the same rounds as lm-sample and
+# alternating with it (this machine's speed drifts from minute to minute):
+# bench/matvec_decoder.c, llama2.c's plain decoder (OpenMP matrix-vector loops,
+# 2 threads, no BLAS) on the same weights; bench/weights_read.c, the matrices
+# a token reads, read in a step's order, no decoder faster at batch 1 in fp32;
+# and OpenBLAS's sgemm at the shapes of a batch-64 step's products, the
+# roofline of batch-64 decoding through any sgemm: bench/sgemm_peak.c's best
+# run at each shape (the step's FLOPs over the sum of its products' times),
+# and bench/sgemm_step.c, a step's products in order over the model's sizes,
+# 50 steps a round, by wall time and per CPU-second (on this machine shared
+# with other jobs the best of many short runs flatters sgemm next to a
+# decoder's one long run, and the two clocks differ).
+make -s -C "$ROOT" build/bench/matvec_decoder build/bench/weights_read
+lm-convert -t llama2c "$W/a.st" "$W/a.bin"
+cc -O2 -I/usr/include/openblas -o "$W/sgemm_peak" "$ROOT/bench/sgemm_peak.c" -lopenblas
+cc -O2 -I/usr/include/openblas -o "$W/sgemm_step" "$ROOT/bench/sgemm_step.c" -lopenblas
+D=288 L=6 F=768 V=32000 KV=288
+# model FLOPs a token: 2 a weight of each matrix (attention's 4·L·D a position
+# of context, 0.7 MFLOP at this run's mean of 100, not counted)
+flop=$(awk -v D=$D -v L=$L -v F=$F -v V=$V -v KV=$KV 'BEGIN { printf "%.0f", 2 * (L * (2 * D * D + 2 * D * KV + 3 * D * F) + V * D) }')
+step_sgemm() {
+	for shape in "64 $D $D $((2 * L))" "64 $KV $D $((2 * L))" "64 $F $D $((2 * L))" "64 $D $F $L" "64 $V $D 1"; do
+		set -- $shape
+		echo "$("$W/sgemm_peak" $1 $2 $3 | sed -n 's/^gflops //p') $1 $2 $3 $4"
+	done | awk '{ f = 2 * $2 * $3 * $4 * $5; fl += f; t += f / ($1 * 1e9) } END { printf "%.1f\n", fl / t / 1e9 }'
+}
 for i in 1 2 3; do
 	lm-sample -v --ids -t 1 -n "$N" -b 1 -c 2 "$W/a.st" >/dev/null 2>"$W/b1.$i.err"
+	OMP_NUM_THREADS=2 "$ROOT/build/bench/matvec_decoder" "$W/a.bin" "$N" >"$W/mv.$i"
+	"$ROOT/build/bench/weights_read" "$W/a.bin" "$N" >"$W/wr.$i"
 	lm-sample -v --ids -t 1 -n "$N" -b 1 -c 2 --weights bf16 "$W/a.st" >/dev/null 2>"$W/h1.$i.err"
+	lm-sample -v --ids -t 1 -n "$N" -b 64 -c 64 "$W/a.st" >/dev/null 2>"$W/b64.$i.err"
+	step_sgemm >"$W/sg.$i"
+	"$W/sgemm_step" 64 $D $F $L $KV $V 50 >"$W/ss.$i"
+	printf 'round %d: lm-sample batch 1 %s tok/s (%s per CPU-s), plain decoder %s (%s per CPU-s), read ceiling %s (%s GB/s, %s threads); bf16 %s; batch 64 %s (%s per CPU-s), sgemm at its shapes %s GFLOP/s, over a step %s (%s per CPU-s)\n' \
+		$i "$(rate "$W/b1.$i.err")" "$(cpurate "$W/b1.$i.err")" "$(val tok_per_s "$W/mv.$i")" "$(val tok_per_cpu_s "$W/mv.$i")" \
+		"$(val tok_per_s "$W/wr.$i")" "$(val gbps "$W/wr.$i")" "$(val threads "$W/wr.$i")" "$(rate "$W/h1.$i.err")" \
+		"$(rate "$W/b64.$i.err")" "$(cpurate "$W/b64.$i.err")" "$(cat "$W/sg.$i")" "$(val gflops "$W/ss.$i")" "$(val gflops_per_cpu_s "$W/ss.$i")"
 done
-median() { for f in "$@"; do rate "$f"; done | sort -g | sed -n 2p; }
-cp "$W/b1.$(for i in 1 2 3; do echo "$(rate "$W/b1.$i.err") $i"; done | sort -g | sed -n '2s/.* //p').err" "$W/b1.err"
-h1=$(median "$W"/h1.?.err)
-lm-sample -v --ids -t 1 -n "$N" -b 64 -c 64 "$W/a.st" >/dev/null 2>"$W/b64.err"
-# top-p over a random model's flat distribution: a nucleus of most of the vocabulary
+b1=$(for i in 1 2 3; do rate "$W/b1.$i.err"; done | med) b1c=$(for i in 1 2 3; do cpurate "$W/b1.$i.err"; done | med)
+h1=$(for i in 1 2 3; do rate "$W/h1.$i.err"; done | med)
+b64=$(for i in 1 2 3; do rate "$W/b64.$i.err"; done | med) b64c=$(for i in 1 2 3; do cpurate "$W/b64.$i.err"; done | med)
+mv=$(for i in 1 2 3; do val tok_per_s "$W/mv.$i"; done | med) mvc=$(for i in 1 2 3; do val tok_per_cpu_s "$W/mv.$i"; done | med)
+wr=$(for i in 1 2 3; do val tok_per_s "$W/wr.$i"; done | med)
+sg=$(for i in 1 2 3; do cat "$W/sg.$i"; done | med)
+ss=$(for i in 1 2 3; do val gflops "$W/ss.$i"; done | med) ssc=$(for i in 1 2 3; do val gflops_per_cpu_s "$W/ss.$i"; done | med)
 lm-sample -v --ids -t 1 -P 0.9 -n "$N" -b 64 -c 64 "$W/a.st" >/dev/null 2>"$W/p64.err"
-b1=$(rate "$W/b1.err") b1c=$(cpurate "$W/b1.err")
-b64=$(rate "$W/b64.err") b64c=$(cpurate "$W/b64.err")
 p64=$(rate "$W/p64.err") p64c=$(cpurate "$W/p64.err")
-echo "lm-sample batch 1:  $b1 tok/s ($b1c per CPU-second) (median of 3)"
-awk -v h="$h1" -v b="$b1" 'BEGIN { printf "lm-sample batch 1, --weights bf16: %s tok/s (median of 3), %.2fx f32 (target >= 1.7x)\n", h, h / b }'
+echo "medians of 3:"
+echo "lm-sample batch 1:  $b1 tok/s ($b1c per CPU-second)"
+awk -v b="$b1" -v bc="$b1c" -v m="$mv" -v mc="$mvc" -v w="$wr" 'BEGIN {
+	printf "  vs the plain matrix-vector decoder (%s tok/s, %s per CPU-second): %.2fx wall, %.2fx CPU (target >= 1.3x)\n", m, mc, b / m, bc / mc
+	printf "  vs the read ceiling (%s tok/s): %.0f%% (target >= 85%%)\n", w, 100 * b / w
+}'
+awk -v h="$h1" -v b="$b1" 'BEGIN { printf "lm-sample batch 1, --weights bf16: %s tok/s, %.2fx f32 (target >= 1.7x)\n", h, h / b }'
 echo "lm-sample batch 64: $b64 tok/s aggregate ($b64c per CPU-second)"
+awk -v b="$b64" -v bc="$b64c" -v f="$flop" -v sg="$sg" -v ss="$ss" -v ssc="$ssc" 'BEGIN {
+	printf "  x %.2f MFLOP a token (2 a matrix weight) = %.1f GFLOP/s (%.1f per CPU-second)\n", f / 1e6, b * f / 1e9, bc * f / 1e9
+	printf "  %.0f%% of sgemm_peak at the step'"'"'s shapes (%s GFLOP/s) (target >= 60%%)\n", 100 * b * f / 1e9 / sg, sg
+	printf "  %.0f%% wall, %.0f%% CPU of sgemm_step over a step'"'"'s products (%s GFLOP/s, %s per CPU-second)\n", \
+		100 * b * f / 1e9 / ss, 100 * bc * f / 1e9 / ssc, ss, ssc
+}'
 echo "lm-sample batch 64, top-p 0.9: $p64 tok/s aggregate ($p64c per CPU-second)"
 # memory: the sampler adds its KV cache and activations to the model's weights, no copy of them
 if [ -x /usr/bin/time ]; then
@@ -97,7 +147,6 @@ awk -v bw="$bw" -v bytes="$bytes" -v b="$b1" -v pt="${pt:-0}" 'BEGIN {
 		bw, bytes / 1e6, max, 100 * b / max
 	if (pt > 0) printf "ceiling vs PyTorch: %.1fx; 3x PyTorch needs %.1f GB/s\n", max / pt, 3 * pt * bytes / 1e9
 }'
-cc -O2 -I/usr/include/openblas -o "$W/sgemm_peak" "$ROOT/bench/sgemm_peak.c" -lopenblas
 peak=$("$W/sgemm_peak" | sed -n 's/^gflops //p')
 head=$("$W/sgemm_peak" 64 32000 288 | sed -n 's/^gflops //p')
 awk -v peak="$peak" -v head="$head" -v b="$b1" 'BEGIN {

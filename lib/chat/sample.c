@@ -1,19 +1,22 @@
 /* sample: the KV-cache decoder and the token samplers. The kernels of the
- * model's rows (matmul, rmsnorm, RoPE, SwiGLU, embedding, residual) are
- * lib/model/layers.c's, so every projection is one OpenBLAS call over the model's
- * own weights; what is here is what decoding needs beyond training: attention
- * of new rows over the cache, the cache itself, and the samplers. */
+ * model's rows are lib/model/layers.c's: the products are matmul_decode,
+ * which reads the model's own weights in place (no packing, no copy), each
+ * output summed in one order whatever the batch, the threads or the CPU's
+ * vector width; what is here is what decoding needs beyond training:
+ * attention of new rows over the cache, the cache itself, the team of threads
+ * that runs a step, and the samplers. */
 #include "sample.h"
 #include "bf16.h"
 #include "layers.h"
 #include "util.h"
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __AVX512F__
 #include <immintrin.h>
-#endif
+#include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
 
 typedef struct { float p; int id; } cand;
 
@@ -52,6 +55,11 @@ struct lm_sampler {
 	rows r;                         /* one forward chunk: s->rows of them at most */
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
+	atomic_int arrived, sense;      /* the team's barrier (see barrier()) */
+	double sec_per_mac[2];          /* lately, a step's seconds per multiply-add alone and on a team */
+	int trial_every, until_trial;   /* steps between trials of the slower, and until the next */
+	atomic_int next[2];             /* the next item of a phase, two phases in turn */
+	atomic_int bad;                 /* a row's logits were not finite */
 };
 
 /* The cache of one head of one sequence in one layer: ld·hd floats. Keys lie
@@ -64,6 +72,23 @@ static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh) {
 	return (((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->ld * s->hd;
 }
 
+/* The KV cache, zeroed, in huge pages where the kernel gives them: attention
+ * reads a short run of it for each (sequence, head), 88 MB a step at batch 64
+ * (mean context 100). With 4 KiB pages what is not a product took ~1.2x as
+ * long and batch 64 ran ~4% fewer tokens per CPU-second (alternate runs). */
+static float *cache_alloc(size_t bytes) {
+	size_t huge = 2 << 20;
+	void *p = NULL;
+	if (bytes < huge) return xalloc_aligned(bytes);
+	bytes = (bytes + huge - 1) / huge * huge;
+	if (posix_memalign(&p, huge, bytes)) die("out of memory (%zu bytes)", bytes);
+#ifdef MADV_HUGEPAGE
+	madvise(p, bytes, MADV_HUGEPAGE);   /* a hint: without it, 4 KiB pages */
+#endif
+	memset(p, 0, bytes);
+	return p;
+}
+
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	const lm_config *c = &m->cfg;
 	if (max_batch < 1) die("sampler: batch size must be positive");
@@ -74,6 +99,7 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	s->name = xstrdup("sampler");
 	s->max_batch = max_batch;
 	s->max_len = max_len;
+	s->trial_every = s->until_trial = 16;
 	/* prompts are fed in chunks of this many rows; at least a few for prefill speed */
 	s->rows = max_batch < 64 ? 64 : max_batch;
 	s->hd = c->dim / c->n_heads;
@@ -85,10 +111,9 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 		die("sampler: %d sequences of %d positions: a KV cache of %.3g floats, more than memory can address",
 		    max_batch, max_len, floats);
 	size_t cache = (size_t)c->n_layers * max_batch * s->ld * s->kv_dim;
-	s->kcache = xalloc_aligned(cache * sizeof(float));
-	/* the positions of a block past a sequence's end are computed with and ignored: make them numbers */
-	memset(s->kcache, 0, cache * sizeof(float));
-	s->vcache = xalloc_aligned(cache * sizeof(float));
+	/* the positions of a block past a sequence's end are computed with and ignored: zeros make them numbers */
+	s->kcache = cache_alloc(cache * sizeof(float));
+	s->vcache = cache_alloc(cache * sizeof(float));
 	s->cosv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	rope_table(s->cosv, s->sinv, max_len, s->hd, c->rope_theta);
@@ -208,10 +233,26 @@ static float exp_row(float *e, const float *x, int n, float mx, float scale) {
 	return sum;
 }
 
+/* ---- attention over the cache: AVX-512, AVX2 and portable paths, chosen at
+ * run time with the products' (layers.h's decode_path); each sums in the same
+ * order, so all give the same bits ---- */
+
+#define AVX512 __attribute__((target("avx512f,fma")))
+#define AVX2 __attribute__((target("avx2,fma")))
+#define INLINE inline __attribute__((always_inline))
+
 /* a[t] = scale · Σ_i q[i]·k[t][i] (fma over i in order) for the positions of
  * nb key blocks at kb, all KB of each (positions past the sequence's end included). */
-static void scores(float *a, const float *q, const float *kb, int hd, int nb, float scale) {
-#ifdef __AVX512F__
+static void scores_portable(float *a, const float *q, const float *kb, int hd, int nb, float scale) {
+	for (int t = 0; t < nb * KB; t++) {
+		const float *k = kb + (size_t)(t / KB) * hd * KB + t % KB;
+		float acc = 0;
+		for (int i = 0; i < hd; i++) acc = fmaf(q[i], k[(size_t)i * KB], acc);
+		a[t] = acc * scale;
+	}
+}
+
+static AVX512 void scores_avx512(float *a, const float *q, const float *kb, int hd, int nb, float scale) {
 	int b = 0;
 	/* four blocks at a time: four independent chains of fma */
 	for (; b + 4 <= nb; b += 4) {
@@ -236,19 +277,49 @@ static void scores(float *a, const float *q, const float *kb, int hd, int nb, fl
 		for (int i = 0; i < hd; i++) acc = _mm512_fmadd_ps(_mm512_set1_ps(q[i]), _mm512_load_ps(k + (size_t)i * KB), acc);
 		_mm512_store_ps(a + b * KB, _mm512_mul_ps(acc, _mm512_set1_ps(scale)));
 	}
-#else
-	for (int t = 0; t < nb * KB; t++) {
-		const float *k = kb + (size_t)(t / KB) * hd * KB + t % KB;
-		float acc = 0;
-		for (int i = 0; i < hd; i++) acc = fmaf(q[i], k[(size_t)i * KB], acc);
-		a[t] = acc * scale;
-	}
-#endif
 }
 
-#ifdef __AVX512F__
-static inline __attribute__((always_inline)) void wsum_vec(const int NV, float *o, const float *a, const float *v,
-							   int T) {
+/* a block of KB = 16 positions is two registers; two blocks at a time */
+static AVX2 void scores_avx2(float *a, const float *q, const float *kb, int hd, int nb, float scale) {
+	int b = 0;
+	__m256 sc = _mm256_set1_ps(scale);
+	for (; b + 2 <= nb; b += 2) {
+		const float *k = kb + (size_t)b * hd * KB;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+		for (int i = 0; i < hd; i++) {
+			__m256 qi = _mm256_set1_ps(q[i]);
+			a0 = _mm256_fmadd_ps(qi, _mm256_load_ps(k + (size_t)i * KB), a0);
+			a1 = _mm256_fmadd_ps(qi, _mm256_load_ps(k + (size_t)i * KB + 8), a1);
+			a2 = _mm256_fmadd_ps(qi, _mm256_load_ps(k + (size_t)(hd + i) * KB), a2);
+			a3 = _mm256_fmadd_ps(qi, _mm256_load_ps(k + (size_t)(hd + i) * KB + 8), a3);
+		}
+		_mm256_store_ps(a + b * KB, _mm256_mul_ps(a0, sc));
+		_mm256_store_ps(a + b * KB + 8, _mm256_mul_ps(a1, sc));
+		_mm256_store_ps(a + (b + 1) * KB, _mm256_mul_ps(a2, sc));
+		_mm256_store_ps(a + (b + 1) * KB + 8, _mm256_mul_ps(a3, sc));
+	}
+	for (; b < nb; b++) {
+		const float *k = kb + (size_t)b * hd * KB;
+		__m256 a0 = _mm256_setzero_ps(), a1 = a0;
+		for (int i = 0; i < hd; i++) {
+			__m256 qi = _mm256_set1_ps(q[i]);
+			a0 = _mm256_fmadd_ps(qi, _mm256_load_ps(k + (size_t)i * KB), a0);
+			a1 = _mm256_fmadd_ps(qi, _mm256_load_ps(k + (size_t)i * KB + 8), a1);
+		}
+		_mm256_store_ps(a + b * KB, _mm256_mul_ps(a0, sc));
+		_mm256_store_ps(a + b * KB + 8, _mm256_mul_ps(a1, sc));
+	}
+}
+
+/* o(hd) = Σ_t a[t]·v[t] (fma over t in order), v (T, hd) */
+static void wsum_portable(float *o, const float *a, const float *v, int T, int hd) {
+	memset(o, 0, hd * sizeof *o);
+	for (int t = 0; t < T; t++)
+		for (int i = 0; i < hd; i++) o[i] = fmaf(a[t], v[(size_t)t * hd + i], o[i]);
+}
+
+/* the accumulators in registers: hd = 16·NV */
+static AVX512 INLINE void wsum512(const int NV, float *o, const float *a, const float *v, int T) {
 	__m512 acc[8];
 	for (int j = 0; j < NV; j++) acc[j] = _mm512_setzero_ps();
 	for (int t = 0; t < T; t++) {
@@ -257,94 +328,251 @@ static inline __attribute__((always_inline)) void wsum_vec(const int NV, float *
 	}
 	for (int j = 0; j < NV; j++) _mm512_storeu_ps(o + j * 16, acc[j]);
 }
-#endif
 
-/* o(hd) = Σ_t a[t]·v[t] (fma over t in order), v (T, hd); the accumulators
- * stay in registers when hd is a multiple of 16 up to 128. */
-static void wsum(float *o, const float *a, const float *v, int T, int hd) {
-#ifdef __AVX512F__
+static AVX512 void wsum_avx512(float *o, const float *a, const float *v, int T, int hd) {
 	switch (hd % 16 ? 0 : hd / 16) {
-	case 1: wsum_vec(1, o, a, v, T); return;
-	case 2: wsum_vec(2, o, a, v, T); return;
-	case 3: wsum_vec(3, o, a, v, T); return;
-	case 4: wsum_vec(4, o, a, v, T); return;
-	case 5: wsum_vec(5, o, a, v, T); return;
-	case 6: wsum_vec(6, o, a, v, T); return;
-	case 7: wsum_vec(7, o, a, v, T); return;
-	case 8: wsum_vec(8, o, a, v, T); return;
+	case 1: wsum512(1, o, a, v, T); return;
+	case 2: wsum512(2, o, a, v, T); return;
+	case 3: wsum512(3, o, a, v, T); return;
+	case 4: wsum512(4, o, a, v, T); return;
+	case 5: wsum512(5, o, a, v, T); return;
+	case 6: wsum512(6, o, a, v, T); return;
+	case 7: wsum512(7, o, a, v, T); return;
+	case 8: wsum512(8, o, a, v, T); return;
 	}
-#endif
-	memset(o, 0, hd * sizeof *o);
-	for (int t = 0; t < T; t++)
-		for (int i = 0; i < hd; i++) o[i] = fmaf(a[t], v[(size_t)t * hd + i], o[i]);
+	wsum_portable(o, a, v, T, hd);
 }
 
-/* Attention of N new rows over their sequences' caches (which already hold the
- * rows' own keys): row n, at position pos[n], sees positions 0..pos[n]. */
-static void attend(lm_sampler *s, int l, const rows *r) {
+/* hd = 8·NV */
+static AVX2 INLINE void wsum256(const int NV, float *o, const float *a, const float *v, int T) {
+	__m256 acc[12];
+	for (int j = 0; j < NV; j++) acc[j] = _mm256_setzero_ps();
+	for (int t = 0; t < T; t++) {
+		__m256 w = _mm256_set1_ps(a[t]);
+		for (int j = 0; j < NV; j++) acc[j] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + ((size_t)t * NV + j) * 8), acc[j]);
+	}
+	for (int j = 0; j < NV; j++) _mm256_storeu_ps(o + j * 8, acc[j]);
+}
+
+static AVX2 void wsum_avx2(float *o, const float *a, const float *v, int T, int hd) {
+	switch (hd % 8 ? 0 : hd / 8) {
+	case 1: wsum256(1, o, a, v, T); return;
+	case 2: wsum256(2, o, a, v, T); return;
+	case 3: wsum256(3, o, a, v, T); return;
+	case 4: wsum256(4, o, a, v, T); return;
+	case 5: wsum256(5, o, a, v, T); return;
+	case 6: wsum256(6, o, a, v, T); return;
+	case 7: wsum256(7, o, a, v, T); return;
+	case 8: wsum256(8, o, a, v, T); return;
+	case 12: wsum256(12, o, a, v, T); return;
+	}
+	wsum_portable(o, a, v, T, hd);
+}
+
+static void scores(float *a, const float *q, const float *kb, int hd, int nb, float scale) {
+	switch (decode_path()) {
+	case DECODE_AVX512: scores_avx512(a, q, kb, hd, nb, scale); return;
+	case DECODE_AVX2: scores_avx2(a, q, kb, hd, nb, scale); return;
+	default: scores_portable(a, q, kb, hd, nb, scale);
+	}
+}
+
+static void wsum(float *o, const float *a, const float *v, int T, int hd) {
+	switch (decode_path()) {
+	case DECODE_AVX512: wsum_avx512(o, a, v, T, hd); return;
+	case DECODE_AVX2: wsum_avx2(o, a, v, T, hd); return;
+	default: wsum_portable(o, a, v, T, hd);
+	}
+}
+
+/* ---- the team of threads that runs a step ----
+ *
+ * A step runs in one OpenMP region: its ~10 phases a layer (norm, the
+ * products, RoPE, attention, ...) are separated by a spinning barrier, and the
+ * work of a phase (chunks of a product's rows of w, (row, head) pairs of
+ * attention) is claimed in turn from a counter, so a thread the system has
+ * not scheduled (2 cores shared with other jobs) delays nothing but its own
+ * claim. Waking a sleeping OpenMP team for each of a token's ~40 products cost
+ * ~80 us each on a 2-core VM, more than a product; one wake a step does not
+ * matter. */
+
+typedef struct thr { int t, nt, sense, phase; } thr;
+
+static void barrier(lm_sampler *s, thr *me) {
+	if (me->nt > 1) {
+		int sense = me->sense = !me->sense;
+		if (atomic_fetch_add(&s->arrived, 1) == me->nt - 1) {
+			atomic_store(&s->arrived, 0);
+			atomic_store(&s->sense, sense);
+		} else
+			for (int i = 1; atomic_load(&s->sense) != sense; i++) {
+				_mm_pause();
+				/* the thread we wait for may need this core (sleeping instead,
+				 * on a condition variable, decoded at half this rate here) */
+				if (i % 1024 == 0) sched_yield();
+			}
+	}
+	/* the counter of the phase after next is idle from now until the next barrier */
+	if (++me->phase, me->t == 0) atomic_store(&s->next[(me->phase + 1) % 2], 0);
+}
+
+/* The next item of this phase (items past the phase's count are not claimed
+ * by anyone, so every thread stops at the first of them). */
+static int claim(lm_sampler *s, thr *me) { return atomic_fetch_add(&s->next[me->phase % 2], 1); }
+
+/* This thread's share of n rows, for the phases whose rows cost alike. */
+static void share(const thr *me, int n, int *lo, int *hi) {
+	*lo = (int)((long)n * me->t / me->nt);
+	*hi = (int)((long)n * (me->t + 1) / me->nt);
+}
+
+/* Chunks of rows of w: a few a thread, whole tiles of the kernel each. */
+static int chunk_rows(int OUT, int nt) { return nt == 1 ? OUT : ((OUT + 4 * nt - 1) / (4 * nt) + 15) / 16 * 16; }
+
+/* Products of rows r: chunks of rows of w claimed in turn. Separately, each
+ * product's chunks one after another (q, k and v, whose sizes may differ); or
+ * together, a chunk of every product at once (w1 and w3, whose outputs SwiGLU
+ * combines column by column), then(s, r, j0, j1) on each chunk's columns once
+ * its products are done. */
+typedef struct prod { float *out; const float *w; int OUT; } prod;
+
+static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, int IN, const prod *p, int np,
+		     int together, void (*then)(lm_sampler *, const rows *, int, int)) {
 	int N = r->n;
-	const lm_config *c = &s->m->cfg;
-	int H = c->n_heads, hd = s->hd, ld = s->ld, group = c->n_heads / c->n_kv_heads;
-	float scale = 1.0f / sqrtf((float)hd);
-	/* threads only pay off past some work: a small model's step is microseconds */
-	long work = 0;
-	for (int n = 0; n < N; n++) work += (long)(r->pos[n] + 1) * H * hd;
-#pragma omp parallel for schedule(dynamic, 1) if (work >= 1L << 16)
-	for (int nh = 0; nh < N * H; nh++) {
-		int n = nh / H, h = nh % H, T = r->pos[n] + 1;
-		const float *q = r->q + (size_t)n * c->dim + h * hd;
-		const float *kh = s->kcache + cache_at(s, l, r->slot[n], h / group);
-		const float *vh = s->vcache + cache_at(s, l, r->slot[n], h / group);
-		float *a = r->att + (size_t)nh * ld, *o = r->xb + (size_t)n * c->dim + h * hd;
-		scores(a, q, kh, hd, (T + KB - 1) / KB, scale);
-		float mx = row_max(a, T), sum = exp_row(a, a, T, mx, 1);
-#pragma omp simd
-		for (int t = 0; t < T; t++) a[t] /= sum;
-		wsum(o, a, vh, T, hd);
+	if (s->m->bf16) {
+		/* bf16's kernels run on its own threads: the team is one thread then */
+		for (int i = 0; i < np; i++) model_matmul(p[i].out, inp, s->m, p[i].w, N, IN, p[i].OUT);
+		if (then) then(s, r, 0, p[0].OUT);
+		return;
+	}
+	int chunk[3], first[4] = {0};
+	for (int i = 0; i < np; i++) {
+		chunk[i] = chunk_rows(p[i].OUT, me->nt);
+		first[i + 1] = first[i] + (together && i ? 0 : (p[i].OUT + chunk[i] - 1) / chunk[i]);
+	}
+	for (int c; (c = claim(s, me)) < first[np];) {
+		int i = 0;
+		while (c >= first[i + 1]) i++;
+		int j0 = (c - first[i]) * chunk[i], j1 = j0 + chunk[i] < p[i].OUT ? j0 + chunk[i] : p[i].OUT;
+		for (int k = together ? 0 : i; k < (together ? np : i + 1); k++)
+			matmul_decode(p[k].out, inp, p[k].w, N, IN, p[k].OUT, j0, j1);
+		if (then) then(s, r, j0, j1);
 	}
 }
 
-/* The model over rows r (tokens at positions of sequences), writing their
- * keys and values into the cache; logits of the rows listed in r->want. */
-static void forward(lm_sampler *s, const rows *r) {
-	int N = r->n, W = r->w;
+/* x += out over columns j0..j1 of every row: the residual after wo and w2 */
+static void add_residual(lm_sampler *s, const rows *r, int j0, int j1) {
+	int D = s->m->cfg.dim;
+	for (int n = 0; n < r->n; n++) {
+		float *x = r->x + (size_t)n * D;
+		const float *o = r->q + (size_t)n * D;
+#pragma omp simd
+		for (int j = j0; j < j1; j++) x[j] += o[j];
+	}
+}
+
+/* h1 = silu(h1)·h3 over columns j0..j1 of every row */
+static void swiglu_cols(lm_sampler *s, const rows *r, int j0, int j1) {
+	int F = s->m->cfg.hidden_dim;
+	for (int n = 0; n < r->n; n++)
+		swiglu_forward(r->h1 + (size_t)n * F + j0, r->h1 + (size_t)n * F + j0, r->h3 + (size_t)n * F + j0, j1 - j0);
+}
+
+/* Attention of new row n, head h over its sequence's cache (which already
+ * holds the row's own key): the row at position pos[n] sees 0..pos[n]. */
+static void attend_one(lm_sampler *s, int l, const rows *r, int nh) {
+	const lm_config *c = &s->m->cfg;
+	int H = c->n_heads, hd = s->hd, group = c->n_heads / c->n_kv_heads;
+	int n = nh / H, h = nh % H, T = r->pos[n] + 1;
+	const float *q = r->q + (size_t)n * c->dim + h * hd;
+	const float *kh = s->kcache + cache_at(s, l, r->slot[n], h / group);
+	const float *vh = s->vcache + cache_at(s, l, r->slot[n], h / group);
+	float *a = r->att + (size_t)nh * s->ld, *o = r->xb + (size_t)n * c->dim + h * hd;
+	scores(a, q, kh, hd, (T + KB - 1) / KB, 1.0f / sqrtf((float)hd));
+	float mx = row_max(a, T), sum = exp_row(a, a, T, mx, 1);
+#pragma omp simd
+	for (int t = 0; t < T; t++) a[t] /= sum;
+	wsum(o, a, vh, T, hd);
+}
+
+static void attend(lm_sampler *s, int l, const rows *r, thr *me) {
+	int NH = r->n * s->m->cfg.n_heads;
+	if (me->nt > 1) {
+		for (int i; (i = claim(s, me)) < NH;) attend_one(s, l, r, i);
+		return;
+	}
+	/* alone (bf16): OpenMP's threads, when there is enough work to pay for them */
+	long work = 0;
+	for (int n = 0; n < r->n; n++) work += (long)(r->pos[n] + 1) * s->m->cfg.dim;
+#pragma omp parallel for schedule(dynamic, 1) if (work >= 1L << 16)
+	for (int i = 0; i < NH; i++) attend_one(s, l, r, i);
+}
+
+/* RoPE on rows lo..hi of q and k, and their keys and values into the cache */
+static void rope_cache(lm_sampler *s, int l, const rows *r, int lo, int hi) {
+	const lm_config *c = &s->m->cfg;
+	int KV = s->kv_dim, hd = s->hd;
+	rope_forward(r->q + (size_t)lo * c->dim, r->pos + lo, s->cosv, s->sinv, hi - lo, c->n_heads, hd);
+	rope_forward(r->k + (size_t)lo * KV, r->pos + lo, s->cosv, s->sinv, hi - lo, c->n_kv_heads, hd);
+	for (int n = lo; n < hi; n++)
+		for (int h = 0; h < c->n_kv_heads; h++) {
+			size_t at = cache_at(s, l, r->slot[n], h);
+			const float *k = r->k + (size_t)n * KV + h * hd;
+			float *kb = s->kcache + at + (size_t)(r->pos[n] / KB) * hd * KB + r->pos[n] % KB;
+			for (int i = 0; i < hd; i++) kb[(size_t)i * KB] = k[i];
+			memcpy(s->vcache + at + (size_t)r->pos[n] * hd, r->v + (size_t)n * KV + h * hd, hd * sizeof(float));
+		}
+}
+
+static void sample_rows(lm_sampler *s, const rows *r, thr *me);
+
+/* A thread's part of one step over rows r (tokens at positions of sequences):
+ * the model, writing their keys and values into the cache, then the logits of
+ * the rows listed in r->want and their next tokens. */
+static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
+	int N = r->n, W = r->w, lo, hi;
 	const lm_config *c = &s->m->cfg;
 	const lm_params *p = &s->m->p;
 	int D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
-	embedding_forward(r->x, r->tok, p->tok_embeddings, N, D);
+	share(me, N, &lo, &hi);
+	embedding_forward(r->x + (size_t)lo * D, r->tok + lo, p->tok_embeddings, hi - lo, D);
 	for (int l = 0; l < c->n_layers; l++) {
-		rmsnorm_forward(r->xb, r->rstd, r->x, p->attention_norm + (size_t)l * D, N, D, c->norm_eps);
-		model_matmul(r->q, r->xb, s->m, p->wq + (size_t)l * D * D, N, D, D);
-		model_matmul(r->k, r->xb, s->m, p->wk + (size_t)l * KV * D, N, D, KV);
-		model_matmul(r->v, r->xb, s->m, p->wv + (size_t)l * KV * D, N, D, KV);
-		rope_forward(r->q, r->pos, s->cosv, s->sinv, N, c->n_heads, s->hd);
-		rope_forward(r->k, r->pos, s->cosv, s->sinv, N, c->n_kv_heads, s->hd);
-		for (int n = 0; n < N; n++) {
-			for (int h = 0; h < c->n_kv_heads; h++) {
-				size_t at = cache_at(s, l, r->slot[n], h);
-				const float *k = r->k + (size_t)n * KV + h * s->hd;
-				float *kb = s->kcache + at + (size_t)(r->pos[n] / KB) * s->hd * KB + r->pos[n] % KB;
-				for (int i = 0; i < s->hd; i++) kb[(size_t)i * KB] = k[i];
-				memcpy(s->vcache + at + (size_t)r->pos[n] * s->hd, r->v + (size_t)n * KV + h * s->hd,
-				       s->hd * sizeof(float));
-			}
-		}
-		attend(s, l, r);
-		model_matmul(r->q, r->xb, s->m, p->wo + (size_t)l * D * D, N, D, D);
-		residual_forward(r->x, r->q, (long)N * D);
-		rmsnorm_forward(r->xb, r->rstd, r->x, p->ffn_norm + (size_t)l * D, N, D, c->norm_eps);
-		model_matmul(r->h1, r->xb, s->m, p->w1 + (size_t)l * F * D, N, D, F);
-		model_matmul(r->h3, r->xb, s->m, p->w3 + (size_t)l * F * D, N, D, F);
-		swiglu_forward(r->h1, r->h1, r->h3, (long)N * F);
-		model_matmul(r->q, r->h1, s->m, p->w2 + (size_t)l * D * F, N, F, D);
-		residual_forward(r->x, r->q, (long)N * D);
+		rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->x + (size_t)lo * D,
+				p->attention_norm + (size_t)l * D, hi - lo, D, c->norm_eps);
+		barrier(s, me);
+		prod qkv[3] = {{r->q, p->wq + (size_t)l * D * D, D}, {r->k, p->wk + (size_t)l * KV * D, KV},
+			       {r->v, p->wv + (size_t)l * KV * D, KV}};
+		products(s, me, r, r->xb, D, qkv, 3, 0, NULL);
+		barrier(s, me);
+		rope_cache(s, l, r, lo, hi);
+		barrier(s, me);
+		attend(s, l, r, me);
+		barrier(s, me);
+		prod wo = {r->q, p->wo + (size_t)l * D * D, D};
+		products(s, me, r, r->xb, D, &wo, 1, 0, add_residual);
+		barrier(s, me);
+		rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->x + (size_t)lo * D,
+				p->ffn_norm + (size_t)l * D, hi - lo, D, c->norm_eps);
+		barrier(s, me);
+		prod up[2] = {{r->h1, p->w1 + (size_t)l * F * D, F}, {r->h3, p->w3 + (size_t)l * F * D, F}};
+		products(s, me, r, r->xb, D, up, 2, 1, swiglu_cols);
+		barrier(s, me);
+		prod down = {r->q, p->w2 + (size_t)l * D * F, D};
+		products(s, me, r, r->h1, F, &down, 1, 0, add_residual);
+		barrier(s, me);
 	}
 	/* only the rows whose next token is wanted go through the classifier */
 	if (!W) return;
-	for (int w = 0; w < W; w++)
-		memmove(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
-	rmsnorm_forward(r->xb, r->rstd, r->q, p->norm, W, D, c->norm_eps);
-	model_matmul(r->logits, r->xb, s->m, p->output, W, D, c->vocab_size);
+	share(me, W, &lo, &hi);
+	for (int w = lo; w < hi; w++) memcpy(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
+	rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->q + (size_t)lo * D, p->norm, hi - lo, D, c->norm_eps);
+	barrier(s, me);
+	prod head = {r->logits, p->output, c->vocab_size};
+	rows rw = *r;
+	rw.n = W;
+	products(s, me, &rw, r->xb, D, &head, 1, 0, NULL);
+	barrier(s, me);
+	sample_rows(s, r, me);
 }
 
 static int cand_desc(const void *a, const void *b) {
@@ -523,42 +751,98 @@ int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r) 
 	return t;
 }
 
-/* Sample the next token of each sequence r->slots[w] from logits row w. */
-static void sample_rows(lm_sampler *s, const rows *r) {
-	int V = s->m->cfg.vocab_size, W = r->w, bad = 0;
-	const int *slots = r->slots;
-#pragma omp parallel for schedule(dynamic, 1) if ((long)W * V >= 1L << 16) reduction(| : bad)
-	for (int w = 0; w < W; w++) {
-		int i = slots[w];
-		seq *q = &s->seqs[i];
-		double lp;
-		int t = sample_with(r->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
-				    s->cands + (size_t)i * V, &lp);
-		if (t < 0) { bad = 1; continue; }
-		q->logprob += lp;
-		q->lp[q->n_out] = lp;
-		q->out[q->n_out++] = t;
-		int stop = 0;
-		for (int j = 0; j < s->n_stop; j++) stop |= t == s->stop[j];
-		if (stop || (q->how.max_new > 0 && q->n_out >= q->how.max_new) ||
-		    q->len + 1 >= s->max_len) {
-			q->done = 1;
-			q->n_pending = 0;
-		} else {
-			q->pending[0] = t;
-			q->n_pending = 1;
-		}
+/* Sample the next token of the sequence r->slots[w] from logits row w; 0
+ * when the logits are not finite. */
+static int sample_one(lm_sampler *s, const rows *r, int w) {
+	int V = s->m->cfg.vocab_size, i = r->slots[w];
+	seq *q = &s->seqs[i];
+	double lp;
+	int t = sample_with(r->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
+			    s->cands + (size_t)i * V, &lp);
+	if (t < 0) return 0;
+	q->logprob += lp;
+	q->lp[q->n_out] = lp;
+	q->out[q->n_out++] = t;
+	int stop = 0;
+	for (int j = 0; j < s->n_stop; j++) stop |= t == s->stop[j];
+	if (stop || (q->how.max_new > 0 && q->n_out >= q->how.max_new) || q->len + 1 >= s->max_len) {
+		q->done = 1;
+		q->n_pending = 0;
+	} else {
+		q->pending[0] = t;
+		q->n_pending = 1;
 	}
-	/* after the loop's barrier: die runs exit, which must not race workers still sampling */
-	if (bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);
+	return 1;
 }
 
-/* Decode the chunk in s->r: forward, then sample its wanted rows. The products
- * of its few rows run on OpenBLAS's own threads (layers.c's matmul_forward). */
+static void sample_rows(lm_sampler *s, const rows *r, thr *me) {
+	int W = r->w, bad = 0;
+	if (me->nt > 1)
+		for (int w; (w = claim(s, me)) < W;) bad |= !sample_one(s, r, w);
+	else {
+#pragma omp parallel for schedule(dynamic, 1) if ((long)W * s->m->cfg.vocab_size >= 1L << 16) reduction(| : bad)
+		for (int w = 0; w < W; w++) bad |= !sample_one(s, r, w);
+	}
+	if (bad) atomic_store(&s->bad, 1);
+}
+
+/* Steps run on one thread or on a team of all: whichever has been faster
+ * per multiply-add lately, the other tried now and then, after 16 steps, then
+ * after twice as many each time it loses, up to 512. On a machine shared with
+ * other jobs (the kernel's autogroups then give this process its share of the
+ * cores, whatever its threads), a team's threads wait for each other at each
+ * of its ~50 barriers a token. Here, beside two other jobs, in alternate runs:
+ * batch 1 at 408-434 tok/s alone and 250-260 on a team of two; batch 64 at
+ * 2190-2750 alone and 2060-2570 on the team, either ahead from minute to
+ * minute. The bits do not depend on the choice. */
+static int team_size(lm_sampler *s, int most) {
+	int team;
+	if (!s->sec_per_mac[0]) team = 0;
+	else if (!s->sec_per_mac[1]) team = 1;
+	else {
+		team = s->sec_per_mac[1] < s->sec_per_mac[0];
+		if (--s->until_trial <= 0) team = !team;
+	}
+	return team ? most : 1;
+}
+
+/* a step's seconds per multiply-add on a team (or alone): a trial of the
+ * slower one that loses again is tried half as often */
+static void team_timed(lm_sampler *s, int team, double x) {
+	double *rate = &s->sec_per_mac[team];
+	int trial = s->until_trial <= 0;
+	if (trial) {
+		int lost = x >= s->sec_per_mac[!team];
+		s->trial_every = lost ? (s->trial_every < 512 ? 2 * s->trial_every : 512) : 16;
+		s->until_trial = s->trial_every;
+	}
+	*rate = *rate ? 0.75 * *rate + 0.25 * x : x;
+}
+
+/* Decode the chunk in s->r: forward, then sample its wanted rows. */
 static void decode(lm_sampler *s) {
 	rows *r = &s->r;
-	forward(s, r);
-	if (r->w) sample_rows(s, r);
+	const lm_config *c = &s->m->cfg;
+	long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
+		    (long)r->w * c->dim * c->vocab_size;
+	/* a team only for our own products (fp32), with work enough to share */
+	int most = omp_get_max_threads(), choose = !s->m->bf16 && macs >= 1L << 18 && most > 1;
+	int nt = choose ? team_size(s, most) : 1;
+	s->next[0] = s->next[1] = 0;
+	s->bad = 0;
+	double t = now_sec();
+	if (nt == 1) decode_thread(s, r, &(thr){0, 1, 0, 0});
+	else {
+#pragma omp parallel num_threads(nt)
+		{
+			/* the barrier's sense as the last step left it */
+			thr me = {omp_get_thread_num(), omp_get_num_threads(), atomic_load(&s->sense), 0};
+			decode_thread(s, r, &me);
+		}
+	}
+	if (choose) team_timed(s, nt > 1, (now_sec() - t) / macs);
+	/* after the region: die runs exit, which must not race workers still sampling */
+	if (s->bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);
 }
 
 int sampler_step(lm_sampler *s) {

@@ -4,10 +4,11 @@
  * Up to max_batch sequences live in slots and advance together: each step
  * feeds every active sequence's pending tokens (its whole prompt on the first
  * step, then its last sampled token) through the model as rows of one matrix,
- * so each projection is one sgemm over all of them, and samples one new token
- * per sequence. Each sequence has its own RNG, seeded when it starts, and no
- * computation mixes rows, so a sequence gives the same tokens whatever else is
- * in the batch. Rejection sampling (K completions of one prompt) and RL
+ * so each projection reads its weights once a step for all of them, and
+ * samples one new token per sequence. Each sequence has its own RNG, seeded
+ * when it starts, and no computation mixes rows (each sum runs in one order
+ * whatever the other rows), so with fp32 weights a sequence gives the same
+ * tokens and log-probabilities, to the bit, whatever else is in the batch. Rejection sampling (K completions of one prompt) and RL
  * rollouts drive this API directly:
  *
  *   lm_sampler *s = sampler_new(model, 64, 256);

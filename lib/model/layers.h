@@ -83,3 +83,24 @@ void crossentropy_forward_backward(float *logits, float *losses, const int *targ
 				   const float *weight, float grad_scale, int N, int V);
 
 #endif
+
+/* Decoding's kernels: the products and attention of a few rows (one new
+ * token per sequence), read straight from the weights without packing them.
+ * Each has an AVX-512, an AVX2 and a portable path, chosen at run time from
+ * what the CPU supports; all paths give the same bits.
+ *
+ * matmul_decode computes outputs j0..j1 of every row of
+ * out(N, OUT) = inp(N, IN)·w(OUT, IN)^T on the calling thread (callers split
+ * OUT between their threads). Each output is summed in one fixed order
+ * whatever N, the path or the split: element k goes to lane k mod 16 of 16
+ * fma chains, then the lanes are added pairwise (i + i+8, i + i+4, then
+ * (0+2) + (1+3)), so a row's result does not depend on the other rows. */
+void matmul_decode(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1);
+
+/* The path in use (DECODE_AVX512, DECODE_AVX2 or DECODE_PORTABLE) and its name. */
+enum { DECODE_AVX512, DECODE_AVX2, DECODE_PORTABLE };
+int decode_path(void);
+const char *decode_kernel(void);
+/* Use the named path ("avx512", "avx2", "portable") from now on (tests
+ * compare them); 0 when the CPU lacks it or the name is unknown. */
+int decode_use(const char *name);
