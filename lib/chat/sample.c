@@ -55,6 +55,7 @@ struct lm_sampler {
 	rows r;                         /* one forward chunk: s->rows of them at most */
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
+	float *xs;                      /* bf16 weights: a product's input as their kernels read it */
 	atomic_int arrived, sense;      /* the team's barrier (see barrier()) */
 	double sec_per_mac[2];          /* lately, a step's seconds per multiply-add alone and on a team */
 	int trial_every, until_trial;   /* steps between trials of the slower, and until the next */
@@ -139,6 +140,7 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	r->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
 	r->rstd = xalloc_aligned(R * sizeof(float));
 	r->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
+	if (m->bf16) s->xs = xalloc_aligned(bf16_split_floats(R, c->hidden_dim > c->dim ? c->hidden_dim : c->dim) * sizeof(float));
 	s->cands = xmalloc((size_t)max_batch * c->vocab_size * sizeof(cand));
 	s->probs = xmalloc((size_t)max_batch * c->vocab_size * sizeof(float));
 	return s;
@@ -157,6 +159,7 @@ void sampler_free(lm_sampler *s) {
 	free(r->tok); free(r->slot); free(r->pos); free(r->want); free(r->slots);
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
 	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
+	free(s->xs);
 	free(s);
 }
 
@@ -439,11 +442,11 @@ typedef struct prod { float *out; const float *w; int OUT; } prod;
 static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, int IN, const prod *p, int np,
 		     int together, void (*then)(lm_sampler *, const rows *, int, int)) {
 	int N = r->n;
-	if (s->m->bf16) {
-		/* bf16's kernels run on its own threads: the team is one thread then */
-		for (int i = 0; i < np; i++) model_matmul(p[i].out, inp, s->m, p[i].w, N, IN, p[i].OUT);
-		if (then) then(s, r, 0, p[0].OUT);
-		return;
+	const uint16_t *w16 = s->m->bf16;
+	if (w16) {
+		/* the input as bf16's kernels read it, once for the team */
+		if (me->t == 0) bf16_split(s->xs, inp, N, IN);
+		barrier(s, me);
 	}
 	int chunk[3], first[4] = {0};
 	for (int i = 0; i < np; i++) {
@@ -455,7 +458,8 @@ static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, in
 		while (c >= first[i + 1]) i++;
 		int j0 = (c - first[i]) * chunk[i], j1 = j0 + chunk[i] < p[i].OUT ? j0 + chunk[i] : p[i].OUT;
 		for (int k = together ? 0 : i; k < (together ? np : i + 1); k++)
-			matmul_decode(p[k].out, inp, p[k].w, N, IN, p[k].OUT, j0, j1);
+			if (w16) matmul_bf16_rows(p[k].out, s->xs, w16 + (p[k].w - s->m->block), N, IN, p[k].OUT, j0, j1);
+			else matmul_decode(p[k].out, inp, p[k].w, N, IN, p[k].OUT, j0, j1);
 		if (then) then(s, r, j0, j1);
 	}
 }
@@ -501,7 +505,7 @@ static void attend(lm_sampler *s, int l, const rows *r, thr *me) {
 		for (int i; (i = claim(s, me)) < NH;) attend_one(s, l, r, i);
 		return;
 	}
-	/* alone (bf16): OpenMP's threads, when there is enough work to pay for them */
+	/* alone: OpenMP's threads, when there is enough work to pay for them */
 	long work = 0;
 	for (int n = 0; n < r->n; n++) work += (long)(r->pos[n] + 1) * s->m->cfg.dim;
 #pragma omp parallel for schedule(dynamic, 1) if (work >= 1L << 16)
@@ -825,8 +829,8 @@ static void decode(lm_sampler *s) {
 	const lm_config *c = &s->m->cfg;
 	long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
 		    (long)r->w * c->dim * c->vocab_size;
-	/* a team only for our own products (fp32), with work enough to share */
-	int most = omp_get_max_threads(), choose = !s->m->bf16 && macs >= 1L << 18 && most > 1;
+	/* a team only with work enough to share */
+	int most = omp_get_max_threads(), choose = macs >= 1L << 18 && most > 1;
 	int nt = choose ? team_size(s, most) : 1;
 	s->next[0] = s->next[1] = 0;
 	s->bad = 0;

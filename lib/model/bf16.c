@@ -294,16 +294,10 @@ static void pool_grow(int n) {
 	}
 }
 
-/* inp rearranged as the kernels read it, in a buffer kept for the next product */
-static const float *x_split(const float *inp, int N, int IN) {
-	static float *xs;
-	static size_t cap;
+size_t bf16_split_floats(int N, int IN) { return (size_t)N * padded(IN); }
+
+void bf16_split(float *xs, const float *inp, int N, int IN) {
 	int P = padded(IN);
-	size_t need = (size_t)N * P;
-	if (need > cap) {
-		free(xs);
-		xs = xalloc_aligned((cap = need) * sizeof *xs);
-	}
 	for (int n = 0; n < N; n++) {
 		const float *x = inp + (size_t)n * IN;
 		float *y = xs + (size_t)n * P;
@@ -313,6 +307,22 @@ static const float *x_split(const float *inp, int N, int IN) {
 				y[k + 16 + i] = k + 2 * i + 1 < IN ? x[k + 2 * i + 1] : 0;
 			}
 	}
+}
+
+void matmul_bf16_rows(float *out, const float *xs, const uint16_t *w, int N, int IN, int OUT, int j0, int j1) {
+	KERNELS[kernel_now()].fn(out, xs, w, N, IN, OUT, j0, j1);
+}
+
+/* inp rearranged as the kernels read it, in a buffer kept for the next product */
+static const float *x_split(const float *inp, int N, int IN) {
+	static float *xs;
+	static size_t cap;
+	size_t need = bf16_split_floats(N, IN);
+	if (need > cap) {
+		free(xs);
+		xs = xalloc_aligned((cap = need) * sizeof *xs);
+	}
+	bf16_split(xs, inp, N, IN);
 	return xs;
 }
 

@@ -44,6 +44,14 @@ static inline float bf16_float(uint16_t h) {
 /* out(N, OUT) = inp(N, IN) · w(OUT, IN)^T with w in bf16. */
 void matmul_forward_bf16(float *out, const float *inp, const uint16_t *w, int N, int IN, int OUT);
 
+/* A team's share of a product (lm-sample's decoding): the input rearranged
+ * once as the kernels read it, bf16_split_floats(N, IN) floats at xs, then
+ * outputs j0..j1 of every row of out(N, OUT) = inp·w^T on the calling thread,
+ * in matmul_forward_bf16's order (the same bits however the rows are split). */
+size_t bf16_split_floats(int N, int IN);
+void bf16_split(float *xs, const float *inp, int N, int IN);
+void matmul_bf16_rows(float *out, const float *xs, const uint16_t *w, int N, int IN, int OUT, int j0, int j1);
+
 /* The kernel in use: "avx512", "avx2" or "portable". */
 const char *bf16_kernel(void);
 /* Use the named kernel from now on (tests compare them); 0 when the CPU
