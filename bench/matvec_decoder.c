@@ -16,7 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct { int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; } Config;
+#include "llama2c_file.h"
 
 typedef struct {
 	float *token_embedding_table, *rms_att_weight, *wq, *wk, *wv, *wo, *rms_ffn_weight, *w1, *w2, *w3,
@@ -57,18 +57,9 @@ static void matmul(float *xout, const float *x, const float *w, int n, int d) {
 
 int main(int argc, char **argv) {
 	if (argc < 3) { fprintf(stderr, "usage: matvec_decoder MODEL.bin TOKENS [SEED]\n"); return 2; }
-	FILE *f = fopen(argv[1], "rb");
-	if (!f) { perror(argv[1]); return 1; }
 	Config p;
-	if (fread(&p, sizeof p, 1, f) != 1) { fprintf(stderr, "%s: short header\n", argv[1]); return 1; }
-	int shared = p.vocab_size > 0;
-	p.vocab_size = abs(p.vocab_size);
-	fseek(f, 0, SEEK_END);
-	long bytes = ftell(f) - (long)sizeof p;
-	fseek(f, sizeof p, SEEK_SET);
-	float *data = malloc(bytes);
-	if (!data || fread(data, 1, bytes, f) != (size_t)bytes) { fprintf(stderr, "%s: cannot read\n", argv[1]); return 1; }
-	fclose(f);
+	int shared;
+	float *data = llama2c_read(argv[1], &p, &shared);
 	int hs = p.dim / p.n_heads, kv_dim = p.dim * p.n_kv_heads / p.n_heads, kv_mul = p.n_heads / p.n_kv_heads;
 	size_t L = p.n_layers;
 	Weights w;

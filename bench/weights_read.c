@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-typedef struct { int dim, hidden_dim, n_layers, n_heads, n_kv_heads, vocab_size, seq_len; } Config;
+#include "llama2c_file.h"
 
 static double now(void) {
 	struct timespec t;
@@ -28,18 +28,9 @@ static double now(void) {
 
 int main(int argc, char **argv) {
 	if (argc != 3) { fprintf(stderr, "usage: weights_read MODEL.bin TOKENS\n"); return 2; }
-	FILE *f = fopen(argv[1], "rb");
-	if (!f) { perror(argv[1]); return 1; }
 	Config p;
-	if (fread(&p, sizeof p, 1, f) != 1) { fprintf(stderr, "%s: short header\n", argv[1]); return 1; }
-	int shared = p.vocab_size > 0;
-	p.vocab_size = abs(p.vocab_size);
-	fseek(f, 0, SEEK_END);
-	long bytes = ftell(f) - (long)sizeof p;
-	fseek(f, sizeof p, SEEK_SET);
-	float *data = aligned_alloc(64, (bytes + 63) / 64 * 64);
-	if (!data || fread(data, 1, bytes, f) != (size_t)bytes) { fprintf(stderr, "%s: cannot read\n", argv[1]); return 1; }
-	fclose(f);
+	int shared;
+	float *data = llama2c_read(argv[1], &p, &shared);
 	size_t D = p.dim, F = p.hidden_dim, L = p.n_layers, KV = D * p.n_kv_heads / p.n_heads, V = p.vocab_size;
 	/* the matrices as the file lays them out (matvec_decoder's reading of it) */
 	float *emb = data, *wq = emb + V * D + L * D, *wk = wq + L * D * D, *wv = wk + L * D * KV, *wo = wv + L * D * KV;

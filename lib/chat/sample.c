@@ -8,6 +8,7 @@
 #include "sample.h"
 #include "bf16.h"
 #include "layers.h"
+#include "simd.h"
 #include "util.h"
 #include <math.h>
 #include <stdlib.h>
@@ -374,16 +375,16 @@ static AVX2 void wsum_avx2(float *o, const float *a, const float *v, int T, int 
 
 static void scores(float *a, const float *q, const float *kb, int hd, int nb, float scale) {
 	switch (decode_path()) {
-	case DECODE_AVX512: scores_avx512(a, q, kb, hd, nb, scale); return;
-	case DECODE_AVX2: scores_avx2(a, q, kb, hd, nb, scale); return;
+	case SIMD_AVX512: scores_avx512(a, q, kb, hd, nb, scale); return;
+	case SIMD_AVX2: scores_avx2(a, q, kb, hd, nb, scale); return;
 	default: scores_portable(a, q, kb, hd, nb, scale);
 	}
 }
 
 static void wsum(float *o, const float *a, const float *v, int T, int hd) {
 	switch (decode_path()) {
-	case DECODE_AVX512: wsum_avx512(o, a, v, T, hd); return;
-	case DECODE_AVX2: wsum_avx2(o, a, v, T, hd); return;
+	case SIMD_AVX512: wsum_avx512(o, a, v, T, hd); return;
+	case SIMD_AVX2: wsum_avx2(o, a, v, T, hd); return;
 	default: wsum_portable(o, a, v, T, hd);
 	}
 }

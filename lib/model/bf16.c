@@ -1,6 +1,7 @@
 /* bf16: the weights' conversion, the bf16 matmul kernels and the threads that
  * share a product (see bf16.h). */
 #include "bf16.h"
+#include "simd.h"
 #include "layers.h"
 #include "util.h"
 #include <errno.h>
@@ -176,47 +177,21 @@ static AVX2 void mm_avx2(float *out, const float *xs, const uint16_t *w, int N, 
 /* ---- the kernel in use ---- */
 
 typedef void mm_fn(float *, const float *, const uint16_t *, int, int, int, int, int);
-static const struct { const char *name, *cpu[3]; mm_fn *fn; } KERNELS[] = {
-	{"avx512", {"avx512f", "avx512bw", "avx512vl"}, mm_avx512},
-	{"avx2", {"avx2", "fma"}, mm_avx2},
-	{"portable", {0}, mm_portable},
-};
-enum { N_KERNELS = sizeof KERNELS / sizeof *KERNELS };
+static mm_fn *const KERNELS[SIMD_PATHS] = {[SIMD_AVX512] = mm_avx512, [SIMD_AVX2] = mm_avx2, [SIMD_PORTABLE] = mm_portable};
 static int kernel = -1;
 
-static int cpu_has(int k) {
-	__builtin_cpu_init();
-	for (int i = 0; i < 3 && KERNELS[k].cpu[i]; i++) {
-		/* __builtin_cpu_supports wants a literal */
-		const char *f = KERNELS[k].cpu[i];
-		int ok = !strcmp(f, "avx512f") ? __builtin_cpu_supports("avx512f")
-			 : !strcmp(f, "avx512bw") ? __builtin_cpu_supports("avx512bw")
-			 : !strcmp(f, "avx512vl") ? __builtin_cpu_supports("avx512vl")
-			 : !strcmp(f, "avx2") ? __builtin_cpu_supports("avx2")
-			 : !strcmp(f, "fma") ? __builtin_cpu_supports("fma") : 0;
-		if (!ok) return 0;
-	}
-	return 1;
-}
-
 static int kernel_now(void) {
-	if (kernel < 0) {
-		int k = 0;
-		while (!cpu_has(k)) k++;   /* the portable one always runs */
-		kernel = k;
-	}
+	if (kernel < 0) kernel = simd_best();
 	return kernel;
 }
 
-const char *bf16_kernel(void) { return KERNELS[kernel_now()].name; }
+const char *bf16_kernel(void) { return simd_name(kernel_now()); }
 
 int bf16_use(const char *name) {
-	for (int k = 0; k < N_KERNELS; k++)
-		if (!strcmp(name, KERNELS[k].name) && cpu_has(k)) {
-			kernel = k;
-			return 1;
-		}
-	return 0;
+	int p = simd_path(name);
+	if (p < 0 || !simd_runs(p)) return 0;
+	kernel = p;
+	return 1;
 }
 
 /* ---- the threads that share a product ----
@@ -310,7 +285,7 @@ void bf16_split(float *xs, const float *inp, int N, int IN) {
 }
 
 void matmul_bf16_rows(float *out, const float *xs, const uint16_t *w, int N, int IN, int OUT, int j0, int j1) {
-	KERNELS[kernel_now()].fn(out, xs, w, N, IN, OUT, j0, j1);
+	KERNELS[kernel_now()](out, xs, w, N, IN, OUT, j0, j1);
 }
 
 /* inp rearranged as the kernels read it, in a buffer kept for the next product */
@@ -331,7 +306,7 @@ static const float *x_split(const float *inp, int N, int IN) {
 
 void matmul_forward_bf16(float *out, const float *inp, const uint16_t *w, int N, int IN, int OUT) {
 	static uint32_t products;
-	job j = {out, x_split(inp, N, IN), w, N, IN, OUT, OUT, 1, KERNELS[kernel_now()].fn};
+	job j = {out, x_split(inp, N, IN), w, N, IN, OUT, OUT, 1, KERNELS[kernel_now()]};
 	int threads = omp_get_max_threads();
 	if (threads < 2 || omp_in_parallel() || (long)N * IN * OUT < PAR_MIN_MACS) {
 		j.fn(out, j.xs, w, N, IN, OUT, 0, OUT);

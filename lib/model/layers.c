@@ -1,4 +1,5 @@
 #include "layers.h"
+#include "simd.h"
 #include "util.h"
 #include <cblas.h>
 #include <math.h>
@@ -735,42 +736,23 @@ static DEC_AVX2 void mmd_avx2(float *out, const float *inp, const float *w, int 
 }
 
 typedef void mmd_fn(float *, const float *, const float *, int, int, int, int, int);
-static const struct { const char *name; mmd_fn *fn; } DECODE[] = {
-	[DECODE_AVX512] = {"avx512", mmd_avx512},
-	[DECODE_AVX2] = {"avx2", mmd_avx2},
-	[DECODE_PORTABLE] = {"portable", mmd_portable},
-};
+static mmd_fn *const DECODE[SIMD_PATHS] = {[SIMD_AVX512] = mmd_avx512, [SIMD_AVX2] = mmd_avx2, [SIMD_PORTABLE] = mmd_portable};
 static int decode_now = -1;
 
-static int decode_runs(int p) {
-	__builtin_cpu_init();
-	switch (p) {
-	case DECODE_AVX512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
-	case DECODE_AVX2: return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-	default: return 1;
-	}
-}
-
 int decode_path(void) {
-	if (decode_now < 0) {
-		int p = 0;
-		while (!decode_runs(p)) p++;
-		decode_now = p;
-	}
+	if (decode_now < 0) decode_now = simd_best();
 	return decode_now;
 }
 
-const char *decode_kernel(void) { return DECODE[decode_path()].name; }
+const char *decode_kernel(void) { return simd_name(decode_path()); }
 
 int decode_use(const char *name) {
-	for (int p = 0; p <= DECODE_PORTABLE; p++)
-		if (!strcmp(name, DECODE[p].name) && decode_runs(p)) {
-			decode_now = p;
-			return 1;
-		}
-	return 0;
+	int p = simd_path(name);
+	if (p < 0 || !simd_runs(p)) return 0;
+	decode_now = p;
+	return 1;
 }
 
 void matmul_decode(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
-	DECODE[decode_path()].fn(out, inp, w, N, IN, OUT, j0, j1);
+	DECODE[decode_path()](out, inp, w, N, IN, OUT, j0, j1);
 }

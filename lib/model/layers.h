@@ -97,8 +97,7 @@ void crossentropy_forward_backward(float *logits, float *losses, const int *targ
  * (0+2) + (1+3)), so a row's result does not depend on the other rows. */
 void matmul_decode(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1);
 
-/* The path in use (DECODE_AVX512, DECODE_AVX2 or DECODE_PORTABLE) and its name. */
-enum { DECODE_AVX512, DECODE_AVX2, DECODE_PORTABLE };
+/* The path in use (simd.h's SIMD_AVX512, SIMD_AVX2 or SIMD_PORTABLE) and its name. */
 int decode_path(void);
 const char *decode_kernel(void);
 /* Use the named path ("avx512", "avx2", "portable") from now on (tests

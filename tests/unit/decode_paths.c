@@ -7,6 +7,7 @@
 #include "layers.h"
 #include "rng.h"
 #include "sample.h"
+#include "sampling_mix.h"
 #include "util.h"
 #include <omp.h>
 #include <string.h>
@@ -74,17 +75,7 @@ static void products(void) {
 #define LEN 80
 typedef struct { int32_t ids[LEN]; int n; double lp; } result;
 
-static lm_sampling how_for(int i) {
-	lm_sampling h = {0};
-	switch (i % 4) {
-	case 0: h.temperature = 0; break;
-	case 1: h.temperature = 1.0f; break;
-	case 2: h.temperature = 0.8f; h.top_k = 5; break;
-	case 3: h.temperature = 1.2f; h.top_p = 0.9f; break;
-	}
-	h.max_new = 40 + i % 7;
-	return h;
-}
+static lm_sampling how_for(int i) { return sampling_mix(i, 40); }
 
 /* NSEQ sequences decoded together (or each alone), prompts of 1 to 20 tokens */
 static void run(const lm_model *m, int together, result *res) {

@@ -3,6 +3,7 @@
  * one forward chunk are fed correctly; stop ids and max_new end sequences. */
 #include "tap.h"
 #include "sample.h"
+#include "sampling_mix.h"
 #include "util.h"
 #include <string.h>
 
@@ -11,18 +12,7 @@
 
 typedef struct { int32_t ids[LEN]; int n; double lp; } result;
 
-static lm_sampling how_for(int i) {
-	/* every sampler and a few temperatures, spread over the batch */
-	lm_sampling h = {0};
-	switch (i % 4) {
-	case 0: h.temperature = 0; break;
-	case 1: h.temperature = 1.0f; break;
-	case 2: h.temperature = 0.8f; h.top_k = 5; break;
-	case 3: h.temperature = 1.2f; h.top_p = 0.9f; break;
-	}
-	h.max_new = 20 + i % 7;
-	return h;
-}
+static lm_sampling how_for(int i) { return sampling_mix(i, 20); }
 
 static void prompt_for(int i, int32_t *p, int *n) {
 	*n = 1 + (i * 7) % 13;
