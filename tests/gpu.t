@@ -1,7 +1,8 @@
 #!/bin/sh
 # --device cuda: refused cleanly where it cannot run; on a GPU, a run repeats
 # byte for byte, resumes exactly after SIGTERM, and continues across devices
-# (CPU -> GPU -> CPU) with the CPU's files; lm-sft trains there too.
+# (CPU -> GPU -> CPU) with the CPU's files; lm-sft trains there too; lm-sample
+# and lm-chat decode there as on the CPU.
 . "$(dirname "$0")/lib.sh"
 
 recurrence_shard 20000 64 1 >train.bin
@@ -20,6 +21,9 @@ verdict "--precision without --device cuda is refused"
 reason="--precision fp16: bf16, tf32 or fp32"
 refused lm-pretrain $MODEL $RUN --device cuda --precision fp16 -o x.st train.bin
 verdict "--precision: an unknown one is refused"
+reason="--device tpu: cpu or cuda"
+refused lm-sample --device tpu --ids x.st
+verdict "lm-sample --device: an unknown device is refused"
 reason="lm-rm train runs on the CPU only"
 refused lm-rm train --device cuda --init x.st --tokenizer x.model -o y.st pairs.jsonl
 verdict "lm-rm train --device cuda: refused (CPU only so far)"
@@ -28,6 +32,11 @@ if lm-pretrain --version | grep -q 'GPU: no '; then
 	fails_cleanly lm-pretrain $MODEL $RUN --device cuda -o x.st train.bin
 	verdict "--device cuda without a GPU: refused, nothing written"
 	is "the reason names what is missing" "$(grep -c 'lm-pretrain: --device cuda: no ' "$T/.err")" 1
+	printf '{"dim":32,"n_layers":2,"n_heads":4,"vocab_size":64,"hidden_dim":48,"max_seq_len":64}' >cfg.json
+	lm-convert --init cfg.json --seed 5 r.st
+	fails_cleanly lm-sample --device cuda --ids r.st
+	verdict "lm-sample --device cuda without a GPU: refused"
+	is "  saying why" "$(grep -c 'lm-sample: --device cuda: no ' "$T/.err")" 1
 	_n=$((_n + 1))
 	echo "ok $_n # SKIP the GPU runs: $(lm-pretrain --version | sed 's/.*GPU: //')"
 	done_testing
@@ -77,5 +86,23 @@ if [ -r "$ASSETS/tok512.model" ]; then
 	n=$(tail -1 sc.jsonl | grep -o '"step":[0-9]*' | cut -d: -f2)
 	ok "the same losses (step $n: $(loss_at s.jsonl $n), CPU $(loss_at sc.jsonl $n))" \
 		perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-4 * $ARGV[1])' "$(loss_at s.jsonl $n)" "$(loss_at sc.jsonl $n)"
+fi
+
+# decoding: sampled tokens at batch 7 on the GPU are the CPU's at batch 1
+printf '{"dim":32,"n_layers":2,"n_heads":4,"n_kv_heads":2,"vocab_size":64,"hidden_dim":48,"max_seq_len":64}' >cfg.json
+lm-convert --init cfg.json --seed 5 r.st
+lm-sample --ids -t 1 -k 20 -P 0.95 -n 12 -c 24 -s 7 -b 1 r.st >b1.txt
+ok "lm-sample --device cuda: batch 7 samples as the CPU's batch 1" \
+	sh -c 'lm-sample --device cuda --ids -t 1 -k 20 -P 0.95 -n 12 -c 24 -s 7 -b 7 r.st | cmp - b1.txt'
+if [ -r "$ASSETS/stories260K.bin" ] && [ -r "$ASSETS/tok512.model" ]; then
+	S=$ASSETS/stories260K.bin
+	ok "lm-sample --device cuda: stories260K's greedy 200 ids, run.c's" \
+		sh -c "lm-sample --device cuda -t 0 -n 200 --ids $S | cmp - $ASSETS/stories260K_greedy200_token_ids.txt"
+	printf '%s\n' '{"messages":[{"role":"user","content":"Once upon a time"}]}' \
+		'{"messages":[{"role":"user","content":"Tom had a dog"}]}' \
+		'{"messages":[{"role":"user","content":"The sun was hot and the sky"}]}' >p.jsonl
+	lm-chat -m $S -t $ASSETS/tok512.model --seed 3 --max-new 40 -b 2 -i p.jsonl -o cpu.jsonl
+	ok "lm-chat --device cuda: the CPU's replies" sh -c \
+		"lm-chat --device cuda -m $S -t $ASSETS/tok512.model --seed 3 --max-new 40 -b 2 -i p.jsonl | cmp - cpu.jsonl"
 fi
 done_testing

@@ -18,7 +18,7 @@
 
 static const char *USAGE =
 	"-m model -t tokenizer [--system text] [--temperature T] [--top-p P]\n"
-	"       [--seed N] [--max-new N] [-b batch] [--weights f32|bf16] [-v] [-i chat.jsonl] [-o replies.jsonl]\n"
+	"       [--seed N] [--max-new N] [-b batch] [--weights f32|bf16] [--device cpu|cuda] [-v] [-i chat.jsonl] [-o replies.jsonl]\n"
 	"       [--skip-bad]";
 
 static const lm_model *model;
@@ -26,7 +26,8 @@ static const char *model_path;
 static const lm_tokenizer *tok;
 static lm_sampling how = {.temperature = 0.6f, .top_p = 0.9f};
 static unsigned long long seed = 0;
-static int reply_room;   /* positions kept free for the answer when turns are dropped */
+static int reply_room;
+static int cuda;         /* --device cuda */   /* positions kept free for the answer when turns are dropped */
 
 static volatile sig_atomic_t interrupted;
 static void on_sigint(int sig) { interrupted = 1; }
@@ -74,6 +75,7 @@ static void run_jsonl(const char *in_path, const char *out_path, int batch, int 
 	lm_out *o = out_open(out_path, -1);
 	lm_sampler *s = sampler_new(model, batch, model->cfg.max_seq_len);
 	sampler_name(s, model_path);
+	if (cuda) sampler_gpu(s);
 	int32_t eos = tok_eos(tok);
 	sampler_stop_ids(s, &eos, 1);
 	chat_dialog *pending = xcalloc(batch, sizeof *pending);
@@ -199,6 +201,7 @@ static void run_terminal(const char *system, int verbose) {
 	chat_tokens tk = {0};
 	lm_sampler *s = sampler_new(model, 1, model->cfg.max_seq_len);
 	sampler_name(s, model_path);
+	if (cuda) sampler_gpu(s);
 	int32_t eos = tok_eos(tok);
 	sampler_stop_ids(s, &eos, 1);
 	char *msg = NULL;
@@ -278,7 +281,7 @@ int main(int argc, char **argv) {
 		{"max-new", required_argument, 0, 'n'}, {"batch", required_argument, 0, 'b'},
 		{"input", required_argument, 0, 'i'}, {"output", required_argument, 0, 'o'},
 		{"skip-bad", no_argument, 0, 'K'}, {"verbose", no_argument, 0, 'v'},
-		{"weights", required_argument, 0, 'W'}, {0, 0, 0, 0}};
+		{"weights", required_argument, 0, 'W'}, {"device", required_argument, 0, 'D'}, {0, 0, 0, 0}};
 	const char *tok_path = NULL, *system = NULL, *in = NULL, *out = "-", *weights = "f32";
 	int batch = 8, skip_bad = 0, verbose = 0, c;
 	while ((c = getopt_long(argc, argv, "m:t:i:o:b:n:s:v", opts, NULL)) != -1) {
@@ -296,6 +299,7 @@ int main(int argc, char **argv) {
 		case 'K': skip_bad = 1; break;
 		case 'v': verbose = 1; break;
 		case 'W': weights = optarg; break;
+		case 'D': cuda = parse_device(optarg); break;
 		default: usage_exit(USAGE);
 		}
 	}

@@ -15,7 +15,7 @@
 
 static const char *USAGE =
 	"[-jv] [-t temp] [-k top_k] [-P top_p] [-n tokens] [-c count] [-s seed] [-b batch]\n"
-	"\t[--weights f32|bf16] [--tokenizer FILE] [-p TEXT | -i PROMPTS.jsonl] [--ids] [-o OUT] MODEL";
+	"\t[--weights f32|bf16] [--device cpu|cuda] [--tokenizer FILE] [-p TEXT | -i PROMPTS.jsonl] [--ids] [-o OUT] MODEL";
 
 /* CPU seconds of all the process's threads, steadier than wall time on a shared machine. */
 static double cpu_sec(void) {
@@ -137,12 +137,13 @@ int main(int argc, char **argv) {
 		{"tokenizer", required_argument, 0, 'T'},
 		{"ids", no_argument, 0, 'I'},
 		{"weights", required_argument, 0, 'W'},
+		{"device", required_argument, 0, 'D'},
 		{0, 0, 0, 0},
 	};
 	lm_sampling how = {.temperature = 1, .top_p = 1};
 	long long n_new = 256, count = 1, seed = 42, batch = 64;
 	const char *prompt = NULL, *input = NULL, *output = "-", *tok_path = NULL, *weights = "f32";
-	int json = 0, verbose = 0, ids_only = 0, c;
+	int json = 0, verbose = 0, ids_only = 0, cuda = 0, c;
 	while ((c = getopt_long(argc, argv, "t:k:P:n:c:s:b:p:i:o:jv", opts, NULL)) != -1) {
 		switch (c) {
 		case 't': how.temperature = parse_float("-t", optarg); break;
@@ -160,6 +161,7 @@ int main(int argc, char **argv) {
 		case 'T': tok_path = optarg; break;
 		case 'I': ids_only = 1; break;
 		case 'W': weights = optarg; break;
+		case 'D': cuda = parse_device(optarg); break;
 		default: usage_exit(USAGE);
 		}
 	}
@@ -234,6 +236,7 @@ int main(int argc, char **argv) {
 	lm_out *o = out_open(output, -1);
 	lm_sampler *s = sampler_new(m, batch, max_len);
 	sampler_name(s, argv[optind]);
+	if (cuda) sampler_gpu(s);
 	/* EOS ends a sequence, and so does BOS: a new document begins (run.c's rule) */
 	int32_t stop[2];
 	int n_stop = 0;

@@ -525,6 +525,11 @@ double parse_float(const char *opt, const char *s) {
 	return v;
 }
 
+int parse_device(const char *s) {
+	if (strcmp(s, "cpu") && strcmp(s, "cuda")) die("--device %s: cpu or cuda", s);
+	return !strcmp(s, "cuda");
+}
+
 _Noreturn void usage_exit(const char *usage) {
 	fprintf(stderr, "usage: %s %s\n", lm_progname, usage);
 	exit(2);

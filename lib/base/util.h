@@ -108,6 +108,8 @@ double now_sec(void);
 /* Parse numbers from option strings or die naming the option. */
 long long parse_int(const char *opt, const char *s);
 double parse_float(const char *opt, const char *s);
+/* --device: 1 for cuda, 0 for cpu, or die naming the choices. */
+int parse_device(const char *s);
 
 /* Standard --help / --version handling for a tool: prints usage or version and
  * exits 0 when argv[1] is one of them. usage is the one-line synopsis text. */

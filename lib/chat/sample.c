@@ -7,6 +7,7 @@
  * that runs a step, and the samplers. */
 #include "sample.h"
 #include "bf16.h"
+#include "gpu.h"
 #include "layers.h"
 #include "simd.h"
 #include "util.h"
@@ -62,6 +63,7 @@ struct lm_sampler {
 	int trial_every, until_trial;   /* steps between trials of the slower, and until the next */
 	atomic_int next[2];             /* the next item of a phase, two phases in turn */
 	atomic_int bad;                 /* a row's logits were not finite */
+	gpu_decode *gpu;                /* sampler_gpu: the model's rows run there */
 };
 
 /* The cache of one head of one sequence in one layer: ld·hd floats. Keys lie
@@ -161,7 +163,17 @@ void sampler_free(lm_sampler *s) {
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
 	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
 	free(s->xs);
+	gpu_decode_close(s->gpu);
 	free(s);
+}
+
+void sampler_gpu(lm_sampler *s) {
+	for (int i = 0; i < s->max_batch; i++)
+		if (s->seqs[i].busy) die("sampler_gpu: called after sampler_start");
+	s->gpu = gpu_decode_open(s->m, s->max_batch, s->max_len, s->rows, s->m->bf16 != NULL);
+	free(s->kcache);
+	free(s->vcache);
+	s->kcache = s->vcache = NULL;
 }
 
 void sampler_name(lm_sampler *s, const char *name) {
@@ -828,6 +840,13 @@ static void team_timed(lm_sampler *s, int team, double x) {
 static void decode(lm_sampler *s) {
 	rows *r = &s->r;
 	const lm_config *c = &s->m->cfg;
+	if (s->gpu) {
+		s->bad = 0;
+		gpu_decode_rows(s->gpu, r->n, r->tok, r->slot, r->pos, r->w, r->want, r->logits);
+		sample_rows(s, r, &(thr){0, 1, 0, 0});
+		if (s->bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);
+		return;
+	}
 	long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
 		    (long)r->w * c->dim * c->vocab_size;
 	/* a team only with work enough to share */

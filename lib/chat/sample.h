@@ -39,6 +39,12 @@ typedef struct lm_sampler lm_sampler;
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len);
 void sampler_free(lm_sampler *s);
 
+/* Decode on the GPU from now on (gpu.h; dies without one): the weights
+ * and the KV cache move to device memory, the samplers stay here. Products
+ * in fp32, or in bf16 (activations rounded too) when m's weights are bf16
+ * (model_weights). Call before the first sampler_start. */
+void sampler_gpu(lm_sampler *s);
+
 /* What messages call the model, its file: non-finite logits (NaN or infinite
  * weights, or activations that overflow) are an error naming it. Default "sampler". */
 void sampler_name(lm_sampler *s, const char *name);

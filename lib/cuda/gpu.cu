@@ -457,14 +457,20 @@ static const __nv_bfloat16 *wbf(const gpu_train *g, const float *w) { return g->
  * (K, N); ta/tb: A is stored (K, M) / B is stored (N, K). Row-major C =
  * op(A)·op(B) is column-major C^T = op(B)^T·op(A)^T, hence the swap. In bf16
  * A and B are bf16 (a16, b16), else fp32 (a, b). */
-static void gemm(gpu_train *g, int ta, int tb, int M, int N, int K, const float *a, const __nv_bfloat16 *a16, int lda,
-		 const float *b, const __nv_bfloat16 *b16, int ldb, float beta, float *C, int ldc) {
+static void gemm_on(cublasHandle_t h, int bf16, int ta, int tb, int M, int N, int K, const float *a,
+		    const __nv_bfloat16 *a16, int lda, const float *b, const __nv_bfloat16 *b16, int ldb, float beta,
+		    float *C, int ldc) {
 	float alpha = 1.0f;
 	cublasOperation_t oa = tb ? CUBLAS_OP_T : CUBLAS_OP_N, ob = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-	if (g->prec != GPU_BF16) CB(cb.sgemm(g->h, oa, ob, N, M, K, &alpha, b, ldb, a, lda, &beta, C, ldc));
+	if (!bf16) CB(cb.sgemm(h, oa, ob, N, M, K, &alpha, b, ldb, a, lda, &beta, C, ldc));
 	else
-		CB(cb.gemmex(g->h, oa, ob, N, M, K, &alpha, b16, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C,
+		CB(cb.gemmex(h, oa, ob, N, M, K, &alpha, b16, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C,
 			     CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+}
+
+static void gemm(gpu_train *g, int ta, int tb, int M, int N, int K, const float *a, const __nv_bfloat16 *a16, int lda,
+		 const float *b, const __nv_bfloat16 *b16, int ldb, float beta, float *C, int ldc) {
+	gemm_on(g->h, g->prec == GPU_BF16, ta, tb, M, N, K, a, a16, lda, b, b16, ldb, beta, C, ldc);
 }
 
 /* An activation's bf16 copy in scratch (bf16 products only; NULL otherwise). */
@@ -816,5 +822,207 @@ void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float gf) {
 		t = z;
 	}
 	if (g->prec == GPU_BF16) to_bf16(g->pb, g->params, (long)g->n_params);
+	CK(cudaGetLastError());
+}
+
+/* ---- decoding: sample.c's forward chunks on the GPU ---- */
+
+struct gpu_decode {
+	lm_config c;
+	int max_batch, max_len, R, hd, qd, kvd, bf16;
+	cublasHandle_t h;
+	char *mem;                      /* the one allocation */
+	float *params;
+	lm_params P;
+	__nv_bfloat16 *pb, *ab;         /* bf16: the weights; an activation's copy */
+	float *kc, *vc;                 /* the cache: (L, max_batch, n_kv_heads, max_len, hd) each */
+	float *x, *xb, *q, *k, *v, *ao, *o, *h1, *h3, *rstd, *hw, *hn, *logits, *rope_cos, *rope_sin;
+	int *rows;                      /* tok, slot, pos, want: R each */
+	int *h_rows;
+};
+
+/* keys and values of n new rows into their sequences' cache at layer l */
+__global__ static void k_cache_put(float *kc, float *vc, const float *k, const float *v, const int *slot,
+				   const int *pos, int n, int NKV, int hd, int max_batch, int max_len, int l) {
+	long i = (long)blockIdx.x * blockDim.x + threadIdx.x, kvd = (long)NKV * hd;
+	if (i >= n * kvd) return;
+	int r = (int)(i / kvd), e = (int)(i % kvd), kh = e / hd;
+	size_t at = ((((size_t)l * max_batch + slot[r]) * NKV + kh) * max_len + pos[r]) * hd + e % hd;
+	kc[at] = k[i];
+	vc[at] = v[i];
+}
+
+/* Attention of new row r, head h over its sequence's cache (positions
+ * 0..pos[r], its own key included), a block of DEC_WARPS warps a (row,
+ * head): warp w takes positions w, w + DEC_WARPS, ..., each with its running
+ * max, sum and weighted values, combined at the end as FlashDecoding does. */
+#define DEC_WARPS 8
+__global__ static void k_att_decode(float *out, const float *q, const float *kc, const float *vc, const int *slot,
+				    const int *pos, int NH, int NKV, int hd, int max_batch, int max_len, int l, float scale) {
+	__shared__ float smx[DEC_WARPS], ssum[DEC_WARPS], sacc[DEC_WARPS][32 * ATT_E];
+	int r = blockIdx.x / NH, h = blockIdx.x % NH, kh = h / (NH / NKV);
+	int lane = threadIdx.x % 32, w = threadIdx.x / 32;
+	const float *qr = q + ((long)r * NH + h) * hd;
+	size_t base = (((size_t)l * max_batch + slot[r]) * NKV + kh) * max_len * hd;
+	float qv[ATT_E], acc[ATT_E];
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		qv[e] = d < hd ? qr[d] : 0.0f;
+		acc[e] = 0;
+	}
+	float mx = -INFINITY, sum = 0;
+	for (int s = w; s <= pos[r]; s += DEC_WARPS) {
+		const float *kr = kc + base + (size_t)s * hd, *vr = vc + base + (size_t)s * hd;
+		float dot = 0;
+		for (int e = 0; e < ATT_E; e++) {
+			int d = lane + 32 * e;
+			if (d < hd) dot += qv[e] * kr[d];
+		}
+		dot = warp_sum(dot) * scale;
+		float nm = fmaxf(mx, dot), c = expf(mx - nm), p = expf(dot - nm);
+		sum = sum * c + p;
+		for (int e = 0; e < ATT_E; e++) {
+			int d = lane + 32 * e;
+			if (d < hd) acc[e] = acc[e] * c + p * vr[d];
+		}
+		mx = nm;
+	}
+	if (lane == 0) smx[w] = mx, ssum[w] = sum;
+	for (int e = 0; e < ATT_E; e++) sacc[w][lane + 32 * e] = acc[e];
+	__syncthreads();
+	if (w) return;
+	float M = -INFINITY, S = 0;
+	for (int i = 0; i < DEC_WARPS; i++) M = fmaxf(M, smx[i]);
+	float f[DEC_WARPS];
+	for (int i = 0; i < DEC_WARPS; i++) f[i] = ssum[i] ? expf(smx[i] - M) : 0.0f, S += ssum[i] * f[i];
+	float *o = out + ((long)r * NH + h) * hd;
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		if (d >= hd) continue;
+		float a = 0;
+		for (int i = 0; i < DEC_WARPS; i++) a += sacc[i][d] * f[i];
+		o[d] = a / S;
+	}
+}
+
+__global__ static void k_gather_rows(float *dst, const float *src, const int *which, int C) {
+	long n = blockIdx.x;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) dst[n * C + i] = src[(long)which[n] * C + i];
+}
+
+/* out(n, OUT) = inp(n, IN)·w(OUT, IN)^T, in bf16 when the weights are */
+static void dmm(gpu_decode *d, float *out, const float *inp, const float *w, int n, int IN, int OUT) {
+	const __nv_bfloat16 *a16 = NULL, *w16 = NULL;
+	if (d->bf16) {
+		to_bf16(d->ab, inp, (long)n * IN);
+		a16 = d->ab;
+		w16 = d->pb + (w - d->params);
+	}
+	gemm_on(d->h, d->bf16, 0, 1, n, OUT, IN, inp, a16, IN, w, w16, IN, 0.0f, out, OUT);
+}
+
+gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R, int bf16) {
+	char why[256];
+	if (!gpu_count(why, sizeof why)) die("--device cuda: %s", why);
+	const lm_config *c = &m->cfg;
+	gpu_decode *d = (gpu_decode *)xcalloc(1, sizeof *d);
+	d->c = *c;
+	d->max_batch = max_batch;
+	d->max_len = max_len;
+	d->R = R;
+	d->bf16 = bf16;
+	d->hd = c->dim / c->n_heads;
+	d->qd = c->n_heads * d->hd;
+	d->kvd = c->n_kv_heads * d->hd;
+	if (d->hd > 32 * ATT_E || d->hd % 2) die("--device cuda: head size %d: the kernels take even sizes up to %d", d->hd, 32 * ATT_E);
+	long L = c->n_layers, D = c->dim, H = c->hidden_dim, V = c->vocab_size, P = (long)m->n_params;
+	long wide = H > D ? H : D, cache = L * max_batch * (long)max_len * d->kvd;
+	struct { void **p; long bytes; } parts[] = {
+		{(void **)&d->params, P * 4}, {(void **)&d->pb, bf16 ? P * 2 : 0}, {(void **)&d->ab, bf16 ? R * wide * 2 : 0},
+		{(void **)&d->kc, cache * 4}, {(void **)&d->vc, cache * 4},
+		{(void **)&d->x, R * D * 4}, {(void **)&d->xb, R * D * 4}, {(void **)&d->q, R * d->qd * 4},
+		{(void **)&d->k, R * d->kvd * 4}, {(void **)&d->v, R * d->kvd * 4}, {(void **)&d->ao, R * d->qd * 4},
+		{(void **)&d->o, R * D * 4}, {(void **)&d->h1, R * H * 4}, {(void **)&d->h3, R * H * 4},
+		{(void **)&d->rstd, R * 4}, {(void **)&d->hw, R * D * 4}, {(void **)&d->hn, R * D * 4},
+		{(void **)&d->logits, R * V * 4},
+		{(void **)&d->rope_cos, max_len * (long)d->hd / 2 * 4}, {(void **)&d->rope_sin, max_len * (long)d->hd / 2 * 4},
+		{(void **)&d->rows, 4L * R * 4},
+	};
+	size_t total = 0;
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) total += (parts[i].bytes + 255) / 256 * 256;
+	cudaError_t e = cudaMalloc((void **)&d->mem, total);
+	if (e != cudaSuccess) die("--device cuda: %.1f GiB of device memory: %s", total / 1073741824.0, cudaGetErrorString(e));
+	char *p = d->mem;
+	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+		*parts[i].p = parts[i].bytes ? p : NULL;
+		p += (parts[i].bytes + 255) / 256 * 256;
+	}
+	params_point(&d->P, c, d->params);
+	CK(cudaMemset(d->mem, 0, total));
+	CK(cudaMemcpy(d->params, m->block, P * sizeof(float), cudaMemcpyHostToDevice));
+	if (bf16) to_bf16(d->pb, d->params, P);
+	long half = max_len * (long)d->hd / 2;
+	float *cs = (float *)xmalloc(half * 2 * sizeof(float));
+	rope_table(cs, cs + half, max_len, d->hd, c->rope_theta);
+	CK(cudaMemcpy(d->rope_cos, cs, half * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(d->rope_sin, cs + half, half * sizeof(float), cudaMemcpyHostToDevice));
+	free(cs);
+	cublas_open();
+	CB(cb.create(&d->h));
+	CB(cb.math(d->h, CUBLAS_PEDANTIC_MATH));
+	d->h_rows = (int *)xmalloc(4L * R * sizeof(int));
+	return d;
+}
+
+void gpu_decode_close(gpu_decode *d) {
+	if (!d) return;
+	cb.destroy(d->h);
+	cudaFree(d->mem);
+	free(d->h_rows);
+	free(d);
+}
+
+void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		     float *logits) {
+	const lm_config *c = &d->c;
+	const lm_params *P = &d->P;
+	int R = d->R, D = c->dim, H = c->hidden_dim, V = c->vocab_size, hd = d->hd, qd = d->qd, kvd = d->kvd;
+	if (n > R || w > n) die("gpu_decode_rows: %d rows (%d wanted) in chunks of %d", n, w, R);
+	int *hr = d->h_rows;
+	memcpy(hr, tok, n * sizeof(int));
+	memcpy(hr + R, slot, n * sizeof(int));
+	memcpy(hr + 2 * R, pos, n * sizeof(int));
+	memcpy(hr + 3 * R, want, w * sizeof(int));
+	CK(cudaMemcpy(d->rows, hr, 4L * R * sizeof(int), cudaMemcpyHostToDevice));
+	const int *dtok = d->rows, *dslot = d->rows + R, *dpos = d->rows + 2 * R, *dwant = d->rows + 3 * R;
+	long nd = (long)n * D, nh = (long)n * H, pq = (long)n * qd / 2, pk = (long)n * kvd / 2;
+	float scale = 1.0f / sqrtf((float)hd);
+	k_embedding_fwd<<<n, 256>>>(d->x, dtok, P->tok_embeddings, D);
+	for (int l = 0; l < c->n_layers; l++) {
+		k_rmsnorm_fwd<<<n, 256>>>(d->xb, d->rstd, d->x, P->attention_norm + (long)l * D, D, c->norm_eps);
+		dmm(d, d->q, d->xb, P->wq + (long)l * qd * D, n, D, qd);
+		dmm(d, d->k, d->xb, P->wk + (long)l * kvd * D, n, D, kvd);
+		dmm(d, d->v, d->xb, P->wv + (long)l * kvd * D, n, D, kvd);
+		k_rope<<<ceil_div(pq, 256), 256>>>(d->q, dpos, d->rope_cos, d->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
+		k_rope<<<ceil_div(pk, 256), 256>>>(d->k, dpos, d->rope_cos, d->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
+		k_cache_put<<<ceil_div((long)n * kvd, 256), 256>>>(d->kc, d->vc, d->k, d->v, dslot, dpos, n, c->n_kv_heads, hd,
+								    d->max_batch, d->max_len, l);
+		k_att_decode<<<n * c->n_heads, 32 * DEC_WARPS>>>(d->ao, d->q, d->kc, d->vc, dslot, dpos, c->n_heads,
+								 c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+		dmm(d, d->o, d->ao, P->wo + (long)l * D * qd, n, qd, D);
+		k_add<<<ceil_div(nd, 256), 256>>>(d->x, d->o, nd);
+		k_rmsnorm_fwd<<<n, 256>>>(d->xb, d->rstd, d->x, P->ffn_norm + (long)l * D, D, c->norm_eps);
+		dmm(d, d->h1, d->xb, P->w1 + (long)l * H * D, n, D, H);
+		dmm(d, d->h3, d->xb, P->w3 + (long)l * H * D, n, D, H);
+		k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(d->h1, d->h1, d->h3, nh);
+		dmm(d, d->o, d->h1, P->w2 + (long)l * D * H, n, H, D);
+		k_add<<<ceil_div(nd, 256), 256>>>(d->x, d->o, nd);
+	}
+	if (w) {
+		k_gather_rows<<<w, 256>>>(d->hw, d->x, dwant, D);
+		k_rmsnorm_fwd<<<w, 256>>>(d->hn, d->rstd, d->hw, P->norm, D, c->norm_eps);
+		dmm(d, d->logits, d->hn, P->output, w, D, V);
+		CK(cudaMemcpy(logits, d->logits, (long)w * V * sizeof(float), cudaMemcpyDeviceToHost));
+	}
 	CK(cudaGetLastError());
 }

@@ -64,4 +64,17 @@ double gpu_grad_sumsq(const gpu_train *g);
  * as adamw_step's does. */
 void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float grad_factor);
 
+/* Decoding (sample.c's forward chunks): the model's weights (bf16 copies
+ * for the products when bf16, activations then rounded to bf16 as well, else
+ * fp32 products) and a KV cache of max_batch sequences of max_len positions
+ * on the device, forward chunks of at most R rows. */
+typedef struct gpu_decode gpu_decode;
+gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R, int bf16);
+void gpu_decode_close(gpu_decode *d);
+/* n rows: token tok[i] at position pos[i] of sequence slot[i], keys and
+ * values into the cache; the logits (w, vocab) of rows want[0..w) into
+ * host memory. */
+void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		     float *logits);
+
 #endif

@@ -5,9 +5,9 @@
 
 const char *gpu_describe(void) { return "no CUDA in this build"; }
 
-gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
-	die("--device cuda: %s (make finds nvcc on the PATH, or NVCC=path/to/nvcc)", gpu_describe());
-}
+static void no_cuda(void) { die("--device cuda: %s (make finds nvcc on the PATH, or NVCC=path/to/nvcc)", gpu_describe()); }
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) { no_cuda(); return NULL; }
+gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R, int bf16) { no_cuda(); return NULL; }
 
 /* nothing below runs without a gpu_open that returned */
 void gpu_close(gpu_train *g) {}
@@ -24,3 +24,6 @@ void gpu_losses(const gpu_train *g, float *losses) {}
 void gpu_logits(gpu_train *g, float *logits) {}
 double gpu_grad_sumsq(const gpu_train *g) { return 0; }
 void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float grad_factor) {}
+void gpu_decode_close(gpu_decode *d) {}
+void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		     float *logits) {}

@@ -40,10 +40,7 @@ int train_option(train_opts *o, int c, const char *arg) {
 	case TRAIN_O_METRICS: o->metrics = arg; break;
 	case TRAIN_O_CKPT: o->ckpt_every = parse_int("--checkpoint-every", arg); break;
 	case TRAIN_O_THREADS: o->threads = (int)parse_int("--threads", arg); break;
-	case TRAIN_O_DEVICE:
-		if (strcmp(arg, "cpu") && strcmp(arg, "cuda")) die("--device %s: cpu or cuda", arg);
-		o->cuda = !strcmp(arg, "cuda");
-		break;
+	case TRAIN_O_DEVICE: o->cuda = parse_device(arg); break;
 	case TRAIN_O_PRECISION: o->precision = arg; break;
 	default: return 0;
 	}
