@@ -61,7 +61,7 @@ sleep 2
 kill -TERM $pid
 wait $pid
 ok "stopped by SIGTERM, saved ($(grep -o 'at step [0-9]*' err.txt))" grep -q 'terminated at step' err.txt
-ok "resumed on the GPU" lm-pretrain $MODEL $RUN --steps 3000 --device cuda --resume -o t.st train.bin
+ok "resumed on the GPU" lm-pretrain $RUN --steps 3000 --device cuda --resume -o t.st train.bin
 ok "the uninterrupted run" lm-pretrain $MODEL $RUN --steps 3000 --device cuda -o u.st train.bin
 ok "byte-identical after SIGTERM and resume" cmp t.st u.st
 
@@ -70,8 +70,8 @@ ok "byte-identical after SIGTERM and resume" cmp t.st u.st
 FLAT="-b 4 --warmup 0 --lr 1e-3 --min-lr 1e-3"
 ok "CPU alone, 40 steps" lm-pretrain $MODEL $FLAT --steps 40 --metrics x.jsonl -o x.st train.bin
 ok "CPU to step 20" lm-pretrain $MODEL $FLAT --steps 20 --metrics h.jsonl -o h.st train.bin
-ok "GPU from 20 to 30 (fp32)" lm-pretrain $MODEL $FLAT --steps 30 --device cuda --precision fp32 --resume --metrics h.jsonl -o h.st train.bin
-ok "CPU from 30 to 40" lm-pretrain $MODEL $FLAT --steps 40 --resume --metrics h.jsonl -o h.st train.bin
+ok "GPU from 20 to 30 (fp32)" lm-pretrain $FLAT --steps 30 --device cuda --precision fp32 --resume --metrics h.jsonl -o h.st train.bin
+ok "CPU from 30 to 40" lm-pretrain $FLAT --steps 40 --resume --metrics h.jsonl -o h.st train.bin
 is "the records of every step" "$(grep -c '"loss"' h.jsonl)" 40
 ok "the curve continues: step 40 $(loss_at h.jsonl 40), CPU alone $(loss_at x.jsonl 40)" \
 	perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-4 * $ARGV[1])' "$(loss_at h.jsonl 40)" "$(loss_at x.jsonl 40)"

@@ -11,6 +11,7 @@
 #include <string.h>
 
 extern "C" {
+#include "flash.h"
 #include "gpu.h"
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void *xmalloc(size_t n);
@@ -86,11 +87,12 @@ struct gpu_train {
 	float *logits, *losses, *dres, *dxn, *dq, *dk, *dv, *dao, *ds, *dgg, *du, *delta, *part;
 	float *rope_cos, *rope_sin;
 	double *red;
-	int *tok, *tgt, *pos, *segstart, *emb_idx, *emb_uniq, *emb_start;
+	int *tok, *tgt, *pos, *segstart, *segend, *emb_idx, *emb_uniq, *emb_start;
 	float *wt;
 	int n_uniq, has_wt;
+	int flash;                                  /* attention on the tensor cores (flash.h): bf16 products */
 	/* host scratch */
-	int *h_pos, *h_segstart, *h_count, *h_idx, *h_uniq, *h_start;
+	int *h_pos, *h_segstart, *h_segend, *h_count, *h_idx, *h_uniq, *h_start;
 	double *h_red;
 };
 
@@ -525,7 +527,8 @@ static void model_forward(gpu_train *g) {
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
 		k_rope<<<ceil_div(pq, 256), 256>>>(q, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(k, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
-		k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
+		if (g->flash) flash_forward(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
+		else k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
 		mm_fwd(g, xa, ao, P->wo + (long)l * D * qd, N, qd, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xa, x, nd);
 		k_rmsnorm_fwd<<<N, 256>>>(xn2, rstd2, xa, P->ffn_norm + (long)l * D, D, c->norm_eps);
@@ -567,10 +570,15 @@ static void model_backward(gpu_train *g) {
 		CK(cudaMemsetAsync(g->dao, 0, (long)N * qd * sizeof(float)));
 		mm_bwd(g, g->dao, G->wo + (long)l * D * qd, g->dres, ao, P->wo + (long)l * D * qd, N, qd, D);
 		k_att_delta<<<qblocks, 256>>>(g->delta, g->dao, ao, g->B, g->T, c->n_heads, hd);
-		k_att_dq<<<qblocks, 256>>>(g->dq, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
-					   c->n_kv_heads, hd, scale);
-		k_att_dkv<<<kblocks, 256>>>(g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
-					    c->n_kv_heads, hd, scale);
+		if (g->flash) {
+			flash_backward(g->dq, g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->segend, g->B, g->T,
+				       c->n_heads, c->n_kv_heads, hd);
+		} else {
+			k_att_dq<<<qblocks, 256>>>(g->dq, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
+						   c->n_kv_heads, hd, scale);
+			k_att_dkv<<<kblocks, 256>>>(g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T,
+						    c->n_heads, c->n_kv_heads, hd, scale);
+		}
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
 		k_rope<<<ceil_div(pq, 256), 256>>>(g->dq, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, -1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(g->dk, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, -1.0f);
@@ -639,6 +647,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 	g->qd = c->n_heads * g->hd;
 	g->kvd = c->n_kv_heads * g->hd;
 	g->n_params = m->n_params;
+	g->flash = prec == GPU_BF16 && flash_fits(g->hd);
 	if (g->hd > 32 * ATT_E || g->hd % 2) die("--device cuda: head size %d: the kernels take even sizes up to %d", g->hd, 32 * ATT_E);
 	long L = c->n_layers, N = g->N, D = c->dim, H = c->hidden_dim, V = c->vocab_size, qd = g->qd, kvd = g->kvd;
 	long rows = HEAD_CHUNK_FLOATS / V;
@@ -663,7 +672,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 		{(void **)&g->du, N * H * 4}, {(void **)&g->delta, N * c->n_heads * 4}, {(void **)&g->part, NORM_CHUNKS * D * 4},
 		{(void **)&g->rope_cos, g->n_pos * (long)g->hd / 2 * 4}, {(void **)&g->rope_sin, g->n_pos * (long)g->hd / 2 * 4},
 		{(void **)&g->red, RED_BLOCKS * 8}, {(void **)&g->tok, N * 4}, {(void **)&g->tgt, N * 4},
-		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->wt, N * 4},
+		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->segend, N * 4}, {(void **)&g->wt, N * 4},
 		{(void **)&g->emb_idx, N * 4}, {(void **)&g->emb_uniq, N * 4}, {(void **)&g->emb_start, (N + 1) * 4},
 	};
 	size_t total = 0;
@@ -690,6 +699,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 	CB(cb.math(g->h, prec == GPU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
 	g->h_pos = (int *)xmalloc(N * sizeof(int));
 	g->h_segstart = (int *)xmalloc(N * sizeof(int));
+	g->h_segend = (int *)xmalloc(N * sizeof(int));
 	g->h_count = (int *)xmalloc((V + 1) * sizeof(int));
 	g->h_idx = (int *)xmalloc(N * sizeof(int));
 	g->h_uniq = (int *)xmalloc(N * sizeof(int));
@@ -703,7 +713,7 @@ void gpu_close(gpu_train *g) {
 	if (!g) return;
 	cb.destroy(g->h);
 	cudaFree(g->mem);
-	free(g->h_pos); free(g->h_segstart); free(g->h_count); free(g->h_idx); free(g->h_uniq); free(g->h_start);
+	free(g->h_pos); free(g->h_segstart); free(g->h_segend); free(g->h_count); free(g->h_idx); free(g->h_uniq); free(g->h_start);
 	free(g->h_red);
 	free(g);
 }
@@ -752,7 +762,10 @@ double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *p
 	CK(cudaMemcpy(g->tok, tok, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->tgt, tgt, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->pos, g->h_pos, N * sizeof(int), cudaMemcpyHostToDevice));
+	for (int i = N - 1; i >= 0; i--)
+		g->h_segend[i] = i % T == T - 1 || g->h_segstart[i + 1] != g->h_segstart[i] ? i % T : g->h_segend[i + 1];
 	CK(cudaMemcpy(g->segstart, g->h_segstart, N * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->segend, g->h_segend, N * sizeof(int), cudaMemcpyHostToDevice));
 	g->has_wt = wt != NULL;
 	if (wt) CK(cudaMemcpy(g->wt, wt, N * sizeof(float), cudaMemcpyHostToDevice));
 	if (backward && grad_scale != 0) {

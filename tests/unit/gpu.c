@@ -85,7 +85,8 @@ static void check_reference(const char *path) {
 
 /* Packed rows (segments, positions restarting) with weighted targets, some
  * masked: the GPU's losses and gradients are the CPU path's, in fp32; the same
- * run twice gives the same bits; bf16 products stay within 1e-2 of the loss. */
+ * run twice gives the same bits; bf16 products (and attention on the tensor
+ * cores where the head size allows, flash.h) stay within 1e-2 of the loss. */
 static void check_packed(int dim, int n_heads, int n_kv_heads, int tied, int T) {
 	enum { B = 3 };
 	int N = B * T;
@@ -135,7 +136,12 @@ static void check_packed(int dim, int n_heads, int n_kv_heads, int tied, int T) 
 	double lb = gpu_next_token(g, tok, tgt, pos, seg, wt, 1.0f / wsum, 1, &ws);
 	gpu_get_grads(g, g2);
 	double eg = rel_err(g2, cg->block, m->n_params);
-	ok(fabs(lb / ws - cl / cws) < 1e-2 && eg < 5e-2, "%s: bf16 products: loss %.5f (fp32 %.5f), gradients within %.2g",
+	/* a sanity bound, not a precision claim (a wrong kernel gives ~1): every
+	 * product's operands lose all but 8 bits, and on the tensor cores
+	 * attention's q, k, v, probabilities and dout too; on an H100 this gave
+	 * 0.020-0.030, and 0.052 (0.068 with flash.h) at head size 64 and rows
+	 * of 300 of this sharpened model */
+	ok(fabs(lb / ws - cl / cws) < 1e-2 && eg < 0.1, "%s: bf16 products: loss %.5f (fp32 %.5f), gradients within %.2g",
 	   what, lb / ws, cl / cws, eg);
 	gpu_close(g);
 	llama_ws_free(w);
@@ -228,7 +234,7 @@ int main(void) {
 	check_packed(64, 4, 2, 0, 97);
 	check_packed(64, 4, 4, 1, 97);
 	check_packed(64, 4, 1, 0, 97);
-	/* longer rows and segments, head sizes 64 and 24 */
+	/* several tiles of 64 queries and keys on the tensor cores (bf16), head sizes 64 and 24 (no tensor cores) */
 	check_packed(128, 2, 1, 0, 300);
 	check_packed(96, 4, 2, 0, 200);
 	check_decode(2, 0);

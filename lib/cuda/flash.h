@@ -1,0 +1,20 @@
+/* flash: causal grouped-query attention on the tensor cores (bf16 operands,
+ * fp32 accumulation), FlashAttention's way: tiles of 64 queries and 64 keys
+ * in shared memory, no T×T matrix anywhere, the backward recomputing the
+ * probabilities from each query's log-sum-exp. Layouts and masks are
+ * gpu.cu's: q (B·T, NH·hd), k and v (B·T, NKV·hd) fp32, query t of row b sees
+ * keys segstart[b·T+t] .. t; lse and delta (B, NH, T). Deterministic: dq and
+ * dk/dv come from separate passes, each summing in a fixed order. Head sizes
+ * that are multiples of 16 up to 128 (flash_fits). */
+#ifndef LM_FLASH_H
+#define LM_FLASH_H
+
+int flash_fits(int hd);
+void flash_forward(float *out, float *lse, const float *q, const float *k, const float *v, const int *segstart,
+		   int B, int T, int NH, int NKV, int hd);
+/* dq, dk, dv overwritten; delta = Σ_d dout·out per query (as gpu.cu's k_att_delta) */
+void flash_backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *delta,
+		    const float *q, const float *k, const float *v, const int *segstart, const int *segend, int B,
+		    int T, int NH, int NKV, int hd);
+
+#endif
