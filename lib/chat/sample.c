@@ -14,7 +14,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <immintrin.h>
 #include <omp.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -253,9 +252,6 @@ static float exp_row(float *e, const float *x, int n, float mx, float scale) {
  * run time with the products' (layers.h's decode_path); each sums in the same
  * order, so all give the same bits ---- */
 
-#define AVX512 __attribute__((target("avx512f,fma")))
-#define AVX2 __attribute__((target("avx2,fma")))
-#define INLINE inline __attribute__((always_inline))
 
 /* a[t] = scale · Σ_i q[i]·k[t][i] (fma over i in order) for the positions of
  * nb key blocks at kb, all KB of each (positions past the sequence's end included). */

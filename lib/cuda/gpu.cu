@@ -243,6 +243,34 @@ __device__ static inline void two_dots(float *ax, float *by, const float *a, con
 	*by = warp_sum(t);
 }
 
+/* a row of the head (hd elements) into a lane's registers, zeros past hd */
+__device__ static inline void lane_row(float *r, const float *x, int hd, int lane) {
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		r[e] = d < hd ? x[d] : 0.0f;
+	}
+}
+
+/* One key of a query's online softmax (FlashAttention's running max mx and
+ * sum, the weighted values acc): q and acc a lane's elements (registers),
+ * k and v the key's rows in memory. */
+__device__ static inline void online_key(const float *qv, float *acc, float *mx, float *sum, const float *kr,
+					 const float *vr, int hd, int lane, float scale) {
+	float dot = 0;
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		if (d < hd) dot += qv[e] * kr[d];
+	}
+	dot = warp_sum(dot) * scale;
+	float nm = fmaxf(*mx, dot), c = expf(*mx - nm), p = expf(dot - nm);
+	*sum = *sum * c + p;
+	for (int e = 0; e < ATT_E; e++) {
+		int d = lane + 32 * e;
+		if (d < hd) acc[e] = acc[e] * c + p * vr[d];
+	}
+	*mx = nm;
+}
+
 __global__ static void k_att_fwd(float *out, float *lse, const float *q, const float *k, const float *v,
 				 const int *segstart, int B, int T, int NH, int NKV, int hd, float scale) {
 	long wid = ((long)blockIdx.x * blockDim.x + threadIdx.x) / 32;
@@ -251,28 +279,12 @@ __global__ static void k_att_fwd(float *out, float *lse, const float *q, const f
 	int t = (int)(wid % T), h = (int)(wid / T % NH), b = (int)(wid / T / NH), kh = h / (NH / NKV);
 	int qd = NH * hd, kvd = NKV * hd;
 	const float *qr = q + ((long)b * T + t) * qd + h * hd;
-	float qv[ATT_E], acc[ATT_E];
-	for (int e = 0; e < ATT_E; e++) {
-		int d = lane + 32 * e;
-		qv[e] = d < hd ? qr[d] : 0.0f;
-		acc[e] = 0;
-	}
+	float qv[ATT_E], acc[ATT_E] = {0};
+	lane_row(qv, qr, hd, lane);
 	float mx = -INFINITY, sum = 0;
 	for (int s = segstart[(long)b * T + t]; s <= t; s++) {
 		const float *kr = k + ((long)b * T + s) * kvd + kh * hd, *vr = v + ((long)b * T + s) * kvd + kh * hd;
-		float dot = 0;
-		for (int e = 0; e < ATT_E; e++) {
-			int d = lane + 32 * e;
-			if (d < hd) dot += qv[e] * kr[d];
-		}
-		dot = warp_sum(dot) * scale;
-		float nm = fmaxf(mx, dot), c = expf(mx - nm), p = expf(dot - nm);
-		sum = sum * c + p;
-		for (int e = 0; e < ATT_E; e++) {
-			int d = lane + 32 * e;
-			if (d < hd) acc[e] = acc[e] * c + p * vr[d];
-		}
-		mx = nm;
+		online_key(qv, acc, &mx, &sum, kr, vr, hd, lane, scale);
 	}
 	float *o = out + ((long)b * T + t) * qd + h * hd;
 	for (int e = 0; e < ATT_E; e++) {
@@ -877,28 +889,12 @@ __global__ static void k_att_decode(float *out, const float *q, const float *kc,
 	int lane = threadIdx.x % 32, w = threadIdx.x / 32;
 	const float *qr = q + ((long)r * NH + h) * hd;
 	size_t base = (((size_t)l * max_batch + slot[r]) * NKV + kh) * max_len * hd;
-	float qv[ATT_E], acc[ATT_E];
-	for (int e = 0; e < ATT_E; e++) {
-		int d = lane + 32 * e;
-		qv[e] = d < hd ? qr[d] : 0.0f;
-		acc[e] = 0;
-	}
+	float qv[ATT_E], acc[ATT_E] = {0};
+	lane_row(qv, qr, hd, lane);
 	float mx = -INFINITY, sum = 0;
 	for (int s = w; s <= pos[r]; s += DEC_WARPS) {
 		const float *kr = kc + base + (size_t)s * hd, *vr = vc + base + (size_t)s * hd;
-		float dot = 0;
-		for (int e = 0; e < ATT_E; e++) {
-			int d = lane + 32 * e;
-			if (d < hd) dot += qv[e] * kr[d];
-		}
-		dot = warp_sum(dot) * scale;
-		float nm = fmaxf(mx, dot), c = expf(mx - nm), p = expf(dot - nm);
-		sum = sum * c + p;
-		for (int e = 0; e < ATT_E; e++) {
-			int d = lane + 32 * e;
-			if (d < hd) acc[e] = acc[e] * c + p * vr[d];
-		}
-		mx = nm;
+		online_key(qv, acc, &mx, &sum, kr, vr, hd, lane, scale);
 	}
 	if (lane == 0) smx[w] = mx, ssum[w] = sum;
 	for (int e = 0; e < ATT_E; e++) sacc[w][lane + 32 * e] = acc[e];

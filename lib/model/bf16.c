@@ -5,7 +5,6 @@
 #include "layers.h"
 #include "util.h"
 #include <errno.h>
-#include <immintrin.h>
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
@@ -56,15 +55,6 @@ static void mm_portable(float *out, const float *xs, const uint16_t *w, int N, i
 
 /* ---- AVX-512: blocks of up to 4 rows of w by 4 rows of inp ---- */
 
-#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
-#define INLINE inline __attribute__((always_inline))
-
-static AVX512 INLINE float hsum16(__m512 a) {
-	__m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-	__m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-	return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
 
 static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const float *xs, const uint16_t *w, int IN,
 				 int OUT, int n0, int j0) {
@@ -90,7 +80,7 @@ static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const f
 		}
 	}
 	for (int r = 0; r < RW; r++)
-		for (int c = 0; c < RX; c++) out[(size_t)(n0 + c) * OUT + j0 + r] = hsum16(acc[r][c]);
+		for (int c = 0; c < RX; c++) out[(size_t)(n0 + c) * OUT + j0 + r] = hsum512(acc[r][c]);
 }
 
 /* Rows of w a tile: a tile is read from memory once and stays in cache while
@@ -98,29 +88,13 @@ static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const f
 #define JT 64
 
 static AVX512 void mm_avx512(float *out, const float *xs, const uint16_t *w, int N, int IN, int OUT, int j0, int j1) {
-	for (int t = j0; t < j1; t += JT) {
-		int te = t + JT < j1 ? t + JT : j1, n = 0, j;
-		for (; n + 4 <= N; n += 4) {
-			for (j = t; j + 4 <= te; j += 4) blk512(4, 4, out, xs, w, IN, OUT, n, j);
-			for (; j < te; j++) blk512(1, 4, out, xs, w, IN, OUT, n, j);
-		}
-		for (; n < N; n++) {
-			for (j = t; j + 4 <= te; j += 4) blk512(4, 1, out, xs, w, IN, OUT, n, j);
-			for (; j < te; j++) blk512(1, 1, out, xs, w, IN, OUT, n, j);
-		}
-	}
+#define BLK(RW, RX) blk512(RW, RX, out, xs, w, IN, OUT, n, j)
+	SIMD_TILES(JT, 4, 4, 4, N, j0, j1, BLK)
+#undef BLK
 }
 
 /* ---- AVX2: a row's 16 chains are two registers (lanes 0-7, 8-15) ---- */
 
-#define AVX2 __attribute__((target("avx2,fma")))
-
-static AVX2 INLINE float hsum8x2(__m256 lo, __m256 hi) {
-	__m256 s8 = _mm256_add_ps(lo, hi);
-	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-	__m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-	return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
 
 /* One block of 32 elements of RW rows of w (stride ldw) into acc. */
 static AVX2 INLINE void step256(const int RW, const int RX, __m256 acc[4][2][2], const uint16_t *wr, size_t ldw,
@@ -157,21 +131,13 @@ static AVX2 INLINE void blk256(const int RW, const int RX, float *out, const flo
 		step256(RW, RX, acc, wt[0], KB, xr + k, P);
 	}
 	for (int r = 0; r < RW; r++)
-		for (int c = 0; c < RX; c++) out[(size_t)(n0 + c) * OUT + j0 + r] = hsum8x2(acc[r][c][0], acc[r][c][1]);
+		for (int c = 0; c < RX; c++) out[(size_t)(n0 + c) * OUT + j0 + r] = hsum256x2(acc[r][c][0], acc[r][c][1]);
 }
 
 static AVX2 void mm_avx2(float *out, const float *xs, const uint16_t *w, int N, int IN, int OUT, int j0, int j1) {
-	for (int t = j0; t < j1; t += JT) {
-		int te = t + JT < j1 ? t + JT : j1, n = 0, j;
-		for (; n + 2 <= N; n += 2) {
-			for (j = t; j + 2 <= te; j += 2) blk256(2, 2, out, xs, w, IN, OUT, n, j);
-			for (; j < te; j++) blk256(1, 2, out, xs, w, IN, OUT, n, j);
-		}
-		for (; n < N; n++) {
-			for (j = t; j + 4 <= te; j += 4) blk256(4, 1, out, xs, w, IN, OUT, n, j);
-			for (; j < te; j++) blk256(1, 1, out, xs, w, IN, OUT, n, j);
-		}
-	}
+#define BLK(RW, RX) blk256(RW, RX, out, xs, w, IN, OUT, n, j)
+	SIMD_TILES(JT, 2, 2, 4, N, j0, j1, BLK)
+#undef BLK
 }
 
 /* ---- the kernel in use ---- */

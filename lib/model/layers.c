@@ -4,7 +4,6 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
-#include <immintrin.h>
 #include <string.h>
 
 /* Below this many floats of work a loop stays on one thread: waking the team
@@ -578,9 +577,6 @@ void crossentropy_forward_backward(float *logits, float *losses, const int *targ
  * up to 4 rows of w by 4 rows of inp, 16 fma chains an output, the lanes
  * summed at the end (layers.h gives the order). */
 
-#define DEC_AVX512 __attribute__((target("avx512f,fma")))
-#define DEC_AVX2 __attribute__((target("avx2,fma")))
-#define DEC_INLINE inline __attribute__((always_inline))
 /* rows of w a tile: read from memory once, kept in cache while every row of inp passes over it */
 #define DEC_JT 16
 
@@ -604,16 +600,9 @@ static void mmd_portable(float *out, const float *inp, const float *w, int N, in
 		}
 }
 
-static DEC_AVX512 DEC_INLINE float hsum512(__m512 a) {
-	__m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
-	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-	__m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-	return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
-
 /* The lane sums of 16 accumulators at once, each added in hsum512's order:
  * lane 4c + r of the result is a[c + 4r]'s sum. */
-static DEC_AVX512 DEC_INLINE __m512 hsum512x16(const __m512 a[16]) {
+static AVX512 INLINE __m512 hsum512x16(const __m512 a[16]) {
 	__m512 c[8], e[4], g[2];
 	/* i + i+8: halves of two accumulators side by side */
 	for (int p = 0; p < 8; p++)
@@ -631,7 +620,7 @@ static DEC_AVX512 DEC_INLINE __m512 hsum512x16(const __m512 a[16]) {
 			     _mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-static DEC_AVX512 DEC_INLINE void blk512(const int RW, const int RX, float *out, const float *inp, const float *w,
+static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const float *inp, const float *w,
 					 int IN, int OUT, int n0, int j0) {
 	__m512 acc[4][4], wv[4];
 	for (int r = 0; r < RW; r++)
@@ -671,37 +660,22 @@ static DEC_AVX512 DEC_INLINE void blk512(const int RW, const int RX, float *out,
 		for (int c = 0; c < RX; c++) out[(long)(n0 + c) * OUT + j0 + r] = hsum512(acc[r][c]);
 }
 
-static DEC_AVX512 void mmd_avx512(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
-	for (int t = j0; t < j1; t += DEC_JT) {
-		int te = t + DEC_JT < j1 ? t + DEC_JT : j1, n = 0, j;
-		for (; n + 4 <= N; n += 4) {
-			for (j = t; j + 4 <= te; j += 4) blk512(4, 4, out, inp, w, IN, OUT, n, j);
-			for (; j < te; j++) blk512(1, 4, out, inp, w, IN, OUT, n, j);
-		}
-		for (; n < N; n++) {
-			for (j = t; j + 4 <= te; j += 4) blk512(4, 1, out, inp, w, IN, OUT, n, j);
-			for (; j < te; j++) blk512(1, 1, out, inp, w, IN, OUT, n, j);
-		}
-	}
+static AVX512 void mmd_avx512(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
+#define BLK(RW, RX) blk512(RW, RX, out, inp, w, IN, OUT, n, j)
+	SIMD_TILES(DEC_JT, 4, 4, 4, N, j0, j1, BLK)
+#undef BLK
 }
 
 /* AVX2: an output's 16 chains are two registers, lanes 0-7 and 8-15 */
-static DEC_AVX2 DEC_INLINE float hsum256x2(__m256 lo, __m256 hi) {
-	__m256 s8 = _mm256_add_ps(lo, hi);
-	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
-	__m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-	return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
-}
-
 /* the first n (< 8 or more) floats of p, zeros after */
-static DEC_AVX2 DEC_INLINE __m256 load8(const float *p, int n) {
+static AVX2 INLINE __m256 load8(const float *p, int n) {
 	if (n >= 8) return _mm256_loadu_ps(p);
 	if (n <= 0) return _mm256_setzero_ps();
 	__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 	return _mm256_maskload_ps(p, m);
 }
 
-static DEC_AVX2 DEC_INLINE void blk256(const int RW, const int RX, float *out, const float *inp, const float *w,
+static AVX2 INLINE void blk256(const int RW, const int RX, float *out, const float *inp, const float *w,
 				       int IN, int OUT, int n0, int j0) {
 	__m256 acc[2][2][2], wv[2][2];
 	for (int r = 0; r < RW; r++)
@@ -721,18 +695,10 @@ static DEC_AVX2 DEC_INLINE void blk256(const int RW, const int RX, float *out, c
 		for (int c = 0; c < RX; c++) out[(long)(n0 + c) * OUT + j0 + r] = hsum256x2(acc[r][c][0], acc[r][c][1]);
 }
 
-static DEC_AVX2 void mmd_avx2(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
-	for (int t = j0; t < j1; t += DEC_JT) {
-		int te = t + DEC_JT < j1 ? t + DEC_JT : j1, n = 0, j;
-		for (; n + 2 <= N; n += 2) {
-			for (j = t; j + 2 <= te; j += 2) blk256(2, 2, out, inp, w, IN, OUT, n, j);
-			for (; j < te; j++) blk256(1, 2, out, inp, w, IN, OUT, n, j);
-		}
-		for (; n < N; n++) {
-			for (j = t; j + 2 <= te; j += 2) blk256(2, 1, out, inp, w, IN, OUT, n, j);
-			for (; j < te; j++) blk256(1, 1, out, inp, w, IN, OUT, n, j);
-		}
-	}
+static AVX2 void mmd_avx2(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
+#define BLK(RW, RX) blk256(RW, RX, out, inp, w, IN, OUT, n, j)
+	SIMD_TILES(DEC_JT, 2, 2, 2, N, j0, j1, BLK)
+#undef BLK
 }
 
 typedef void mmd_fn(float *, const float *, const float *, int, int, int, int, int);
