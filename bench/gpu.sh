@@ -4,7 +4,8 @@
 # vocab 32000, seq 1024, B rows of random tokens) in tokens/s and MFU against
 # the card's dense bf16 peak, PyTorch eager and torch.compile
 # (bench/torch_gpu.py); then generation of 200 tokens from BOS at batch 1 and
-# 64, PyTorch's KV-cache step under a CUDA graph, eager and compiled. lmkit's
+# 64, PyTorch's KV-cache step under a CUDA graph, eager and compiled (bf16
+# weights both, lm-sample --weights bf16). lmkit's
 # side runs where bin/lm-pretrain and bin/lm-sample take --device. Ratios are
 # lmkit over the faster PyTorch mode. Never fails on speed.
 # PYTHON: the Python with torch (python3); B, STEPS: lmkit's rows and steps.
@@ -59,7 +60,7 @@ fi
 if [ -s "$W/ckpt.st" ] && "$BIN/lm-sample" --help 2>&1 | grep -q -- --device; then
 	for b in 1 64; do
 		# from -v: "... N tokens in S s, C s CPU: X tok/s, Y tok/CPU-s (batch B)"
-		"$BIN/lm-sample" --device cuda -v --ids -t 1 -n "$N" -b "$b" -c "$b" "$W/ckpt.st" >/dev/null 2>"$W/s$b.err" &&
+		"$BIN/lm-sample" --device cuda --weights bf16 -v --ids -t 1 -n "$N" -b "$b" -c "$b" "$W/ckpt.st" >/dev/null 2>"$W/s$b.err" &&
 			echo "gen$b $(sed -n 's/.* \([0-9.]*\) tok\/s, .*/\1/p' "$W/s$b.err")" >>"$W/lmkit" ||
 			{ echo "lmkit: lm-sample --device cuda -b $b failed:"; tail -n 5 "$W/s$b.err"; }
 	done

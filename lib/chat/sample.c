@@ -150,6 +150,7 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 
 void sampler_free(lm_sampler *s) {
 	if (!s) return;
+	gpu_decode_close(s->gpu);   /* first: it holds r.logits page-locked */
 	for (int i = 0; i < s->max_batch; i++) {
 		free(s->seqs[i].out);
 		free(s->seqs[i].lp);
@@ -162,7 +163,6 @@ void sampler_free(lm_sampler *s) {
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
 	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
 	free(s->xs);
-	gpu_decode_close(s->gpu);
 	free(s);
 }
 

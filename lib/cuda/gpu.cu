@@ -43,6 +43,8 @@ static struct {
 	decltype(&cublasSgemm_v2) sgemm;
 	gemmex_fn gemmex;
 	decltype(&cublasGetStatusString) status;
+	decltype(&cublasSetStream_v2) stream;
+	decltype(&cublasSetWorkspace_v2) workspace;
 } cb;
 
 #define STR_(x) #x
@@ -55,15 +57,18 @@ static void cublas_open(void) {
 	if (!h) h = dlopen(LM_CUDA_LIB "/libcublas.so." STR(CUBLAS_VER_MAJOR), RTLD_NOW | RTLD_LOCAL);
 #endif
 	if (!h) die("--device cuda: %s: %s", name, dlerror());
-	void *f[6] = {dlsym(h, "cublasCreate_v2"), dlsym(h, "cublasDestroy_v2"), dlsym(h, "cublasSetMathMode"),
-		      dlsym(h, "cublasSgemm_v2"), dlsym(h, "cublasGemmEx"), dlsym(h, "cublasGetStatusString")};
-	for (int i = 0; i < 6; i++)
+	void *f[8] = {dlsym(h, "cublasCreate_v2"), dlsym(h, "cublasDestroy_v2"), dlsym(h, "cublasSetMathMode"),
+		      dlsym(h, "cublasSgemm_v2"), dlsym(h, "cublasGemmEx"), dlsym(h, "cublasGetStatusString"),
+		      dlsym(h, "cublasSetStream_v2"), dlsym(h, "cublasSetWorkspace_v2")};
+	for (int i = 0; i < 8; i++)
 		if (!f[i]) die("--device cuda: %s: %s", name, dlerror());
 	memcpy(&cb.destroy, &f[1], sizeof f[1]);
 	memcpy(&cb.math, &f[2], sizeof f[2]);
 	memcpy(&cb.sgemm, &f[3], sizeof f[3]);
 	memcpy(&cb.gemmex, &f[4], sizeof f[4]);
 	memcpy(&cb.status, &f[5], sizeof f[5]);
+	memcpy(&cb.stream, &f[6], sizeof f[6]);
+	memcpy(&cb.workspace, &f[7], sizeof f[7]);
 	memcpy(&cb.create, &f[0], sizeof f[0]);
 }
 
@@ -460,8 +465,8 @@ __global__ static void k_to_bf16(__nv_bfloat16 *dst, const float *src, long n) {
 
 /* ---- products ---- */
 
-static void to_bf16(__nv_bfloat16 *dst, const float *src, long n) {
-	if (n) k_to_bf16<<<ceil_div(n, 256), 256>>>(dst, src, n);
+static void to_bf16(__nv_bfloat16 *dst, const float *src, long n, cudaStream_t st = 0) {
+	if (n) k_to_bf16<<<ceil_div(n, 256), 256, 0, st>>>(dst, src, n);
 }
 
 /* The weights' bf16 copy: the block's offset of w. */
@@ -471,20 +476,19 @@ static const __nv_bfloat16 *wbf(const gpu_train *g, const float *w) { return g->
  * (K, N); ta/tb: A is stored (K, M) / B is stored (N, K). Row-major C =
  * op(A)·op(B) is column-major C^T = op(B)^T·op(A)^T, hence the swap. In bf16
  * A and B are bf16 (a16, b16), else fp32 (a, b). */
-static void gemm_on(cublasHandle_t h, int bf16, int ta, int tb, int M, int N, int K, const float *a,
-		    const __nv_bfloat16 *a16, int lda, const float *b, const __nv_bfloat16 *b16, int ldb, float beta,
-		    float *C, int ldc) {
+static cublasStatus_t gemm_on(cublasHandle_t h, int bf16, int ta, int tb, int M, int N, int K, const float *a,
+			      const __nv_bfloat16 *a16, int lda, const float *b, const __nv_bfloat16 *b16, int ldb,
+			      float beta, float *C, int ldc) {
 	float alpha = 1.0f;
 	cublasOperation_t oa = tb ? CUBLAS_OP_T : CUBLAS_OP_N, ob = ta ? CUBLAS_OP_T : CUBLAS_OP_N;
-	if (!bf16) CB(cb.sgemm(h, oa, ob, N, M, K, &alpha, b, ldb, a, lda, &beta, C, ldc));
-	else
-		CB(cb.gemmex(h, oa, ob, N, M, K, &alpha, b16, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C,
-			     CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+	if (!bf16) return cb.sgemm(h, oa, ob, N, M, K, &alpha, b, ldb, a, lda, &beta, C, ldc);
+	return cb.gemmex(h, oa, ob, N, M, K, &alpha, b16, CUDA_R_16BF, ldb, a16, CUDA_R_16BF, lda, &beta, C, CUDA_R_32F,
+			 ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
 }
 
 static void gemm(gpu_train *g, int ta, int tb, int M, int N, int K, const float *a, const __nv_bfloat16 *a16, int lda,
 		 const float *b, const __nv_bfloat16 *b16, int ldb, float beta, float *C, int ldc) {
-	gemm_on(g->h, g->prec == GPU_BF16, ta, tb, M, N, K, a, a16, lda, b, b16, ldb, beta, C, ldc);
+	CB(gemm_on(g->h, g->prec == GPU_BF16, ta, tb, M, N, K, a, a16, lda, b, b16, ldb, beta, C, ldc));
 }
 
 /* An activation's bf16 copy in scratch (bf16 products only; NULL otherwise). */
@@ -864,7 +868,14 @@ struct gpu_decode {
 	float *x, *xb, *q, *k, *v, *ao, *o, *h1, *h3, *rstd, *hw, *hn, *logits, *rope_cos, *rope_sin;
 	int *rows;                      /* tok, slot, pos, want: R each */
 	int *h_rows;
+	cudaStream_t st;                /* everything of a step runs on it */
+	void *ws;                       /* cuBLAS's workspace, so that a product can be captured */
+	cudaGraphExec_t *graph;         /* graph[n]: a step of n rows each wanting its logits (max_batch + 1) */
+	int graphs, capturing, failed;  /* graphs still tried; capturing now; a product failed in the capture */
 };
+
+/* cuBLAS's workspace for decoding: set explicitly, as stream capture wants */
+#define DEC_WS (32L << 20)
 
 /* keys and values of n new rows into their sequences' cache at layer l */
 __global__ static void k_cache_put(float *kc, float *vc, const float *k, const float *v, const int *slot,
@@ -923,11 +934,13 @@ __global__ static void k_gather_rows(float *dst, const float *src, const int *wh
 static void dmm(gpu_decode *d, float *out, const float *inp, const float *w, int n, int IN, int OUT) {
 	const __nv_bfloat16 *a16 = NULL, *w16 = NULL;
 	if (d->bf16) {
-		to_bf16(d->ab, inp, (long)n * IN);
+		to_bf16(d->ab, inp, (long)n * IN, d->st);
 		a16 = d->ab;
 		w16 = d->pb + (w - d->params);
 	}
-	gemm_on(d->h, d->bf16, 0, 1, n, OUT, IN, inp, a16, IN, w, w16, IN, 0.0f, out, OUT);
+	cublasStatus_t e = gemm_on(d->h, d->bf16, 0, 1, n, OUT, IN, inp, a16, IN, w, w16, IN, 0.0f, out, OUT);
+	if (e != CUBLAS_STATUS_SUCCESS && d->capturing) d->failed = 1;
+	else CB(e);
 }
 
 gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R, int bf16) {
@@ -979,59 +992,107 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 	cublas_open();
 	CB(cb.create(&d->h));
 	CB(cb.math(d->h, CUBLAS_PEDANTIC_MATH));
+	CK(cudaStreamCreateWithFlags(&d->st, cudaStreamNonBlocking));
+	CK(cudaMalloc(&d->ws, DEC_WS));
+	CB(cb.stream(d->h, d->st));
+	CB(cb.workspace(d->h, d->ws, DEC_WS));
+	d->graph = (cudaGraphExec_t *)xcalloc(max_batch + 1, sizeof *d->graph);
+	d->graphs = 1;
 	d->h_rows = (int *)xmalloc(4L * R * sizeof(int));
+	CK(cudaDeviceSynchronize());   /* the weights' copies were made on the default stream, which st does not wait for */
 	return d;
 }
 
 void gpu_decode_close(gpu_decode *d) {
 	if (!d) return;
+	for (int n = 0; n <= d->max_batch; n++)
+		if (d->graph[n]) cudaGraphExecDestroy(d->graph[n]);
 	cb.destroy(d->h);
+	cudaStreamDestroy(d->st);
+	cudaFree(d->ws);
 	cudaFree(d->mem);
+	free(d->graph);
 	free(d->h_rows);
 	free(d);
 }
 
-void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
-		     float *logits) {
+/* The forward pass of a step of n rows, the logits of w of them, on d->st
+ * (the rows already on the device). */
+static void decode_forward(gpu_decode *d, int n, int w) {
 	const lm_config *c = &d->c;
 	const lm_params *P = &d->P;
 	int R = d->R, D = c->dim, H = c->hidden_dim, V = c->vocab_size, hd = d->hd, qd = d->qd, kvd = d->kvd;
+	cudaStream_t st = d->st;
+	const int *dtok = d->rows, *dslot = d->rows + R, *dpos = d->rows + 2 * R, *dwant = d->rows + 3 * R;
+	long nd = (long)n * D, nh = (long)n * H, pq = (long)n * qd / 2, pk = (long)n * kvd / 2;
+	float scale = 1.0f / sqrtf((float)hd);
+	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, P->tok_embeddings, D);
+	for (int l = 0; l < c->n_layers; l++) {
+		k_rmsnorm_fwd<<<n, 256, 0, st>>>(d->xb, d->rstd, d->x, P->attention_norm + (long)l * D, D, c->norm_eps);
+		dmm(d, d->q, d->xb, P->wq + (long)l * qd * D, n, D, qd);
+		dmm(d, d->k, d->xb, P->wk + (long)l * kvd * D, n, D, kvd);
+		dmm(d, d->v, d->xb, P->wv + (long)l * kvd * D, n, D, kvd);
+		k_rope<<<ceil_div(pq, 256), 256, 0, st>>>(d->q, dpos, d->rope_cos, d->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
+		k_rope<<<ceil_div(pk, 256), 256, 0, st>>>(d->k, dpos, d->rope_cos, d->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
+		k_cache_put<<<ceil_div((long)n * kvd, 256), 256, 0, st>>>(d->kc, d->vc, d->k, d->v, dslot, dpos, n,
+									  c->n_kv_heads, hd, d->max_batch, d->max_len, l);
+		k_att_decode<<<n * c->n_heads, 32 * DEC_WARPS, 0, st>>>(d->ao, d->q, d->kc, d->vc, dslot, dpos, c->n_heads,
+									c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+		dmm(d, d->o, d->ao, P->wo + (long)l * D * qd, n, qd, D);
+		k_add<<<ceil_div(nd, 256), 256, 0, st>>>(d->x, d->o, nd);
+		k_rmsnorm_fwd<<<n, 256, 0, st>>>(d->xb, d->rstd, d->x, P->ffn_norm + (long)l * D, D, c->norm_eps);
+		dmm(d, d->h1, d->xb, P->w1 + (long)l * H * D, n, D, H);
+		dmm(d, d->h3, d->xb, P->w3 + (long)l * H * D, n, D, H);
+		k_swiglu_fwd<<<ceil_div(nh, 256), 256, 0, st>>>(d->h1, d->h1, d->h3, nh);
+		dmm(d, d->o, d->h1, P->w2 + (long)l * D * H, n, H, D);
+		k_add<<<ceil_div(nd, 256), 256, 0, st>>>(d->x, d->o, nd);
+	}
+	if (w) {
+		k_gather_rows<<<w, 256, 0, st>>>(d->hw, d->x, dwant, D);
+		k_rmsnorm_fwd<<<w, 256, 0, st>>>(d->hn, d->rstd, d->hw, P->norm, D, c->norm_eps);
+		dmm(d, d->logits, d->hn, P->output, w, D, V);
+	}
+}
+
+/* A step of n rows, all wanted, as a CUDA graph: launching its ~15 kernels
+ * and products a layer one by one from the host costs more than they take
+ * at small batches. Graphs are given up (the steps then launch as above)
+ * the first time one cannot be captured. */
+static cudaGraphExec_t step_graph(gpu_decode *d, int n) {
+	if (d->graph[n] || !d->graphs) return d->graph[n];
+	cudaGraph_t g = NULL;
+	cudaError_t e = cudaStreamBeginCapture(d->st, cudaStreamCaptureModeThreadLocal);
+	if (e == cudaSuccess) {
+		d->capturing = 1;
+		d->failed = 0;
+		decode_forward(d, n, n);
+		d->capturing = 0;
+		e = cudaStreamEndCapture(d->st, &g);
+	}
+	if (e == cudaSuccess && !d->failed) e = cudaGraphInstantiate(&d->graph[n], g, 0);
+	if (g) cudaGraphDestroy(g);
+	if (e != cudaSuccess || d->failed) {
+		cudaGetLastError();
+		d->graph[n] = NULL;
+		d->graphs = 0;
+	}
+	return d->graph[n];
+}
+
+void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		     float *logits) {
+	int R = d->R, V = d->c.vocab_size;
 	if (n > R || w > n) die("gpu_decode_rows: %d rows (%d wanted) in chunks of %d", n, w, R);
 	int *hr = d->h_rows;
 	memcpy(hr, tok, n * sizeof(int));
 	memcpy(hr + R, slot, n * sizeof(int));
 	memcpy(hr + 2 * R, pos, n * sizeof(int));
 	memcpy(hr + 3 * R, want, w * sizeof(int));
-	CK(cudaMemcpy(d->rows, hr, 4L * R * sizeof(int), cudaMemcpyHostToDevice));
-	const int *dtok = d->rows, *dslot = d->rows + R, *dpos = d->rows + 2 * R, *dwant = d->rows + 3 * R;
-	long nd = (long)n * D, nh = (long)n * H, pq = (long)n * qd / 2, pk = (long)n * kvd / 2;
-	float scale = 1.0f / sqrtf((float)hd);
-	k_embedding_fwd<<<n, 256>>>(d->x, dtok, P->tok_embeddings, D);
-	for (int l = 0; l < c->n_layers; l++) {
-		k_rmsnorm_fwd<<<n, 256>>>(d->xb, d->rstd, d->x, P->attention_norm + (long)l * D, D, c->norm_eps);
-		dmm(d, d->q, d->xb, P->wq + (long)l * qd * D, n, D, qd);
-		dmm(d, d->k, d->xb, P->wk + (long)l * kvd * D, n, D, kvd);
-		dmm(d, d->v, d->xb, P->wv + (long)l * kvd * D, n, D, kvd);
-		k_rope<<<ceil_div(pq, 256), 256>>>(d->q, dpos, d->rope_cos, d->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
-		k_rope<<<ceil_div(pk, 256), 256>>>(d->k, dpos, d->rope_cos, d->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
-		k_cache_put<<<ceil_div((long)n * kvd, 256), 256>>>(d->kc, d->vc, d->k, d->v, dslot, dpos, n, c->n_kv_heads, hd,
-								    d->max_batch, d->max_len, l);
-		k_att_decode<<<n * c->n_heads, 32 * DEC_WARPS>>>(d->ao, d->q, d->kc, d->vc, dslot, dpos, c->n_heads,
-								 c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
-		dmm(d, d->o, d->ao, P->wo + (long)l * D * qd, n, qd, D);
-		k_add<<<ceil_div(nd, 256), 256>>>(d->x, d->o, nd);
-		k_rmsnorm_fwd<<<n, 256>>>(d->xb, d->rstd, d->x, P->ffn_norm + (long)l * D, D, c->norm_eps);
-		dmm(d, d->h1, d->xb, P->w1 + (long)l * H * D, n, D, H);
-		dmm(d, d->h3, d->xb, P->w3 + (long)l * H * D, n, D, H);
-		k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(d->h1, d->h1, d->h3, nh);
-		dmm(d, d->o, d->h1, P->w2 + (long)l * D * H, n, H, D);
-		k_add<<<ceil_div(nd, 256), 256>>>(d->x, d->o, nd);
-	}
-	if (w) {
-		k_gather_rows<<<w, 256>>>(d->hw, d->x, dwant, D);
-		k_rmsnorm_fwd<<<w, 256>>>(d->hn, d->rstd, d->hw, P->norm, D, c->norm_eps);
-		dmm(d, d->logits, d->hn, P->output, w, D, V);
-		CK(cudaMemcpy(logits, d->logits, (long)w * V * sizeof(float), cudaMemcpyDeviceToHost));
-	}
+	CK(cudaMemcpyAsync(d->rows, hr, 4L * R * sizeof(int), cudaMemcpyHostToDevice, d->st));
+	cudaGraphExec_t g = n == w && n <= d->max_batch ? step_graph(d, n) : NULL;
+	if (g) CK(cudaGraphLaunch(g, d->st));
+	else decode_forward(d, n, w);
+	if (w) CK(cudaMemcpyAsync(logits, d->logits, (long)w * V * sizeof(float), cudaMemcpyDeviceToHost, d->st));
+	CK(cudaStreamSynchronize(d->st));
 	CK(cudaGetLastError());
 }
