@@ -295,6 +295,12 @@ static void transpose_in(float *dst, const float *src, int T, long Tp, int ld, i
 	}
 }
 
+/* keys and values of row b, KV head kh, transposed into Kt and Vt */
+static void kv_in(float *Kt, float *Vt, const float *k, const float *v, int b, int kh, int T, long Tp, int kvd, int hd) {
+	transpose_in(Kt, k + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
+	transpose_in(Vt, v + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
+}
+
 /* A tile: rows t0..t0+nr-1 of one head, keys f0..f0+n-1 of which row r sees
  * lo[r]..hi[r] (tile-relative), Q[r] and dO[r] its query and output gradient. */
 typedef struct {
@@ -351,8 +357,7 @@ void attention_forward(float *out, float *lse, float *scratch, const float *q, c
 		int b = bk / n_kv_heads, kh = bk % n_kv_heads;
 		float *Kt = scratch + omp_get_thread_num() * att_slot(T, hd), *Vt = Kt + hd * Tp;
 		float *S = Vt + hd * Tp;
-		transpose_in(Kt, k + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
-		transpose_in(Vt, v + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
+		kv_in(Kt, Vt, k, v, b, kh, T, Tp, kvd, hd);
 		const int *sg = seg ? seg + (long)b * T : NULL;
 		for (int h = kh * group; h < (kh + 1) * group; h++)
 			for (int t0 = 0, f = 0; t0 < T; t0 += ATT_R) {
@@ -401,8 +406,7 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 		float *Kt = scratch + omp_get_thread_num() * att_slot(T, hd), *Vt = Kt + hd * Tp;
 		float *dKt = Vt + hd * Tp, *dVt = dKt + hd * Tp, *P = dVt + hd * Tp, *dS = P + ATT_R * Tp;
 		float *qs = dS + ATT_R * Tp;   /* (ATT_R, hd): scale·Q, 0 for the repeated rows */
-		transpose_in(Kt, k + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
-		transpose_in(Vt, v + (long)b * T * kvd + kh * hd, T, Tp, kvd, hd);
+		kv_in(Kt, Vt, k, v, b, kh, T, Tp, kvd, hd);
 		memset(dKt, 0, sizeof(float) * 2 * hd * Tp);
 		const int *sg = seg ? seg + (long)b * T : NULL;
 		for (int h = kh * group; h < (kh + 1) * group; h++)
