@@ -150,7 +150,7 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 
 void sampler_free(lm_sampler *s) {
 	if (!s) return;
-	gpu_decode_close(s->gpu);   /* first: it holds r.logits page-locked */
+	gpu_decode_close(s->gpu);
 	for (int i = 0; i < s->max_batch; i++) {
 		free(s->seqs[i].out);
 		free(s->seqs[i].lp);
@@ -836,31 +836,29 @@ static void team_timed(lm_sampler *s, int team, double x) {
 static void decode(lm_sampler *s) {
 	rows *r = &s->r;
 	const lm_config *c = &s->m->cfg;
+	s->bad = 0;
 	if (s->gpu) {
-		s->bad = 0;
 		gpu_decode_rows(s->gpu, r->n, r->tok, r->slot, r->pos, r->w, r->want, r->logits);
 		sample_rows(s, r, &(thr){0, 1, 0, 0});
-		if (s->bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);
-		return;
-	}
-	long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
-		    (long)r->w * c->dim * c->vocab_size;
-	/* a team only with work enough to share */
-	int most = omp_get_max_threads(), choose = macs >= 1L << 18 && most > 1;
-	int nt = choose ? team_size(s, most) : 1;
-	s->next[0] = s->next[1] = 0;
-	s->bad = 0;
-	double t = now_sec();
-	if (nt == 1) decode_thread(s, r, &(thr){0, 1, 0, 0});
-	else {
+	} else {
+		long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
+			    (long)r->w * c->dim * c->vocab_size;
+		/* a team only with work enough to share */
+		int most = omp_get_max_threads(), choose = macs >= 1L << 18 && most > 1;
+		int nt = choose ? team_size(s, most) : 1;
+		s->next[0] = s->next[1] = 0;
+		double t = now_sec();
+		if (nt == 1) decode_thread(s, r, &(thr){0, 1, 0, 0});
+		else {
 #pragma omp parallel num_threads(nt)
-		{
-			/* the barrier's sense as the last step left it */
-			thr me = {omp_get_thread_num(), omp_get_num_threads(), atomic_load(&s->sense), 0};
-			decode_thread(s, r, &me);
+			{
+				/* the barrier's sense as the last step left it */
+				thr me = {omp_get_thread_num(), omp_get_num_threads(), atomic_load(&s->sense), 0};
+				decode_thread(s, r, &me);
+			}
 		}
+		if (choose) team_timed(s, nt > 1, (now_sec() - t) / macs);
 	}
-	if (choose) team_timed(s, nt > 1, (now_sec() - t) / macs);
 	/* after the region: die runs exit, which must not race workers still sampling */
 	if (s->bad) die("%s: logits are not finite (lm-info counts the model's non-finite weights)", s->name);
 }

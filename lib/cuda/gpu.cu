@@ -647,10 +647,45 @@ const char *gpu_describe(void) {
 	return s;
 }
 
-gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
+/* What both kinds of device state need: a GPU, and a head size the attention kernels take. */
+static void gpu_need(int hd) {
 	char why[256];
 	if (!gpu_count(why, sizeof why)) die("--device cuda: %s", why);
+	if (hd > 32 * ATT_E || hd % 2) die("--device cuda: head size %d: the kernels take even sizes up to %d", hd, 32 * ATT_E);
+}
+
+/* One zeroed device allocation carved into parts, each 256-byte aligned (a
+ * part of no bytes gets NULL); its size in *total. */
+typedef struct { void **p; long bytes; } dev_part;
+static char *dev_carve(const dev_part *parts, size_t n, size_t *total) {
+	size_t t = 0;
+	for (size_t i = 0; i < n; i++) t += (parts[i].bytes + 255) / 256 * 256;
+	char *mem;
+	cudaError_t e = cudaMalloc((void **)&mem, t);
+	if (e != cudaSuccess) die("--device cuda: %.1f GiB of device memory: %s", t / 1073741824.0, cudaGetErrorString(e));
+	char *p = mem;
+	for (size_t i = 0; i < n; i++) {
+		*parts[i].p = parts[i].bytes ? p : NULL;
+		p += (parts[i].bytes + 255) / 256 * 256;
+	}
+	CK(cudaMemset(mem, 0, t));
+	*total = t;
+	return mem;
+}
+
+/* RoPE's tables (layers.c's rope_table) for n_pos positions into device memory */
+static void rope_upload(float *cosv, float *sinv, int n_pos, int hd, float theta) {
+	size_t half = (size_t)n_pos * hd / 2;
+	float *cs = (float *)xmalloc(half * 2 * sizeof(float));
+	rope_table(cs, cs + half, n_pos, hd, theta);
+	CK(cudaMemcpy(cosv, cs, half * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(sinv, cs + half, half * sizeof(float), cudaMemcpyHostToDevice));
+	free(cs);
+}
+
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 	const lm_config *c = &m->cfg;
+	gpu_need(c->dim / c->n_heads);
 	if (c->head != LM_HEAD_LM) die("--device cuda: a score model's head runs on the CPU only");
 	gpu_train *g = (gpu_train *)xcalloc(1, sizeof *g);
 	g->c = *c;
@@ -664,7 +699,6 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 	g->kvd = c->n_kv_heads * g->hd;
 	g->n_params = m->n_params;
 	g->flash = prec == GPU_BF16 && flash_fits(g->hd);
-	if (g->hd > 32 * ATT_E || g->hd % 2) die("--device cuda: head size %d: the kernels take even sizes up to %d", g->hd, 32 * ATT_E);
 	long L = c->n_layers, N = g->N, D = c->dim, H = c->hidden_dim, V = c->vocab_size, qd = g->qd, kvd = g->kvd;
 	long rows = HEAD_CHUNK_FLOATS / V;
 	g->head_rows = rows < 1 ? 1 : rows > N ? (int)N : (int)rows;
@@ -672,7 +706,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 	/* the widest operand a bf16 product rounds: the head's logits chunk, an activation, or (its weight gradient) */
 	long big = (long)g->head_rows * V > N * wide ? (long)g->head_rows * V : N * wide;
 	if (big < N * qd) big = N * qd;
-	struct { void **p; long bytes; } parts[] = {
+	dev_part parts[] = {
 		{(void **)&g->params, P * 4}, {(void **)&g->grads, P * 4}, {(void **)&g->m, P * 4}, {(void **)&g->v, P * 4},
 		{(void **)&g->pb, prec == GPU_BF16 ? P * 2 : 0}, {(void **)&g->ab, prec == GPU_BF16 ? big * 2 : 0},
 		{(void **)&g->bb, prec == GPU_BF16 ? big * 2 : 0},
@@ -691,25 +725,10 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
 		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->segend, N * 4}, {(void **)&g->wt, N * 4},
 		{(void **)&g->emb_idx, N * 4}, {(void **)&g->emb_uniq, N * 4}, {(void **)&g->emb_start, (N + 1) * 4},
 	};
-	size_t total = 0;
-	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) total += (parts[i].bytes + 255) / 256 * 256;
-	cudaError_t e = cudaMalloc((void **)&g->mem, total);
-	if (e != cudaSuccess) die("--device cuda: %.1f GiB of device memory: %s", total / 1073741824.0, cudaGetErrorString(e));
-	g->counted = total;
-	char *p = g->mem;
-	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-		*parts[i].p = parts[i].bytes ? p : NULL;
-		p += (parts[i].bytes + 255) / 256 * 256;
-	}
+	g->mem = dev_carve(parts, sizeof parts / sizeof *parts, &g->counted);
 	params_point(&g->P, c, g->params);
 	params_point(&g->G, c, g->grads);
-	CK(cudaMemset(g->mem, 0, total));
-	float *cs = (float *)xmalloc(g->n_pos * (size_t)g->hd / 2 * sizeof(float) * 2);
-	rope_table(cs, cs + g->n_pos * (long)g->hd / 2, g->n_pos, g->hd, c->rope_theta);
-	CK(cudaMemcpy(g->rope_cos, cs, g->n_pos * (size_t)g->hd / 2 * sizeof(float), cudaMemcpyHostToDevice));
-	CK(cudaMemcpy(g->rope_sin, cs + g->n_pos * (long)g->hd / 2, g->n_pos * (size_t)g->hd / 2 * sizeof(float),
-		      cudaMemcpyHostToDevice));
-	free(cs);
+	rope_upload(g->rope_cos, g->rope_sin, g->n_pos, g->hd, c->rope_theta);
 	cublas_open();
 	CB(cb.create(&g->h));
 	CB(cb.math(g->h, prec == GPU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
@@ -944,9 +963,8 @@ static void dmm(gpu_decode *d, float *out, const float *inp, const float *w, int
 }
 
 gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R, int bf16) {
-	char why[256];
-	if (!gpu_count(why, sizeof why)) die("--device cuda: %s", why);
 	const lm_config *c = &m->cfg;
+	gpu_need(c->dim / c->n_heads);
 	gpu_decode *d = (gpu_decode *)xcalloc(1, sizeof *d);
 	d->c = *c;
 	d->max_batch = max_batch;
@@ -956,10 +974,9 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 	d->hd = c->dim / c->n_heads;
 	d->qd = c->n_heads * d->hd;
 	d->kvd = c->n_kv_heads * d->hd;
-	if (d->hd > 32 * ATT_E || d->hd % 2) die("--device cuda: head size %d: the kernels take even sizes up to %d", d->hd, 32 * ATT_E);
 	long L = c->n_layers, D = c->dim, H = c->hidden_dim, V = c->vocab_size, P = (long)m->n_params;
 	long wide = H > D ? H : D, cache = L * max_batch * (long)max_len * d->kvd;
-	struct { void **p; long bytes; } parts[] = {
+	dev_part parts[] = {
 		{(void **)&d->params, P * 4}, {(void **)&d->pb, bf16 ? P * 2 : 0}, {(void **)&d->ab, bf16 ? R * wide * 2 : 0},
 		{(void **)&d->kc, cache * 4}, {(void **)&d->vc, cache * 4},
 		{(void **)&d->x, R * D * 4}, {(void **)&d->xb, R * D * 4}, {(void **)&d->q, R * d->qd * 4},
@@ -970,25 +987,12 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 		{(void **)&d->rope_cos, max_len * (long)d->hd / 2 * 4}, {(void **)&d->rope_sin, max_len * (long)d->hd / 2 * 4},
 		{(void **)&d->rows, 4L * R * 4},
 	};
-	size_t total = 0;
-	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) total += (parts[i].bytes + 255) / 256 * 256;
-	cudaError_t e = cudaMalloc((void **)&d->mem, total);
-	if (e != cudaSuccess) die("--device cuda: %.1f GiB of device memory: %s", total / 1073741824.0, cudaGetErrorString(e));
-	char *p = d->mem;
-	for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-		*parts[i].p = parts[i].bytes ? p : NULL;
-		p += (parts[i].bytes + 255) / 256 * 256;
-	}
+	size_t total;
+	d->mem = dev_carve(parts, sizeof parts / sizeof *parts, &total);
 	params_point(&d->P, c, d->params);
-	CK(cudaMemset(d->mem, 0, total));
 	CK(cudaMemcpy(d->params, m->block, P * sizeof(float), cudaMemcpyHostToDevice));
 	if (bf16) to_bf16(d->pb, d->params, P);
-	long half = max_len * (long)d->hd / 2;
-	float *cs = (float *)xmalloc(half * 2 * sizeof(float));
-	rope_table(cs, cs + half, max_len, d->hd, c->rope_theta);
-	CK(cudaMemcpy(d->rope_cos, cs, half * sizeof(float), cudaMemcpyHostToDevice));
-	CK(cudaMemcpy(d->rope_sin, cs + half, half * sizeof(float), cudaMemcpyHostToDevice));
-	free(cs);
+	rope_upload(d->rope_cos, d->rope_sin, max_len, d->hd, c->rope_theta);
 	cublas_open();
 	CB(cb.create(&d->h));
 	CB(cb.math(d->h, CUBLAS_PEDANTIC_MATH));

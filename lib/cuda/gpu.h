@@ -1,4 +1,4 @@
-/* gpu: the trainer's CUDA path (one NVIDIA GPU).
+/* gpu: the CUDA path of training and decoding (one NVIDIA GPU).
  *
  * The same model as llama.c, on the GPU: parameters (fp32, the master copy),
  * gradients, AdamW's moments and every activation live in device memory in

@@ -1,5 +1,5 @@
 /* gpu_none.c: gpu.h in a build without CUDA (no nvcc found, or make CUDA=no):
- * the trainer asks gpu_open only for --device cuda, which says so. */
+ * the trainer and the sampler ask gpu_open and gpu_decode_open only for --device cuda, which say so. */
 #include "gpu.h"
 #include "util.h"
 
