@@ -73,8 +73,13 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 void gpu_decode_close(gpu_decode *d);
 /* n rows: token tok[i] at position pos[i] of sequence slot[i], keys and
  * values into the cache; the logits (w, vocab) of rows want[0..w) into
- * host memory. */
+ * host memory, which must hold R rows: it is page-locked on first use, until
+ * gpu_decode_close (so close before freeing it). */
 void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
 		     float *logits);
+/* Steps whose rows all want logits run as CUDA graphs, one per row count:
+ * how many there are, or -1 once a capture failed (steps then launch their
+ * kernels one by one). */
+int gpu_decode_graphs(const gpu_decode *d);
 
 #endif

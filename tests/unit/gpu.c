@@ -224,6 +224,31 @@ static void check_decode(int n_kv_heads, int tied) {
 	model_free(m);
 }
 
+/* A step whose rows all want logits runs as a CUDA graph: its logits are the
+ * direct launches' (which a step wanting fewer rows takes). */
+static void check_graphs(void) {
+	lm_config c;
+	config_default(&c);
+	c.dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.vocab_size = 300; c.max_seq_len = 64;
+	c.hidden_dim = 96;
+	config_finish(&c);
+	lm_model *m = model_new(&c);
+	model_init(m, 7);
+	int V = c.vocab_size, tok[3] = {1, 5, 9}, slot[3] = {0, 1, 2}, pos[3] = {0, 0, 0}, want[3] = {0, 1, 2};
+	float *a = xmalloc(64L * V * sizeof(float)), *b = xmalloc(64L * V * sizeof(float));
+	gpu_decode *g = gpu_decode_open(m, 4, 64, 64, 0), *h = gpu_decode_open(m, 4, 64, 64, 0);
+	gpu_decode_rows(g, 3, tok, slot, pos, 3, want, a);
+	gpu_decode_rows(h, 3, tok, slot, pos, 2, want, b);
+	ok(gpu_decode_graphs(g) == 1 && gpu_decode_graphs(h) == 0, "decoding: a step of 3 rows ran as a CUDA graph (%d, %d)",
+	   gpu_decode_graphs(g), gpu_decode_graphs(h));
+	double e = rel_err(a, b, 2L * V);
+	ok(e < 1e-5, "decoding: the graph's logits are the direct launches' (relative error %.2g)", e);
+	gpu_decode_close(g);
+	gpu_decode_close(h);
+	free(a); free(b);
+	model_free(m);
+}
+
 int main(void) {
 	const char *d = gpu_describe();
 	if (!strncmp(d, "no ", 3)) skip_all(d);
@@ -240,5 +265,6 @@ int main(void) {
 	check_decode(2, 0);
 	check_decode(4, 1);
 	check_decode(1, 0);
+	check_graphs();
 	return done_testing();
 }
