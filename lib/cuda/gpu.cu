@@ -875,16 +875,23 @@ void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float gf) {
 
 /* ---- decoding: sample.c's forward chunks on the GPU ---- */
 
+/* A step is a few dozen launches, so at small batches it costs what they
+ * cost, not what they compute: the decoder keeps its own weights, laid out
+ * so that a layer is nine launches. wq, wk and wv of a layer are one matrix
+ * (a row's q, k and v come out of one product side by side), so are w1 and
+ * w3; the kernels before a product write its input in the product's type
+ * (act: bf16 or fp32); the products after attention and the FFN add into the
+ * residual stream (beta 1) instead of a kernel adding their outputs. */
 struct gpu_decode {
 	lm_config c;
-	int max_batch, max_len, R, hd, qd, kvd, bf16;
+	int max_batch, max_len, R, hd, qd, kvd, E, bf16;  /* E: a row of qkv, qd + 2·kvd */
 	cublasHandle_t h;
 	char *mem;                      /* the one allocation */
-	float *params;
-	lm_params P;
-	__nv_bfloat16 *pb, *ab;         /* bf16: the weights; an activation's copy */
+	float *emb, *attn_norm, *ffn_norm, *norm;
+	void *wqkv, *wo, *w13, *w2, *wout;   /* the products' weights, act */
 	float *kc, *vc;                 /* the cache: (L, max_batch, n_kv_heads, max_len, hd) each */
-	float *x, *xb, *q, *k, *v, *ao, *o, *h1, *h3, *rstd, *hw, *hn, *logits, *rope_cos, *rope_sin;
+	float *x, *qkv, *gu, *logits, *rope_cos, *rope_sin;
+	void *xn, *ao, *s;              /* the products' inputs, act */
 	int *rows;                      /* tok, slot, pos, want: R each */
 	int *h_rows;
 	cudaStream_t st;                /* everything of a step runs on it */
@@ -897,28 +904,58 @@ struct gpu_decode {
 /* cuBLAS's workspace for decoding: set explicitly, as stream capture wants */
 #define DEC_WS (32L << 20)
 
-/* keys and values of n new rows into their sequences' cache at layer l */
-__global__ static void k_cache_put(float *kc, float *vc, const float *k, const float *v, const int *slot,
-				   const int *pos, int n, int NKV, int hd, int max_batch, int max_len, int l) {
-	long i = (long)blockIdx.x * blockDim.x + threadIdx.x, kvd = (long)NKV * hd;
-	if (i >= n * kvd) return;
-	int r = (int)(i / kvd), e = (int)(i % kvd), kh = e / hd;
-	size_t at = ((((size_t)l * max_batch + slot[r]) * NKV + kh) * max_len + pos[r]) * hd + e % hd;
-	kc[at] = k[i];
-	vc[at] = v[i];
+__device__ static inline void put(float *p, float v) { *p = v; }
+__device__ static inline void put(__nv_bfloat16 *p, float v) { *p = __float2bfloat16(v); }
+
+/* rows which[i] (i itself when which is NULL) of inp, RMS-normed, into row i of out */
+template <typename T>
+__global__ static void k_dec_rmsnorm(T *out, const float *inp, const int *which, const float *w, int C, float eps) {
+	long n = blockIdx.x;
+	const float *x = inp + (which ? which[n] : n) * (long)C;
+	float ss = 0;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) ss += x[i] * x[i];
+	float r = rsqrtf(block_sum(ss) / C + eps);
+	for (int i = threadIdx.x; i < C; i += blockDim.x) put(out + n * C + i, x[i] * r * w[i]);
+}
+
+/* RoPE on the q and k of each row of qkv (rows of q, k, v side by side), and
+ * its k and v into the sequence's cache at layer l; a thread a pair */
+__global__ static void k_dec_rope_cache(float *qkv, float *kc, float *vc, const int *slot, const int *pos,
+					const float *cosv, const float *sinv, int n, int NH, int NKV, int hd,
+					int max_batch, int max_len, int l) {
+	int half = hd / 2, qp = NH * half, kp = NKV * half, per = qp + 2 * kp;
+	long j = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (j >= (long)n * per) return;
+	int r = (int)(j / per), e = (int)(j % per);
+	float *x = qkv + (long)r * 2 * per + 2 * e;
+	if (e < qp + kp) {
+		/* k's heads follow q's, so pair e is the (e mod half)th of its head either way */
+		float c = cosv[(long)pos[r] * half + e % half], s = sinv[(long)pos[r] * half + e % half];
+		float a = x[0], b = x[1];
+		x[0] = a * c - b * s;
+		x[1] = a * s + b * c;
+		if (e < qp) return;
+	}
+	int kv = e < qp + kp ? e - qp : e - qp - kp;   /* the pair within k, or within v */
+	size_t at = ((((size_t)l * max_batch + slot[r]) * NKV + 2 * kv / hd) * max_len + pos[r]) * hd + 2 * kv % hd;
+	float *dst = e < qp + kp ? kc : vc;
+	dst[at] = x[0];
+	dst[at + 1] = x[1];
 }
 
 /* Attention of new row r, head h over its sequence's cache (positions
  * 0..pos[r], its own key included), a block of DEC_WARPS warps a (row,
  * head): warp w takes positions w, w + DEC_WARPS, ..., each with its running
- * max, sum and weighted values, combined at the end as FlashDecoding does. */
+ * max, sum and weighted values, combined at the end as FlashDecoding does.
+ * q: rows of E. */
 #define DEC_WARPS 8
-__global__ static void k_att_decode(float *out, const float *q, const float *kc, const float *vc, const int *slot,
+template <typename T>
+__global__ static void k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, const int *slot,
 				    const int *pos, int NH, int NKV, int hd, int max_batch, int max_len, int l, float scale) {
 	__shared__ float smx[DEC_WARPS], ssum[DEC_WARPS], sacc[DEC_WARPS][32 * ATT_E];
 	int r = blockIdx.x / NH, h = blockIdx.x % NH, kh = h / (NH / NKV);
 	int lane = threadIdx.x % 32, w = threadIdx.x / 32;
-	const float *qr = q + ((long)r * NH + h) * hd;
+	const float *qr = q + (long)r * E + h * hd;
 	size_t base = (((size_t)l * max_batch + slot[r]) * NKV + kh) * max_len * hd;
 	float qv[ATT_E], acc[ATT_E] = {0};
 	lane_row(qv, qr, hd, lane);
@@ -935,37 +972,56 @@ __global__ static void k_att_decode(float *out, const float *q, const float *kc,
 	for (int i = 0; i < DEC_WARPS; i++) M = fmaxf(M, smx[i]);
 	float f[DEC_WARPS];
 	for (int i = 0; i < DEC_WARPS; i++) f[i] = ssum[i] ? expf(smx[i] - M) : 0.0f, S += ssum[i] * f[i];
-	float *o = out + ((long)r * NH + h) * hd;
+	T *o = out + ((long)r * NH + h) * hd;
 	for (int e = 0; e < ATT_E; e++) {
 		int d = lane + 32 * e;
 		if (d >= hd) continue;
 		float a = 0;
 		for (int i = 0; i < DEC_WARPS; i++) a += sacc[i][d] * f[i];
-		o[d] = a / S;
+		put(o + d, a / S);
 	}
 }
 
-__global__ static void k_gather_rows(float *dst, const float *src, const int *which, int C) {
-	long n = blockIdx.x;
-	for (int i = threadIdx.x; i < C; i += blockDim.x) dst[n * C + i] = src[(long)which[n] * C + i];
+/* out(n, H) = silu(g)·u, gu's rows being g then u (H each) */
+template <typename T>
+__global__ static void k_dec_swiglu(T *out, const float *gu, long n, int H) {
+	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+	if (i >= n * H) return;
+	const float *row = gu + i / H * 2 * H;
+	float g = row[i % H];
+	put(out + i, g / (1.0f + expf(-g)) * row[H + i % H]);
 }
 
-/* out(n, OUT) = inp(n, IN)·w(OUT, IN)^T, in bf16 when the weights are */
-static void dmm(gpu_decode *d, float *out, const float *inp, const float *w, int n, int IN, int OUT) {
-	const __nv_bfloat16 *a16 = NULL, *w16 = NULL;
-	if (d->bf16) {
-		to_bf16(d->ab, inp, (long)n * IN, d->st);
-		a16 = d->ab;
-		w16 = d->pb + (w - d->params);
-	}
-	cublasStatus_t e = gemm_on(d->h, d->bf16, 0, 1, n, OUT, IN, inp, a16, IN, w, w16, IN, 0.0f, out, OUT);
+/* out(n, OUT) = inp(n, IN)·w(OUT, IN)^T + beta·out, both act */
+static void dmm(gpu_decode *d, float *out, const void *inp, const void *w, int n, int IN, int OUT, float beta) {
+	const float *a = d->bf16 ? NULL : (const float *)inp, *b = d->bf16 ? NULL : (const float *)w;
+	const __nv_bfloat16 *a16 = d->bf16 ? (const __nv_bfloat16 *)inp : NULL, *b16 = d->bf16 ? (const __nv_bfloat16 *)w : NULL;
+	cublasStatus_t e = gemm_on(d->h, d->bf16, 0, 1, n, OUT, IN, a, a16, IN, b, b16, IN, beta, out, OUT);
 	if (e != CUBLAS_STATUS_SUCCESS && d->capturing) d->failed = 1;
 	else CB(e);
 }
 
+/* element at of a weight of act */
+static void *act_at(const gpu_decode *d, void *base, long at) {
+	return (char *)base + at * (d->bf16 ? 2 : 4);
+}
+
+/* n floats from the host into dst at element at (act), through the fp32 stage */
+#define STAGE (16L << 20)
+static void put_weight(gpu_decode *d, float *stage, void *dst, long at, const float *src, long n) {
+	for (long i = 0; i < n; i += STAGE) {
+		long k = n - i < STAGE ? n - i : STAGE;
+		CK(cudaMemcpy(stage, src + i, k * sizeof(float), cudaMemcpyHostToDevice));
+		if (d->bf16) to_bf16((__nv_bfloat16 *)dst + at + i, stage, k);
+		else CK(cudaMemcpy((float *)dst + at + i, stage, k * sizeof(float), cudaMemcpyDeviceToDevice));
+	}
+}
+
 gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R, int bf16) {
 	const lm_config *c = &m->cfg;
+	const lm_params *p = &m->p;
 	gpu_need(c->dim / c->n_heads);
+	if (c->head != LM_HEAD_LM) die("--device cuda: decoding needs a language model's head");
 	gpu_decode *d = (gpu_decode *)xcalloc(1, sizeof *d);
 	d->c = *c;
 	d->max_batch = max_batch;
@@ -975,24 +1031,40 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 	d->hd = c->dim / c->n_heads;
 	d->qd = c->n_heads * d->hd;
 	d->kvd = c->n_kv_heads * d->hd;
-	long L = c->n_layers, D = c->dim, H = c->hidden_dim, V = c->vocab_size, P = (long)m->n_params;
-	long wide = H > D ? H : D, cache = L * max_batch * (long)max_len * d->kvd;
+	d->E = d->qd + 2 * d->kvd;
+	long L = c->n_layers, D = c->dim, H = c->hidden_dim, V = c->vocab_size, E = d->E, qd = d->qd, kvd = d->kvd;
+	long a = bf16 ? 2 : 4, wide = H > D ? H : D, cache = L * max_batch * (long)max_len * kvd;
 	dev_part parts[] = {
-		{(void **)&d->params, P * 4}, {(void **)&d->pb, bf16 ? P * 2 : 0}, {(void **)&d->ab, bf16 ? R * wide * 2 : 0},
+		{(void **)&d->emb, V * D * 4}, {(void **)&d->attn_norm, L * D * 4}, {(void **)&d->ffn_norm, L * D * 4},
+		{(void **)&d->norm, D * 4}, {(void **)&d->wqkv, L * E * D * a}, {(void **)&d->wo, L * D * qd * a},
+		{(void **)&d->w13, L * 2 * H * D * a}, {(void **)&d->w2, L * D * H * a}, {(void **)&d->wout, V * D * a},
 		{(void **)&d->kc, cache * 4}, {(void **)&d->vc, cache * 4},
-		{(void **)&d->x, R * D * 4}, {(void **)&d->xb, R * D * 4}, {(void **)&d->q, R * d->qd * 4},
-		{(void **)&d->k, R * d->kvd * 4}, {(void **)&d->v, R * d->kvd * 4}, {(void **)&d->ao, R * d->qd * 4},
-		{(void **)&d->o, R * D * 4}, {(void **)&d->h1, R * H * 4}, {(void **)&d->h3, R * H * 4},
-		{(void **)&d->rstd, R * 4}, {(void **)&d->hw, R * D * 4}, {(void **)&d->hn, R * D * 4},
-		{(void **)&d->logits, R * V * 4},
+		{(void **)&d->x, R * D * 4}, {(void **)&d->qkv, R * E * 4}, {(void **)&d->gu, R * 2 * H * 4},
+		{(void **)&d->logits, R * V * 4}, {(void **)&d->xn, R * D * a}, {(void **)&d->ao, R * qd * a},
+		{(void **)&d->s, R * wide * a},
 		{(void **)&d->rope_cos, max_len * (long)d->hd / 2 * 4}, {(void **)&d->rope_sin, max_len * (long)d->hd / 2 * 4},
 		{(void **)&d->rows, 4L * R * 4},
 	};
 	size_t total;
 	d->mem = dev_carve(parts, sizeof parts / sizeof *parts, &total);
-	params_point(&d->P, c, d->params);
-	CK(cudaMemcpy(d->params, m->block, P * sizeof(float), cudaMemcpyHostToDevice));
-	if (bf16) to_bf16(d->pb, d->params, P);
+	CK(cudaMemcpy(d->emb, p->tok_embeddings, V * D * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(d->attn_norm, p->attention_norm, L * D * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(d->ffn_norm, p->ffn_norm, L * D * 4, cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(d->norm, p->norm, D * 4, cudaMemcpyHostToDevice));
+	float *stage;
+	CK(cudaMalloc((void **)&stage, STAGE * sizeof(float)));
+	for (long l = 0; l < L; l++) {
+		put_weight(d, stage, d->wqkv, l * E * D, p->wq + l * qd * D, qd * D);
+		put_weight(d, stage, d->wqkv, l * E * D + qd * D, p->wk + l * kvd * D, kvd * D);
+		put_weight(d, stage, d->wqkv, l * E * D + (qd + kvd) * D, p->wv + l * kvd * D, kvd * D);
+		put_weight(d, stage, d->w13, l * 2 * H * D, p->w1 + l * H * D, H * D);
+		put_weight(d, stage, d->w13, l * 2 * H * D + H * D, p->w3 + l * H * D, H * D);
+	}
+	put_weight(d, stage, d->wo, 0, p->wo, L * D * qd);
+	put_weight(d, stage, d->w2, 0, p->w2, L * D * H);
+	put_weight(d, stage, d->wout, 0, p->output, V * D);
+	CK(cudaDeviceSynchronize());
+	cudaFree(stage);
 	rope_upload(d->rope_cos, d->rope_sin, max_len, d->hd, c->rope_theta);
 	cublas_open();
 	CB(cb.create(&d->h));
@@ -1022,45 +1094,44 @@ void gpu_decode_close(gpu_decode *d) {
 	free(d);
 }
 
+/* a kernel of act (its first argument, the output, of act) on d's stream */
+#define ACT(d, kernel, grid, block, ...)                                                              \
+	do {                                                                                           \
+		if ((d)->bf16) kernel<__nv_bfloat16><<<grid, block, 0, (d)->st>>>((__nv_bfloat16 *)__VA_ARGS__); \
+		else kernel<float><<<grid, block, 0, (d)->st>>>((float *)__VA_ARGS__);                    \
+	} while (0)
+
 /* The forward pass of a step of n rows, the logits of w of them, on d->st
  * (the rows already on the device). */
 static void decode_forward(gpu_decode *d, int n, int w) {
 	const lm_config *c = &d->c;
-	const lm_params *P = &d->P;
-	int R = d->R, D = c->dim, H = c->hidden_dim, V = c->vocab_size, hd = d->hd, qd = d->qd, kvd = d->kvd;
+	int R = d->R, D = c->dim, H = c->hidden_dim, V = c->vocab_size, hd = d->hd, qd = d->qd, E = d->E;
 	cudaStream_t st = d->st;
 	const int *dtok = d->rows, *dslot = d->rows + R, *dpos = d->rows + 2 * R, *dwant = d->rows + 3 * R;
-	long nd = (long)n * D, nh = (long)n * H, pq = (long)n * qd / 2, pk = (long)n * kvd / 2;
+	long pairs = (long)n * (qd + 2 * d->kvd) / 2;
 	float scale = 1.0f / sqrtf((float)hd);
-	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, P->tok_embeddings, D);
+	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, d->emb, D);
 	for (int l = 0; l < c->n_layers; l++) {
-		k_rmsnorm_fwd<<<n, 256, 0, st>>>(d->xb, d->rstd, d->x, P->attention_norm + (long)l * D, D, c->norm_eps);
-		dmm(d, d->q, d->xb, P->wq + (long)l * qd * D, n, D, qd);
-		dmm(d, d->k, d->xb, P->wk + (long)l * kvd * D, n, D, kvd);
-		dmm(d, d->v, d->xb, P->wv + (long)l * kvd * D, n, D, kvd);
-		k_rope<<<ceil_div(pq, 256), 256, 0, st>>>(d->q, dpos, d->rope_cos, d->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
-		k_rope<<<ceil_div(pk, 256), 256, 0, st>>>(d->k, dpos, d->rope_cos, d->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
-		k_cache_put<<<ceil_div((long)n * kvd, 256), 256, 0, st>>>(d->kc, d->vc, d->k, d->v, dslot, dpos, n,
-									  c->n_kv_heads, hd, d->max_batch, d->max_len, l);
-		k_att_decode<<<n * c->n_heads, 32 * DEC_WARPS, 0, st>>>(d->ao, d->q, d->kc, d->vc, dslot, dpos, c->n_heads,
-									c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
-		dmm(d, d->o, d->ao, P->wo + (long)l * D * qd, n, qd, D);
-		k_add<<<ceil_div(nd, 256), 256, 0, st>>>(d->x, d->o, nd);
-		k_rmsnorm_fwd<<<n, 256, 0, st>>>(d->xb, d->rstd, d->x, P->ffn_norm + (long)l * D, D, c->norm_eps);
-		dmm(d, d->h1, d->xb, P->w1 + (long)l * H * D, n, D, H);
-		dmm(d, d->h3, d->xb, P->w3 + (long)l * H * D, n, D, H);
-		k_swiglu_fwd<<<ceil_div(nh, 256), 256, 0, st>>>(d->h1, d->h1, d->h3, nh);
-		dmm(d, d->o, d->h1, P->w2 + (long)l * D * H, n, H, D);
-		k_add<<<ceil_div(nd, 256), 256, 0, st>>>(d->x, d->o, nd);
+		ACT(d, k_dec_rmsnorm, n, 256, d->xn, d->x, (const int *)NULL, d->attn_norm + (long)l * D, D, c->norm_eps);
+		dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
+		k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, d->kc, d->vc, dslot, dpos, d->rope_cos,
+									d->rope_sin, n, c->n_heads, c->n_kv_heads, hd,
+									d->max_batch, d->max_len, l);
+		ACT(d, k_att_decode, n * c->n_heads, 32 * DEC_WARPS, d->ao, d->qkv, E, d->kc, d->vc, dslot, dpos, c->n_heads,
+		    c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+		dmm(d, d->x, d->ao, act_at(d, d->wo, (long)l * D * qd), n, qd, D, 1.0f);
+		ACT(d, k_dec_rmsnorm, n, 256, d->xn, d->x, (const int *)NULL, d->ffn_norm + (long)l * D, D, c->norm_eps);
+		dmm(d, d->gu, d->xn, act_at(d, d->w13, (long)l * 2 * H * D), n, D, 2 * H, 0.0f);
+		ACT(d, k_dec_swiglu, ceil_div((long)n * H, 256), 256, d->s, d->gu, (long)n, H);
+		dmm(d, d->x, d->s, act_at(d, d->w2, (long)l * D * H), n, H, D, 1.0f);
 	}
 	if (w) {
-		k_gather_rows<<<w, 256, 0, st>>>(d->hw, d->x, dwant, D);
-		k_rmsnorm_fwd<<<w, 256, 0, st>>>(d->hn, d->rstd, d->hw, P->norm, D, c->norm_eps);
-		dmm(d, d->logits, d->hn, P->output, w, D, V);
+		ACT(d, k_dec_rmsnorm, w, 256, d->xn, d->x, dwant, d->norm, D, c->norm_eps);
+		dmm(d, d->logits, d->xn, d->wout, w, D, V, 0.0f);
 	}
 }
 
-/* A step of n rows, all wanted, as a CUDA graph: launching its ~15 kernels
+/* A step of n rows, all wanted, as a CUDA graph: launching its nine kernels
  * and products a layer one by one from the host costs more than they take
  * at small batches. Graphs are given up (the steps then launch as above)
  * the first time one cannot be captured. */
