@@ -19,7 +19,7 @@ int main(int argc, char **argv) {
 	lm_model *m = ckpt_load(argv[1]);
 	lm_shard *s = shard_open(argv[2]);
 	int T = atoi(argv[3]), B = atoi(argv[4]), N = B * T;
-	gpu_train *f = gpu_open(m, B, T, GPU_FP32), *h = gpu_open(m, B, T, GPU_BF16);
+	gpu_train *f = gpu_open(m, B, T, GPU_FP32, 0), *h = gpu_open(m, B, T, GPU_BF16, 0);
 	int *tok = xmalloc(N * sizeof(int)), *tgt = xmalloc(N * sizeof(int));
 	float *lf = xmalloc(N * sizeof(float)), *lh = xmalloc(N * sizeof(float));
 	uint64_t nw = pack_windows(s, T);

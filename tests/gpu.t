@@ -1,8 +1,9 @@
 #!/bin/sh
 # --device cuda: refused cleanly where it cannot run; on a GPU, a run repeats
 # byte for byte, resumes exactly after SIGTERM, and continues across devices
-# (CPU -> GPU -> CPU) with the CPU's files; lm-sft trains there too; lm-sample
-# and lm-chat decode there as on the CPU.
+# (CPU -> GPU -> CPU) with the CPU's files; lm-sft and lm-rm train there too,
+# and lm-rm scores and evaluates there as on the CPU; lm-sample and lm-chat
+# decode there as on the CPU.
 . "$(dirname "$0")/lib.sh"
 
 recurrence_shard 20000 64 1 >train.bin
@@ -24,9 +25,25 @@ verdict "--precision: an unknown one is refused"
 reason="--device tpu: cpu or cuda"
 refused lm-sample --device tpu --ids x.st
 verdict "lm-sample --device: an unknown device is refused"
-reason="lm-rm train runs on the CPU only"
-refused lm-rm train --device cuda --init x.st --tokenizer x.model -o y.st pairs.jsonl
-verdict "lm-rm train --device cuda: refused (CPU only so far)"
+reason="--device tpu: cpu or cuda"
+refused lm-rm score --device tpu -t x.model x.st
+verdict "lm-rm score --device: an unknown device is refused"
+
+# a score model and preference pairs (tests/rm.t's): a question answered with
+# a word of the first five (chosen) or of the last five (rejected)
+TOK=$ASSETS/tok512.model
+if [ -r "$TOK" ]; then
+	echo '{"dim": 32, "n_layers": 2, "n_heads": 4, "n_kv_heads": 2, "vocab_size": 512, "max_seq_len": 160}' >rcfg.json
+	lm-convert --init rcfg.json rlm.st && lm-rm init --seed 3 -o rm0.st rlm.st
+	awk 'BEGIN { split("apple river stone cloud bread lamp field horse music tower", w, " ");
+		split("significantly better|better|slightly better|negligibly better", r, "|");
+		for (i = 0; i < 96; i++) { a = w[i % 5 + 1]; b = w[(i * 3) % 5 + 6];
+			printf "{\"id\": \"p%d\", \"kind\": \"%s\", \"messages\": [{\"role\": \"user\", \"content\": \"Say %s\"}], \"chosen\": \"%s\", \"rejected\": \"%s\", \"rating\": \"%s\"}\n",
+				i, i % 4 ? "helpful" : "safe", a, a, b, r[i % 4 + 1] } }' >pairs.jsonl
+	head -64 pairs.jsonl >rtrain.jsonl
+	tail -32 pairs.jsonl >rval.jsonl
+	sed 's/"messages": \[\(.*\)\], "chosen": "\([a-z]*\)", "rejected".*/"messages": [\1, {"role": "assistant", "content": "\2"}]}/' rval.jsonl >rchat.jsonl
+fi
 
 if lm-pretrain --version | grep -q 'GPU: no '; then
 	fails_cleanly lm-pretrain $MODEL $RUN --device cuda -o x.st train.bin
@@ -37,6 +54,14 @@ if lm-pretrain --version | grep -q 'GPU: no '; then
 	fails_cleanly lm-sample --device cuda --ids r.st
 	verdict "lm-sample --device cuda without a GPU: refused"
 	is "  saying why" "$(grep -c 'lm-sample: --device cuda: no ' "$T/.err")" 1
+	if [ -r "$TOK" ]; then
+		fails_cleanly lm-rm train --device cuda --init rm0.st --tokenizer "$TOK" -o x.st rtrain.jsonl
+		verdict "lm-rm train --device cuda without a GPU: refused"
+		is "  saying why" "$(grep -c 'lm-rm: --device cuda: no ' "$T/.err")" 1
+		fails_cleanly lm-rm score --device cuda -t "$TOK" -o x.jsonl rm0.st rchat.jsonl
+		verdict "lm-rm score --device cuda without a GPU: refused"
+		is "  saying why, writing nothing" "$(grep -c 'lm-rm: --device cuda: no ' "$T/.err")$(ls x.jsonl* 2>/dev/null)" 1
+	fi
 	_n=$((_n + 1))
 	echo "ok $_n # SKIP the GPU runs: $(lm-pretrain --version | sed 's/.*GPU: //')"
 	done_testing
@@ -86,6 +111,43 @@ if [ -r "$ASSETS/tok512.model" ]; then
 	n=$(tail -1 sc.jsonl | grep -o '"step":[0-9]*' | cut -d: -f2)
 	ok "the same losses (step $n: $(loss_at s.jsonl $n), CPU $(loss_at sc.jsonl $n))" \
 		perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-4 * $ARGV[1])' "$(loss_at s.jsonl $n)" "$(loss_at sc.jsonl $n)"
+fi
+
+if [ -r "$TOK" ]; then
+	# reward models: training follows the CPU's and repeats byte for byte; scores are the CPU's
+	val_at() { grep "^{\"step\":$2," "$1" | tail -1 | sed 's/.*"val_loss":\([0-9.]*\).*/\1/'; }
+	RM="--init rm0.st --tokenizer $TOK -b 16 --epochs 2 --lr 3e-4 --val rval.jsonl rtrain.jsonl"
+	ok "lm-rm train on the GPU (fp32)" lm-rm train $RM --device cuda --precision fp32 --metrics rg.jsonl -o rg.st
+	ok "again: the same bytes" lm-rm train $RM --device cuda --precision fp32 -o rg2.st
+	ok "deterministic" cmp rg.st rg2.st
+	ok "lm-rm train on the CPU" lm-rm train $RM --metrics rc.jsonl -o rc.st
+	ok "the same losses (step 8: $(loss_at rg.jsonl 8), CPU $(loss_at rc.jsonl 8))" \
+		perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-3 * $ARGV[1])' "$(loss_at rg.jsonl 8)" "$(loss_at rc.jsonl 8)"
+	ok "the same validation losses ($(val_at rg.jsonl 8), CPU $(val_at rc.jsonl 8))" \
+		perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 1e-3 * $ARGV[1])' "$(val_at rg.jsonl 8)" "$(val_at rc.jsonl 8)"
+	ok "lm-rm train on the GPU (bf16)" lm-rm train $RM --device cuda --metrics rb.jsonl -o rb.st
+	ok "bf16 losses within 5% of the CPU's (step 8: $(loss_at rb.jsonl 8))" \
+		perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 0.05 * $ARGV[1])' "$(loss_at rb.jsonl 8)" "$(loss_at rc.jsonl 8)"
+	# scores: the CPU's within 1e-4 (relative, absolute below 1)
+	rewards() { sed 's/.*"rewards":{"rc":\([-0-9.e]*\)}.*/\1/' "$1"; }
+	close() { paste -d' ' "$1" "$2" | awk -v tol="$3" '{ d = $1 - $2; d = d < 0 ? -d : d; a = $2 < 0 ? -$2 : $2;
+		if (d > tol * (a > 1 ? a : 1)) bad++; n++ } END { print n == 32 && !bad ? "yes" : "no: " bad + 0 " of " n }'; }
+	lm-rm score -t "$TOK" -o sc.jsonl rc.st rchat.jsonl && rewards sc.jsonl >sc.txt
+	ok "lm-rm score --device cuda" lm-rm score --device cuda -t "$TOK" -o sg.jsonl rc.st rchat.jsonl
+	rewards sg.jsonl >sg.txt
+	is "  the CPU's scores within 1e-4" "$(close sg.txt sc.txt 1e-4)" yes
+	ok "lm-rm score --device cuda -b 1" lm-rm score --device cuda -t "$TOK" -b 1 -o sg1.jsonl rc.st rchat.jsonl
+	rewards sg1.jsonl >sg1.txt
+	is "  the CPU's scores within 1e-4" "$(close sg1.txt sc.txt 1e-4)" yes
+	is "  the same records in order" "$(sed 's/"rewards":{[^}]*}//' sg1.jsonl)" "$(sed 's/"rewards":{[^}]*}//' sc.jsonl)"
+	# bf16 weights and products: close to fp32, as the CPU's bf16 weights are (tests/rm.t)
+	ok "lm-rm score --device cuda --weights bf16" lm-rm score --device cuda --weights bf16 -t "$TOK" -o sgb.jsonl rc.st rchat.jsonl
+	rewards sgb.jsonl >sgb.txt
+	is "  within 5% of the scores' spread of fp32" "$(paste -d' ' sgb.txt sc.txt | awk '{ d = $1 - $2; d = d < 0 ? -d : d;
+		if (d > m) m = d; lo = NR == 1 || $2 < lo ? $2 : lo; hi = NR == 1 || $2 > hi ? $2 : hi; n++ }
+		END { print (n == 32 && m < 0.05 * (hi - lo)) ? "yes" : "no: largest difference " m " of a spread " hi - lo }')" yes
+	lm-rm eval -t "$TOK" -o ec.jsonl rc.st rval.jsonl
+	ok "lm-rm eval --device cuda: the CPU's results" sh -c "lm-rm eval --device cuda -t '$TOK' rc.st rval.jsonl | cmp - ec.jsonl"
 fi
 
 # decoding: sampled tokens at batch 7 on the GPU are the CPU's at batch 1

@@ -6,6 +6,7 @@
 #include "blas.h"
 #include "checkpoint.h"
 #include "docs.h"
+#include "gpu.h"
 #include "pack.h"
 #include "rm.h"
 #include "rng.h"
@@ -26,9 +27,10 @@ static const char *USAGE =
 	"       lm-rm train (--init CKPT | --resume) --tokenizer TOK [-b PAIRS] [--micro-batch ROWS] [-t LEN]\n"
 	"\t[--epochs N] [--margin none|small|large] [--val PAIRS] [--val-every N] [--lr LR] [--min-lr LR]\n"
 	"\t[--warmup N] [--beta1 B] [--beta2 B] [--eps E] [--weight-decay W] [--clip C] [--seed N]\n"
-	"\t[--metrics FILE] [--checkpoint-every N] [--threads N] -o CKPT PAIRS\n"
-	"       lm-rm score -t TOK [-n NAME] [-b ROWS] [--weights f32|bf16] [-o OUT] CKPT [CHAT]\n"
-	"       lm-rm eval -t TOK [-n NAME] [-o OUT] CKPT PAIRS";
+	"\t[--metrics FILE] [--checkpoint-every N] [--threads N] [--device cpu|cuda]\n"
+	"\t[--precision bf16|tf32|fp32] -o CKPT PAIRS\n"
+	"       lm-rm score -t TOK [-n NAME] [-b ROWS] [--weights f32|bf16] [--device cpu|cuda] [-o OUT] CKPT [CHAT]\n"
+	"       lm-rm eval -t TOK [-n NAME] [--device cpu|cuda] [-o OUT] CKPT PAIRS";
 
 /* ---- pairs in rows ---- */
 
@@ -198,7 +200,6 @@ static int cmd_train(int argc, char **argv) {
 	if (optind + 1 != argc || !o.out || !tok_path) usage_exit(USAGE);
 	if (epochs <= 0 || MB <= 0) die("--epochs and --micro-batch must be positive");
 	if (o.warmup < -1) die("--warmup must not be negative");
-	if (o.cuda) die("--device cuda: lm-rm train runs on the CPU only so far (lm-pretrain and lm-sft run on the GPU)");
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = o.resume ? ckpt_load(o.out) : o.init ? model_load(o.init) : NULL;
 	if (!m) die("no model: give --init CKPT (a score model, from lm-rm init) or --resume");
@@ -277,47 +278,63 @@ static int cmd_train(int argc, char **argv) {
 
 typedef struct scorer {
 	const lm_model *m;
-	llama_ws *w;
-	int T;
-	int *tok, *pos, *seg;
+	llama_ws *w;          /* the CPU's forward, one row at a time */
+	gpu_train *g;         /* or --device cuda's, B rows at a time */
+	int T, B;
+	int *tok, *pos, *seg, *at;
 } scorer;
 
-static scorer *scorer_new(const lm_model *m) {
+/* A scorer on the CPU (cuda 0) or on the GPU in B rows a forward, products
+ * in bf16 when the weights are (prec, gpu.h), else fp32. */
+static scorer *scorer_new(const lm_model *m, int cuda, int B, int prec) {
 	scorer *s = xcalloc(1, sizeof *s);
 	s->m = m;
 	s->T = m->cfg.max_seq_len;
-	s->w = llama_ws_new(&m->cfg, 1, s->T);
-	size_t n = s->T;
+	s->B = cuda ? B : 1;
+	if (cuda) s->g = gpu_open(m, s->B, s->T, prec, 0);
+	else s->w = llama_ws_new(&m->cfg, 1, s->T);
+	size_t n = (size_t)s->B * s->T;
 	s->tok = xmalloc(n * sizeof *s->tok);
 	s->pos = xmalloc(n * sizeof *s->pos);
 	s->seg = xmalloc(n * sizeof *s->seg);
+	s->at = xmalloc(n * sizeof *s->at);
 	return s;
 }
 
 static void scorer_free(scorer *s) {
 	llama_ws_free(s->w);
-	free(s->tok); free(s->pos); free(s->seg);
+	gpu_close(s->g);
+	free(s->tok); free(s->pos); free(s->seg); free(s->at);
 	free(s);
 }
 
 /* Scores of sequences seq[0..n) (each at most T tokens), packed into rows.
- * Rows go through the model one at a time: OpenBLAS sums in another order
- * when a product has more rows, so a forward of several rows would make a
- * score depend on its neighbours and on -b. */
+ * On the CPU rows go through the model one at a time: OpenBLAS sums in
+ * another order when a product has more rows, so a forward of several rows
+ * would make a score depend on its neighbours and on -b. The GPU takes B
+ * rows a forward (the last padded), its products always that size. */
 static void score_seqs(scorer *s, const chat_tokens *const *seq, size_t n, float *out) {
 	uint64_t *len = xmalloc((n ? n : 1) * sizeof *len);
 	for (size_t i = 0; i < n; i++) len[i] = seq[i]->n;
 	size_t *row, rows = pack_rows(len, n, s->T, &row);
-	int *at = xmalloc((n ? n : 1) * sizeof *at);
-	for (size_t r = 0; r < rows; r++) {
-		int used = 0, k = 0;
-		for (size_t i = row[r]; i < row[r + 1]; i++)
-			at[k++] = pack_put(s->T, &used, seq[i]->ids, seq[i]->n, (int)(i - row[r]), s->tok, s->pos, s->seg);
-		pack_pad(s->T, used, s->tok, s->pos, s->seg);
-		llama_forward(s->w, s->m, s->tok, s->pos, s->seg);
-		rm_scores(out + row[r], s->w, s->m, at, k);
+	int T = s->T;
+	for (size_t r0 = 0; r0 < rows; r0 += s->B) {
+		int k = 0;
+		for (int b = 0; b < s->B; b++) {
+			size_t r = r0 + b, o = (size_t)b * T;
+			int used = 0;
+			for (size_t i = r < rows ? row[r] : 0, end = r < rows ? row[r + 1] : 0; i < end; i++)
+				s->at[k++] = b * T + pack_put(T, &used, seq[i]->ids, seq[i]->n, (int)(i - row[r]), s->tok + o,
+							      s->pos + o, s->seg + o);
+			pack_pad(T, used, s->tok + o, s->pos + o, s->seg + o);
+		}
+		if (s->g) {
+			gpu_scores(s->g, s->tok, s->pos, s->seg, s->at, k, 0, out + row[r0]);
+		} else {
+			llama_forward(s->w, s->m, s->tok, s->pos, s->seg);
+			rm_scores(out + row[r0], s->w, s->m, s->at, k);
+		}
 	}
-	free(at);
 	free(row);
 	free(len);
 }
@@ -362,18 +379,20 @@ static void score_flush(scorer *s, lm_out *o, const char *name, cJSON **rec, cha
 }
 
 static int cmd_score(int argc, char **argv) {
-	static const char *U = "score -t TOK [-n NAME] [-b ROWS] [--weights f32|bf16] [-o OUT] CKPT [CHAT]";
+	static const char *U = "score -t TOK [-n NAME] [-b ROWS] [--weights f32|bf16] [--device cpu|cuda] [-o OUT] CKPT [CHAT]";
 	static const struct option lo[] = {{"tokenizer", required_argument, 0, 't'}, {"name", required_argument, 0, 'n'},
-					   {"output", required_argument, 0, 'o'}, {"weights", required_argument, 0, 'W'}, {0}};
+					   {"output", required_argument, 0, 'o'}, {"weights", required_argument, 0, 'W'},
+					   {"device", required_argument, 0, 'D'}, {0}};
 	const char *tok_path = NULL, *out_path = "-", *in_path = "-", *weights = "f32";
 	char *name = NULL;
-	int B = 8, c;
+	int B = 8, cuda = 0, c;
 	while ((c = getopt_long(argc, argv, "t:n:o:b:", lo, NULL)) != -1) {
 		if (c == 't') tok_path = optarg;
 		else if (c == 'n') name = xstrdup(optarg);
 		else if (c == 'o') out_path = optarg;
 		else if (c == 'b') B = (int)parse_int("-b", optarg);
 		else if (c == 'W') weights = optarg;
+		else if (c == 'D') cuda = parse_device(optarg);
 		else usage_exit(U);
 	}
 	if (!tok_path || argc - optind < 1 || argc - optind > 2) usage_exit(U);
@@ -384,7 +403,7 @@ static int cmd_score(int argc, char **argv) {
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = load_score_model(model_path, tok, tok_path);
 	model_weights(m, weights, "--weights");
-	scorer *s = scorer_new(m);
+	scorer *s = scorer_new(m, cuda, B, strcmp(weights, "bf16") ? GPU_FP32 : GPU_BF16);
 	chat_reader *r = chat_open(in_path, CHAT_END_ASSISTANT, 0);
 	lm_out *o = out_open(out_path, -1);
 	/* records gather until the next would open row B+1 (pack.h's rule), then
@@ -458,16 +477,20 @@ static void eval_line(lm_out *o, int tty, const char *name, const char *group, c
 		   "\"hi\": %.6f}\n", group, value, t.n, t.right / t.n, lo, hi);
 }
 
+/* eval's rows a forward on the GPU (score's default -b) */
+#define EVAL_ROWS 8
+
 static int cmd_eval(int argc, char **argv) {
-	static const char *U = "eval -t TOK [-n NAME] [-o OUT] CKPT PAIRS";
+	static const char *U = "eval -t TOK [-n NAME] [--device cpu|cuda] [-o OUT] CKPT PAIRS";
 	static const struct option lo[] = {{"tokenizer", required_argument, 0, 't'}, {"name", required_argument, 0, 'n'},
-					   {"output", required_argument, 0, 'o'}, {0}};
+					   {"output", required_argument, 0, 'o'}, {"device", required_argument, 0, 'D'}, {0}};
 	const char *tok_path = NULL, *out_path = "-", *name = NULL;
-	int c;
+	int cuda = 0, c;
 	while ((c = getopt_long(argc, argv, "t:n:o:", lo, NULL)) != -1) {
 		if (c == 't') tok_path = optarg;
 		else if (c == 'n') name = optarg;
 		else if (c == 'o') out_path = optarg;
+		else if (c == 'D') cuda = parse_device(optarg);
 		else usage_exit(U);
 	}
 	if (!tok_path || argc - optind != 2) usage_exit(U);
@@ -476,7 +499,7 @@ static int cmd_eval(int argc, char **argv) {
 	if (!name) name = base;
 	lm_tokenizer *tok = tok_load(tok_path);
 	lm_model *m = load_score_model(model_path, tok, tok_path);
-	scorer *s = scorer_new(m);
+	scorer *s = scorer_new(m, cuda, EVAL_ROWS, GPU_FP32);
 	pairs ps = pairs_read(pairs_path, tok, s->T);
 	const chat_tokens **seq = xmalloc(2 * ps.n * sizeof *seq);
 	float *score = xmalloc(2 * ps.n * sizeof *score);

@@ -82,6 +82,7 @@ static void cublas_open(void) {
 struct gpu_train {
 	lm_config c;
 	int B, T, N, n_pos, prec, head_rows, hd, qd, kvd;
+	int train;                                  /* gradients, moments, backward buffers, every layer's activations */
 	size_t n_params, counted;
 	cublasHandle_t h;
 	char *mem;                                  /* the one allocation */
@@ -94,7 +95,10 @@ struct gpu_train {
 	double *red;
 	int *tok, *tgt, *pos, *segstart, *segend, *emb_idx, *emb_uniq, *emb_start;
 	float *wt;
+	float *scores, *dscores;                    /* a score model's: N each at most, one per sequence */
+	int *score_at;
 	int n_uniq, has_wt;
+	int grouped;                                /* the last upload grouped the embedding's rows for a backward */
 	int flash;                                  /* attention on the tensor cores (flash.h): bf16 products */
 	/* host scratch */
 	int *h_pos, *h_segstart, *h_segend, *h_count, *h_idx, *h_uniq, *h_start;
@@ -432,6 +436,39 @@ __global__ static void k_loss_sums(double *out, const float *losses, const int *
 	}
 }
 
+/* scores[i] = w·hf[at[i]], a block a score, summed in double as rm.c's
+ * rm_scores sums (a score is a difference of terms of either sign: float
+ * would lose digits a comparison with the CPU needs) */
+__global__ static void k_scores(float *scores, const float *hf, const float *w, const int *at, int D) {
+	__shared__ double sh[256];
+	const float *h = hf + (long)at[blockIdx.x] * D;
+	double s = 0;
+	for (int d = threadIdx.x; d < D; d += blockDim.x) s += (double)w[d] * h[d];
+	sh[threadIdx.x] = s;
+	__syncthreads();
+	for (int o = blockDim.x / 2; o > 0; o >>= 1) {
+		if (threadIdx.x < o) sh[threadIdx.x] += sh[threadIdx.x + o];
+		__syncthreads();
+	}
+	if (threadIdx.x == 0) scores[blockIdx.x] = (float)sh[0];
+}
+
+/* The score head's backward, a thread an element d: dhf[at[i]] += g[i]·w
+ * and dw += Σ g[i]·hf[at[i]], the scores in order (rm_scores_backward's
+ * sums, in its order, and a position scored twice adds up) */
+__global__ static void k_scores_bwd(float *dhf, float *dw, const float *hf, const float *w, const int *at,
+				    const float *g, int n, int D) {
+	int d = blockIdx.x * blockDim.x + threadIdx.x;
+	if (d >= D) return;
+	float acc = dw[d];
+	for (int i = 0; i < n; i++) {
+		long r = (long)at[i] * D + d;
+		dhf[r] += g[i] * w[d];
+		acc += g[i] * hf[r];
+	}
+	dw[d] = acc;
+}
+
 /* Σ g² in RED_BLOCKS partial sums (double), each in a fixed order */
 __global__ static void k_sumsq(double *part, const float *g, long n) {
 	__shared__ double sh[256];
@@ -531,11 +568,13 @@ static void model_forward(gpu_train *g) {
 	int att_blocks = ceil_div((long)g->B * c->n_heads * g->T * 32, 256);
 	k_embedding_fwd<<<N, 256>>>(g->x, g->tok, P->tok_embeddings, D);
 	for (int l = 0; l < c->n_layers; l++) {
-		float *x = g->x + l * nd, *xn1 = g->xn1 + l * nd, *rstd1 = g->rstd1 + (long)l * N;
-		float *q = g->q + (long)l * N * qd, *k = g->k + (long)l * N * kvd, *v = g->vv + (long)l * N * kvd;
-		float *lse = g->lse + (long)l * N * c->n_heads, *ao = g->ao + (long)l * N * qd;
-		float *xa = g->xa + l * nd, *xn2 = g->xn2 + l * nd, *rstd2 = g->rstd2 + (long)l * N;
-		float *gg = g->gg + l * nh, *u = g->u + l * nh, *s = g->s + l * nh, *xo = g->x + (l + 1) * nd;
+		/* the layer's activations: its own when training, else the one reused slot (gpu_open) */
+		long a = g->train ? l : 0, xi = g->train ? l : l % 2, xj = g->train ? l + 1 : (l + 1) % 2;
+		float *x = g->x + xi * nd, *xn1 = g->xn1 + a * nd, *rstd1 = g->rstd1 + a * N;
+		float *q = g->q + a * N * qd, *k = g->k + a * N * kvd, *v = g->vv + a * N * kvd;
+		float *lse = g->lse + a * N * c->n_heads, *ao = g->ao + a * N * qd;
+		float *xa = g->xa + a * nd, *xn2 = g->xn2 + a * nd, *rstd2 = g->rstd2 + a * N;
+		float *gg = g->gg + a * nh, *u = g->u + a * nh, *s = g->s + a * nh, *xo = g->x + xj * nd;
 		k_rmsnorm_fwd<<<N, 256>>>(xn1, rstd1, x, P->attention_norm + (long)l * D, D, c->norm_eps);
 		mm_fwd(g, q, xn1, P->wq + (long)l * qd * D, N, D, qd);
 		mm_fwd(g, k, xn1, P->wk + (long)l * kvd * D, N, D, kvd);
@@ -554,7 +593,8 @@ static void model_forward(gpu_train *g) {
 		mm_fwd(g, xo, s, P->w2 + (long)l * D * H, N, H, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xo, xa, nd);
 	}
-	k_rmsnorm_fwd<<<N, 256>>>(g->hf, g->rstdf, g->x + c->n_layers * nd, P->norm, D, c->norm_eps);
+	long xl = g->train ? c->n_layers : c->n_layers % 2;
+	k_rmsnorm_fwd<<<N, 256>>>(g->hf, g->rstdf, g->x + xl * nd, P->norm, D, c->norm_eps);
 	CK(cudaGetLastError());
 }
 
@@ -625,6 +665,11 @@ static void head(gpu_train *g, float grad_scale) {
 
 /* ---- the interface ---- */
 
+/* What only the training buffers serve, refused on a forward-only gpu_open. */
+static void need_train(const gpu_train *g, const char *what) {
+	if (!g->train) die("%s: the GPU state was opened for forward passes only", what);
+}
+
 static int gpu_count(char *why, size_t n) {
 	int count = 0;
 	cudaError_t e = cudaGetDeviceCount(&count);
@@ -683,51 +728,62 @@ static void rope_upload(float *cosv, float *sinv, int n_pos, int hd, float theta
 	free(cs);
 }
 
-gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) {
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec, int train) {
 	const lm_config *c = &m->cfg;
 	gpu_need(c->dim / c->n_heads);
-	if (c->head != LM_HEAD_LM) die("--device cuda: a score model's head runs on the CPU only");
 	gpu_train *g = (gpu_train *)xcalloc(1, sizeof *g);
 	g->c = *c;
 	g->B = B;
 	g->T = T;
 	g->N = B * T;
 	g->prec = prec;
+	g->train = train;
 	g->n_pos = T > c->max_seq_len ? T : c->max_seq_len;
 	g->hd = c->dim / c->n_heads;
 	g->qd = c->n_heads * g->hd;
 	g->kvd = c->n_kv_heads * g->hd;
 	g->n_params = m->n_params;
 	g->flash = prec == GPU_BF16 && flash_fits(g->hd);
+	int lm = c->head == LM_HEAD_LM;
 	long L = c->n_layers, N = g->N, D = c->dim, H = c->hidden_dim, V = c->vocab_size, qd = g->qd, kvd = g->kvd;
 	long rows = HEAD_CHUNK_FLOATS / V;
-	g->head_rows = rows < 1 ? 1 : rows > N ? (int)N : (int)rows;
+	g->head_rows = !lm || rows < 1 ? 1 : rows > N ? (int)N : (int)rows;
 	long wide = H > D ? H : D, P = (long)m->n_params;
 	/* the widest operand a bf16 product rounds: the head's logits chunk, an activation, or (its weight gradient) */
-	long big = (long)g->head_rows * V > N * wide ? (long)g->head_rows * V : N * wide;
+	long big = lm && (long)g->head_rows * V > N * wide ? (long)g->head_rows * V : N * wide;
 	if (big < N * qd) big = N * qd;
+	/* sizes of what a language model's head (lh), a score head (sh) and training (tr) alone use; the
+	 * layers' activations: each layer's when training (the backward reads them), else one layer's
+	 * reused by every layer (LA), the residual stream's input and output in turn (LX) */
+	long lh = lm, sh = !lm, tr = train, LA = train ? L : 1, LX = train ? L + 1 : 2;
 	dev_part parts[] = {
-		{(void **)&g->params, P * 4}, {(void **)&g->grads, P * 4}, {(void **)&g->m, P * 4}, {(void **)&g->v, P * 4},
+		{(void **)&g->params, P * 4}, {(void **)&g->grads, tr * P * 4}, {(void **)&g->m, tr * P * 4},
+		{(void **)&g->v, tr * P * 4},
 		{(void **)&g->pb, prec == GPU_BF16 ? P * 2 : 0}, {(void **)&g->ab, prec == GPU_BF16 ? big * 2 : 0},
-		{(void **)&g->bb, prec == GPU_BF16 ? big * 2 : 0},
-		{(void **)&g->x, (L + 1) * N * D * 4}, {(void **)&g->xn1, L * N * D * 4}, {(void **)&g->rstd1, L * N * 4},
-		{(void **)&g->q, L * N * qd * 4}, {(void **)&g->k, L * N * kvd * 4}, {(void **)&g->vv, L * N * kvd * 4},
-		{(void **)&g->lse, L * N * c->n_heads * 4}, {(void **)&g->ao, L * N * qd * 4}, {(void **)&g->xa, L * N * D * 4},
-		{(void **)&g->xn2, L * N * D * 4}, {(void **)&g->rstd2, L * N * 4}, {(void **)&g->gg, L * N * H * 4},
-		{(void **)&g->u, L * N * H * 4}, {(void **)&g->s, L * N * H * 4}, {(void **)&g->hf, N * D * 4},
-		{(void **)&g->rstdf, N * 4}, {(void **)&g->dhf, N * D * 4}, {(void **)&g->logits, (long)g->head_rows * V * 4},
-		{(void **)&g->losses, N * 4}, {(void **)&g->dres, N * D * 4}, {(void **)&g->dxn, N * D * 4},
-		{(void **)&g->dq, N * qd * 4}, {(void **)&g->dk, N * kvd * 4}, {(void **)&g->dv, N * kvd * 4},
-		{(void **)&g->dao, N * qd * 4}, {(void **)&g->ds, N * wide * 4}, {(void **)&g->dgg, N * H * 4},
-		{(void **)&g->du, N * H * 4}, {(void **)&g->delta, N * c->n_heads * 4}, {(void **)&g->part, NORM_CHUNKS * D * 4},
+		{(void **)&g->bb, prec == GPU_BF16 ? tr * big * 2 : 0},
+		{(void **)&g->x, LX * N * D * 4}, {(void **)&g->xn1, LA * N * D * 4}, {(void **)&g->rstd1, LA * N * 4},
+		{(void **)&g->q, LA * N * qd * 4}, {(void **)&g->k, LA * N * kvd * 4}, {(void **)&g->vv, LA * N * kvd * 4},
+		{(void **)&g->lse, LA * N * c->n_heads * 4}, {(void **)&g->ao, LA * N * qd * 4},
+		{(void **)&g->xa, LA * N * D * 4}, {(void **)&g->xn2, LA * N * D * 4}, {(void **)&g->rstd2, LA * N * 4},
+		{(void **)&g->gg, LA * N * H * 4}, {(void **)&g->u, LA * N * H * 4}, {(void **)&g->s, LA * N * H * 4},
+		{(void **)&g->hf, N * D * 4},
+		{(void **)&g->rstdf, N * 4}, {(void **)&g->dhf, tr * N * D * 4},
+		{(void **)&g->logits, lh * g->head_rows * V * 4}, {(void **)&g->losses, lh * N * 4},
+		{(void **)&g->dres, tr * N * D * 4}, {(void **)&g->dxn, tr * N * D * 4},
+		{(void **)&g->dq, tr * N * qd * 4}, {(void **)&g->dk, tr * N * kvd * 4}, {(void **)&g->dv, tr * N * kvd * 4},
+		{(void **)&g->dao, tr * N * qd * 4}, {(void **)&g->ds, tr * N * wide * 4}, {(void **)&g->dgg, tr * N * H * 4},
+		{(void **)&g->du, tr * N * H * 4}, {(void **)&g->delta, tr * N * c->n_heads * 4},
+		{(void **)&g->part, tr * NORM_CHUNKS * D * 4},
 		{(void **)&g->rope_cos, g->n_pos * (long)g->hd / 2 * 4}, {(void **)&g->rope_sin, g->n_pos * (long)g->hd / 2 * 4},
-		{(void **)&g->red, RED_BLOCKS * 8}, {(void **)&g->tok, N * 4}, {(void **)&g->tgt, N * 4},
-		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->segend, N * 4}, {(void **)&g->wt, N * 4},
-		{(void **)&g->emb_idx, N * 4}, {(void **)&g->emb_uniq, N * 4}, {(void **)&g->emb_start, (N + 1) * 4},
+		{(void **)&g->red, RED_BLOCKS * 8}, {(void **)&g->tok, N * 4}, {(void **)&g->tgt, lh * N * 4},
+		{(void **)&g->pos, N * 4}, {(void **)&g->segstart, N * 4}, {(void **)&g->segend, N * 4},
+		{(void **)&g->wt, lh * N * 4}, {(void **)&g->scores, sh * N * 4}, {(void **)&g->dscores, sh * tr * N * 4},
+		{(void **)&g->score_at, sh * N * 4},
+		{(void **)&g->emb_idx, tr * N * 4}, {(void **)&g->emb_uniq, tr * N * 4}, {(void **)&g->emb_start, tr * (N + 1) * 4},
 	};
 	g->mem = dev_carve(parts, sizeof parts / sizeof *parts, &g->counted);
 	params_point(&g->P, c, g->params);
-	params_point(&g->G, c, g->grads);
+	if (train) params_point(&g->G, c, g->grads);
 	rope_upload(g->rope_cos, g->rope_sin, g->n_pos, g->hd, c->rope_theta);
 	cublas_open();
 	CB(cb.create(&g->h));
@@ -768,26 +824,33 @@ void gpu_get_params(const gpu_train *g, float *block) {
 	CK(cudaMemcpy(block, g->params, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
 }
 void gpu_get_grads(const gpu_train *g, float *block) {
+	need_train(g, "gpu_get_grads");
 	CK(cudaMemcpy(block, g->grads, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
 }
 void gpu_put_moments(gpu_train *g, const lm_adamw *o) {
+	need_train(g, "gpu_put_moments");
 	if (o->lo || o->hi != g->n_params) die("--device cuda: not under mpirun");
 	CK(cudaMemcpy(g->m, o->m, g->n_params * sizeof(float), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->v, o->v, g->n_params * sizeof(float), cudaMemcpyHostToDevice));
 }
 void gpu_get_moments(const gpu_train *g, lm_adamw *o) {
+	need_train(g, "gpu_get_moments");
 	CK(cudaMemcpy(o->m, g->m, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
 	CK(cudaMemcpy(o->v, g->v, g->n_params * sizeof(float), cudaMemcpyDeviceToHost));
 }
 
-void gpu_zero_grads(gpu_train *g) { CK(cudaMemsetAsync(g->grads, 0, g->n_params * sizeof(float))); }
+void gpu_zero_grads(gpu_train *g) {
+	need_train(g, "gpu_zero_grads");
+	CK(cudaMemsetAsync(g->grads, 0, g->n_params * sizeof(float)));
+}
 
-double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *pos, const int *seg, const float *wt,
-		      float grad_scale, int backward, double *weight) {
+/* A micro-batch's tokens, positions and segments onto the device (tok,
+ * pos, seg as gpu_next_token's), and when backward the embedding's rows
+ * grouped by token for its gradient. */
+static void batch_upload(gpu_train *g, const int *tok, const int *pos, const int *seg, int backward) {
 	int N = g->N, T = g->T, V = g->c.vocab_size;
 	for (int i = 0; i < N; i++) {
 		if (tok[i] < 0 || tok[i] >= V) die("token %d outside the model's vocabulary of %d", tok[i], V);
-		if (tgt[i] >= V) die("target token %d outside the model's vocabulary of %d", tgt[i], V);
 		int p = pos ? pos[i] : i % T;
 		if (p < 0 || p >= g->n_pos) die("position %d outside 0..%d", p, g->n_pos - 1);
 		g->h_pos[i] = p;
@@ -795,34 +858,45 @@ double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *p
 		g->h_segstart[i] = i % T == 0 || (seg && seg[i] != seg[i - 1]) ? i % T : g->h_segstart[i - 1];
 	}
 	CK(cudaMemcpy(g->tok, tok, N * sizeof(int), cudaMemcpyHostToDevice));
-	CK(cudaMemcpy(g->tgt, tgt, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->pos, g->h_pos, N * sizeof(int), cudaMemcpyHostToDevice));
 	for (int i = N - 1; i >= 0; i--)
 		g->h_segend[i] = i % T == T - 1 || g->h_segstart[i + 1] != g->h_segstart[i] ? i % T : g->h_segend[i + 1];
 	CK(cudaMemcpy(g->segstart, g->h_segstart, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->segend, g->h_segend, N * sizeof(int), cudaMemcpyHostToDevice));
+	g->grouped = backward;
+	if (!backward) return;
+	need_train(g, "a backward pass");
+	/* the embedding's gradient, a block a distinct token: rows grouped by token, in row order */
+	int *cnt = g->h_count;
+	memset(cnt, 0, (V + 1) * sizeof(int));
+	for (int i = 0; i < N; i++) cnt[tok[i] + 1]++;
+	int u = 0;
+	for (int t = 0; t < V; t++) {
+		if (cnt[t + 1]) g->h_uniq[u] = t, g->h_start[u++] = cnt[t];
+		cnt[t + 1] += cnt[t];
+	}
+	g->h_start[u] = N;
+	for (int i = 0; i < N; i++) g->h_idx[cnt[tok[i]]++] = i;
+	g->n_uniq = u;
+	CK(cudaMemcpy(g->emb_idx, g->h_idx, N * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->emb_uniq, g->h_uniq, u * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(g->emb_start, g->h_start, (u + 1) * sizeof(int), cudaMemcpyHostToDevice));
+}
+
+double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *pos, const int *seg, const float *wt,
+		      float grad_scale, int backward, double *weight) {
+	int N = g->N, V = g->c.vocab_size;
+	if (g->c.head != LM_HEAD_LM) die("gpu_next_token: a score model has no vocabulary head");
+	for (int i = 0; i < N; i++)
+		if (tgt[i] >= V) die("target token %d outside the model's vocabulary of %d", tgt[i], V);
+	backward = backward && grad_scale != 0;
+	batch_upload(g, tok, pos, seg, backward);
+	CK(cudaMemcpy(g->tgt, tgt, N * sizeof(int), cudaMemcpyHostToDevice));
 	g->has_wt = wt != NULL;
 	if (wt) CK(cudaMemcpy(g->wt, wt, N * sizeof(float), cudaMemcpyHostToDevice));
-	if (backward && grad_scale != 0) {
-		/* the embedding's gradient, a block a distinct token: rows grouped by token, in row order */
-		int *cnt = g->h_count;
-		memset(cnt, 0, (V + 1) * sizeof(int));
-		for (int i = 0; i < N; i++) cnt[tok[i] + 1]++;
-		int u = 0;
-		for (int t = 0; t < V; t++) {
-			if (cnt[t + 1]) g->h_uniq[u] = t, g->h_start[u++] = cnt[t];
-			cnt[t + 1] += cnt[t];
-		}
-		g->h_start[u] = N;
-		for (int i = 0; i < N; i++) g->h_idx[cnt[tok[i]]++] = i;
-		g->n_uniq = u;
-		CK(cudaMemcpy(g->emb_idx, g->h_idx, N * sizeof(int), cudaMemcpyHostToDevice));
-		CK(cudaMemcpy(g->emb_uniq, g->h_uniq, u * sizeof(int), cudaMemcpyHostToDevice));
-		CK(cudaMemcpy(g->emb_start, g->h_start, (u + 1) * sizeof(int), cudaMemcpyHostToDevice));
-	}
 	model_forward(g);
 	head(g, backward ? grad_scale : 0.0f);
-	if (backward && grad_scale != 0) model_backward(g);
+	if (backward) model_backward(g);
 	k_loss_sums<<<1, 1024>>>(g->red, g->losses, g->tgt, g->has_wt ? g->wt : NULL, N);
 	double r[2];
 	CK(cudaMemcpy(r, g->red, sizeof r, cudaMemcpyDeviceToHost));
@@ -830,11 +904,44 @@ double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *p
 	return r[0];
 }
 
+/* the positions of n scores onto the device */
+static void scores_at(gpu_train *g, const int *at, int n) {
+	if (g->c.head != LM_HEAD_SCORE) die("gpu_scores: a language model has no score head");
+	if (n < 0 || n > g->N) die("gpu_scores: %d scores of %d positions", n, g->N);
+	for (int i = 0; i < n; i++)
+		if (at[i] < 0 || at[i] >= g->N) die("gpu_scores: position %d outside 0..%d", at[i], g->N - 1);
+	if (n) CK(cudaMemcpy(g->score_at, at, n * sizeof(int), cudaMemcpyHostToDevice));
+}
+
+void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, const int *at, int n, int backward,
+		float *scores) {
+	scores_at(g, at, n);
+	batch_upload(g, tok, pos, seg, backward);
+	model_forward(g);
+	if (n) {
+		k_scores<<<n, 256>>>(g->scores, g->hf, g->P.score, g->score_at, g->c.dim);
+		CK(cudaMemcpy(scores, g->scores, n * sizeof(float), cudaMemcpyDeviceToHost));
+	}
+	CK(cudaGetLastError());
+}
+
+void gpu_scores_backward(gpu_train *g, const int *at, const float *dscores, int n) {
+	if (!g->grouped) die("gpu_scores_backward: the last gpu_scores was forward only");
+	int D = g->c.dim;
+	scores_at(g, at, n);
+	if (n) CK(cudaMemcpy(g->dscores, dscores, n * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemsetAsync(g->dhf, 0, (long)g->N * D * sizeof(float)));
+	k_scores_bwd<<<ceil_div(D, 256), 256>>>(g->dhf, g->G.score, g->hf, g->P.score, g->score_at, g->dscores, n, D);
+	model_backward(g);
+}
+
 void gpu_losses(const gpu_train *g, float *losses) {
+	if (g->c.head != LM_HEAD_LM) die("gpu_losses: a score model has no vocabulary head");
 	CK(cudaMemcpy(losses, g->losses, g->N * sizeof(float), cudaMemcpyDeviceToHost));
 }
 
 void gpu_logits(gpu_train *g, float *logits) {
+	if (g->c.head != LM_HEAD_LM) die("gpu_logits: a score model has no vocabulary head");
 	int N = g->N, D = g->c.dim, V = g->c.vocab_size;
 	for (int r0 = 0; r0 < N; r0 += g->head_rows) {
 		int n = N - r0 < g->head_rows ? N - r0 : g->head_rows;
@@ -844,6 +951,7 @@ void gpu_logits(gpu_train *g, float *logits) {
 }
 
 double gpu_grad_sumsq(const gpu_train *g) {
+	need_train(g, "gpu_grad_sumsq");
 	k_sumsq<<<RED_BLOCKS, 256>>>(g->red, g->grads, (long)g->n_params);
 	CK(cudaMemcpy(g->h_red, g->red, RED_BLOCKS * sizeof(double), cudaMemcpyDeviceToHost));
 	double s = 0;
@@ -852,6 +960,7 @@ double gpu_grad_sumsq(const gpu_train *g) {
 }
 
 void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float gf) {
+	need_train(g, "gpu_adamw");
 	o->t++;
 	float b1 = o->beta1, b2 = o->beta2;
 	float bc1 = 1.0f - powf(b1, (float)o->t), bc2 = 1.0f - powf(b2, (float)o->t);

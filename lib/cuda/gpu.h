@@ -5,7 +5,7 @@
  * one allocation; products go through cuBLAS, the rest through the kernels of
  * gpu.cu (RMSNorm, RoPE, SwiGLU, causal grouped-query attention fused
  * FlashAttention's way with no T×T matrix, the cross-entropy head over
- * chunks of rows, AdamW). Every reduction runs in a fixed order, so a run is
+ * chunks of rows or a score model's scalar head, AdamW). Every reduction runs in a fixed order, so a run is
  * the same bits each time on the same card. The host keeps the lm_model and
  * lm_adamw of the CPU path; the trainer copies them in at the start and out
  * whenever it saves, so checkpoints and training state are the CPU path's
@@ -28,10 +28,13 @@ typedef struct gpu_train gpu_train;
  * or why there is none ("no CUDA in this build", "no GPU: ..."); static. */
 const char *gpu_describe(void);
 
-/* Device state for training m (its config; parameters copied in) on
- * micro-batches of B rows of T tokens, products in precision prec. Dies
- * without a GPU or when it does not fit. */
-gpu_train *gpu_open(const lm_model *m, int B, int T, int prec);
+/* Device state for m (its config; parameters copied in) on micro-batches
+ * of B rows of T tokens, products in precision prec: a language model
+ * (LM_HEAD_LM, gpu_next_token) or a score model (LM_HEAD_SCORE, gpu_scores).
+ * With train 0 it holds no gradients, moments or backward buffers and one
+ * layer's activations, not every layer's (a scorer or an evaluation: forward
+ * passes only). Dies without a GPU or when it does not fit. */
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec, int train);
 void gpu_close(gpu_train *g);
 /* Bytes of device memory gpu_open took: the parameters, gradients, moments,
  * activations and scratch it counted, and what the card reported in use
@@ -53,6 +56,16 @@ void gpu_zero_grads(gpu_train *g);
  * device's gradients. */
 double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *pos, const int *seg,
 		      const float *wt, float grad_scale, int backward, double *weight);
+/* A score model's micro-batch (rm.h's rm_scores after llama_forward): tok,
+ * pos, seg as gpu_next_token's; scores[i] = score·hf[at[i]] for positions
+ * at[0..n) (row·T + t), into host memory. backward: a gpu_scores_backward
+ * of this batch follows. */
+void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, const int *at, int n, int backward,
+		float *scores);
+/* rm_scores_backward and llama_backward of the last gpu_scores: given
+ * dscores[i] = d(loss)/d(scores[i]), accumulates every parameter's gradient
+ * into the device's. */
+void gpu_scores_backward(gpu_train *g, const int *at, const float *dscores, int n);
 /* Per-token losses (B·T; 0 where no target) of the last gpu_next_token, into host memory. */
 void gpu_losses(const gpu_train *g, float *losses);
 /* Logits (B·T, vocab) of the last gpu_next_token's forward, into host memory. */

@@ -1,12 +1,12 @@
 /* gpu_none.c: gpu.h in a build without CUDA (no nvcc found, or make CUDA=no):
- * the trainer and the sampler ask gpu_open and gpu_decode_open only for --device cuda, which say so. */
+ * the trainer, the sampler and lm-rm's scorer ask gpu_open and gpu_decode_open only for --device cuda, which say so. */
 #include "gpu.h"
 #include "util.h"
 
 const char *gpu_describe(void) { return "no CUDA in this build"; }
 
 static void no_cuda(void) { die("--device cuda: %s (make finds nvcc on the PATH, or NVCC=path/to/nvcc)", gpu_describe()); }
-gpu_train *gpu_open(const lm_model *m, int B, int T, int prec) { no_cuda(); return NULL; }
+gpu_train *gpu_open(const lm_model *m, int B, int T, int prec, int train) { no_cuda(); return NULL; }
 gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R, int bf16) { no_cuda(); return NULL; }
 
 /* nothing below runs without a gpu_open that returned */
@@ -20,6 +20,9 @@ void gpu_get_grads(const gpu_train *g, float *block) {}
 void gpu_zero_grads(gpu_train *g) {}
 double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *pos, const int *seg,
 		      const float *wt, float grad_scale, int backward, double *weight) { return 0; }
+void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, const int *at, int n, int backward,
+		float *scores) {}
+void gpu_scores_backward(gpu_train *g, const int *at, const float *dscores, int n) {}
 void gpu_losses(const gpu_train *g, float *losses) {}
 void gpu_logits(gpu_train *g, float *logits) {}
 double gpu_grad_sumsq(const gpu_train *g) { return 0; }

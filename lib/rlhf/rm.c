@@ -1,5 +1,6 @@
 /* rm: the score head and the pairwise ranking loss (see rm.h). */
 #include "rm.h"
+#include "gpu.h"
 #include "util.h"
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -92,17 +93,11 @@ static double pairs_weight(void *ctx, const llama_ws *w, const train_batch *b) {
 	return n;
 }
 
-static double pairs_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *grad, const train_batch *b, int a,
-			  float scale, double *weight) {
-	rm_batch *rb = ctx;
+/* The loss of micro-batch a's pairs from their scores (rb->scores): Σ loss,
+ * the report's sums, and when grad d(scale·Σ loss)/d(scores) in rb->grads. */
+static double pairs_loss(rm_batch *rb, int a, float scale, int grad) {
 	int n = rb->n[a];
-	const int *at = rb->at + (size_t)a * rb->pair_cap * 2;
 	const float *margin = rb->margin + (size_t)a * rb->pair_cap;
-	size_t off = (size_t)a * w->B * w->T;
-	*weight = n;
-	if (!n) return 0;
-	llama_forward(w, m, b->tok + off, b->pos + off, b->seg + off);
-	rm_scores(rb->scores, w, m, at, 2 * n);
 	/* scores interleave chosen and rejected; the loss wants them apart */
 	float *rc = rb->work, *rr = rc + rb->pair_cap, *dc = rr + rb->pair_cap, *dr = dc + rb->pair_cap;
 	for (int k = 0; k < n; k++) rc[k] = rb->scores[2 * k], rr[k] = rb->scores[2 * k + 1];
@@ -113,11 +108,41 @@ static double pairs_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *g
 	}
 	rb->sum[RM_PAIRS] += n;
 	rb->sum[RM_LOSS] += sum;
-	if (grad) {
+	if (grad)
 		for (int k = 0; k < n; k++) rb->grads[2 * k] = dc[k], rb->grads[2 * k + 1] = dr[k];
+	return sum;
+}
+
+static double pairs_micro(void *ctx, llama_ws *w, const lm_model *m, lm_model *grad, const train_batch *b, int a,
+			  float scale, double *weight) {
+	rm_batch *rb = ctx;
+	int n = rb->n[a];
+	const int *at = rb->at + (size_t)a * rb->pair_cap * 2;
+	size_t off = (size_t)a * w->B * w->T;
+	*weight = n;
+	if (!n) return 0;
+	llama_forward(w, m, b->tok + off, b->pos + off, b->seg + off);
+	rm_scores(rb->scores, w, m, at, 2 * n);
+	double sum = pairs_loss(rb, a, scale, grad != NULL);
+	if (grad) {
 		rm_scores_backward(w, m, grad, at, rb->grads, 2 * n);
 		llama_backward(w, m, grad);
 	}
+	return sum;
+}
+
+/* pairs_micro with the model on the GPU: the same scores, loss and gradient */
+static double pairs_gpu(void *ctx, struct gpu_train *g, const llama_ws *w, const train_batch *b, int a, float scale,
+			int grad, double *weight) {
+	rm_batch *rb = ctx;
+	int n = rb->n[a];
+	const int *at = rb->at + (size_t)a * rb->pair_cap * 2;
+	size_t off = (size_t)a * w->B * w->T;
+	*weight = n;
+	if (!n) return 0;
+	gpu_scores(g, b->tok + off, b->pos + off, b->seg + off, at, 2 * n, grad, rb->scores);
+	double sum = pairs_loss(rb, a, scale, grad);
+	if (grad) gpu_scores_backward(g, at, rb->grads, 2 * n);
 	return sum;
 }
 
@@ -130,7 +155,8 @@ static void pairs_report(void *ctx, int val, char *buf, size_t size) {
 }
 
 train_objective rm_objective(rm_batch *rb) {
-	return (train_objective){pairs_weight, pairs_micro, pairs_report, rb};
+	return (train_objective){.weight = pairs_weight, .micro = pairs_micro, .gpu_micro = pairs_gpu, .report = pairs_report,
+				 .ctx = rb};
 }
 
 static size_t chat_strip_len(const char *s) {

@@ -68,7 +68,8 @@ typedef struct rm_batch {
 } rm_batch;
 rm_batch *rm_batch_new(int micro_cap, int pair_cap);
 void rm_batch_free(rm_batch *rb);
-/* The pairwise objective over rb; its report adds "accuracy" (share of pairs
+/* The pairwise objective over rb, on the CPU or the GPU (the same scores
+ * from gpu_scores, the same loss, gpu_scores_backward); its report adds "accuracy" (share of pairs
  * with r_chosen > r_rejected) and "margin" (mean r_chosen - r_rejected), or
  * "val_accuracy" and "val_margin". */
 train_objective rm_objective(rm_batch *rb);

@@ -113,7 +113,16 @@ static double next_token_micro(void *ctx, llama_ws *w, const lm_model *m, lm_mod
 	return sum;
 }
 
-const train_objective train_next_token = {next_token_weight, next_token_micro, NULL, NULL};
+static double next_token_gpu(void *ctx, struct gpu_train *g, const llama_ws *w, const train_batch *b, int a,
+			     float scale, int grad, double *weight) {
+	(void)ctx;
+	size_t at = (size_t)a * w->B * w->T;
+	return gpu_next_token(g, b->tok + at, b->tgt + at, b->pos ? b->pos + at : NULL, b->seg ? b->seg + at : NULL,
+			      b->wt ? b->wt + at : NULL, scale, grad, weight);
+}
+
+const train_objective train_next_token = {
+	.weight = next_token_weight, .micro = next_token_micro, .gpu_micro = next_token_gpu};
 
 /* Sum x[0..n) (n <= 2) and the objective's sums over the ranks, in one reduction. */
 static void sum_ranks(double *sums, int n_sums, double *x, int n) {
@@ -132,10 +141,8 @@ static void sum_ranks(double *sums, int n_sums, double *x, int n) {
 static double run_micro(trainer *t, const train_batch *b, int a, int grad, float scale, double *ws) {
 	const train_objective *ob = &t->obj;
 	if (!t->gpu) return ob->micro(ob->ctx, t->w, t->m, grad ? t->grad : NULL, b, a, grad ? scale : 0, ws);
-	if (ob->micro != next_token_micro) die("--device cuda: only next-token training (lm-pretrain, lm-sft) runs on the GPU so far");
-	size_t at = (size_t)a * t->w->B * t->w->T;
-	return gpu_next_token(t->gpu, b->tok + at, b->tgt + at, b->pos ? b->pos + at : NULL, b->seg ? b->seg + at : NULL,
-			      b->wt ? b->wt + at : NULL, scale, grad, ws);
+	if (!ob->gpu_micro) die("--device cuda: this objective runs on the CPU only");
+	return ob->gpu_micro(ob->ctx, t->gpu, t->w, b, a, grad ? scale : 0, grad, ws);
 }
 
 /* Mean loss over the micro-batches t->val fills, forward only (the Σ of
@@ -243,7 +250,7 @@ trainer *trainer_open(lm_model *m, const train_opts *o, int rows, int T, const c
 	if (o->resume) resume_state(t);
 	if (t->st.step >= o->steps) die("%s: already trained %lld of %lld steps", o->out, t->st.step, o->steps);
 	if (o->cuda) {
-		t->gpu = gpu_open(m, rows, T, o->prec);
+		t->gpu = gpu_open(m, rows, T, o->prec, 1);
 		gpu_put_moments(t->gpu, t->opt);
 		/* the host keeps the shape alone: the objective's weight() reads it */
 		t->w = xcalloc(1, sizeof *t->w);

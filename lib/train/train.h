@@ -91,6 +91,8 @@ void train_batch_free(train_batch *b);
  * rows only; b->micro is not read); return 0 when the pass has no batch i. */
 typedef int (*train_fill)(void *ctx, long long i, train_batch *b);
 
+struct gpu_train;   /* gpu.h */
+
 /* What a step's loss is. A step's loss is the mean over every target of its
  * micro-batches: Σ weight·loss / Σ weight. */
 typedef struct train_objective {
@@ -102,6 +104,11 @@ typedef struct train_objective {
 	 * grad. Returns Σ weight·loss and its Σ weight in *weight. */
 	double (*micro)(void *ctx, llama_ws *w, const lm_model *m, lm_model *grad, const train_batch *b, int a,
 			float grad_scale, double *weight);
+	/* NULL (the objective runs on the CPU only), or micro on the GPU (gpu.h):
+	 * the same micro-batch of rows of w's shape (w holds no more), and when
+	 * grad the backward accumulated into g's gradients. */
+	double (*gpu_micro)(void *ctx, struct gpu_train *g, const llama_ws *w, const train_batch *b, int a,
+			    float grad_scale, int grad, double *weight);
 	/* NULL, or: the objective's own metrics since its last call, of the
 	 * training step (val 0) or the validation (val 1), as JSON members
 	 * without braces; the next accumulation starts afresh. */

@@ -1,12 +1,14 @@
 /* gpu: the CUDA path (gpu.h) against the PyTorch oracle's files that grad.c
  * checks the CPU path with, and against the CPU path itself on packed,
- * weighted rows; its runs repeat bit for bit; bf16 products stay close to
- * fp32. Skips without a GPU (or in a build without CUDA). */
+ * weighted rows and on a score model's packed sequences (rm.h); its runs
+ * repeat bit for bit; bf16 products stay close to fp32. Skips without a GPU
+ * (or in a build without CUDA). */
 #include "adamw.h"
 #include "bf16.h"
 #include "gpu.h"
 #include "llama.h"
 #include "ref.h"
+#include "rm.h"
 #include "sample.h"
 #include "tap.h"
 #include "util.h"
@@ -52,7 +54,7 @@ static void check_reference(const char *path) {
 	const float *tf = ref_get(&r, "tokens", NULL), *gf = ref_get(&r, "targets", NULL);
 	for (int i = 0; i < N; i++) tok[i] = (int)tf[i], tgt[i] = (int)gf[i];
 
-	gpu_train *g = gpu_open(m, B, T, GPU_FP32);
+	gpu_train *g = gpu_open(m, B, T, GPU_FP32, 1);
 	double ws, sum = gpu_next_token(g, tok, tgt, NULL, NULL, NULL, 1.0f / N, 1, &ws);
 	float *logits = xmalloc((size_t)N * V * sizeof(float)), *grads = xmalloc(np * sizeof(float));
 	gpu_logits(g, logits);
@@ -120,7 +122,7 @@ static void check_packed(int dim, int n_heads, int n_kv_heads, int tied, int T) 
 	llama_backward(w, m, cg);
 
 	float *g1 = xmalloc(m->n_params * sizeof(float)), *g2 = xmalloc(m->n_params * sizeof(float));
-	gpu_train *g = gpu_open(m, B, T, GPU_FP32);
+	gpu_train *g = gpu_open(m, B, T, GPU_FP32, 1);
 	double ws, l = gpu_next_token(g, tok, tgt, pos, seg, wt, 1.0f / wsum, 1, &ws);
 	ok(ws == cws && rel1(l, cl) < 1e-5, "%s: loss %.7f (CPU %.7f)", what, l / ws, cl / cws);
 	gpu_get_grads(g, g1);
@@ -132,7 +134,7 @@ static void check_packed(int dim, int n_heads, int n_kv_heads, int tied, int T) 
 	ok(l2 == l && !memcmp(g1, g2, m->n_params * sizeof(float)), "%s: a second run, the same bits", what);
 	gpu_close(g);
 
-	g = gpu_open(m, B, T, GPU_BF16);
+	g = gpu_open(m, B, T, GPU_BF16, 1);
 	double lb = gpu_next_token(g, tok, tgt, pos, seg, wt, 1.0f / wsum, 1, &ws);
 	gpu_get_grads(g, g2);
 	double eg = rel_err(g2, cg->block, m->n_params);
@@ -148,6 +150,76 @@ static void check_packed(int dim, int n_heads, int n_kv_heads, int tied, int T) 
 	model_free(m);
 	model_free(cg);
 	free(g1); free(g2); free(tok); free(tgt); free(pos); free(seg); free(wt);
+}
+
+/* A score model on packed rows (segments of mixed lengths, positions
+ * restarting), scored at each segment's last position as lm-rm scores them:
+ * in fp32 gpu_scores and gpu_scores_backward give rm_scores' scores and
+ * rm_scores_backward + llama_backward's gradients; a second run the same
+ * bits; a forward-only state (one layer's activations) the same scores in
+ * less memory. */
+static void check_scores(int n_kv_heads, int T) {
+	enum { B = 3 };
+	int N = B * T;
+	lm_config c;
+	config_default(&c);
+	c.dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = n_kv_heads; c.vocab_size = 300; c.max_seq_len = T;
+	c.hidden_dim = 96; c.head = LM_HEAD_SCORE;
+	config_finish(&c);
+	lm_model *m = model_new(&c), *cg = model_new(&c);
+	model_init(m, 13);
+	int *tok = xmalloc(N * sizeof(int)), *pos = xmalloc(N * sizeof(int)), *seg = xmalloc(N * sizeof(int));
+	int *at = xmalloc(N * sizeof(int)), n = 0;
+	for (int i = 0, st = 0, s = 0; i < N; i++) {
+		if (i % T == 0 || (i % T) - st == 11 + 29 * (s % 3)) st = i % T, s++;
+		tok[i] = (i * 37 + 5) % c.vocab_size;
+		pos[i] = i % T - st;
+		seg[i] = s;
+	}
+	/* each segment's last position, as pack_put returns it */
+	for (int i = 0; i < N; i++)
+		if (i % T == T - 1 || seg[i + 1] != seg[i]) at[n++] = i;
+	float *d = xmalloc(n * sizeof(float)), *cs = xmalloc(n * sizeof(float)), *gs = xmalloc(n * sizeof(float));
+	float *gs2 = xmalloc(n * sizeof(float));
+	for (int i = 0; i < n; i++) d[i] = 0.25f * ((i * 7) % 5 - 2) + 0.1f;
+	char what[64];
+	snprintf(what, sizeof what, "score model, rows of %d, %d of %d KV heads", T, n_kv_heads, c.n_heads);
+
+	llama_ws *w = llama_ws_new(&c, B, T);
+	llama_forward(w, m, tok, pos, seg);
+	rm_scores(cs, w, m, at, n);
+	rm_scores_backward(w, m, cg, at, d, n);
+	llama_backward(w, m, cg);
+
+	float *g1 = xmalloc(m->n_params * sizeof(float)), *g2 = xmalloc(m->n_params * sizeof(float));
+	gpu_train *g = gpu_open(m, B, T, GPU_FP32, 1);
+	gpu_scores(g, tok, pos, seg, at, n, 1, gs);
+	gpu_scores_backward(g, at, d, n);
+	gpu_get_grads(g, g1);
+	double e = rel_err(gs, cs, n);
+	ok(e < 1e-4, "%s: %d scores = the CPU's (relative error %.2g)", what, n, e);
+	double worst = worst_tensor(&c, g1, cg->block, what);
+	ok(worst < 1e-3, "%s: gradients = the CPU's (worst relative error %.2g)", what, worst);
+	gpu_zero_grads(g);
+	gpu_scores(g, tok, pos, seg, at, n, 1, gs2);
+	gpu_scores_backward(g, at, d, n);
+	gpu_get_grads(g, g2);
+	ok(!memcmp(gs, gs2, n * sizeof(float)) && !memcmp(g1, g2, m->n_params * sizeof(float)),
+	   "%s: a second run, the same bits", what);
+	size_t c1, c0, used;
+	gpu_memory(g, &c1, &used);
+	gpu_close(g);
+
+	g = gpu_open(m, B, T, GPU_FP32, 0);
+	gpu_scores(g, tok, pos, seg, at, n, 0, gs2);
+	gpu_memory(g, &c0, &used);
+	ok(!memcmp(gs, gs2, n * sizeof(float)) && c0 < c1, "%s: forward only, the same scores in %zu bytes (not %zu)",
+	   what, c0, c1);
+	gpu_close(g);
+	llama_ws_free(w);
+	model_free(m);
+	model_free(cg);
+	free(g1); free(g2); free(tok); free(pos); free(seg); free(at); free(d); free(cs); free(gs); free(gs2);
 }
 
 /* Decoding on the GPU (sampler_gpu) against the CPU's sampler: J sequences of
@@ -262,6 +334,8 @@ int main(void) {
 	/* several tiles of 64 queries and keys on the tensor cores (bf16), head sizes 64 and 24 (no tensor cores) */
 	check_packed(128, 2, 1, 0, 300);
 	check_packed(96, 4, 2, 0, 200);
+	check_scores(2, 97);
+	check_scores(4, 160);
 	check_decode(2, 0);
 	check_decode(4, 1);
 	check_decode(1, 0);

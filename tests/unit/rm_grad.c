@@ -186,7 +186,7 @@ int main(int argc, char **argv) {
 	o.beta1 = tr[6]; o.beta2 = tr[7]; o.eps = tr[8];
 	trainer *tn = trainer_open(m, &o, B, T, "\"test\":true");
 	watch seen = {rm_objective(rb), 0, 0};
-	tn->obj = (train_objective){watch_weight, watch_micro, watch_report, &seen};
+	tn->obj = (train_objective){.weight = watch_weight, .micro = watch_micro, .report = watch_report, .ctx = &seen};
 	double worst_l = 0;
 	int more = 1, steps = 0;
 	for (; more && steps < 10; steps++) {
