@@ -764,15 +764,9 @@ int sample_token(const float *logits, int V, const lm_sampling *how, lm_rng *r) 
 	return t;
 }
 
-/* Sample the next token of the sequence r->slots[w] from logits row w; 0
- * when the logits are not finite. */
-static int sample_one(lm_sampler *s, const rows *r, int w) {
-	int V = s->m->cfg.vocab_size, i = r->slots[w];
+/* Token t (log-probability lp) is sequence i's next. */
+static void take(lm_sampler *s, int i, int t, double lp) {
 	seq *q = &s->seqs[i];
-	double lp;
-	int t = sample_with(r->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
-			    s->cands + (size_t)i * V, &lp);
-	if (t < 0) return 0;
 	q->logprob += lp;
 	q->lp[q->n_out] = lp;
 	q->out[q->n_out++] = t;
@@ -785,6 +779,46 @@ static int sample_one(lm_sampler *s, const rows *r, int w) {
 		q->pending[0] = t;
 		q->n_pending = 1;
 	}
+}
+
+/* Sample the next token of the sequence r->slots[w] from logits row w; 0
+ * when the logits are not finite. */
+static int sample_one(lm_sampler *s, const rows *r, int w) {
+	int V = s->m->cfg.vocab_size, i = r->slots[w];
+	seq *q = &s->seqs[i];
+	double lp;
+	int t = sample_with(r->logits + (size_t)w * V, V, &q->how, &q->rng, s->probs + (size_t)i * V,
+			    s->cands + (size_t)i * V, &lp);
+	if (t < 0) return 0;
+	take(s, i, t, lp);
+	return 1;
+}
+
+/* On the GPU, when every wanted row draws without top-k or top-p, the draws
+ * happen there (gpu_decode_sample) and a step copies out a token a row
+ * instead of its logits: the uniform each draw takes comes from the
+ * sequence's generator here, as sample_with takes it. 0 when some row needs
+ * the CPU's sampler. */
+static int gpu_draws(lm_sampler *s, const rows *r) {
+	int V = s->m->cfg.vocab_size;
+	for (int w = 0; w < r->w; w++) {
+		const lm_sampling *h = &s->seqs[r->slots[w]].how;
+		int greedy = !(h->temperature > 0) || isinf(1 / h->temperature);
+		if (!greedy && ((h->top_k > 0 && h->top_k < V) || (h->top_p > 0 && h->top_p < 1))) return 0;
+	}
+	float *u = s->probs, *it = u + r->w;
+	int *next = (int *)(it + r->w);
+	double *lp = (double *)s->cands;
+	for (int w = 0; w < r->w; w++) {
+		seq *q = &s->seqs[r->slots[w]];
+		int greedy = !(q->how.temperature > 0) || isinf(1 / q->how.temperature);
+		it[w] = greedy ? 0 : 1 / q->how.temperature;
+		u[w] = greedy ? 0 : rng_float(&q->rng);
+	}
+	gpu_decode_sample(s->gpu, r->n, r->tok, r->slot, r->pos, r->w, r->want, u, it, next, lp);
+	for (int w = 0; w < r->w; w++)
+		if (next[w] < 0) atomic_store(&s->bad, 1);
+		else take(s, r->slots[w], next[w], lp[w]);
 	return 1;
 }
 
@@ -838,8 +872,10 @@ static void decode(lm_sampler *s) {
 	const lm_config *c = &s->m->cfg;
 	s->bad = 0;
 	if (s->gpu) {
-		gpu_decode_rows(s->gpu, r->n, r->tok, r->slot, r->pos, r->w, r->want, r->logits);
-		sample_rows(s, r, &(thr){0, 1, 0, 0});
+		if (!gpu_draws(s, r)) {
+			gpu_decode_rows(s->gpu, r->n, r->tok, r->slot, r->pos, r->w, r->want, r->logits);
+			sample_rows(s, r, &(thr){0, 1, 0, 0});
+		}
 	} else {
 		long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
 			    (long)r->w * c->dim * c->vocab_size;

@@ -390,15 +390,19 @@ __global__ static void k_att_dkv(float *dk, float *dvo, const float *dout, const
 
 /* Cross-entropy of a row of logits, one block a row; with grad_scale != 0
  * the logits become d(loss)/d(logits) (layers.c's crossentropy_forward_backward). */
-__global__ static void k_crossentropy(float *logits, float *losses, const int *tgt, const float *wt, float grad_scale,
-				      int V) {
+/* the gradient of the logits into them, or into d16 when given (bf16
+ * products: the head's backward reads no other copy) */
+__global__ static void k_crossentropy(float *logits, __nv_bfloat16 *d16, float *losses, const int *tgt, const float *wt,
+				      float grad_scale, int V) {
 	long n = blockIdx.x;
 	float *x = logits + n * V, w = wt ? wt[n] : 1.0f;
 	int tg = tgt[n];
 	if (w == 0 || tg < 0) {
 		if (threadIdx.x == 0) losses[n] = 0;
 		if (grad_scale != 0)
-			for (int i = threadIdx.x; i < V; i += blockDim.x) x[i] = 0;
+			for (int i = threadIdx.x; i < V; i += blockDim.x)
+				if (d16) d16[n * V + i] = __float2bfloat16(0.0f);
+				else x[i] = 0;
 		return;
 	}
 	float mx = -INFINITY;
@@ -412,7 +416,11 @@ __global__ static void k_crossentropy(float *logits, float *losses, const int *t
 	if (threadIdx.x == 0) losses[n] = logf(sum) + mx - xt;
 	if (grad_scale == 0) return;
 	float c = w * grad_scale, cs = c / sum;
-	for (int i = threadIdx.x; i < V; i += blockDim.x) x[i] = expf(x[i] - mx) * cs - (i == tg ? c : 0.0f);
+	for (int i = threadIdx.x; i < V; i += blockDim.x) {
+		float d = expf(x[i] - mx) * cs - (i == tg ? c : 0.0f);
+		if (d16) d16[n * V + i] = __float2bfloat16(d);
+		else x[i] = d;
+	}
 }
 
 /* Σ weight·loss and Σ weight over n rows, one block, fixed order */
@@ -535,16 +543,16 @@ static const __nv_bfloat16 *act16(gpu_train *g, __nv_bfloat16 *scratch, const fl
 	return scratch;
 }
 
-/* out(N, OUT) = inp(N, IN)·w(OUT, IN)^T */
-static void mm_fwd(gpu_train *g, float *out, const float *inp, const float *w, int N, int IN, int OUT) {
-	gemm(g, 0, 1, N, OUT, IN, inp, act16(g, g->ab, inp, (long)N * IN), IN, w, g->pb ? wbf(g, w) : NULL, IN, 0.0f,
-	     out, OUT);
+/* out(N, OUT) = inp(N, IN)·w(OUT, IN)^T; i16: inp's act16 copy. The callers
+ * round an operand once however many products read it. */
+static void mm_fwd(gpu_train *g, float *out, const float *inp, const __nv_bfloat16 *i16, const float *w, int N, int IN,
+		   int OUT) {
+	gemm(g, 0, 1, N, OUT, IN, inp, i16, IN, w, g->pb ? wbf(g, w) : NULL, IN, 0.0f, out, OUT);
 }
 
-/* dinp(N, IN) += dout·w (when dinp); dw(OUT, IN) += dout^T·inp; each operand rounded once */
-static void mm_bwd(gpu_train *g, float *dinp, float *dw, const float *dout, const float *inp, const float *w, int N,
-		   int IN, int OUT) {
-	const __nv_bfloat16 *d16 = act16(g, g->ab, dout, (long)N * OUT), *i16 = act16(g, g->bb, inp, (long)N * IN);
+/* dinp(N, IN) += dout·w (when dinp); dw(OUT, IN) += dout^T·inp; d16, i16: the act16 copies */
+static void mm_bwd(gpu_train *g, float *dinp, float *dw, const float *dout, const __nv_bfloat16 *d16, const float *inp,
+		   const __nv_bfloat16 *i16, const float *w, int N, int IN, int OUT) {
 	if (dinp) gemm(g, 0, 0, N, IN, OUT, dout, d16, OUT, w, g->pb ? wbf(g, w) : NULL, IN, 1.0f, dinp, IN);
 	gemm(g, 1, 0, OUT, IN, N, dout, d16, OUT, inp, i16, IN, 1.0f, dw, IN);
 }
@@ -576,21 +584,23 @@ static void model_forward(gpu_train *g) {
 		float *xa = g->xa + a * nd, *xn2 = g->xn2 + a * nd, *rstd2 = g->rstd2 + a * N;
 		float *gg = g->gg + a * nh, *u = g->u + a * nh, *s = g->s + a * nh, *xo = g->x + xj * nd;
 		k_rmsnorm_fwd<<<N, 256>>>(xn1, rstd1, x, P->attention_norm + (long)l * D, D, c->norm_eps);
-		mm_fwd(g, q, xn1, P->wq + (long)l * qd * D, N, D, qd);
-		mm_fwd(g, k, xn1, P->wk + (long)l * kvd * D, N, D, kvd);
-		mm_fwd(g, v, xn1, P->wv + (long)l * kvd * D, N, D, kvd);
+		const __nv_bfloat16 *x16 = act16(g, g->ab, xn1, nd);
+		mm_fwd(g, q, xn1, x16, P->wq + (long)l * qd * D, N, D, qd);
+		mm_fwd(g, k, xn1, x16, P->wk + (long)l * kvd * D, N, D, kvd);
+		mm_fwd(g, v, xn1, x16, P->wv + (long)l * kvd * D, N, D, kvd);
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
 		k_rope<<<ceil_div(pq, 256), 256>>>(q, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(k, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
 		if (g->flash) flash_forward(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
 		else k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
-		mm_fwd(g, xa, ao, P->wo + (long)l * D * qd, N, qd, D);
+		mm_fwd(g, xa, ao, act16(g, g->ab, ao, (long)N * qd), P->wo + (long)l * D * qd, N, qd, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xa, x, nd);
 		k_rmsnorm_fwd<<<N, 256>>>(xn2, rstd2, xa, P->ffn_norm + (long)l * D, D, c->norm_eps);
-		mm_fwd(g, gg, xn2, P->w1 + (long)l * H * D, N, D, H);
-		mm_fwd(g, u, xn2, P->w3 + (long)l * H * D, N, D, H);
+		x16 = act16(g, g->ab, xn2, nd);
+		mm_fwd(g, gg, xn2, x16, P->w1 + (long)l * H * D, N, D, H);
+		mm_fwd(g, u, xn2, x16, P->w3 + (long)l * H * D, N, D, H);
 		k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(s, gg, u, nh);
-		mm_fwd(g, xo, s, P->w2 + (long)l * D * H, N, H, D);
+		mm_fwd(g, xo, s, act16(g, g->ab, s, nh), P->w2 + (long)l * D * H, N, H, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xo, xa, nd);
 	}
 	long xl = g->train ? c->n_layers : c->n_layers % 2;
@@ -616,15 +626,20 @@ static void model_backward(gpu_train *g) {
 		float *gg = g->gg + l * nh, *u = g->u + l * nh, *s = g->s + l * nh;
 
 		CK(cudaMemsetAsync(g->ds, 0, nh * sizeof(float)));
-		mm_bwd(g, g->ds, G->w2 + (long)l * D * H, g->dres, s, P->w2 + (long)l * D * H, N, H, D);
+		mm_bwd(g, g->ds, G->w2 + (long)l * D * H, g->dres, act16(g, g->ab, g->dres, nd), s, act16(g, g->bb, s, nh),
+		       P->w2 + (long)l * D * H, N, H, D);
 		k_swiglu_bwd<<<ceil_div(nh, 256), 256>>>(g->dgg, g->du, g->ds, gg, u, nh);
 		CK(cudaMemsetAsync(g->dxn, 0, nd * sizeof(float)));
-		mm_bwd(g, g->dxn, G->w1 + (long)l * H * D, g->dgg, xn2, P->w1 + (long)l * H * D, N, D, H);
-		mm_bwd(g, g->dxn, G->w3 + (long)l * H * D, g->du, xn2, P->w3 + (long)l * H * D, N, D, H);
+		const __nv_bfloat16 *x16 = act16(g, g->bb, xn2, nd);
+		mm_bwd(g, g->dxn, G->w1 + (long)l * H * D, g->dgg, act16(g, g->ab, g->dgg, nh), xn2, x16,
+		       P->w1 + (long)l * H * D, N, D, H);
+		mm_bwd(g, g->dxn, G->w3 + (long)l * H * D, g->du, act16(g, g->ab, g->du, nh), xn2, x16,
+		       P->w3 + (long)l * H * D, N, D, H);
 		rmsnorm_bwd(g, g->dres, G->ffn_norm + (long)l * D, g->dxn, xa, P->ffn_norm + (long)l * D, rstd2);
 
 		CK(cudaMemsetAsync(g->dao, 0, (long)N * qd * sizeof(float)));
-		mm_bwd(g, g->dao, G->wo + (long)l * D * qd, g->dres, ao, P->wo + (long)l * D * qd, N, qd, D);
+		mm_bwd(g, g->dao, G->wo + (long)l * D * qd, g->dres, act16(g, g->ab, g->dres, nd), ao,
+		       act16(g, g->bb, ao, (long)N * qd), P->wo + (long)l * D * qd, N, qd, D);
 		k_att_delta<<<qblocks, 256>>>(g->delta, g->dao, ao, g->B, g->T, c->n_heads, hd);
 		if (g->flash) {
 			flash_backward(g->dq, g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->segend, g->B, g->T,
@@ -639,9 +654,13 @@ static void model_backward(gpu_train *g) {
 		k_rope<<<ceil_div(pq, 256), 256>>>(g->dq, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, -1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(g->dk, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, -1.0f);
 		CK(cudaMemsetAsync(g->dxn, 0, nd * sizeof(float)));
-		mm_bwd(g, g->dxn, G->wq + (long)l * qd * D, g->dq, xn1, P->wq + (long)l * qd * D, N, D, qd);
-		mm_bwd(g, g->dxn, G->wk + (long)l * kvd * D, g->dk, xn1, P->wk + (long)l * kvd * D, N, D, kvd);
-		mm_bwd(g, g->dxn, G->wv + (long)l * kvd * D, g->dv, xn1, P->wv + (long)l * kvd * D, N, D, kvd);
+		x16 = act16(g, g->bb, xn1, nd);
+		mm_bwd(g, g->dxn, G->wq + (long)l * qd * D, g->dq, act16(g, g->ab, g->dq, (long)N * qd), xn1, x16,
+		       P->wq + (long)l * qd * D, N, D, qd);
+		mm_bwd(g, g->dxn, G->wk + (long)l * kvd * D, g->dk, act16(g, g->ab, g->dk, (long)N * kvd), xn1, x16,
+		       P->wk + (long)l * kvd * D, N, D, kvd);
+		mm_bwd(g, g->dxn, G->wv + (long)l * kvd * D, g->dv, act16(g, g->ab, g->dv, (long)N * kvd), xn1, x16,
+		       P->wv + (long)l * kvd * D, N, D, kvd);
 		rmsnorm_bwd(g, g->dres, G->attention_norm + (long)l * D, g->dxn, x, P->attention_norm + (long)l * D, rstd1);
 	}
 	if (g->n_uniq) k_embedding_bwd<<<g->n_uniq, 256>>>(G->tok_embeddings, g->dres, g->emb_idx, g->emb_uniq, g->emb_start, D);
@@ -656,9 +675,13 @@ static void head(gpu_train *g, float grad_scale) {
 	for (int r0 = 0; r0 < N; r0 += g->head_rows) {
 		int n = N - r0 < g->head_rows ? N - r0 : g->head_rows;
 		const float *h = g->hf + (long)r0 * D;
-		mm_fwd(g, g->logits, h, g->P.output, n, D, V);
-		k_crossentropy<<<n, 512>>>(g->logits, g->losses + r0, g->tgt + r0, g->has_wt ? g->wt + r0 : NULL, grad_scale, V);
-		if (grad) mm_bwd(g, g->dhf + (long)r0 * D, g->G.output, g->logits, h, g->P.output, n, D, V);
+		/* bb holds h's copy through the backward: the logits' gradient takes ab */
+		const __nv_bfloat16 *h16 = act16(g, grad ? g->bb : g->ab, h, (long)n * D);
+		__nv_bfloat16 *d16 = grad && g->prec == GPU_BF16 ? g->ab : NULL;
+		mm_fwd(g, g->logits, h, h16, g->P.output, n, D, V);
+		k_crossentropy<<<n, 512>>>(g->logits, d16, g->losses + r0, g->tgt + r0, g->has_wt ? g->wt + r0 : NULL,
+					   grad_scale, V);
+		if (grad) mm_bwd(g, g->dhf + (long)r0 * D, g->G.output, g->logits, d16, h, h16, g->P.output, n, D, V);
 	}
 	CK(cudaGetLastError());
 }
@@ -787,7 +810,8 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec, int train) {
 	rope_upload(g->rope_cos, g->rope_sin, g->n_pos, g->hd, c->rope_theta);
 	cublas_open();
 	CB(cb.create(&g->h));
-	CB(cb.math(g->h, prec == GPU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+	/* pedantic keeps fp32 products off the tensor cores; bf16 products are made for them */
+	CB(cb.math(g->h, prec == GPU_TF32 ? CUBLAS_TF32_TENSOR_OP_MATH : prec == GPU_BF16 ? CUBLAS_DEFAULT_MATH : CUBLAS_PEDANTIC_MATH));
 	g->h_pos = (int *)xmalloc(N * sizeof(int));
 	g->h_segstart = (int *)xmalloc(N * sizeof(int));
 	g->h_segend = (int *)xmalloc(N * sizeof(int));
@@ -945,7 +969,8 @@ void gpu_logits(gpu_train *g, float *logits) {
 	int N = g->N, D = g->c.dim, V = g->c.vocab_size;
 	for (int r0 = 0; r0 < N; r0 += g->head_rows) {
 		int n = N - r0 < g->head_rows ? N - r0 : g->head_rows;
-		mm_fwd(g, g->logits, g->hf + (long)r0 * D, g->P.output, n, D, V);
+		const float *h = g->hf + (long)r0 * D;
+		mm_fwd(g, g->logits, h, act16(g, g->ab, h, (long)n * D), g->P.output, n, D, V);
 		CK(cudaMemcpy(logits + (long)r0 * V, g->logits, (long)n * V * sizeof(float), cudaMemcpyDeviceToHost));
 	}
 }
@@ -1001,11 +1026,13 @@ struct gpu_decode {
 	float *kc, *vc;                 /* the cache: (L, max_batch, n_kv_heads, max_len, hd) each */
 	float *x, *qkv, *gu, *logits, *rope_cos, *rope_sin;
 	void *xn, *ao, *s;              /* the products' inputs, act */
-	int *rows;                      /* tok, slot, pos, want: R each */
+	int *rows;                      /* tok, slot, pos, want: R each; then u, inv_temp: R floats each */
 	int *h_rows;
+	int *next;                      /* gpu_decode_sample's tokens (R) and log-probabilities (R doubles) */
+	double *lp;
 	cudaStream_t st;                /* everything of a step runs on it */
 	void *ws;                       /* cuBLAS's workspace, so that a product can be captured */
-	cudaGraphExec_t *graph;         /* graph[n]: a step of n rows each wanting its logits (max_batch + 1) */
+	cudaGraphExec_t *graph;         /* graph[2n + sampled]: a step of n rows each wanted (2·max_batch + 2) */
 	int graphs, capturing, failed;  /* graphs still tried; capturing now; a product failed in the capture */
 	float *pinned;                  /* the caller's logits, page-locked for the copies */
 };
@@ -1101,6 +1128,64 @@ __global__ static void k_dec_swiglu(T *out, const float *gu, long n, int H) {
 	put(out + i, g / (1.0f + expf(-g)) * row[H + i % H]);
 }
 
+#define SAMPLE_THREADS 256
+/* sample.c's draw without top-k or top-p, a block a row of logits (V):
+ * greedy where it[r] is 0 (the lowest id of the largest logit), else the
+ * first token whose running sum of e = exp((logit - max)·it[r]) passes u[r]
+ * times their total (the last token of nonzero e if rounding leaves it
+ * past). The running sum is a thread's contiguous run of the row added to
+ * the sum of the runs before it, so the run it passes in is found first and
+ * only that one walked. lp[r]: the token's log-probability under the logits
+ * themselves; next[r] -1 where a logit is not finite. */
+__global__ static void k_dec_sample(int *next, double *lp, const float *logits, int V, const float *u, const float *it) {
+	__shared__ float before[SAMPLE_THREADS + 1];
+	__shared__ int hit, last;
+	int r = blockIdx.x, t = threadIdx.x, nt = blockDim.x;
+	const float *x = logits + (long)r * V;
+	float bad = 0, mx = -INFINITY;
+	for (int i = t; i < V; i += nt) bad += x[i] * 0, mx = fmaxf(mx, x[i]);
+	bad = block_sum(bad);
+	if (bad != 0) {   /* x·0 is NaN for an x not finite */
+		if (t == 0) next[r] = -1, lp[r] = 0;
+		return;
+	}
+	mx = block_max(mx);
+	float z = 0;
+	for (int i = t; i < V; i += nt) z += expf(x[i] - mx);
+	z = block_sum(z);
+	if (t == 0) hit = V, last = -1;
+	__syncthreads();
+	float sc = it[r];
+	if (sc == 0) {
+		for (int i = t; i < V; i += nt)
+			if (x[i] == mx) { atomicMin(&hit, i); break; }
+	} else {
+		int per = (V + nt - 1) / nt, a = min(V, t * per), b = min(V, a + per);
+		float run = 0;
+		for (int i = a; i < b; i++) run += expf((x[i] - mx) * sc);
+		before[t + 1] = run;
+		__syncthreads();
+		if (t == 0) {
+			before[0] = 0;
+			for (int j = 1; j <= nt; j++) before[j] += before[j - 1];
+		}
+		__syncthreads();
+		/* the walk adds as run did, so it ends on before[t + 1] to the bit: the run it starts in holds the hit */
+		float target = u[r] * before[nt], from = before[t];
+		if (from <= target && target < before[t + 1]) {
+			float c = 0;
+			for (int i = a; i < b; i++)
+				if (target < from + (c += expf((x[i] - mx) * sc))) { hit = i; break; }
+		}
+		for (int i = V - 1 - t; i >= 0; i -= nt)
+			if (expf((x[i] - mx) * sc) > 0) { atomicMax(&last, i); break; }
+		__syncthreads();
+		if (t == 0 && hit == V) hit = last;
+	}
+	__syncthreads();
+	if (t == 0) next[r] = hit, lp[r] = (double)x[hit] - mx - log((double)z);
+}
+
 /* out(n, OUT) = inp(n, IN)·w(OUT, IN)^T + beta·out, both act */
 static void dmm(gpu_decode *d, float *out, const void *inp, const void *w, int n, int IN, int OUT, float beta) {
 	const float *a = d->bf16 ? NULL : (const float *)inp, *b = d->bf16 ? NULL : (const float *)w;
@@ -1152,7 +1237,7 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 		{(void **)&d->logits, R * V * 4}, {(void **)&d->xn, R * D * a}, {(void **)&d->ao, R * qd * a},
 		{(void **)&d->s, R * wide * a},
 		{(void **)&d->rope_cos, max_len * (long)d->hd / 2 * 4}, {(void **)&d->rope_sin, max_len * (long)d->hd / 2 * 4},
-		{(void **)&d->rows, 4L * R * 4},
+		{(void **)&d->rows, 6L * R * 4}, {(void **)&d->next, R * 4}, {(void **)&d->lp, R * 8},
 	};
 	size_t total;
 	d->mem = dev_carve(parts, sizeof parts / sizeof *parts, &total);
@@ -1177,21 +1262,22 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 	rope_upload(d->rope_cos, d->rope_sin, max_len, d->hd, c->rope_theta);
 	cublas_open();
 	CB(cb.create(&d->h));
-	CB(cb.math(d->h, CUBLAS_PEDANTIC_MATH));
+	CB(cb.math(d->h, bf16 ? CUBLAS_DEFAULT_MATH : CUBLAS_PEDANTIC_MATH));
 	CK(cudaStreamCreateWithFlags(&d->st, cudaStreamNonBlocking));
 	CK(cudaMalloc(&d->ws, DEC_WS));
 	CB(cb.stream(d->h, d->st));
 	CB(cb.workspace(d->h, d->ws, DEC_WS));
-	d->graph = (cudaGraphExec_t *)xcalloc(max_batch + 1, sizeof *d->graph);
+	d->graph = (cudaGraphExec_t *)xcalloc(2 * max_batch + 2, sizeof *d->graph);
 	d->graphs = 1;
-	d->h_rows = (int *)xmalloc(4L * R * sizeof(int));
+	/* page-locked: the step's copies in and out are then plain DMA; the rows, the draws, then next and lp */
+	CK(cudaMallocHost((void **)&d->h_rows, (7L * R + 1) * sizeof(int) + R * sizeof(double)));
 	CK(cudaDeviceSynchronize());   /* the weights' copies were made on the default stream, which st does not wait for */
 	return d;
 }
 
 void gpu_decode_close(gpu_decode *d) {
 	if (!d) return;
-	for (int n = 0; n <= d->max_batch; n++)
+	for (int n = 0; n <= 2 * d->max_batch + 1; n++)
 		if (d->graph[n]) cudaGraphExecDestroy(d->graph[n]);
 	if (d->pinned) cudaHostUnregister(d->pinned);
 	cb.destroy(d->h);
@@ -1199,7 +1285,7 @@ void gpu_decode_close(gpu_decode *d) {
 	cudaFree(d->ws);
 	cudaFree(d->mem);
 	free(d->graph);
-	free(d->h_rows);
+	cudaFreeHost(d->h_rows);
 	free(d);
 }
 
@@ -1212,7 +1298,7 @@ void gpu_decode_close(gpu_decode *d) {
 
 /* The forward pass of a step of n rows, the logits of w of them, on d->st
  * (the rows already on the device). */
-static void decode_forward(gpu_decode *d, int n, int w) {
+static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	const lm_config *c = &d->c;
 	int R = d->R, D = c->dim, H = c->hidden_dim, V = c->vocab_size, hd = d->hd, qd = d->qd, E = d->E;
 	cudaStream_t st = d->st;
@@ -1237,6 +1323,8 @@ static void decode_forward(gpu_decode *d, int n, int w) {
 	if (w) {
 		ACT(d, k_dec_rmsnorm, w, 256, d->xn, d->x, dwant, d->norm, D, c->norm_eps);
 		dmm(d, d->logits, d->xn, d->wout, w, D, V, 0.0f);
+		const float *u = (const float *)(d->rows + 4 * R);
+		if (sampled) k_dec_sample<<<w, SAMPLE_THREADS, 0, st>>>(d->next, d->lp, d->logits, V, u, u + R);
 	}
 }
 
@@ -1244,40 +1332,52 @@ static void decode_forward(gpu_decode *d, int n, int w) {
  * and products a layer one by one from the host costs more than they take
  * at small batches. Graphs are given up (the steps then launch as above)
  * the first time one cannot be captured. */
-static cudaGraphExec_t step_graph(gpu_decode *d, int n) {
-	if (d->graph[n] || !d->graphs) return d->graph[n];
+static cudaGraphExec_t step_graph(gpu_decode *d, int n, int sampled) {
+	cudaGraphExec_t *ge = &d->graph[2 * n + sampled];
+	if (*ge || !d->graphs) return *ge;
 	cudaGraph_t g = NULL;
 	cudaError_t e = cudaStreamBeginCapture(d->st, cudaStreamCaptureModeThreadLocal);
 	if (e == cudaSuccess) {
 		d->capturing = 1;
 		d->failed = 0;
-		decode_forward(d, n, n);
+		decode_forward(d, n, n, sampled);
 		d->capturing = 0;
 		e = cudaStreamEndCapture(d->st, &g);
 	}
-	if (e == cudaSuccess && !d->failed) e = cudaGraphInstantiate(&d->graph[n], g, 0);
+	if (e == cudaSuccess && !d->failed) e = cudaGraphInstantiate(ge, g, 0);
 	if (g) cudaGraphDestroy(g);
 	if (e != cudaSuccess || d->failed) {
 		cudaGetLastError();
-		d->graph[n] = NULL;
+		*ge = NULL;
 		d->graphs = 0;
 	}
-	return d->graph[n];
+	return *ge;
 }
 
-void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
-		     float *logits) {
-	int R = d->R, V = d->c.vocab_size;
+/* a step's rows (and draws, when sampled) onto the device, its forward pass */
+static void decode_step(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+			const float *u, const float *inv_temp) {
+	int R = d->R;
 	if (n > R || w > n) die("gpu_decode_rows: %d rows (%d wanted) in chunks of %d", n, w, R);
 	int *hr = d->h_rows;
 	memcpy(hr, tok, n * sizeof(int));
 	memcpy(hr + R, slot, n * sizeof(int));
 	memcpy(hr + 2 * R, pos, n * sizeof(int));
 	memcpy(hr + 3 * R, want, w * sizeof(int));
-	CK(cudaMemcpyAsync(d->rows, hr, 4L * R * sizeof(int), cudaMemcpyHostToDevice, d->st));
-	cudaGraphExec_t g = n == w && n <= d->max_batch ? step_graph(d, n) : NULL;
+	if (u) {
+		memcpy(hr + 4 * R, u, w * sizeof(float));
+		memcpy(hr + 5 * R, inv_temp, w * sizeof(float));
+	}
+	CK(cudaMemcpyAsync(d->rows, hr, (u ? 6L : 4L) * R * sizeof(int), cudaMemcpyHostToDevice, d->st));
+	cudaGraphExec_t g = n == w && n <= d->max_batch ? step_graph(d, n, u != NULL) : NULL;
 	if (g) CK(cudaGraphLaunch(g, d->st));
-	else decode_forward(d, n, w);
+	else decode_forward(d, n, w, u != NULL);
+}
+
+void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		     float *logits) {
+	int R = d->R, V = d->c.vocab_size;
+	decode_step(d, n, tok, slot, pos, w, want, NULL, NULL);
 	if (w && logits != d->pinned) {
 		/* a copy into pageable memory goes through a staging buffer at a fraction of the speed (8 MB a
 		 * step at batch 64): page-lock the caller's R rows once (a failure only costs that speed) */
@@ -1290,9 +1390,24 @@ void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, cons
 	CK(cudaGetLastError());
 }
 
+void gpu_decode_sample(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		       const float *u, const float *inv_temp, int *next, double *lp) {
+	decode_step(d, n, tok, slot, pos, w, want, u, inv_temp);
+	int *hn = d->h_rows + 6 * d->R;
+	double *hl = (double *)(hn + d->R + (d->R & 1));
+	if (w) {
+		CK(cudaMemcpyAsync(hn, d->next, w * sizeof(int), cudaMemcpyDeviceToHost, d->st));
+		CK(cudaMemcpyAsync(hl, d->lp, w * sizeof(double), cudaMemcpyDeviceToHost, d->st));
+	}
+	CK(cudaStreamSynchronize(d->st));
+	CK(cudaGetLastError());
+	memcpy(next, hn, w * sizeof(int));
+	memcpy(lp, hl, w * sizeof(double));
+}
+
 int gpu_decode_graphs(const gpu_decode *d) {
 	if (!d->graphs) return -1;
 	int k = 0;
-	for (int n = 0; n <= d->max_batch; n++) k += d->graph[n] != NULL;
+	for (int n = 0; n <= 2 * d->max_batch + 1; n++) k += d->graph[n] != NULL;
 	return k;
 }

@@ -90,6 +90,16 @@ void gpu_decode_close(gpu_decode *d);
  * gpu_decode_close (so close before freeing it). */
 void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
 		     float *logits);
+/* gpu_decode_rows, drawing each wanted row's next token on the device as
+ * sample.c draws without top-k or top-p, rather than copying its logits out:
+ * greedy where inv_temp[i] is 0 (the lowest id of the largest logit), else
+ * the first token at which the running sum of exp((logit - max)·inv_temp[i])
+ * in id order exceeds u[i] times their total. next[i] gets the token (-1
+ * where a logit is not finite) and lp[i] its log-probability under the
+ * logits themselves. The sums run in another order than the CPU's, so a
+ * draw may differ where u[i] falls within rounding of a boundary. */
+void gpu_decode_sample(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		       const float *u, const float *inv_temp, int *next, double *lp);
 /* Steps whose rows all want logits run as CUDA graphs, one per row count:
  * how many there are, or -1 once a capture failed (steps then launch their
  * kernels one by one). */

@@ -30,4 +30,6 @@ void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float grad_factor) {}
 void gpu_decode_close(gpu_decode *d) {}
 void gpu_decode_rows(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
 		     float *logits) {}
+void gpu_decode_sample(gpu_decode *d, int n, const int *tok, const int *slot, const int *pos, int w, const int *want,
+		       const float *u, const float *inv_temp, int *next, double *lp) {}
 int gpu_decode_graphs(const gpu_decode *d) { return -1; }
