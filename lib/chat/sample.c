@@ -706,6 +706,9 @@ static int draw(const float *e, int n, float u) {
 	return last;
 }
 
+/* A temperature whose inverse overflows is greedy: (x - mx) / T would be 0·inf for the top token. */
+static int greedy(const lm_sampling *how) { return !(how->temperature > 0) || isinf(1 / how->temperature); }
+
 /* One token from logits as how says, weights e (V) and cs (V) being scratch;
  * *lp gets log p(token) under softmax(logits) itself. -1 when a logit is not
  * finite: no distribution to draw from. */
@@ -714,8 +717,7 @@ static int sample_with(const float *logits, int V, const lm_sampling *how, lm_rn
 	if (!row_finite(logits, V)) return -1;
 	float mx = row_max(logits, V);
 	int t;
-	/* a temperature whose inverse overflows is greedy: (x - mx) / T would be 0·inf for the top token */
-	if (!(how->temperature > 0) || isinf(1 / how->temperature)) {
+	if (greedy(how)) {
 		t = 0;
 		while (t < V - 1 && logits[t] != mx) t++;  /* the lowest id among equal maxima */
 		*lp = logits[t] - mx - log(exp_row(e, logits, V, mx, 1));
@@ -803,17 +805,15 @@ static int gpu_draws(lm_sampler *s, const rows *r) {
 	int V = s->m->cfg.vocab_size;
 	for (int w = 0; w < r->w; w++) {
 		const lm_sampling *h = &s->seqs[r->slots[w]].how;
-		int greedy = !(h->temperature > 0) || isinf(1 / h->temperature);
-		if (!greedy && ((h->top_k > 0 && h->top_k < V) || (h->top_p > 0 && h->top_p < 1))) return 0;
+		if (!greedy(h) && ((h->top_k > 0 && h->top_k < V) || (h->top_p > 0 && h->top_p < 1))) return 0;
 	}
 	float *u = s->probs, *it = u + r->w;
 	int *next = (int *)(it + r->w);
 	double *lp = (double *)s->cands;
 	for (int w = 0; w < r->w; w++) {
 		seq *q = &s->seqs[r->slots[w]];
-		int greedy = !(q->how.temperature > 0) || isinf(1 / q->how.temperature);
-		it[w] = greedy ? 0 : 1 / q->how.temperature;
-		u[w] = greedy ? 0 : rng_float(&q->rng);
+		it[w] = greedy(&q->how) ? 0 : 1 / q->how.temperature;
+		u[w] = greedy(&q->how) ? 0 : rng_float(&q->rng);
 	}
 	gpu_decode_sample(s->gpu, r->n, r->tok, r->slot, r->pos, r->w, r->want, u, it, next, lp);
 	for (int w = 0; w < r->w; w++)
