@@ -97,7 +97,7 @@ struct gpu_train {
 	float *wt;
 	float *scores, *dscores;                    /* a score model's: N each at most, one per sequence */
 	int *score_at;
-	int n_uniq, has_wt;
+	int n_uniq, has_wt, n_scores;
 	int grouped;                                /* the last upload grouped the embedding's rows for a backward */
 	int flash;                                  /* attention on the tensor cores (flash.h): bf16 products */
 	/* host scratch */
@@ -156,15 +156,22 @@ __global__ static void k_embedding_bwd(float *dwte, const float *dout, const int
 	}
 }
 
-__global__ static void k_rmsnorm_fwd(float *out, float *rstd, const float *inp, const float *w, int C, float eps) {
+__device__ static inline void put(float *p, float v) { *p = v; }
+__device__ static inline void put(__nv_bfloat16 *p, float v) { *p = __float2bfloat16(v); }
+
+/* rows which[n] (n itself when which is NULL) of inp, RMS-normed, into row n
+ * of out (fp32, or bf16 for a product's input); 1/rms into rstd when given */
+template <typename T>
+__global__ static void k_rmsnorm_fwd(T *out, float *rstd, const float *inp, const int *which, const float *w, int C,
+				     float eps) {
 	long n = blockIdx.x;
-	const float *x = inp + n * C;
+	const float *x = inp + (which ? which[n] : n) * (long)C;
 	float ss = 0;
 	for (int i = threadIdx.x; i < C; i += blockDim.x) ss += x[i] * x[i];
 	ss = block_sum(ss);
 	float r = rsqrtf(ss / C + eps);
-	if (threadIdx.x == 0) rstd[n] = r;
-	for (int i = threadIdx.x; i < C; i += blockDim.x) out[n * C + i] = x[i] * r * w[i];
+	if (rstd && threadIdx.x == 0) rstd[n] = r;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) put(out + n * C + i, x[i] * r * w[i]);
 }
 
 /* dinp += r·w·dy - x·r³/C·Σ dy·w·x, one block a row */
@@ -211,9 +218,11 @@ __global__ static void k_rope(float *x, const int *pos, const float *cosv, const
 	x[2 * j + 1] = a * s + b * c;
 }
 
+__device__ static inline float swiglu(float g, float u) { return g / (1.0f + expf(-g)) * u; }
+
 __global__ static void k_swiglu_fwd(float *out, const float *g, const float *u, long n) {
 	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-	if (i < n) out[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+	if (i < n) out[i] = swiglu(g[i], u[i]);
 }
 
 __global__ static void k_swiglu_bwd(float *dg, float *du, const float *dout, const float *g, const float *u, long n) {
@@ -389,9 +398,9 @@ __global__ static void k_att_dkv(float *dk, float *dvo, const float *dout, const
 }
 
 /* Cross-entropy of a row of logits, one block a row; with grad_scale != 0
- * the logits become d(loss)/d(logits) (layers.c's crossentropy_forward_backward). */
-/* the gradient of the logits into them, or into d16 when given (bf16
- * products: the head's backward reads no other copy) */
+ * d(loss)/d(logits) (layers.c's crossentropy_forward_backward) replaces the
+ * logits, or goes to d16 when given (bf16 products: the head's backward
+ * reads no other copy). */
 __global__ static void k_crossentropy(float *logits, __nv_bfloat16 *d16, float *losses, const int *tgt, const float *wt,
 				      float grad_scale, int V) {
 	long n = blockIdx.x;
@@ -583,7 +592,7 @@ static void model_forward(gpu_train *g) {
 		float *lse = g->lse + a * N * c->n_heads, *ao = g->ao + a * N * qd;
 		float *xa = g->xa + a * nd, *xn2 = g->xn2 + a * nd, *rstd2 = g->rstd2 + a * N;
 		float *gg = g->gg + a * nh, *u = g->u + a * nh, *s = g->s + a * nh, *xo = g->x + xj * nd;
-		k_rmsnorm_fwd<<<N, 256>>>(xn1, rstd1, x, P->attention_norm + (long)l * D, D, c->norm_eps);
+		k_rmsnorm_fwd<<<N, 256>>>(xn1, rstd1, x, (const int *)NULL, P->attention_norm + (long)l * D, D, c->norm_eps);
 		const __nv_bfloat16 *x16 = act16(g, g->ab, xn1, nd);
 		mm_fwd(g, q, xn1, x16, P->wq + (long)l * qd * D, N, D, qd);
 		mm_fwd(g, k, xn1, x16, P->wk + (long)l * kvd * D, N, D, kvd);
@@ -595,7 +604,7 @@ static void model_forward(gpu_train *g) {
 		else k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
 		mm_fwd(g, xa, ao, act16(g, g->ab, ao, (long)N * qd), P->wo + (long)l * D * qd, N, qd, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xa, x, nd);
-		k_rmsnorm_fwd<<<N, 256>>>(xn2, rstd2, xa, P->ffn_norm + (long)l * D, D, c->norm_eps);
+		k_rmsnorm_fwd<<<N, 256>>>(xn2, rstd2, xa, (const int *)NULL, P->ffn_norm + (long)l * D, D, c->norm_eps);
 		x16 = act16(g, g->ab, xn2, nd);
 		mm_fwd(g, gg, xn2, x16, P->w1 + (long)l * H * D, N, D, H);
 		mm_fwd(g, u, xn2, x16, P->w3 + (long)l * H * D, N, D, H);
@@ -604,7 +613,7 @@ static void model_forward(gpu_train *g) {
 		k_add<<<ceil_div(nd, 256), 256>>>(xo, xa, nd);
 	}
 	long xl = g->train ? c->n_layers : c->n_layers % 2;
-	k_rmsnorm_fwd<<<N, 256>>>(g->hf, g->rstdf, g->x + xl * nd, P->norm, D, c->norm_eps);
+	k_rmsnorm_fwd<<<N, 256>>>(g->hf, g->rstdf, g->x + xl * nd, (const int *)NULL, P->norm, D, c->norm_eps);
 	CK(cudaGetLastError());
 }
 
@@ -928,18 +937,14 @@ double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *p
 	return r[0];
 }
 
-/* the positions of n scores onto the device */
-static void scores_at(gpu_train *g, const int *at, int n) {
+void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, const int *at, int n, int backward,
+		float *scores) {
 	if (g->c.head != LM_HEAD_SCORE) die("gpu_scores: a language model has no score head");
 	if (n < 0 || n > g->N) die("gpu_scores: %d scores of %d positions", n, g->N);
 	for (int i = 0; i < n; i++)
 		if (at[i] < 0 || at[i] >= g->N) die("gpu_scores: position %d outside 0..%d", at[i], g->N - 1);
 	if (n) CK(cudaMemcpy(g->score_at, at, n * sizeof(int), cudaMemcpyHostToDevice));
-}
-
-void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, const int *at, int n, int backward,
-		float *scores) {
-	scores_at(g, at, n);
+	g->n_scores = n;
 	batch_upload(g, tok, pos, seg, backward);
 	model_forward(g);
 	if (n) {
@@ -949,10 +954,9 @@ void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, co
 	CK(cudaGetLastError());
 }
 
-void gpu_scores_backward(gpu_train *g, const int *at, const float *dscores, int n) {
+void gpu_scores_backward(gpu_train *g, const float *dscores) {
 	if (!g->grouped) die("gpu_scores_backward: the last gpu_scores was forward only");
-	int D = g->c.dim;
-	scores_at(g, at, n);
+	int D = g->c.dim, n = g->n_scores;
 	if (n) CK(cudaMemcpy(g->dscores, dscores, n * sizeof(float), cudaMemcpyHostToDevice));
 	CK(cudaMemsetAsync(g->dhf, 0, (long)g->N * D * sizeof(float)));
 	k_scores_bwd<<<ceil_div(D, 256), 256>>>(g->dhf, g->G.score, g->hf, g->P.score, g->score_at, g->dscores, n, D);
@@ -1040,20 +1044,6 @@ struct gpu_decode {
 /* cuBLAS's workspace for decoding: set explicitly, as stream capture wants */
 #define DEC_WS (32L << 20)
 
-__device__ static inline void put(float *p, float v) { *p = v; }
-__device__ static inline void put(__nv_bfloat16 *p, float v) { *p = __float2bfloat16(v); }
-
-/* rows which[i] (i itself when which is NULL) of inp, RMS-normed, into row i of out */
-template <typename T>
-__global__ static void k_dec_rmsnorm(T *out, const float *inp, const int *which, const float *w, int C, float eps) {
-	long n = blockIdx.x;
-	const float *x = inp + (which ? which[n] : n) * (long)C;
-	float ss = 0;
-	for (int i = threadIdx.x; i < C; i += blockDim.x) ss += x[i] * x[i];
-	float r = rsqrtf(block_sum(ss) / C + eps);
-	for (int i = threadIdx.x; i < C; i += blockDim.x) put(out + n * C + i, x[i] * r * w[i]);
-}
-
 /* RoPE on the q and k of each row of qkv (rows of q, k, v side by side), and
  * its k and v into the sequence's cache at layer l; a thread a pair */
 __global__ static void k_dec_rope_cache(float *qkv, float *kc, float *vc, const int *slot, const int *pos,
@@ -1124,8 +1114,7 @@ __global__ static void k_dec_swiglu(T *out, const float *gu, long n, int H) {
 	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i >= n * H) return;
 	const float *row = gu + i / H * 2 * H;
-	float g = row[i % H];
-	put(out + i, g / (1.0f + expf(-g)) * row[H + i % H]);
+	put(out + i, swiglu(row[i % H], row[H + i % H]));
 }
 
 #define SAMPLE_THREADS 256
@@ -1307,7 +1296,7 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	float scale = 1.0f / sqrtf((float)hd);
 	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, d->emb, D);
 	for (int l = 0; l < c->n_layers; l++) {
-		ACT(d, k_dec_rmsnorm, n, 256, d->xn, d->x, (const int *)NULL, d->attn_norm + (long)l * D, D, c->norm_eps);
+		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const int *)NULL, d->attn_norm + (long)l * D, D, c->norm_eps);
 		dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
 		k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, d->kc, d->vc, dslot, dpos, d->rope_cos,
 									d->rope_sin, n, c->n_heads, c->n_kv_heads, hd,
@@ -1315,13 +1304,13 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 		ACT(d, k_att_decode, n * c->n_heads, 32 * DEC_WARPS, d->ao, d->qkv, E, d->kc, d->vc, dslot, dpos, c->n_heads,
 		    c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
 		dmm(d, d->x, d->ao, act_at(d, d->wo, (long)l * D * qd), n, qd, D, 1.0f);
-		ACT(d, k_dec_rmsnorm, n, 256, d->xn, d->x, (const int *)NULL, d->ffn_norm + (long)l * D, D, c->norm_eps);
+		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const int *)NULL, d->ffn_norm + (long)l * D, D, c->norm_eps);
 		dmm(d, d->gu, d->xn, act_at(d, d->w13, (long)l * 2 * H * D), n, D, 2 * H, 0.0f);
 		ACT(d, k_dec_swiglu, ceil_div((long)n * H, 256), 256, d->s, d->gu, (long)n, H);
 		dmm(d, d->x, d->s, act_at(d, d->w2, (long)l * D * H), n, H, D, 1.0f);
 	}
 	if (w) {
-		ACT(d, k_dec_rmsnorm, w, 256, d->xn, d->x, dwant, d->norm, D, c->norm_eps);
+		ACT(d, k_rmsnorm_fwd, w, 256, d->xn, (float *)NULL, d->x, dwant, d->norm, D, c->norm_eps);
 		dmm(d, d->logits, d->xn, d->wout, w, D, V, 0.0f);
 		const float *u = (const float *)(d->rows + 4 * R);
 		if (sampled) k_dec_sample<<<w, SAMPLE_THREADS, 0, st>>>(d->next, d->lp, d->logits, V, u, u + R);

@@ -63,9 +63,9 @@ double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *p
 void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, const int *at, int n, int backward,
 		float *scores);
 /* rm_scores_backward and llama_backward of the last gpu_scores: given
- * dscores[i] = d(loss)/d(scores[i]), accumulates every parameter's gradient
- * into the device's. */
-void gpu_scores_backward(gpu_train *g, const int *at, const float *dscores, int n);
+ * dscores[i] = d(loss)/d(scores[i]) for its n scores, accumulates every
+ * parameter's gradient into the device's. */
+void gpu_scores_backward(gpu_train *g, const float *dscores);
 /* Per-token losses (B·T; 0 where no target) of the last gpu_next_token, into host memory. */
 void gpu_losses(const gpu_train *g, float *losses);
 /* Logits (B·T, vocab) of the last gpu_next_token's forward, into host memory. */

@@ -22,7 +22,7 @@ double gpu_next_token(gpu_train *g, const int *tok, const int *tgt, const int *p
 		      const float *wt, float grad_scale, int backward, double *weight) { return 0; }
 void gpu_scores(gpu_train *g, const int *tok, const int *pos, const int *seg, const int *at, int n, int backward,
 		float *scores) {}
-void gpu_scores_backward(gpu_train *g, const int *at, const float *dscores, int n) {}
+void gpu_scores_backward(gpu_train *g, const float *dscores) {}
 void gpu_losses(const gpu_train *g, float *losses) {}
 void gpu_logits(gpu_train *g, float *logits) {}
 double gpu_grad_sumsq(const gpu_train *g) { return 0; }

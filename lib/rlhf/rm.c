@@ -142,7 +142,7 @@ static double pairs_gpu(void *ctx, struct gpu_train *g, const llama_ws *w, const
 	if (!n) return 0;
 	gpu_scores(g, b->tok + off, b->pos + off, b->seg + off, at, 2 * n, grad, rb->scores);
 	double sum = pairs_loss(rb, a, scale, grad);
-	if (grad) gpu_scores_backward(g, at, rb->grads, 2 * n);
+	if (grad) gpu_scores_backward(g, rb->grads);
 	return sum;
 }
 

@@ -194,7 +194,7 @@ static void check_scores(int n_kv_heads, int T) {
 	float *g1 = xmalloc(m->n_params * sizeof(float)), *g2 = xmalloc(m->n_params * sizeof(float));
 	gpu_train *g = gpu_open(m, B, T, GPU_FP32, 1);
 	gpu_scores(g, tok, pos, seg, at, n, 1, gs);
-	gpu_scores_backward(g, at, d, n);
+	gpu_scores_backward(g, d);
 	gpu_get_grads(g, g1);
 	double e = rel_err(gs, cs, n);
 	ok(e < 1e-4, "%s: %d scores = the CPU's (relative error %.2g)", what, n, e);
@@ -202,7 +202,7 @@ static void check_scores(int n_kv_heads, int T) {
 	ok(worst < 1e-3, "%s: gradients = the CPU's (worst relative error %.2g)", what, worst);
 	gpu_zero_grads(g);
 	gpu_scores(g, tok, pos, seg, at, n, 1, gs2);
-	gpu_scores_backward(g, at, d, n);
+	gpu_scores_backward(g, d);
 	gpu_get_grads(g, g2);
 	ok(!memcmp(gs, gs2, n * sizeof(float)) && !memcmp(g1, g2, m->n_params * sizeof(float)),
 	   "%s: a second run, the same bits", what);
