@@ -1,29 +1,37 @@
-/* flash.cu: flash.h's kernels. A block holds a tile of 64 rows (queries in
- * the forward and dq passes, keys in the dk/dv pass) and its four warps own
- * 16 rows each, so the warps meet only where a tile of the other side is
- * loaded into shared memory. Products run through WMMA's 16x16x16 bf16
- * fragments with fp32 accumulators; scores, probabilities and the softmax
- * statistics stay fp32 outside the products. */
+/* flash.cu: flash.h's kernels, FlashAttention-2's way on PTX's mma.sync
+ * (m16n8k16: bf16 operands, fp32 accumulators). A block holds a tile of 64
+ * rows (queries in the forward and dq passes, keys in the dk/dv pass) and each
+ * of its four warps owns 16 of them, keeping their operands, scores, softmax
+ * statistics and accumulators in registers: in PTX's fragment layouts a
+ * product's accumulator, rounded to bf16, is the left operand of the next, so
+ * scores and probabilities never go through memory. Only the tile of the other
+ * side (keys and values, or queries and output gradients), which the four
+ * warps share, is staged in shared memory as bf16: in rows where a product
+ * takes it as B = X^T, transposed where it takes it as B = X.
+ *
+ * Fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16"), lane = 4g + t:
+ * A (16x16) in four registers of two elements, (g, 2t..2t+1), (g+8, 2t..),
+ * (g, 2t+8..), (g+8, 2t+8..); B (16x8, k x n) in two, (k = 2t..2t+1, n = g)
+ * and (k = 2t+8.., n = g); C (16x8) in four floats, (g, 2t), (g, 2t+1),
+ * (g+8, 2t), (g+8, 2t+1). Scores are kept in base 2 (scaled by
+ * log2(e)/sqrt(hd)) so that the softmax is exp2; lse stays in base e. */
 #include <cuda_bf16.h>
+#include <limits.h>
 #include <math.h>
-#include <mma.h>
 
 extern "C" {
 #include "flash.h"
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 }
 
-using namespace nvcuda;
 typedef __nv_bfloat16 bf16;
-typedef wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> frag_a;
-typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::row_major> frag_b;
-/* B given transposed: element (k, n) at p[n·ld + k] */
-typedef wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> frag_bt;
-typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> frag_c;
+typedef unsigned u32;
 
-#define TILE 64
+#define TILE 64    /* rows of a block, and keys (or queries) of a step */
 #define THREADS 128
-#define MAXF 8   /* accumulator fragments a warp keeps for a row of hd <= 128 */
+#define PAD 8      /* bf16 a row of shared memory beyond its data: fragment loads hit 32 banks */
+#define LOG2E 1.4426950408889634f
+#define LN2 0.6931471805599453f
 
 #define CK(x)                                                                                          \
 	do {                                                                                           \
@@ -31,277 +39,331 @@ typedef wmma::fragment<wmma::accumulator, 16, 16, 16, float> frag_c;
 		if (e_ != cudaSuccess) die("CUDA: %s (%s:%d)", cudaGetErrorString(e_), __FILE__, __LINE__); \
 	} while (0)
 
-/* strides: bf16 tiles of hd columns, fp32 tiles of 64 and of hd columns, bf16 tiles of 64 */
-struct strides {
-	int h, s, o, p;
-	__host__ __device__ strides(int hd) : h(hd + 8), s(TILE + 4), o(hd + 4), p(TILE + 8) {}
-};
-
-__device__ static inline float warp_sum(float x) {
-	for (int o = 16; o > 0; o >>= 1) x += __shfl_xor_sync(0xffffffffu, x, o);
-	return x;
+/* d += a·b */
+__device__ static inline void mma(float *d, const u32 *a, u32 b0, u32 b1) {
+	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+		     "{%0,%1,%2,%3};\n"
+		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-/* rows r0..r0+n-1 of src (row stride ld; the head's columns 0..hd-1) times mul
- * into the 64-row bf16 tile dst, rows from n on zero */
-__device__ static void load_tile(bf16 *dst, int ldd, const float *src, long ld, int r0, int n, int hd, float mul) {
-	for (int i = threadIdx.x; i < TILE * hd; i += blockDim.x) {
-		int r = i / hd, d = i % hd;
-		dst[r * ldd + d] = __float2bfloat16(r < n ? src[(long)(r0 + r) * ld + d] * mul : 0.0f);
-	}
+__device__ static inline u32 pack(float lo, float hi) {
+	__nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+	return *(u32 *)&v;
 }
 
-/* the key tile k0..k0+nk-1 of K and V into Ks, Vs, once every warp is done with the last */
-__device__ static void next_keys(bf16 *Ks, bf16 *Vs, int ldh, const float *kb, const float *vb, long ld, int k0, int nk,
-				 int hd) {
-	__syncthreads();
-	load_tile(Ks, ldh, kb, ld, k0, nk, hd, 1.0f);
-	load_tile(Vs, ldh, vb, ld, k0, nk, hd, 1.0f);
-	__syncthreads();
+/* the B fragment at p: two elements at p and two at p + 8 (along k) */
+__device__ static inline void mma_smem(float *d, const u32 *a, const bf16 *p) {
+	mma(d, a, *(const u32 *)p, *(const u32 *)(p + 8));
 }
 
-/* lse and delta of queries q0..q0+nq-1 of head h of row b into Lq, Dq (0 past nq) */
-__device__ static void load_stats(float *Lq, float *Dq, const float *lse, const float *delta, int b, int h, int NH,
-				  int T, int q0, int nq) {
-	for (int r = threadIdx.x; r < TILE; r += blockDim.x) {
-		long at = ((long)b * NH + h) * T + q0 + r;
-		Lq[r] = r < nq ? lse[at] : 0;
-		Dq[r] = r < nq ? delta[at] : 0;
-	}
+__device__ static inline float quad_max(float x) {
+	x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+	return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
 }
 
-/* C (the warp's 16 rows x 64 columns, fp32, into dst) = A·B^T over hd: A's
- * rows at a, B's 64 rows at b, both bf16 of stride ldh */
-__device__ static void rows_by_rows(float *dst, int lds, const bf16 *a, const bf16 *b, int ldh, int hd) {
-	frag_c acc[TILE / 16];
-	for (int j = 0; j < TILE / 16; j++) wmma::fill_fragment(acc[j], 0.0f);
-	for (int kk = 0; kk < hd; kk += 16) {
-		frag_a fa;
-		wmma::load_matrix_sync(fa, a + kk, ldh);
-		for (int j = 0; j < TILE / 16; j++) {
-			frag_bt fb;
-			wmma::load_matrix_sync(fb, b + 16 * j * ldh + kk, ldh);
-			wmma::mma_sync(acc[j], fa, fb, acc[j]);
+__device__ static inline float quad_sum(float x) {
+	x += __shfl_xor_sync(0xffffffffu, x, 1);
+	return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+/* A operands of a warp's 16 rows (fp32 at p, row stride ld, rows from n on
+ * zero) over the head's HD columns, one per 16 columns */
+template <int HD> __device__ static void load_a(u32 (*a)[4], const float *p, long ld, int n, int g, int t) {
+	for (int kk = 0; kk < HD / 16; kk++)
+		for (int i = 0; i < 4; i++) {
+			int r = g + 8 * (i & 1), c = 16 * kk + 2 * t + 8 * (i >> 1);
+			float2 x = r < n ? *(const float2 *)(p + r * ld + c) : make_float2(0, 0);
+			a[kk][i] = pack(x.x, x.y);
 		}
-	}
-	for (int j = 0; j < TILE / 16; j++) wmma::store_matrix_sync(dst + 16 * j, acc[j], lds, wmma::mem_row_major);
 }
 
-/* acc[j] += P·X[:, 16j..16j+15]: P the warp's 16 rows x 64 (bf16, stride ldp), X 64 rows (bf16, stride ldh) */
-__device__ static void accumulate(frag_c *acc, const bf16 *p, int ldp, const bf16 *x, int ldh, int hd) {
-	for (int kk = 0; kk < TILE; kk += 16) {
-		frag_a fa;
-		wmma::load_matrix_sync(fa, p + kk, ldp);
-		for (int j = 0; j < hd / 16; j++) {
-			frag_b fb;
-			wmma::load_matrix_sync(fb, x + kk * ldh + 16 * j, ldh);
-			wmma::mma_sync(acc[j], fa, fb, acc[j]);
+/* The tile of 64 rows at src (fp32, row stride ld, HD columns; rows from n on
+ * zero) into shared memory as bf16: rows[r·(HD+PAD) + c] and, when cols,
+ * cols[c·(TILE+PAD) + r]. With cols, consecutive threads take consecutive
+ * rows, so that their 2-byte stores land in consecutive addresses. */
+template <int HD> __device__ static void stage(bf16 *rows, bf16 *cols, const float *src, long ld, int n) {
+	for (int i = threadIdx.x; i < TILE * HD / 4; i += THREADS) {
+		int r = cols ? i % TILE : i / (HD / 4), c = 4 * (cols ? i / TILE : i % (HD / 4));
+		float4 x = r < n ? *(const float4 *)(src + r * ld + c) : make_float4(0, 0, 0, 0);
+		if (rows) *(uint2 *)(rows + r * (HD + PAD) + c) = make_uint2(pack(x.x, x.y), pack(x.z, x.w));
+		if (cols) {
+			bf16 *d = cols + c * (TILE + PAD) + r;
+			d[0] = __float2bfloat16(x.x);
+			d[TILE + PAD] = __float2bfloat16(x.y);
+			d[2 * (TILE + PAD)] = __float2bfloat16(x.z);
+			d[3 * (TILE + PAD)] = __float2bfloat16(x.w);
 		}
 	}
 }
 
-static size_t fwd_smem(int hd) {
-	strides L(hd);
-	return (size_t)3 * TILE * L.h * 2 + TILE * L.s * 4 + TILE * L.p * 2 + TILE * L.o * 4 + 2 * TILE * 4;
-}
+#define ROWS(hd) (TILE * ((hd) + PAD))
+#define COLS(hd) ((hd) * (TILE + PAD))
 
-/* a block: 64 queries of head h of row b */
+/* a block: 64 queries of head h of row b; blockIdx.z counts tiles from the
+ * last, so that the longest (causal) run first */
+template <int HD>
 __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, const float *q, const float *k,
 							 const float *v, const int *segstart, int T, int NH, int NKV,
-							 int hd, float scale) {
-	extern __shared__ __align__(128) unsigned char sm[];
-	strides L(hd);
-	bf16 *Qs = (bf16 *)sm, *Ks = Qs + TILE * L.h, *Vs = Ks + TILE * L.h;
-	float *Ss = (float *)(Vs + TILE * L.h);
-	bf16 *Ps = (bf16 *)(Ss + TILE * L.s);
-	float *Os = (float *)(Ps + TILE * L.p), *rm = Os + TILE * L.o, *rl = rm + TILE;
-	int h = blockIdx.y, b = blockIdx.z, kh = h / (NH / NKV), q0 = blockIdx.x * TILE, nq = min(TILE, T - q0);
-	int qd = NH * hd, kvd = NKV * hd, w = threadIdx.x / 32, lane = threadIdx.x % 32;
+							 float sl2) {
+	extern __shared__ __align__(16) unsigned char sm[];
+	bf16 *Ks = (bf16 *)sm, *Vt = Ks + ROWS(HD);
+	int h = blockIdx.x, b = blockIdx.y, q0 = (gridDim.z - 1 - blockIdx.z) * TILE, nq = min(TILE, T - q0);
+	int kh = h / (NH / NKV), qd = NH * HD, kvd = NKV * HD;
+	int r0 = 16 * (threadIdx.x / 32), g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
 	const int *sgs = segstart + (long)b * T;
-	const float *kb = k + (long)b * T * kvd + kh * hd, *vb = v + (long)b * T * kvd + kh * hd;
-	load_tile(Qs, L.h, q + (long)b * T * qd + h * hd, qd, q0, nq, hd, scale);
-	for (int i = threadIdx.x; i < TILE * L.o; i += THREADS) Os[i] = 0;
-	for (int r = threadIdx.x; r < TILE; r += THREADS) rm[r] = -INFINITY, rl[r] = 0;
+	const float *kb = k + (long)b * T * kvd + kh * HD, *vb = v + (long)b * T * kvd + kh * HD;
+	u32 qa[HD / 16][4];
+	load_a<HD>(qa, q + ((long)b * T + q0 + r0) * qd + h * HD, qd, nq - r0, g, t);
+	/* the lane's two rows see keys lo..at; rows past the tile's end none */
+	int at[2], lo[2];
+	for (int i = 0; i < 2; i++) {
+		int r = r0 + g + 8 * i;
+		at[i] = q0 + r;
+		lo[i] = r < nq ? sgs[q0 + r] : INT_MAX;
+	}
+	float o[HD / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0, 0};
 	int hi = q0 + nq - 1;
 	for (int k0 = sgs[q0]; k0 <= hi; k0 += TILE) {
-		next_keys(Ks, Vs, L.h, kb, vb, kvd, k0, min(TILE, hi - k0 + 1), hd);
-		rows_by_rows(Ss + 16 * w * L.s, L.s, Qs + 16 * w * L.h, Ks, L.h, hd);
-		__syncwarp();
-		for (int rr = 0; rr < 16; rr++) {
-			int r = 16 * w + rr, t = q0 + r;
-			float s[2] = {-INFINITY, -INFINITY}, p[2] = {0, 0}, c = 1;
-			for (int e = 0; e < 2; e++) {
-				int key = k0 + lane + 32 * e;
-				if (r < nq && key >= sgs[t] && key <= t) s[e] = Ss[r * L.s + lane + 32 * e];
+		__syncthreads();
+		stage<HD>(Ks, NULL, kb + (long)k0 * kvd, kvd, hi - k0 + 1);
+		stage<HD>(NULL, Vt, vb + (long)k0 * kvd, kvd, hi - k0 + 1);
+		__syncthreads();
+		float s[TILE / 8][4] = {};
+		for (int kk = 0; kk < HD / 16; kk++)
+			for (int j = 0; j < TILE / 8; j++) mma_smem(s[j], qa[kk], Ks + (8 * j + g) * (HD + PAD) + 16 * kk + 2 * t);
+		float mx[2] = {-INFINITY, -INFINITY};
+		for (int j = 0; j < TILE / 8; j++)
+			for (int e = 0; e < 4; e++) {
+				int i = e >> 1, key = k0 + 8 * j + 2 * t + (e & 1);
+				s[j][e] = key >= lo[i] && key <= at[i] ? s[j][e] * sl2 : -INFINITY;
+				mx[i] = fmaxf(mx[i], s[j][e]);
 			}
-			float mx = fmaxf(s[0], s[1]);
-			for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-			float mo = rm[r], mn = fmaxf(mo, mx);
-			if (mn != -INFINITY) {
-				p[0] = expf(s[0] - mn), p[1] = expf(s[1] - mn);
-				c = expf(mo - mn);
-			}
-			float ps = warp_sum(p[0] + p[1]);
-			Ps[r * L.p + lane] = __float2bfloat16(p[0]);
-			Ps[r * L.p + lane + 32] = __float2bfloat16(p[1]);
-			if (lane == 0) rm[r] = mn, rl[r] = rl[r] * c + ps;
-			for (int d = lane; d < hd; d += 32) Os[r * L.o + d] *= c;
+		float c[2];
+		for (int i = 0; i < 2; i++) {
+			float mn = fmaxf(m[i], quad_max(mx[i]));
+			c[i] = mn == -INFINITY ? 1.0f : exp2f(m[i] - mn);
+			m[i] = mn;
+			l[i] *= c[i];
 		}
-		__syncwarp();
-		frag_c acc[MAXF];
-		for (int j = 0; j < hd / 16; j++) wmma::load_matrix_sync(acc[j], Os + 16 * w * L.o + 16 * j, L.o, wmma::mem_row_major);
-		accumulate(acc, Ps + 16 * w * L.p, L.p, Vs, L.h, hd);
-		for (int j = 0; j < hd / 16; j++) wmma::store_matrix_sync(Os + 16 * w * L.o + 16 * j, acc[j], L.o, wmma::mem_row_major);
+		/* the probabilities, rounded, as the A operands of P·V: key columns 16kc.. */
+		u32 pa[TILE / 16][4];
+		for (int j = 0; j < TILE / 8; j++) {
+			float p[4];
+			for (int e = 0; e < 4; e++) {
+				int i = e >> 1;
+				p[e] = m[i] == -INFINITY ? 0.0f : exp2f(s[j][e] - m[i]);
+				l[i] += p[e];
+			}
+			pa[j / 2][2 * (j & 1)] = pack(p[0], p[1]);
+			pa[j / 2][2 * (j & 1) + 1] = pack(p[2], p[3]);
+		}
+		for (int n = 0; n < HD / 8; n++) o[n][0] *= c[0], o[n][1] *= c[0], o[n][2] *= c[1], o[n][3] *= c[1];
+		for (int kc = 0; kc < TILE / 16; kc++)
+			for (int n = 0; n < HD / 8; n++) mma_smem(o[n], pa[kc], Vt + (8 * n + g) * (TILE + PAD) + 16 * kc + 2 * t);
 	}
-	__syncwarp();
-	for (int rr = 0; rr < 16; rr++) {
-		int r = 16 * w + rr, t = q0 + r;
-		if (r >= nq) break;
-		float l = rl[r];
-		for (int d = lane; d < hd; d += 32) out[((long)b * T + t) * qd + h * hd + d] = Os[r * L.o + d] / l;
-		if (lane == 0) lse[((long)b * NH + h) * T + t] = rm[r] + logf(l);
+	for (int i = 0; i < 2; i++) {
+		float sum = quad_sum(l[i]);
+		int r = r0 + g + 8 * i;
+		if (r >= nq) continue;
+		float *dst = out + ((long)b * T + q0 + r) * qd + h * HD + 2 * t;
+		for (int n = 0; n < HD / 8; n++) *(float2 *)(dst + 8 * n) = make_float2(o[n][2 * i] / sum, o[n][2 * i + 1] / sum);
+		if (t == 0) lse[((long)b * NH + h) * T + q0 + r] = (m[i] + log2f(sum)) * LN2;
 	}
 }
 
-static size_t bwd_smem(int hd) {
-	strides L(hd);
-	return (size_t)4 * TILE * L.h * 2 + 2 * TILE * L.s * 4 + 2 * TILE * L.p * 2 + 2 * TILE * 4;
-}
-
-/* a block: dq of 64 queries of head h of row b, over the keys they see */
+/* a block: dq of 64 queries of head h of row b, over the keys they see (the
+ * tiles counted from the last, as k_fwd's) */
+template <int HD>
 __global__ static void __launch_bounds__(THREADS) k_dq(float *dq, const float *dout, const float *lse,
 							const float *delta, const float *q, const float *k, const float *v,
-							const int *segstart, int T, int NH, int NKV, int hd, float scale) {
-	extern __shared__ __align__(128) unsigned char sm[];
-	strides L(hd);
-	bf16 *Qs = (bf16 *)sm, *Os = Qs + TILE * L.h, *Ks = Os + TILE * L.h, *Vs = Ks + TILE * L.h;
-	float *Ss = (float *)(Vs + TILE * L.h), *Sd = Ss + TILE * L.s;
-	bf16 *Ps = (bf16 *)(Sd + TILE * L.s);
-	float *Lq = (float *)(Ps + 2 * TILE * L.p), *Dq = Lq + TILE;
-	int h = blockIdx.y, b = blockIdx.z, kh = h / (NH / NKV), q0 = blockIdx.x * TILE, nq = min(TILE, T - q0);
-	int qd = NH * hd, kvd = NKV * hd, w = threadIdx.x / 32, lane = threadIdx.x % 32;
+							const int *segstart, int T, int NH, int NKV, float sl2, float scale) {
+	extern __shared__ __align__(16) unsigned char sm[];
+	bf16 *Ks = (bf16 *)sm, *Vs = Ks + ROWS(HD), *Kt = Vs + ROWS(HD);
+	int h = blockIdx.x, b = blockIdx.y, q0 = (gridDim.z - 1 - blockIdx.z) * TILE, nq = min(TILE, T - q0);
+	int kh = h / (NH / NKV), qd = NH * HD, kvd = NKV * HD;
+	int r0 = 16 * (threadIdx.x / 32), g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
 	const int *sgs = segstart + (long)b * T;
-	const float *kb = k + (long)b * T * kvd + kh * hd, *vb = v + (long)b * T * kvd + kh * hd;
-	load_tile(Qs, L.h, q + (long)b * T * qd + h * hd, qd, q0, nq, hd, scale);
-	load_tile(Os, L.h, dout + (long)b * T * qd + h * hd, qd, q0, nq, hd, 1.0f);
-	load_stats(Lq, Dq, lse, delta, b, h, NH, T, q0, nq);
-	frag_c acc[MAXF];
-	for (int j = 0; j < hd / 16; j++) wmma::fill_fragment(acc[j], 0.0f);
+	const float *kb = k + (long)b * T * kvd + kh * HD, *vb = v + (long)b * T * kvd + kh * HD;
+	u32 qa[HD / 16][4], da[HD / 16][4];
+	long row0 = ((long)b * T + q0 + r0) * qd + h * HD;
+	load_a<HD>(qa, q + row0, qd, nq - r0, g, t);
+	load_a<HD>(da, dout + row0, qd, nq - r0, g, t);
+	int at[2], lo[2];
+	float L[2], D[2];
+	for (int i = 0; i < 2; i++) {
+		int r = r0 + g + 8 * i;
+		long st = ((long)b * NH + h) * T + q0 + r;
+		at[i] = q0 + r;
+		lo[i] = r < nq ? sgs[q0 + r] : INT_MAX;
+		L[i] = r < nq ? lse[st] * LOG2E : 0;
+		D[i] = r < nq ? delta[st] : 0;
+	}
+	float acc[HD / 8][4] = {};
 	int hi = q0 + nq - 1;
 	for (int k0 = sgs[q0]; k0 <= hi; k0 += TILE) {
-		next_keys(Ks, Vs, L.h, kb, vb, kvd, k0, min(TILE, hi - k0 + 1), hd);
-		rows_by_rows(Ss + 16 * w * L.s, L.s, Qs + 16 * w * L.h, Ks, L.h, hd);
-		rows_by_rows(Sd + 16 * w * L.s, L.s, Os + 16 * w * L.h, Vs, L.h, hd);
-		__syncwarp();
-		for (int rr = 0; rr < 16; rr++) {
-			int r = 16 * w + rr, t = q0 + r;
-			for (int e = 0; e < 2; e++) {
-				int c = lane + 32 * e, key = k0 + c;
-				float ds = 0;
-				if (r < nq && key >= sgs[t] && key <= t)
-					ds = expf(Ss[r * L.s + c] - Lq[r]) * (Sd[r * L.s + c] - Dq[r]);
-				Ps[r * L.p + c] = __float2bfloat16(ds);
+		__syncthreads();
+		stage<HD>(Ks, Kt, kb + (long)k0 * kvd, kvd, hi - k0 + 1);
+		stage<HD>(Vs, NULL, vb + (long)k0 * kvd, kvd, hi - k0 + 1);
+		__syncthreads();
+		float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
+		for (int kk = 0; kk < HD / 16; kk++)
+			for (int j = 0; j < TILE / 8; j++) {
+				int off = (8 * j + g) * (HD + PAD) + 16 * kk + 2 * t;
+				mma_smem(s[j], qa[kk], Ks + off);
+				mma_smem(dp[j], da[kk], Vs + off);
 			}
+		/* dS = P∘(dP - delta), rounded, as the A operands of dS·K */
+		u32 dsa[TILE / 16][4];
+		for (int j = 0; j < TILE / 8; j++) {
+			float ds[4];
+			for (int e = 0; e < 4; e++) {
+				int i = e >> 1, key = k0 + 8 * j + 2 * t + (e & 1);
+				ds[e] = key >= lo[i] && key <= at[i] ? exp2f(s[j][e] * sl2 - L[i]) * (dp[j][e] - D[i]) : 0.0f;
+			}
+			dsa[j / 2][2 * (j & 1)] = pack(ds[0], ds[1]);
+			dsa[j / 2][2 * (j & 1) + 1] = pack(ds[2], ds[3]);
 		}
-		__syncwarp();
-		accumulate(acc, Ps + 16 * w * L.p, L.p, Ks, L.h, hd);
+		for (int kc = 0; kc < TILE / 16; kc++)
+			for (int n = 0; n < HD / 8; n++) mma_smem(acc[n], dsa[kc], Kt + (8 * n + g) * (TILE + PAD) + 16 * kc + 2 * t);
 	}
-	__syncthreads();
-	/* through shared memory (Ss, Sd: 64 x (hd + 4) floats fit in their 2 x 64 x 68) to rows */
-	float *St = Ss;
-	for (int j = 0; j < hd / 16; j++) wmma::store_matrix_sync(St + 16 * w * L.o + 16 * j, acc[j], L.o, wmma::mem_row_major);
-	__syncwarp();
-	for (int rr = 0; rr < 16; rr++) {
-		int r = 16 * w + rr;
-		if (r >= nq) break;
-		for (int d = lane; d < hd; d += 32) dq[((long)b * T + q0 + r) * qd + h * hd + d] = scale * St[r * L.o + d];
+	for (int i = 0; i < 2; i++) {
+		int r = r0 + g + 8 * i;
+		if (r >= nq) continue;
+		float *dst = dq + ((long)b * T + q0 + r) * qd + h * HD + 2 * t;
+		for (int n = 0; n < HD / 8; n++) *(float2 *)(dst + 8 * n) = make_float2(scale * acc[n][2 * i], scale * acc[n][2 * i + 1]);
 	}
 }
 
 /* a block: dk and dv of 64 keys of KV head kh of row b, over the heads of its
- * group and the queries that see them */
+ * group and the queries that see them (the first tiles, the longest, first) */
+template <int HD>
 __global__ static void __launch_bounds__(THREADS) k_dkv(float *dk, float *dv, const float *dout, const float *lse,
 							 const float *delta, const float *q, const float *k,
 							 const float *v, const int *segstart, const int *segend, int T,
-							 int NH, int NKV, int hd, float scale) {
-	extern __shared__ __align__(128) unsigned char sm[];
-	strides L(hd);
-	bf16 *Ks = (bf16 *)sm, *Vs = Ks + TILE * L.h, *Qs = Vs + TILE * L.h, *Os = Qs + TILE * L.h;
-	float *Ss = (float *)(Os + TILE * L.h), *Sd = Ss + TILE * L.s;
-	bf16 *Pt = (bf16 *)(Sd + TILE * L.s), *Dt = Pt + TILE * L.p;
-	float *Lq = (float *)(Dt + TILE * L.p), *Dq = Lq + TILE;
-	int kh = blockIdx.y, b = blockIdx.z, s0 = blockIdx.x * TILE, ns = min(TILE, T - s0), rep = NH / NKV;
-	int qd = NH * hd, kvd = NKV * hd, w = threadIdx.x / 32, lane = threadIdx.x % 32;
+							 int NH, int NKV, float sl2, float scale) {
+	extern __shared__ __align__(16) unsigned char sm[];
+	bf16 *Qs = (bf16 *)sm, *Qt = Qs + ROWS(HD), *Os = Qt + COLS(HD), *Ot = Os + ROWS(HD);
+	float *Lq = (float *)(Ot + COLS(HD)), *Dq = Lq + TILE;
+	int *Sq = (int *)(Dq + TILE);
+	int kh = blockIdx.x, b = blockIdx.y, s0 = blockIdx.z * TILE, ns = min(TILE, T - s0), rep = NH / NKV;
+	int qd = NH * HD, kvd = NKV * HD;
+	int r0 = 16 * (threadIdx.x / 32), g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
 	const int *sgs = segstart + (long)b * T;
-	load_tile(Ks, L.h, k + (long)b * T * kvd + kh * hd, kvd, s0, ns, hd, 1.0f);
-	load_tile(Vs, L.h, v + (long)b * T * kvd + kh * hd, kvd, s0, ns, hd, 1.0f);
-	frag_c ak[MAXF], av[MAXF];
-	for (int j = 0; j < hd / 16; j++) wmma::fill_fragment(ak[j], 0.0f), wmma::fill_fragment(av[j], 0.0f);
+	u32 ka[HD / 16][4], va[HD / 16][4];
+	long row0 = ((long)b * T + s0 + r0) * kvd + kh * HD;
+	load_a<HD>(ka, k + row0, kvd, ns - r0, g, t);
+	load_a<HD>(va, v + row0, kvd, ns - r0, g, t);
+	int key[2];
+	for (int i = 0; i < 2; i++) key[i] = r0 + g + 8 * i < ns ? s0 + r0 + g + 8 * i : INT_MAX;
+	float ak[HD / 8][4] = {}, av[HD / 8][4] = {};
 	int qhi = segend[(long)b * T + s0 + ns - 1];
 	for (int h = kh * rep; h < (kh + 1) * rep; h++)
 		for (int q0 = s0; q0 <= qhi; q0 += TILE) {
 			int nq = min(TILE, qhi - q0 + 1);
+			long qrow = ((long)b * T + q0) * qd + h * HD;
 			__syncthreads();
-			load_tile(Qs, L.h, q + (long)b * T * qd + h * hd, qd, q0, nq, hd, scale);
-			load_tile(Os, L.h, dout + (long)b * T * qd + h * hd, qd, q0, nq, hd, 1.0f);
-			load_stats(Lq, Dq, lse, delta, b, h, NH, T, q0, nq);
-			__syncthreads();
-			rows_by_rows(Ss + 16 * w * L.s, L.s, Ks + 16 * w * L.h, Qs, L.h, hd);
-			rows_by_rows(Sd + 16 * w * L.s, L.s, Vs + 16 * w * L.h, Os, L.h, hd);
-			__syncwarp();
-			for (int rr = 0; rr < 16; rr++) {
-				int r = 16 * w + rr, key = s0 + r;
-				for (int e = 0; e < 2; e++) {
-					int c = lane + 32 * e, t = q0 + c;
-					float p = 0, ds = 0;
-					if (r < ns && c < nq && t >= key && sgs[t] <= key) {
-						p = expf(Ss[r * L.s + c] - Lq[c]);
-						ds = p * (Sd[r * L.s + c] - Dq[c]);
-					}
-					Pt[r * L.p + c] = __float2bfloat16(p);
-					Dt[r * L.p + c] = __float2bfloat16(ds);
-				}
+			stage<HD>(Qs, Qt, q + qrow, qd, nq);
+			stage<HD>(Os, Ot, dout + qrow, qd, nq);
+			for (int r = threadIdx.x; r < TILE; r += THREADS) {
+				long st = ((long)b * NH + h) * T + q0 + r;
+				Lq[r] = r < nq ? lse[st] * LOG2E : 0;
+				Dq[r] = r < nq ? delta[st] : 0;
+				Sq[r] = r < nq ? sgs[q0 + r] : INT_MAX;
 			}
-			__syncwarp();
-			accumulate(av, Pt + 16 * w * L.p, L.p, Os, L.h, hd);
-			accumulate(ak, Dt + 16 * w * L.p, L.p, Qs, L.h, hd);
+			__syncthreads();
+			/* S^T and dP^T: the block's keys against the step's queries */
+			float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
+			for (int kk = 0; kk < HD / 16; kk++)
+				for (int j = 0; j < TILE / 8; j++) {
+					int off = (8 * j + g) * (HD + PAD) + 16 * kk + 2 * t;
+					mma_smem(s[j], ka[kk], Qs + off);
+					mma_smem(dp[j], va[kk], Os + off);
+				}
+			u32 pa[TILE / 16][4], dsa[TILE / 16][4];
+			for (int j = 0; j < TILE / 8; j++) {
+				float p[4], ds[4];
+				for (int e = 0; e < 4; e++) {
+					int i = e >> 1, c = 8 * j + 2 * t + (e & 1), tq = q0 + c;
+					p[e] = ds[e] = 0;
+					if (tq >= key[i] && Sq[c] <= key[i]) {
+						p[e] = exp2f(s[j][e] * sl2 - Lq[c]);
+						ds[e] = p[e] * (dp[j][e] - Dq[c]);
+					}
+				}
+				pa[j / 2][2 * (j & 1)] = pack(p[0], p[1]);
+				pa[j / 2][2 * (j & 1) + 1] = pack(p[2], p[3]);
+				dsa[j / 2][2 * (j & 1)] = pack(ds[0], ds[1]);
+				dsa[j / 2][2 * (j & 1) + 1] = pack(ds[2], ds[3]);
+			}
+			for (int kc = 0; kc < TILE / 16; kc++)
+				for (int n = 0; n < HD / 8; n++) {
+					int off = (8 * n + g) * (TILE + PAD) + 16 * kc + 2 * t;
+					mma_smem(av[n], pa[kc], Ot + off);
+					mma_smem(ak[n], dsa[kc], Qt + off);
+				}
 		}
-	__syncthreads();
-	float *St = Ss;
-	for (int pass = 0; pass < 2; pass++) {
-		frag_c *acc = pass ? av : ak;
-		float *dst = pass ? dv : dk;
-		for (int j = 0; j < hd / 16; j++) wmma::store_matrix_sync(St + 16 * w * L.o + 16 * j, acc[j], L.o, wmma::mem_row_major);
-		__syncwarp();
-		for (int rr = 0; rr < 16; rr++) {
-			int r = 16 * w + rr;
-			if (r >= ns) break;
-			for (int d = lane; d < hd; d += 32) dst[((long)b * T + s0 + r) * kvd + kh * hd + d] = St[r * L.o + d];
+	for (int i = 0; i < 2; i++) {
+		int r = r0 + g + 8 * i;
+		if (r >= ns) continue;
+		long at = ((long)b * T + s0 + r) * kvd + kh * HD + 2 * t;
+		for (int n = 0; n < HD / 8; n++) {
+			*(float2 *)(dk + at + 8 * n) = make_float2(scale * ak[n][2 * i], scale * ak[n][2 * i + 1]);
+			*(float2 *)(dv + at + 8 * n) = make_float2(av[n][2 * i], av[n][2 * i + 1]);
 		}
-		__syncwarp();
 	}
 }
 
-int flash_fits(int hd) { return hd >= 16 && hd <= 16 * MAXF && hd % 16 == 0; }
+int flash_fits(int hd) { return hd >= 16 && hd <= 128 && hd % 16 == 0; }
+
+template <typename K> static void smem_attr(K kernel, size_t bytes) {
+	CK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes));
+}
+
+template <int HD>
+static void forward(float *out, float *lse, const float *q, const float *k, const float *v, const int *segstart, int B,
+		    int T, int NH, int NKV) {
+	size_t sm = (ROWS(HD) + COLS(HD)) * sizeof(bf16);
+	smem_attr(k_fwd<HD>, sm);
+	k_fwd<HD><<<dim3(NH, B, (T + TILE - 1) / TILE), THREADS, sm>>>(out, lse, q, k, v, segstart, T, NH, NKV,
+									  LOG2E / sqrtf((float)HD));
+	CK(cudaGetLastError());
+}
+
+template <int HD>
+static void backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *delta,
+		     const float *q, const float *k, const float *v, const int *segstart, const int *segend, int B, int T,
+		     int NH, int NKV) {
+	float scale = 1.0f / sqrtf((float)HD), sl2 = LOG2E * scale;
+	int tiles = (T + TILE - 1) / TILE;
+	size_t smq = (2 * ROWS(HD) + COLS(HD)) * sizeof(bf16), smk = 2 * (ROWS(HD) + COLS(HD)) * sizeof(bf16) + 3 * TILE * 4;
+	smem_attr(k_dq<HD>, smq);
+	smem_attr(k_dkv<HD>, smk);
+	k_dq<HD><<<dim3(NH, B, tiles), THREADS, smq>>>(dq, dout, lse, delta, q, k, v, segstart, T, NH, NKV, sl2, scale);
+	k_dkv<HD><<<dim3(NKV, B, tiles), THREADS, smk>>>(dk, dv, dout, lse, delta, q, k, v, segstart, segend, T, NH, NKV,
+							sl2, scale);
+	CK(cudaGetLastError());
+}
+
+#define HEAD_SIZES(X) X(16) X(32) X(48) X(64) X(80) X(96) X(112) X(128)
 
 void flash_forward(float *out, float *lse, const float *q, const float *k, const float *v, const int *segstart,
 		   int B, int T, int NH, int NKV, int hd) {
-	size_t sm = fwd_smem(hd);
-	CK(cudaFuncSetAttribute(k_fwd, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm));
-	k_fwd<<<dim3((T + TILE - 1) / TILE, NH, B), THREADS, sm>>>(out, lse, q, k, v, segstart, T, NH, NKV, hd,
-								     1.0f / sqrtf((float)hd));
-	CK(cudaGetLastError());
+	switch (hd) {
+#define F(n) case n: forward<n>(out, lse, q, k, v, segstart, B, T, NH, NKV); return;
+		HEAD_SIZES(F)
+#undef F
+	}
+	die("flash: head size %d", hd);
 }
 
 void flash_backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *delta,
 		    const float *q, const float *k, const float *v, const int *segstart, const int *segend, int B,
 		    int T, int NH, int NKV, int hd) {
-	size_t sm = bwd_smem(hd);
-	CK(cudaFuncSetAttribute(k_dq, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm));
-	CK(cudaFuncSetAttribute(k_dkv, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)sm));
-	k_dq<<<dim3((T + TILE - 1) / TILE, NH, B), THREADS, sm>>>(dq, dout, lse, delta, q, k, v, segstart, T, NH, NKV,
-								    hd, 1.0f / sqrtf((float)hd));
-	k_dkv<<<dim3((T + TILE - 1) / TILE, NKV, B), THREADS, sm>>>(dk, dv, dout, lse, delta, q, k, v, segstart, segend,
-								      T, NH, NKV, hd, 1.0f / sqrtf((float)hd));
-	CK(cudaGetLastError());
+	switch (hd) {
+#define F(n) case n: backward<n>(dq, dk, dv, dout, lse, delta, q, k, v, segstart, segend, B, T, NH, NKV); return;
+		HEAD_SIZES(F)
+#undef F
+	}
+	die("flash: head size %d", hd);
 }

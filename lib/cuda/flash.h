@@ -1,7 +1,8 @@
 /* flash: causal grouped-query attention on the tensor cores (bf16 operands,
- * fp32 accumulation), FlashAttention's way: tiles of 64 queries and 64 keys
- * in shared memory, no T×T matrix anywhere, the backward recomputing the
- * probabilities from each query's log-sum-exp. Layouts and masks are
+ * fp32 accumulation), FlashAttention-2's way: a block's 64 queries (or keys)
+ * in registers against tiles of 64 keys (or queries) in shared memory, no
+ * T×T matrix anywhere, the backward recomputing the probabilities from each
+ * query's log-sum-exp. Layouts and masks are
  * gpu.cu's: q (B·T, NH·hd), k and v (B·T, NKV·hd) fp32, query t of row b sees
  * keys segstart[b·T+t] .. t; lse and delta (B, NH, T). Deterministic: dq and
  * dk/dv come from separate passes, each summing in a fixed order. Head sizes

@@ -877,6 +877,13 @@ void gpu_zero_grads(gpu_train *g) {
 	CK(cudaMemsetAsync(g->grads, 0, g->n_params * sizeof(float)));
 }
 
+/* Segments are contiguous runs of equal ids of seg (NULL: one a row) within
+ * rows of T: start[i] and end[i] the first and last position of token i's. */
+static void segments(int *start, int *end, const int *seg, int N, int T) {
+	for (int i = 0; i < N; i++) start[i] = i % T == 0 || (seg && seg[i] != seg[i - 1]) ? i % T : start[i - 1];
+	for (int i = N - 1; i >= 0; i--) end[i] = i % T == T - 1 || start[i + 1] != start[i] ? i % T : end[i + 1];
+}
+
 /* A micro-batch's tokens, positions and segments onto the device (tok,
  * pos, seg as gpu_next_token's), and when backward the embedding's rows
  * grouped by token for its gradient. */
@@ -887,13 +894,10 @@ static void batch_upload(gpu_train *g, const int *tok, const int *pos, const int
 		int p = pos ? pos[i] : i % T;
 		if (p < 0 || p >= g->n_pos) die("position %d outside 0..%d", p, g->n_pos - 1);
 		g->h_pos[i] = p;
-		/* segments are contiguous runs of equal ids within a row */
-		g->h_segstart[i] = i % T == 0 || (seg && seg[i] != seg[i - 1]) ? i % T : g->h_segstart[i - 1];
 	}
 	CK(cudaMemcpy(g->tok, tok, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->pos, g->h_pos, N * sizeof(int), cudaMemcpyHostToDevice));
-	for (int i = N - 1; i >= 0; i--)
-		g->h_segend[i] = i % T == T - 1 || g->h_segstart[i + 1] != g->h_segstart[i] ? i % T : g->h_segend[i + 1];
+	segments(g->h_segstart, g->h_segend, seg, N, T);
 	CK(cudaMemcpy(g->segstart, g->h_segstart, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(g->segend, g->h_segend, N * sizeof(int), cudaMemcpyHostToDevice));
 	g->grouped = backward;
@@ -1399,4 +1403,71 @@ int gpu_decode_graphs(const gpu_decode *d) {
 	int k = 0;
 	for (int n = 0; n <= 2 * d->max_batch + 1; n++) k += d->graph[n] != NULL;
 	return k;
+}
+
+/* ---- the tensor-core attention against the fp32 kernels ---- */
+
+static double rel_diff(const float *a, const float *b, long n) {
+	double d = 0, s = 0;
+	for (long i = 0; i < n; i++) d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), s += (double)b[i] * b[i];
+	return s > 0 ? sqrt(d / s) : sqrt(d);
+}
+
+int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, double err[5]) {
+	if (!flash_fits(hd)) return 0;
+	long N = (long)B * T, nq = N * NH * hd, nk = N * NKV * hd, ns = N * NH;
+	/* inputs: q, k, v, dout; per path: out, lse, delta, dq, dk, dv */
+	long len[10] = {nq, nk, nk, nq, nq, ns, ns, nq, nk, nk};
+	float *in[4], *res[2][6], *host[2][6];
+	for (int i = 0; i < 4; i++) CK(cudaMalloc(&in[i], len[i] * sizeof(float)));
+	for (int p = 0; p < 2; p++)
+		for (int i = 0; i < 6; i++) {
+			CK(cudaMalloc(&res[p][i], len[4 + i] * sizeof(float)));
+			host[p][i] = (float *)xmalloc(len[4 + i] * sizeof(float));
+		}
+	unsigned x = 12345;
+	for (int i = 0; i < 4; i++) {
+		float *h = (float *)xmalloc(len[i] * sizeof(float));
+		for (long j = 0; j < len[i]; j++) {
+			x = x * 1664525u + 1013904223u;
+			h[j] = (float)(x >> 8) / (1 << 24) * 4 - 2;
+		}
+		CK(cudaMemcpy(in[i], h, len[i] * sizeof(float), cudaMemcpyHostToDevice));
+		free(h);
+	}
+	int *hs = (int *)xmalloc(N * sizeof(int)), *he = (int *)xmalloc(N * sizeof(int)), *ss, *se;
+	segments(hs, he, seg, (int)N, T);
+	CK(cudaMalloc(&ss, N * sizeof(int)));
+	CK(cudaMalloc(&se, N * sizeof(int)));
+	CK(cudaMemcpy(ss, hs, N * sizeof(int), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(se, he, N * sizeof(int), cudaMemcpyHostToDevice));
+	float scale = 1.0f / sqrtf((float)hd), *q = in[0], *k = in[1], *v = in[2], *dout = in[3];
+	int qblocks = ceil_div(N * NH * 32, 256), kblocks = ceil_div(N * NKV * 32, 256);
+	for (int p = 0; p < 2; p++) {
+		float *out = res[p][0], *lse = res[p][1], *delta = res[p][2], *dq = res[p][3], *dk = res[p][4], *dv = res[p][5];
+		if (p) flash_forward(out, lse, q, k, v, ss, B, T, NH, NKV, hd);
+		else k_att_fwd<<<qblocks, 256>>>(out, lse, q, k, v, ss, B, T, NH, NKV, hd, scale);
+		k_att_delta<<<qblocks, 256>>>(delta, dout, out, B, T, NH, hd);
+		if (p) flash_backward(dq, dk, dv, dout, lse, delta, q, k, v, ss, se, B, T, NH, NKV, hd);
+		else {
+			k_att_dq<<<qblocks, 256>>>(dq, dout, lse, delta, q, k, v, ss, B, T, NH, NKV, hd, scale);
+			k_att_dkv<<<kblocks, 256>>>(dk, dv, dout, lse, delta, q, k, v, ss, B, T, NH, NKV, hd, scale);
+		}
+		CK(cudaGetLastError());
+		for (int i = 0; i < 6; i++)
+			CK(cudaMemcpy(host[p][i], res[p][i], len[4 + i] * sizeof(float), cudaMemcpyDeviceToHost));
+	}
+	int which[5] = {0, 1, 3, 4, 5};
+	for (int i = 0; i < 5; i++) err[i] = rel_diff(host[1][which[i]], host[0][which[i]], len[4 + which[i]]);
+	for (int i = 0; i < 4; i++) CK(cudaFree(in[i]));
+	for (int p = 0; p < 2; p++)
+		for (int i = 0; i < 6; i++) {
+			CK(cudaFree(res[p][i]));
+			free(host[p][i]);
+		}
+	CK(cudaFree(ss));
+	CK(cudaFree(se));
+	free(hs);
+	free(he);
+	return 1;
 }

@@ -105,4 +105,11 @@ void gpu_decode_sample(gpu_decode *d, int n, const int *tok, const int *slot, co
  * kernels one by one). */
 int gpu_decode_graphs(const gpu_decode *d);
 
+/* For tests: the tensor-core attention (flash.h) against the fp32 kernels on
+ * the same random q, k, v and output gradient (B rows of T; NH heads over NKV
+ * KV heads of size hd; seg as gpu_next_token's, may be NULL). err[0..4]: the
+ * relative error (‖a - b‖/‖b‖) of the output, log-sum-exp, dq, dk and dv.
+ * Returns 0 where the tensor cores do not take hd. */
+int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, double err[5]);
+
 #endif
