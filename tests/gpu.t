@@ -80,9 +80,11 @@ ok "bf16 losses within 1% of the CPU's (step 40: $(loss_at g.jsonl 40))" \
 	perl -e 'exit !(abs($ARGV[0] - $ARGV[1]) <= 0.01 * $ARGV[1])' "$(loss_at g.jsonl 40)" "$(loss_at c.jsonl 40)"
 
 # SIGTERM mid-run, resumed on the GPU: the uninterrupted run's bytes
-lm-pretrain $MODEL $RUN --steps 3000 --device cuda -o t.st train.bin 2>err.txt &
+lm-pretrain $MODEL $RUN --steps 3000 --device cuda --checkpoint-every 50 -o t.st train.bin 2>err.txt &
 pid=$!
-sleep 2
+# once its first checkpoint is there (a fixed sleep let a fast card finish all 3000 steps first)
+i=0
+while [ ! -e t.st ] && [ $i -lt 600 ] && kill -0 $pid 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
 kill -TERM $pid
 wait $pid
 ok "stopped by SIGTERM, saved ($(grep -o 'at step [0-9]*' err.txt))" grep -q 'terminated at step' err.txt
