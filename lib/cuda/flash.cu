@@ -57,6 +57,13 @@ __device__ static inline void mma_smem(float *d, const u32 *a, const bf16 *p) {
 	mma(d, a, *(const u32 *)p, *(const u32 *)(p + 8));
 }
 
+/* 2^x by the SFU (ex2.approx: 2 ulp; 2^-inf = 0) */
+__device__ static inline float ex2(float x) {
+	float y;
+	asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+	return y;
+}
+
 __device__ static inline float quad_max(float x) {
 	x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
 	return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
@@ -103,7 +110,7 @@ template <int HD> __device__ static void stage(bf16 *rows, bf16 *cols, const flo
 /* a block: 64 queries of head h of row b; blockIdx.z counts tiles from the
  * last, so that the longest (causal) run first */
 template <int HD>
-__global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, const float *q, const float *k,
+__global__ static void __launch_bounds__(THREADS) k_fwd(float *out, bf16 *out16, float *lse, const float *q, const float *k,
 							 const float *v, const int *segstart, int T, int NH, int NKV,
 							 float sl2) {
 	extern __shared__ __align__(16) unsigned char sm[];
@@ -122,9 +129,12 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, 
 		at[i] = q0 + r;
 		lo[i] = r < nq ? sgs[q0 + r] : INT_MAX;
 	}
+	/* a tile of keys that every row of the warp sees whole needs no mask */
+	int lo_warp = __reduce_max_sync(0xffffffffu, max(lo[0], lo[1]));
 	float o[HD / 8][4] = {}, m[2] = {-INFINITY, -INFINITY}, l[2] = {0, 0};
 	int hi = q0 + nq - 1;
 	for (int k0 = sgs[q0]; k0 <= hi; k0 += TILE) {
+		bool whole = k0 >= lo_warp && k0 + TILE - 1 <= q0 + r0;
 		__syncthreads();
 		stage<HD>(Ks, NULL, kb + (long)k0 * kvd, kvd, hi - k0 + 1);
 		stage<HD>(NULL, Vt, vb + (long)k0 * kvd, kvd, hi - k0 + 1);
@@ -132,18 +142,20 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, 
 		float s[TILE / 8][4] = {};
 		for (int kk = 0; kk < HD / 16; kk++)
 			for (int j = 0; j < TILE / 8; j++) mma_smem(s[j], qa[kk], Ks + (8 * j + g) * (HD + PAD) + 16 * kk + 2 * t);
+		/* the row maxima of the raw scores (sl2 > 0 keeps their order), masked ones -inf */
 		float mx[2] = {-INFINITY, -INFINITY};
 		for (int j = 0; j < TILE / 8; j++)
 			for (int e = 0; e < 4; e++) {
 				int i = e >> 1, key = k0 + 8 * j + 2 * t + (e & 1);
-				s[j][e] = key >= lo[i] && key <= at[i] ? s[j][e] * sl2 : -INFINITY;
+				if (!whole && (key < lo[i] || key > at[i])) s[j][e] = -INFINITY;
 				mx[i] = fmaxf(mx[i], s[j][e]);
 			}
-		float c[2];
+		float c[2], nm[2];
 		for (int i = 0; i < 2; i++) {
-			float mn = fmaxf(m[i], quad_max(mx[i]));
-			c[i] = mn == -INFINITY ? 1.0f : exp2f(m[i] - mn);
+			float mn = fmaxf(m[i], quad_max(mx[i]) * sl2);
+			c[i] = mn == -INFINITY ? 1.0f : ex2(m[i] - mn);
 			m[i] = mn;
+			nm[i] = mn == -INFINITY ? 0.0f : -mn; /* a row that has seen nothing: 2^(-inf + 0) = 0 */
 			l[i] *= c[i];
 		}
 		/* the probabilities, rounded, as the A operands of P·V: key columns 16kc.. */
@@ -152,7 +164,7 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, 
 			float p[4];
 			for (int e = 0; e < 4; e++) {
 				int i = e >> 1;
-				p[e] = m[i] == -INFINITY ? 0.0f : exp2f(s[j][e] - m[i]);
+				p[e] = ex2(fmaf(s[j][e], sl2, nm[i]));
 				l[i] += p[e];
 			}
 			pa[j / 2][2 * (j & 1)] = pack(p[0], p[1]);
@@ -166,8 +178,12 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, 
 		float sum = quad_sum(l[i]);
 		int r = r0 + g + 8 * i;
 		if (r >= nq) continue;
-		float *dst = out + ((long)b * T + q0 + r) * qd + h * HD + 2 * t;
-		for (int n = 0; n < HD / 8; n++) *(float2 *)(dst + 8 * n) = make_float2(o[n][2 * i] / sum, o[n][2 * i + 1] / sum);
+		long at0 = ((long)b * T + q0 + r) * qd + h * HD + 2 * t;
+		for (int n = 0; n < HD / 8; n++) {
+			float2 y = make_float2(o[n][2 * i] / sum, o[n][2 * i + 1] / sum);
+			*(float2 *)(out + at0 + 8 * n) = y;
+			if (out16) *(u32 *)(out16 + at0 + 8 * n) = pack(y.x, y.y);
+		}
 		if (t == 0) lse[((long)b * NH + h) * T + q0 + r] = (m[i] + log2f(sum)) * LN2;
 	}
 }
@@ -175,7 +191,7 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, float *lse, 
 /* a block: dq of 64 queries of head h of row b, over the keys they see (the
  * tiles counted from the last, as k_fwd's) */
 template <int HD>
-__global__ static void __launch_bounds__(THREADS) k_dq(float *dq, const float *dout, const float *lse,
+__global__ static void __launch_bounds__(THREADS, HD <= 64 ? 4 : 1) k_dq(float *dq, const float *dout, const float *lse,
 							const float *delta, const float *q, const float *k, const float *v,
 							const int *segstart, int T, int NH, int NKV, float sl2, float scale) {
 	extern __shared__ __align__(16) unsigned char sm[];
@@ -199,30 +215,35 @@ __global__ static void __launch_bounds__(THREADS) k_dq(float *dq, const float *d
 		L[i] = r < nq ? lse[st] * LOG2E : 0;
 		D[i] = r < nq ? delta[st] : 0;
 	}
+	int lo_warp = __reduce_max_sync(0xffffffffu, max(lo[0], lo[1]));
 	float acc[HD / 8][4] = {};
 	int hi = q0 + nq - 1;
 	for (int k0 = sgs[q0]; k0 <= hi; k0 += TILE) {
+		bool whole = k0 >= lo_warp && k0 + TILE - 1 <= q0 + r0;
 		__syncthreads();
 		stage<HD>(Ks, Kt, kb + (long)k0 * kvd, kvd, hi - k0 + 1);
 		stage<HD>(Vs, NULL, vb + (long)k0 * kvd, kvd, hi - k0 + 1);
 		__syncthreads();
-		float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
-		for (int kk = 0; kk < HD / 16; kk++)
-			for (int j = 0; j < TILE / 8; j++) {
-				int off = (8 * j + g) * (HD + PAD) + 16 * kk + 2 * t;
-				mma_smem(s[j], qa[kk], Ks + off);
-				mma_smem(dp[j], da[kk], Vs + off);
-			}
-		/* dS = P∘(dP - delta), rounded, as the A operands of dS·K */
+		/* S and dP of 16 keys at a time (fewer registers live: more blocks an SM),
+		 * then dS = P∘(dP - delta), rounded, as the A operands of dS·K */
 		u32 dsa[TILE / 16][4];
-		for (int j = 0; j < TILE / 8; j++) {
-			float ds[4];
-			for (int e = 0; e < 4; e++) {
-				int i = e >> 1, key = k0 + 8 * j + 2 * t + (e & 1);
-				ds[e] = key >= lo[i] && key <= at[i] ? exp2f(s[j][e] * sl2 - L[i]) * (dp[j][e] - D[i]) : 0.0f;
+		for (int kc = 0; kc < TILE / 16; kc++) {
+			float s[2][4] = {}, dp[2][4] = {};
+			for (int kk = 0; kk < HD / 16; kk++)
+				for (int jj = 0; jj < 2; jj++) {
+					int off = (16 * kc + 8 * jj + g) * (HD + PAD) + 16 * kk + 2 * t;
+					mma_smem(s[jj], qa[kk], Ks + off);
+					mma_smem(dp[jj], da[kk], Vs + off);
+				}
+			for (int jj = 0; jj < 2; jj++) {
+				float ds[4];
+				for (int e = 0; e < 4; e++) {
+					int i = e >> 1, key = k0 + 16 * kc + 8 * jj + 2 * t + (e & 1);
+					ds[e] = whole || (key >= lo[i] && key <= at[i]) ? ex2(fmaf(s[jj][e], sl2, -L[i])) * (dp[jj][e] - D[i]) : 0.0f;
+				}
+				dsa[kc][2 * jj] = pack(ds[0], ds[1]);
+				dsa[kc][2 * jj + 1] = pack(ds[2], ds[3]);
 			}
-			dsa[j / 2][2 * (j & 1)] = pack(ds[0], ds[1]);
-			dsa[j / 2][2 * (j & 1) + 1] = pack(ds[2], ds[3]);
 		}
 		for (int kc = 0; kc < TILE / 16; kc++)
 			for (int n = 0; n < HD / 8; n++) mma_smem(acc[n], dsa[kc], Kt + (8 * n + g) * (TILE + PAD) + 16 * kc + 2 * t);
@@ -272,29 +293,36 @@ __global__ static void __launch_bounds__(THREADS) k_dkv(float *dk, float *dv, co
 				Sq[r] = r < nq ? sgs[q0 + r] : INT_MAX;
 			}
 			__syncthreads();
+			/* every key of the warp seen by every query of the step: no mask */
+			bool whole = nq == TILE && r0 + 15 < ns && q0 >= s0 + r0 + 15 && Sq[TILE - 1] <= s0 + r0;
 			/* S^T and dP^T: the block's keys against the step's queries */
-			float s[TILE / 8][4] = {}, dp[TILE / 8][4] = {};
-			for (int kk = 0; kk < HD / 16; kk++)
-				for (int j = 0; j < TILE / 8; j++) {
-					int off = (8 * j + g) * (HD + PAD) + 16 * kk + 2 * t;
-					mma_smem(s[j], ka[kk], Qs + off);
-					mma_smem(dp[j], va[kk], Os + off);
-				}
+			/* 16 queries at a time, as k_dq's keys */
 			u32 pa[TILE / 16][4], dsa[TILE / 16][4];
-			for (int j = 0; j < TILE / 8; j++) {
-				float p[4], ds[4];
-				for (int e = 0; e < 4; e++) {
-					int i = e >> 1, c = 8 * j + 2 * t + (e & 1), tq = q0 + c;
-					p[e] = ds[e] = 0;
-					if (tq >= key[i] && Sq[c] <= key[i]) {
-						p[e] = exp2f(s[j][e] * sl2 - Lq[c]);
-						ds[e] = p[e] * (dp[j][e] - Dq[c]);
+			for (int qc = 0; qc < TILE / 16; qc++) {
+				float s[2][4] = {}, dp[2][4] = {};
+				for (int kk = 0; kk < HD / 16; kk++)
+					for (int jj = 0; jj < 2; jj++) {
+						int off = (16 * qc + 8 * jj + g) * (HD + PAD) + 16 * kk + 2 * t;
+						mma_smem(s[jj], ka[kk], Qs + off);
+						mma_smem(dp[jj], va[kk], Os + off);
 					}
+				for (int jj = 0; jj < 2; jj++) {
+					int c0 = 16 * qc + 8 * jj + 2 * t;
+					float2 Lc = *(const float2 *)(Lq + c0), Dc = *(const float2 *)(Dq + c0);
+					float p[4], ds[4];
+					for (int e = 0; e < 4; e++) {
+						int i = e >> 1, c = c0 + (e & 1);
+						p[e] = ds[e] = 0;
+						if (whole || (q0 + c >= key[i] && Sq[c] <= key[i])) {
+							p[e] = ex2(fmaf(s[jj][e], sl2, -(e & 1 ? Lc.y : Lc.x)));
+							ds[e] = p[e] * (dp[jj][e] - (e & 1 ? Dc.y : Dc.x));
+						}
+					}
+					pa[qc][2 * jj] = pack(p[0], p[1]);
+					pa[qc][2 * jj + 1] = pack(p[2], p[3]);
+					dsa[qc][2 * jj] = pack(ds[0], ds[1]);
+					dsa[qc][2 * jj + 1] = pack(ds[2], ds[3]);
 				}
-				pa[j / 2][2 * (j & 1)] = pack(p[0], p[1]);
-				pa[j / 2][2 * (j & 1) + 1] = pack(p[2], p[3]);
-				dsa[j / 2][2 * (j & 1)] = pack(ds[0], ds[1]);
-				dsa[j / 2][2 * (j & 1) + 1] = pack(ds[2], ds[3]);
 			}
 			for (int kc = 0; kc < TILE / 16; kc++)
 				for (int n = 0; n < HD / 8; n++) {
@@ -321,12 +349,12 @@ template <typename K> static void smem_attr(K kernel, size_t bytes) {
 }
 
 template <int HD>
-static void forward(float *out, float *lse, const float *q, const float *k, const float *v, const int *segstart, int B,
-		    int T, int NH, int NKV) {
+static void forward(float *out, bf16 *out16, float *lse, const float *q, const float *k, const float *v,
+		    const int *segstart, int B, int T, int NH, int NKV) {
 	size_t sm = (ROWS(HD) + COLS(HD)) * sizeof(bf16);
 	smem_attr(k_fwd<HD>, sm);
-	k_fwd<HD><<<dim3(NH, B, (T + TILE - 1) / TILE), THREADS, sm>>>(out, lse, q, k, v, segstart, T, NH, NKV,
-									  LOG2E / sqrtf((float)HD));
+	k_fwd<HD><<<dim3(NH, B, (T + TILE - 1) / TILE), THREADS, sm>>>(out, out16, lse, q, k, v, segstart, T, NH,
+									  NKV, LOG2E / sqrtf((float)HD));
 	CK(cudaGetLastError());
 }
 
@@ -347,10 +375,10 @@ static void backward(float *dq, float *dk, float *dv, const float *dout, const f
 
 #define HEAD_SIZES(X) X(16) X(32) X(48) X(64) X(80) X(96) X(112) X(128)
 
-void flash_forward(float *out, float *lse, const float *q, const float *k, const float *v, const int *segstart,
-		   int B, int T, int NH, int NKV, int hd) {
+void flash_forward(float *out, bf16 *out16, float *lse, const float *q, const float *k, const float *v,
+		   const int *segstart, int B, int T, int NH, int NKV, int hd) {
 	switch (hd) {
-#define F(n) case n: forward<n>(out, lse, q, k, v, segstart, B, T, NH, NKV); return;
+#define F(n) case n: forward<n>(out, out16, lse, q, k, v, segstart, B, T, NH, NKV); return;
 		HEAD_SIZES(F)
 #undef F
 	}

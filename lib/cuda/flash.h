@@ -11,8 +11,10 @@
 #define LM_FLASH_H
 
 int flash_fits(int hd);
-void flash_forward(float *out, float *lse, const float *q, const float *k, const float *v, const int *segstart,
-		   int B, int T, int NH, int NKV, int hd);
+/* out (fp32) and, when out16, its bf16 copy (for the next product); a CUDA
+ * header: its includers have cuda_bf16.h */
+void flash_forward(float *out, __nv_bfloat16 *out16, float *lse, const float *q, const float *k, const float *v,
+		   const int *segstart, int B, int T, int NH, int NKV, int hd);
 /* dq, dk, dv overwritten; delta = Σ_d dout·out per query (as gpu.cu's k_att_delta) */
 void flash_backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *delta,
 		    const float *q, const float *k, const float *v, const int *segstart, const int *segend, int B,

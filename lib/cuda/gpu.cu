@@ -89,6 +89,9 @@ struct gpu_train {
 	float *params, *grads, *m, *v;
 	lm_params P, G;
 	__nv_bfloat16 *pb, *ab, *bb;                /* bf16: the parameters; two operands' scratch */
+	/* bf16: the layers' product inputs, written so by the kernels that make them (and
+	 * then no fp32 xn1, xn2, s, dgg, du: nothing else reads them) */
+	__nv_bfloat16 *xn1h, *xn2h, *aoh, *sh;
 	float *x, *xn1, *rstd1, *q, *k, *vv, *lse, *ao, *xa, *xn2, *rstd2, *gg, *u, *s, *hf, *rstdf, *dhf;
 	float *logits, *losses, *dres, *dxn, *dq, *dk, *dv, *dao, *ds, *dgg, *du, *delta, *part;
 	float *rope_cos, *rope_sin;
@@ -220,17 +223,18 @@ __global__ static void k_rope(float *x, const int *pos, const float *cosv, const
 
 __device__ static inline float swiglu(float g, float u) { return g / (1.0f + expf(-g)) * u; }
 
-__global__ static void k_swiglu_fwd(float *out, const float *g, const float *u, long n) {
+template <typename T> __global__ static void k_swiglu_fwd(T *out, const float *g, const float *u, long n) {
 	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-	if (i < n) out[i] = swiglu(g[i], u[i]);
+	if (i < n) put(out + i, swiglu(g[i], u[i]));
 }
 
-__global__ static void k_swiglu_bwd(float *dg, float *du, const float *dout, const float *g, const float *u, long n) {
+template <typename T>
+__global__ static void k_swiglu_bwd(T *dg, T *du, const float *dout, const float *g, const float *u, long n) {
 	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (i >= n) return;
 	float sig = 1.0f / (1.0f + expf(-g[i])), d = dout[i];
-	du[i] = d * g[i] * sig;
-	dg[i] = d * u[i] * sig * (1.0f + g[i] * (1.0f - sig));
+	put(du + i, d * g[i] * sig);
+	put(dg + i, d * u[i] * sig * (1.0f + g[i] * (1.0f - sig)));
 }
 
 __global__ static void k_add(float *a, const float *b, long n) {
@@ -576,6 +580,15 @@ static void rmsnorm_bwd(gpu_train *g, float *dinp, float *dw, const float *dout,
 	k_sum_parts<<<ceil_div(C, 256), 256>>>(dw, g->part, NORM_CHUNKS, C);
 }
 
+/* p + off, or NULL where p is (a buffer this precision does without) */
+template <typename T> static T *at(T *p, long off) { return p ? p + off : NULL; }
+
+/* RMSNorm of every row: into out, or with bf16 products into out16 */
+static void rmsnorm_fwd(gpu_train *g, float *out, __nv_bfloat16 *out16, float *rstd, const float *inp, const float *w) {
+	if (out16) k_rmsnorm_fwd<<<g->N, 256>>>(out16, rstd, inp, (const int *)NULL, w, g->c.dim, g->c.norm_eps);
+	else k_rmsnorm_fwd<<<g->N, 256>>>(out, rstd, inp, (const int *)NULL, w, g->c.dim, g->c.norm_eps);
+}
+
 static void model_forward(gpu_train *g) {
 	const lm_config *c = &g->c;
 	const lm_params *P = &g->P;
@@ -587,29 +600,33 @@ static void model_forward(gpu_train *g) {
 	for (int l = 0; l < c->n_layers; l++) {
 		/* the layer's activations: its own when training, else the one reused slot (gpu_open) */
 		long a = g->train ? l : 0, xi = g->train ? l : l % 2, xj = g->train ? l + 1 : (l + 1) % 2;
-		float *x = g->x + xi * nd, *xn1 = g->xn1 + a * nd, *rstd1 = g->rstd1 + a * N;
+		float *x = g->x + xi * nd, *xn1 = at(g->xn1, a * nd), *rstd1 = g->rstd1 + a * N;
 		float *q = g->q + a * N * qd, *k = g->k + a * N * kvd, *v = g->vv + a * N * kvd;
 		float *lse = g->lse + a * N * c->n_heads, *ao = g->ao + a * N * qd;
-		float *xa = g->xa + a * nd, *xn2 = g->xn2 + a * nd, *rstd2 = g->rstd2 + a * N;
-		float *gg = g->gg + a * nh, *u = g->u + a * nh, *s = g->s + a * nh, *xo = g->x + xj * nd;
-		k_rmsnorm_fwd<<<N, 256>>>(xn1, rstd1, x, (const int *)NULL, P->attention_norm + (long)l * D, D, c->norm_eps);
-		const __nv_bfloat16 *x16 = act16(g, g->ab, xn1, nd);
-		mm_fwd(g, q, xn1, x16, P->wq + (long)l * qd * D, N, D, qd);
-		mm_fwd(g, k, xn1, x16, P->wk + (long)l * kvd * D, N, D, kvd);
-		mm_fwd(g, v, xn1, x16, P->wv + (long)l * kvd * D, N, D, kvd);
+		float *xa = g->xa + a * nd, *xn2 = at(g->xn2, a * nd), *rstd2 = g->rstd2 + a * N;
+		float *gg = g->gg + a * nh, *u = g->u + a * nh, *s = at(g->s, a * nh), *xo = g->x + xj * nd;
+		__nv_bfloat16 *xn1h = at(g->xn1h, a * nd), *xn2h = at(g->xn2h, a * nd), *aoh = at(g->aoh, a * N * qd);
+		__nv_bfloat16 *sh = at(g->sh, a * nh);
+		rmsnorm_fwd(g, xn1, xn1h, rstd1, x, P->attention_norm + (long)l * D);
+		mm_fwd(g, q, xn1, xn1h, P->wq + (long)l * qd * D, N, D, qd);
+		mm_fwd(g, k, xn1, xn1h, P->wk + (long)l * kvd * D, N, D, kvd);
+		mm_fwd(g, v, xn1, xn1h, P->wv + (long)l * kvd * D, N, D, kvd);
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
 		k_rope<<<ceil_div(pq, 256), 256>>>(q, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(k, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
-		if (g->flash) flash_forward(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
-		else k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
-		mm_fwd(g, xa, ao, act16(g, g->ab, ao, (long)N * qd), P->wo + (long)l * D * qd, N, qd, D);
+		if (g->flash) flash_forward(ao, aoh, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
+		else {
+			k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
+			if (aoh) to_bf16(aoh, ao, (long)N * qd);
+		}
+		mm_fwd(g, xa, ao, aoh, P->wo + (long)l * D * qd, N, qd, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xa, x, nd);
-		k_rmsnorm_fwd<<<N, 256>>>(xn2, rstd2, xa, (const int *)NULL, P->ffn_norm + (long)l * D, D, c->norm_eps);
-		x16 = act16(g, g->ab, xn2, nd);
-		mm_fwd(g, gg, xn2, x16, P->w1 + (long)l * H * D, N, D, H);
-		mm_fwd(g, u, xn2, x16, P->w3 + (long)l * H * D, N, D, H);
-		k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(s, gg, u, nh);
-		mm_fwd(g, xo, s, act16(g, g->ab, s, nh), P->w2 + (long)l * D * H, N, H, D);
+		rmsnorm_fwd(g, xn2, xn2h, rstd2, xa, P->ffn_norm + (long)l * D);
+		mm_fwd(g, gg, xn2, xn2h, P->w1 + (long)l * H * D, N, D, H);
+		mm_fwd(g, u, xn2, xn2h, P->w3 + (long)l * H * D, N, D, H);
+		if (sh) k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(sh, gg, u, nh);
+		else k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(s, gg, u, nh);
+		mm_fwd(g, xo, s, sh, P->w2 + (long)l * D * H, N, H, D);
 		k_add<<<ceil_div(nd, 256), 256>>>(xo, xa, nd);
 	}
 	long xl = g->train ? c->n_layers : c->n_layers % 2;
@@ -628,27 +645,29 @@ static void model_backward(gpu_train *g) {
 	CK(cudaMemsetAsync(g->dres, 0, nd * sizeof(float)));
 	rmsnorm_bwd(g, g->dres, G->norm, g->dhf, g->x + c->n_layers * nd, P->norm, g->rstdf);
 	for (int l = c->n_layers - 1; l >= 0; l--) {
-		float *x = g->x + l * nd, *xn1 = g->xn1 + l * nd, *rstd1 = g->rstd1 + (long)l * N;
+		float *x = g->x + l * nd, *xn1 = at(g->xn1, l * nd), *rstd1 = g->rstd1 + (long)l * N;
 		float *q = g->q + (long)l * N * qd, *k = g->k + (long)l * N * kvd, *v = g->vv + (long)l * N * kvd;
 		float *lse = g->lse + (long)l * N * c->n_heads, *ao = g->ao + (long)l * N * qd;
-		float *xa = g->xa + l * nd, *xn2 = g->xn2 + l * nd, *rstd2 = g->rstd2 + (long)l * N;
-		float *gg = g->gg + l * nh, *u = g->u + l * nh, *s = g->s + l * nh;
+		float *xa = g->xa + l * nd, *xn2 = at(g->xn2, l * nd), *rstd2 = g->rstd2 + (long)l * N;
+		float *gg = g->gg + l * nh, *u = g->u + l * nh, *s = at(g->s, l * nh);
+		const __nv_bfloat16 *xn1h = at(g->xn1h, l * nd), *xn2h = at(g->xn2h, l * nd), *aoh = at(g->aoh, (long)l * N * qd);
+		const __nv_bfloat16 *sh = at(g->sh, l * nh);
 
 		CK(cudaMemsetAsync(g->ds, 0, nh * sizeof(float)));
-		mm_bwd(g, g->ds, G->w2 + (long)l * D * H, g->dres, act16(g, g->ab, g->dres, nd), s, act16(g, g->bb, s, nh),
+		mm_bwd(g, g->ds, G->w2 + (long)l * D * H, g->dres, act16(g, g->ab, g->dres, nd), s, sh,
 		       P->w2 + (long)l * D * H, N, H, D);
-		k_swiglu_bwd<<<ceil_div(nh, 256), 256>>>(g->dgg, g->du, g->ds, gg, u, nh);
+		/* SwiGLU's gradients: with bf16 products straight into the scratch the products read */
+		__nv_bfloat16 *dgg16 = sh ? g->ab : NULL, *du16 = sh ? g->bb : NULL;
+		if (sh) k_swiglu_bwd<<<ceil_div(nh, 256), 256>>>(dgg16, du16, g->ds, gg, u, nh);
+		else k_swiglu_bwd<<<ceil_div(nh, 256), 256>>>(g->dgg, g->du, g->ds, gg, u, nh);
 		CK(cudaMemsetAsync(g->dxn, 0, nd * sizeof(float)));
-		const __nv_bfloat16 *x16 = act16(g, g->bb, xn2, nd);
-		mm_bwd(g, g->dxn, G->w1 + (long)l * H * D, g->dgg, act16(g, g->ab, g->dgg, nh), xn2, x16,
-		       P->w1 + (long)l * H * D, N, D, H);
-		mm_bwd(g, g->dxn, G->w3 + (long)l * H * D, g->du, act16(g, g->ab, g->du, nh), xn2, x16,
-		       P->w3 + (long)l * H * D, N, D, H);
+		mm_bwd(g, g->dxn, G->w1 + (long)l * H * D, g->dgg, dgg16, xn2, xn2h, P->w1 + (long)l * H * D, N, D, H);
+		mm_bwd(g, g->dxn, G->w3 + (long)l * H * D, g->du, du16, xn2, xn2h, P->w3 + (long)l * H * D, N, D, H);
 		rmsnorm_bwd(g, g->dres, G->ffn_norm + (long)l * D, g->dxn, xa, P->ffn_norm + (long)l * D, rstd2);
 
 		CK(cudaMemsetAsync(g->dao, 0, (long)N * qd * sizeof(float)));
-		mm_bwd(g, g->dao, G->wo + (long)l * D * qd, g->dres, act16(g, g->ab, g->dres, nd), ao,
-		       act16(g, g->bb, ao, (long)N * qd), P->wo + (long)l * D * qd, N, qd, D);
+		mm_bwd(g, g->dao, G->wo + (long)l * D * qd, g->dres, act16(g, g->ab, g->dres, nd), ao, aoh,
+		       P->wo + (long)l * D * qd, N, qd, D);
 		k_att_delta<<<qblocks, 256>>>(g->delta, g->dao, ao, g->B, g->T, c->n_heads, hd);
 		if (g->flash) {
 			flash_backward(g->dq, g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->segend, g->B, g->T,
@@ -663,12 +682,11 @@ static void model_backward(gpu_train *g) {
 		k_rope<<<ceil_div(pq, 256), 256>>>(g->dq, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, -1.0f);
 		k_rope<<<ceil_div(pk, 256), 256>>>(g->dk, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, -1.0f);
 		CK(cudaMemsetAsync(g->dxn, 0, nd * sizeof(float)));
-		x16 = act16(g, g->bb, xn1, nd);
-		mm_bwd(g, g->dxn, G->wq + (long)l * qd * D, g->dq, act16(g, g->ab, g->dq, (long)N * qd), xn1, x16,
+		mm_bwd(g, g->dxn, G->wq + (long)l * qd * D, g->dq, act16(g, g->ab, g->dq, (long)N * qd), xn1, xn1h,
 		       P->wq + (long)l * qd * D, N, D, qd);
-		mm_bwd(g, g->dxn, G->wk + (long)l * kvd * D, g->dk, act16(g, g->ab, g->dk, (long)N * kvd), xn1, x16,
+		mm_bwd(g, g->dxn, G->wk + (long)l * kvd * D, g->dk, act16(g, g->ab, g->dk, (long)N * kvd), xn1, xn1h,
 		       P->wk + (long)l * kvd * D, N, D, kvd);
-		mm_bwd(g, g->dxn, G->wv + (long)l * kvd * D, g->dv, act16(g, g->ab, g->dv, (long)N * kvd), xn1, x16,
+		mm_bwd(g, g->dxn, G->wv + (long)l * kvd * D, g->dv, act16(g, g->ab, g->dv, (long)N * kvd), xn1, xn1h,
 		       P->wv + (long)l * kvd * D, N, D, kvd);
 		rmsnorm_bwd(g, g->dres, G->attention_norm + (long)l * D, g->dxn, x, P->attention_norm + (long)l * D, rstd1);
 	}
@@ -788,23 +806,27 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec, int train) {
 	 * layers' activations: each layer's when training (the backward reads them), else one layer's
 	 * reused by every layer (LA), the residual stream's input and output in turn (LX) */
 	long lh = lm, sh = !lm, tr = train, LA = train ? L : 1, LX = train ? L + 1 : 2;
+	/* fp32 (f32) or bf16 (h16) copies of what the products alone read */
+	long h16 = prec == GPU_BF16, f32 = !h16;
 	dev_part parts[] = {
 		{(void **)&g->params, P * 4}, {(void **)&g->grads, tr * P * 4}, {(void **)&g->m, tr * P * 4},
 		{(void **)&g->v, tr * P * 4},
 		{(void **)&g->pb, prec == GPU_BF16 ? P * 2 : 0}, {(void **)&g->ab, prec == GPU_BF16 ? big * 2 : 0},
 		{(void **)&g->bb, prec == GPU_BF16 ? tr * big * 2 : 0},
-		{(void **)&g->x, LX * N * D * 4}, {(void **)&g->xn1, LA * N * D * 4}, {(void **)&g->rstd1, LA * N * 4},
+		{(void **)&g->xn1h, h16 * LA * N * D * 2}, {(void **)&g->xn2h, h16 * LA * N * D * 2},
+		{(void **)&g->aoh, h16 * LA * N * qd * 2}, {(void **)&g->sh, h16 * LA * N * H * 2},
+		{(void **)&g->x, LX * N * D * 4}, {(void **)&g->xn1, f32 * LA * N * D * 4}, {(void **)&g->rstd1, LA * N * 4},
 		{(void **)&g->q, LA * N * qd * 4}, {(void **)&g->k, LA * N * kvd * 4}, {(void **)&g->vv, LA * N * kvd * 4},
 		{(void **)&g->lse, LA * N * c->n_heads * 4}, {(void **)&g->ao, LA * N * qd * 4},
-		{(void **)&g->xa, LA * N * D * 4}, {(void **)&g->xn2, LA * N * D * 4}, {(void **)&g->rstd2, LA * N * 4},
-		{(void **)&g->gg, LA * N * H * 4}, {(void **)&g->u, LA * N * H * 4}, {(void **)&g->s, LA * N * H * 4},
+		{(void **)&g->xa, LA * N * D * 4}, {(void **)&g->xn2, f32 * LA * N * D * 4}, {(void **)&g->rstd2, LA * N * 4},
+		{(void **)&g->gg, LA * N * H * 4}, {(void **)&g->u, LA * N * H * 4}, {(void **)&g->s, f32 * LA * N * H * 4},
 		{(void **)&g->hf, N * D * 4},
 		{(void **)&g->rstdf, N * 4}, {(void **)&g->dhf, tr * N * D * 4},
 		{(void **)&g->logits, lh * g->head_rows * V * 4}, {(void **)&g->losses, lh * N * 4},
 		{(void **)&g->dres, tr * N * D * 4}, {(void **)&g->dxn, tr * N * D * 4},
 		{(void **)&g->dq, tr * N * qd * 4}, {(void **)&g->dk, tr * N * kvd * 4}, {(void **)&g->dv, tr * N * kvd * 4},
-		{(void **)&g->dao, tr * N * qd * 4}, {(void **)&g->ds, tr * N * wide * 4}, {(void **)&g->dgg, tr * N * H * 4},
-		{(void **)&g->du, tr * N * H * 4}, {(void **)&g->delta, tr * N * c->n_heads * 4},
+		{(void **)&g->dao, tr * N * qd * 4}, {(void **)&g->ds, tr * N * wide * 4}, {(void **)&g->dgg, f32 * tr * N * H * 4},
+		{(void **)&g->du, f32 * tr * N * H * 4}, {(void **)&g->delta, tr * N * c->n_heads * 4},
 		{(void **)&g->part, tr * NORM_CHUNKS * D * 4},
 		{(void **)&g->rope_cos, g->n_pos * (long)g->hd / 2 * 4}, {(void **)&g->rope_sin, g->n_pos * (long)g->hd / 2 * 4},
 		{(void **)&g->red, RED_BLOCKS * 8}, {(void **)&g->tok, N * 4}, {(void **)&g->tgt, lh * N * 4},
@@ -1445,7 +1467,7 @@ int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, doubl
 	int qblocks = ceil_div(N * NH * 32, 256), kblocks = ceil_div(N * NKV * 32, 256);
 	for (int p = 0; p < 2; p++) {
 		float *out = res[p][0], *lse = res[p][1], *delta = res[p][2], *dq = res[p][3], *dk = res[p][4], *dv = res[p][5];
-		if (p) flash_forward(out, lse, q, k, v, ss, B, T, NH, NKV, hd);
+		if (p) flash_forward(out, NULL, lse, q, k, v, ss, B, T, NH, NKV, hd);
 		else k_att_fwd<<<qblocks, 256>>>(out, lse, q, k, v, ss, B, T, NH, NKV, hd, scale);
 		k_att_delta<<<qblocks, 256>>>(delta, dout, out, B, T, NH, hd);
 		if (p) flash_backward(dq, dk, dv, dout, lse, delta, q, k, v, ss, se, B, T, NH, NKV, hd);
