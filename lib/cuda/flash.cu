@@ -74,32 +74,28 @@ __device__ static inline float quad_sum(float x) {
 	return x + __shfl_xor_sync(0xffffffffu, x, 2);
 }
 
-/* A operands of a warp's 16 rows (fp32 at p, row stride ld, rows from n on
- * zero) over the head's HD columns, one per 16 columns */
-template <int HD> __device__ static void load_a(u32 (*a)[4], const float *p, long ld, int n, int g, int t) {
+/* A operands of a warp's 16 rows (at p, row stride ld, rows from n on zero)
+ * over the head's HD columns, one per 16 columns */
+template <int HD> __device__ static void load_a(u32 (*a)[4], const bf16 *p, long ld, int n, int g, int t) {
 	for (int kk = 0; kk < HD / 16; kk++)
 		for (int i = 0; i < 4; i++) {
 			int r = g + 8 * (i & 1), c = 16 * kk + 2 * t + 8 * (i >> 1);
-			float2 x = r < n ? *(const float2 *)(p + r * ld + c) : make_float2(0, 0);
-			a[kk][i] = pack(x.x, x.y);
+			a[kk][i] = r < n ? *(const u32 *)(p + r * ld + c) : 0u;
 		}
 }
 
-/* The tile of 64 rows at src (fp32, row stride ld, HD columns; rows from n on
- * zero) into shared memory as bf16: rows[r·(HD+PAD) + c] and, when cols,
- * cols[c·(TILE+PAD) + r]. With cols, consecutive threads take consecutive
- * rows, so that their 2-byte stores land in consecutive addresses. */
-template <int HD> __device__ static void stage(bf16 *rows, bf16 *cols, const float *src, long ld, int n) {
-	for (int i = threadIdx.x; i < TILE * HD / 4; i += THREADS) {
-		int r = cols ? i % TILE : i / (HD / 4), c = 4 * (cols ? i / TILE : i % (HD / 4));
-		float4 x = r < n ? *(const float4 *)(src + r * ld + c) : make_float4(0, 0, 0, 0);
-		if (rows) *(uint2 *)(rows + r * (HD + PAD) + c) = make_uint2(pack(x.x, x.y), pack(x.z, x.w));
+/* The tile of 64 rows at src (row stride ld, HD columns; rows from n on zero)
+ * into shared memory: rows[r·(HD+PAD) + c] and, when cols, cols[c·(TILE+PAD)
+ * + r]. With cols, consecutive threads take consecutive rows, so that their
+ * 2-byte stores land in consecutive addresses. */
+template <int HD> __device__ static void stage(bf16 *rows, bf16 *cols, const bf16 *src, long ld, int n) {
+	for (int i = threadIdx.x; i < TILE * HD / 8; i += THREADS) {
+		int r = cols ? i % TILE : i / (HD / 8), c = 8 * (cols ? i / TILE : i % (HD / 8));
+		uint4 x = r < n ? *(const uint4 *)(src + r * ld + c) : make_uint4(0, 0, 0, 0);
+		if (rows) *(uint4 *)(rows + r * (HD + PAD) + c) = x;
 		if (cols) {
-			bf16 *d = cols + c * (TILE + PAD) + r;
-			d[0] = __float2bfloat16(x.x);
-			d[TILE + PAD] = __float2bfloat16(x.y);
-			d[2 * (TILE + PAD)] = __float2bfloat16(x.z);
-			d[3 * (TILE + PAD)] = __float2bfloat16(x.w);
+			const bf16 *e = (const bf16 *)&x;
+			for (int j = 0; j < 8; j++) cols[(c + j) * (TILE + PAD) + r] = e[j];
 		}
 	}
 }
@@ -110,8 +106,8 @@ template <int HD> __device__ static void stage(bf16 *rows, bf16 *cols, const flo
 /* a block: 64 queries of head h of row b; blockIdx.z counts tiles from the
  * last, so that the longest (causal) run first */
 template <int HD>
-__global__ static void __launch_bounds__(THREADS) k_fwd(float *out, bf16 *out16, float *lse, const float *q, const float *k,
-							 const float *v, const int *segstart, int T, int NH, int NKV,
+__global__ static void __launch_bounds__(THREADS) k_fwd(float *out, bf16 *out16, float *lse, const bf16 *q, const bf16 *k,
+							 const bf16 *v, const int *segstart, int T, int NH, int NKV,
 							 float sl2) {
 	extern __shared__ __align__(16) unsigned char sm[];
 	bf16 *Ks = (bf16 *)sm, *Vt = Ks + ROWS(HD);
@@ -119,7 +115,7 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, bf16 *out16,
 	int kh = h / (NH / NKV), qd = NH * HD, kvd = NKV * HD;
 	int r0 = 16 * (threadIdx.x / 32), g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
 	const int *sgs = segstart + (long)b * T;
-	const float *kb = k + (long)b * T * kvd + kh * HD, *vb = v + (long)b * T * kvd + kh * HD;
+	const bf16 *kb = k + (long)b * T * kvd + kh * HD, *vb = v + (long)b * T * kvd + kh * HD;
 	u32 qa[HD / 16][4];
 	load_a<HD>(qa, q + ((long)b * T + q0 + r0) * qd + h * HD, qd, nq - r0, g, t);
 	/* the lane's two rows see keys lo..at; rows past the tile's end none */
@@ -191,8 +187,8 @@ __global__ static void __launch_bounds__(THREADS) k_fwd(float *out, bf16 *out16,
 /* a block: dq of 64 queries of head h of row b, over the keys they see (the
  * tiles counted from the last, as k_fwd's) */
 template <int HD>
-__global__ static void __launch_bounds__(THREADS, HD <= 64 ? 4 : 1) k_dq(float *dq, const float *dout, const float *lse,
-							const float *delta, const float *q, const float *k, const float *v,
+__global__ static void __launch_bounds__(THREADS, HD <= 64 ? 4 : 1) k_dq(float *dq, const bf16 *dout, const float *lse,
+							const float *delta, const bf16 *q, const bf16 *k, const bf16 *v,
 							const int *segstart, int T, int NH, int NKV, float sl2, float scale) {
 	extern __shared__ __align__(16) unsigned char sm[];
 	bf16 *Ks = (bf16 *)sm, *Vs = Ks + ROWS(HD), *Kt = Vs + ROWS(HD);
@@ -200,7 +196,7 @@ __global__ static void __launch_bounds__(THREADS, HD <= 64 ? 4 : 1) k_dq(float *
 	int kh = h / (NH / NKV), qd = NH * HD, kvd = NKV * HD;
 	int r0 = 16 * (threadIdx.x / 32), g = threadIdx.x % 32 / 4, t = threadIdx.x % 4;
 	const int *sgs = segstart + (long)b * T;
-	const float *kb = k + (long)b * T * kvd + kh * HD, *vb = v + (long)b * T * kvd + kh * HD;
+	const bf16 *kb = k + (long)b * T * kvd + kh * HD, *vb = v + (long)b * T * kvd + kh * HD;
 	u32 qa[HD / 16][4], da[HD / 16][4];
 	long row0 = ((long)b * T + q0 + r0) * qd + h * HD;
 	load_a<HD>(qa, q + row0, qd, nq - r0, g, t);
@@ -259,9 +255,9 @@ __global__ static void __launch_bounds__(THREADS, HD <= 64 ? 4 : 1) k_dq(float *
 /* a block: dk and dv of 64 keys of KV head kh of row b, over the heads of its
  * group and the queries that see them (the first tiles, the longest, first) */
 template <int HD>
-__global__ static void __launch_bounds__(THREADS) k_dkv(float *dk, float *dv, const float *dout, const float *lse,
-							 const float *delta, const float *q, const float *k,
-							 const float *v, const int *segstart, const int *segend, int T,
+__global__ static void __launch_bounds__(THREADS) k_dkv(float *dk, float *dv, const bf16 *dout, const float *lse,
+							 const float *delta, const bf16 *q, const bf16 *k,
+							 const bf16 *v, const int *segstart, const int *segend, int T,
 							 int NH, int NKV, float sl2, float scale) {
 	extern __shared__ __align__(16) unsigned char sm[];
 	bf16 *Qs = (bf16 *)sm, *Qt = Qs + ROWS(HD), *Os = Qt + COLS(HD), *Ot = Os + ROWS(HD);
@@ -349,7 +345,7 @@ template <typename K> static void smem_attr(K kernel, size_t bytes) {
 }
 
 template <int HD>
-static void forward(float *out, bf16 *out16, float *lse, const float *q, const float *k, const float *v,
+static void forward(float *out, bf16 *out16, float *lse, const bf16 *q, const bf16 *k, const bf16 *v,
 		    const int *segstart, int B, int T, int NH, int NKV) {
 	size_t sm = (ROWS(HD) + COLS(HD)) * sizeof(bf16);
 	smem_attr(k_fwd<HD>, sm);
@@ -359,8 +355,8 @@ static void forward(float *out, bf16 *out16, float *lse, const float *q, const f
 }
 
 template <int HD>
-static void backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *delta,
-		     const float *q, const float *k, const float *v, const int *segstart, const int *segend, int B, int T,
+static void backward(float *dq, float *dk, float *dv, const bf16 *dout, const float *lse, const float *delta,
+		     const bf16 *q, const bf16 *k, const bf16 *v, const int *segstart, const int *segend, int B, int T,
 		     int NH, int NKV) {
 	float scale = 1.0f / sqrtf((float)HD), sl2 = LOG2E * scale;
 	int tiles = (T + TILE - 1) / TILE;
@@ -375,7 +371,7 @@ static void backward(float *dq, float *dk, float *dv, const float *dout, const f
 
 #define HEAD_SIZES(X) X(16) X(32) X(48) X(64) X(80) X(96) X(112) X(128)
 
-void flash_forward(float *out, bf16 *out16, float *lse, const float *q, const float *k, const float *v,
+void flash_forward(float *out, bf16 *out16, float *lse, const bf16 *q, const bf16 *k, const bf16 *v,
 		   const int *segstart, int B, int T, int NH, int NKV, int hd) {
 	switch (hd) {
 #define F(n) case n: forward<n>(out, out16, lse, q, k, v, segstart, B, T, NH, NKV); return;
@@ -385,8 +381,8 @@ void flash_forward(float *out, bf16 *out16, float *lse, const float *q, const fl
 	die("flash: head size %d", hd);
 }
 
-void flash_backward(float *dq, float *dk, float *dv, const float *dout, const float *lse, const float *delta,
-		    const float *q, const float *k, const float *v, const int *segstart, const int *segend, int B,
+void flash_backward(float *dq, float *dk, float *dv, const bf16 *dout, const float *lse, const float *delta,
+		    const bf16 *q, const bf16 *k, const bf16 *v, const int *segstart, const int *segend, int B,
 		    int T, int NH, int NKV, int hd) {
 	switch (hd) {
 #define F(n) case n: backward<n>(dq, dk, dv, dout, lse, delta, q, k, v, segstart, segend, B, T, NH, NKV); return;

@@ -92,6 +92,7 @@ struct gpu_train {
 	/* bf16: the layers' product inputs, written so by the kernels that make them (and
 	 * then no fp32 xn1, xn2, s, dgg, du: nothing else reads them) */
 	__nv_bfloat16 *xn1h, *xn2h, *aoh, *sh;
+	__nv_bfloat16 *qkvh;                        /* flash: each layer's q, k, v in bf16, as flash.h takes them */
 	float *x, *xn1, *rstd1, *q, *k, *vv, *lse, *ao, *xa, *xn2, *rstd2, *gg, *u, *s, *hf, *rstdf, *dhf;
 	float *logits, *losses, *dres, *dxn, *dq, *dk, *dv, *dao, *ds, *dgg, *du, *delta, *part;
 	float *rope_cos, *rope_sin;
@@ -208,9 +209,10 @@ __global__ static void k_sum_parts(float *dw, const float *part, int chunks, int
 	dw[i] += acc;
 }
 
-/* rotate the interleaved pairs of every head by pos·freq (sign -1: the inverse) */
-__global__ static void k_rope(float *x, const int *pos, const float *cosv, const float *sinv, long pairs, int heads,
-			      int half, float sign) {
+/* rotate the interleaved pairs of every head by pos·freq (sign -1: the
+ * inverse); with x16 a bf16 copy of the result there too */
+__global__ static void k_rope(float *x, __nv_bfloat16 *x16, const int *pos, const float *cosv, const float *sinv,
+			      long pairs, int heads, int half, float sign) {
 	long j = (long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (j >= pairs) return;
 	int i = (int)(j % half);
@@ -219,6 +221,7 @@ __global__ static void k_rope(float *x, const int *pos, const float *cosv, const
 	float a = x[2 * j], b = x[2 * j + 1];
 	x[2 * j] = a * c - b * s;
 	x[2 * j + 1] = a * s + b * c;
+	if (x16) *(__nv_bfloat162 *)(x16 + 2 * j) = __floats2bfloat162_rn(a * c - b * s, a * s + b * c);
 }
 
 __device__ static inline float swiglu(float g, float u) { return g / (1.0f + expf(-g)) * u; }
@@ -612,9 +615,11 @@ static void model_forward(gpu_train *g) {
 		mm_fwd(g, k, xn1, xn1h, P->wk + (long)l * kvd * D, N, D, kvd);
 		mm_fwd(g, v, xn1, xn1h, P->wv + (long)l * kvd * D, N, D, kvd);
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
-		k_rope<<<ceil_div(pq, 256), 256>>>(q, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
-		k_rope<<<ceil_div(pk, 256), 256>>>(k, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
-		if (g->flash) flash_forward(ao, aoh, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
+		__nv_bfloat16 *q16 = at(g->qkvh, a * N * (qd + 2 * kvd)), *k16 = at(q16, (long)N * qd), *v16 = at(k16, (long)N * kvd);
+		k_rope<<<ceil_div(pq, 256), 256>>>(q, q16, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, 1.0f);
+		k_rope<<<ceil_div(pk, 256), 256>>>(k, k16, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, 1.0f);
+		if (v16) to_bf16(v16, v, (long)N * kvd);
+		if (g->flash) flash_forward(ao, aoh, lse, q16, k16, v16, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
 		else {
 			k_att_fwd<<<att_blocks, 256>>>(ao, lse, q, k, v, g->segstart, g->B, g->T, c->n_heads, c->n_kv_heads, hd, scale);
 			if (aoh) to_bf16(aoh, ao, (long)N * qd);
@@ -670,8 +675,10 @@ static void model_backward(gpu_train *g) {
 		       P->wo + (long)l * D * qd, N, qd, D);
 		k_att_delta<<<qblocks, 256>>>(g->delta, g->dao, ao, g->B, g->T, c->n_heads, hd);
 		if (g->flash) {
-			flash_backward(g->dq, g->dk, g->dv, g->dao, lse, g->delta, q, k, v, g->segstart, g->segend, g->B, g->T,
-				       c->n_heads, c->n_kv_heads, hd);
+			const __nv_bfloat16 *q16 = g->qkvh + (long)l * N * (qd + 2 * kvd), *k16 = q16 + (long)N * qd;
+			to_bf16(g->bb, g->dao, (long)N * qd);
+			flash_backward(g->dq, g->dk, g->dv, g->bb, lse, g->delta, q16, k16, k16 + (long)N * kvd, g->segstart,
+				       g->segend, g->B, g->T, c->n_heads, c->n_kv_heads, hd);
 		} else {
 			k_att_dq<<<qblocks, 256>>>(g->dq, g->dao, lse, g->delta, q, k, v, g->segstart, g->B, g->T, c->n_heads,
 						   c->n_kv_heads, hd, scale);
@@ -679,8 +686,8 @@ static void model_backward(gpu_train *g) {
 						    c->n_heads, c->n_kv_heads, hd, scale);
 		}
 		long pq = (long)N * qd / 2, pk = (long)N * kvd / 2;
-		k_rope<<<ceil_div(pq, 256), 256>>>(g->dq, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, -1.0f);
-		k_rope<<<ceil_div(pk, 256), 256>>>(g->dk, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, -1.0f);
+		k_rope<<<ceil_div(pq, 256), 256>>>(g->dq, NULL, g->pos, g->rope_cos, g->rope_sin, pq, c->n_heads, hd / 2, -1.0f);
+		k_rope<<<ceil_div(pk, 256), 256>>>(g->dk, NULL, g->pos, g->rope_cos, g->rope_sin, pk, c->n_kv_heads, hd / 2, -1.0f);
 		CK(cudaMemsetAsync(g->dxn, 0, nd * sizeof(float)));
 		mm_bwd(g, g->dxn, G->wq + (long)l * qd * D, g->dq, act16(g, g->ab, g->dq, (long)N * qd), xn1, xn1h,
 		       P->wq + (long)l * qd * D, N, D, qd);
@@ -815,6 +822,7 @@ gpu_train *gpu_open(const lm_model *m, int B, int T, int prec, int train) {
 		{(void **)&g->bb, prec == GPU_BF16 ? tr * big * 2 : 0},
 		{(void **)&g->xn1h, h16 * LA * N * D * 2}, {(void **)&g->xn2h, h16 * LA * N * D * 2},
 		{(void **)&g->aoh, h16 * LA * N * qd * 2}, {(void **)&g->sh, h16 * LA * N * H * 2},
+		{(void **)&g->qkvh, g->flash * LA * N * (qd + 2 * kvd) * 2},
 		{(void **)&g->x, LX * N * D * 4}, {(void **)&g->xn1, f32 * LA * N * D * 4}, {(void **)&g->rstd1, LA * N * 4},
 		{(void **)&g->q, LA * N * qd * 4}, {(void **)&g->k, LA * N * kvd * 4}, {(void **)&g->vv, LA * N * kvd * 4},
 		{(void **)&g->lse, LA * N * c->n_heads * 4}, {(void **)&g->ao, LA * N * qd * 4},
@@ -1464,13 +1472,18 @@ int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, doubl
 	CK(cudaMemcpy(ss, hs, N * sizeof(int), cudaMemcpyHostToDevice));
 	CK(cudaMemcpy(se, he, N * sizeof(int), cudaMemcpyHostToDevice));
 	float scale = 1.0f / sqrtf((float)hd), *q = in[0], *k = in[1], *v = in[2], *dout = in[3];
+	__nv_bfloat16 *in16[4]; /* flash's inputs */
+	for (int i = 0; i < 4; i++) {
+		CK(cudaMalloc(&in16[i], len[i] * 2));
+		to_bf16(in16[i], in[i], len[i]);
+	}
 	int qblocks = ceil_div(N * NH * 32, 256), kblocks = ceil_div(N * NKV * 32, 256);
 	for (int p = 0; p < 2; p++) {
 		float *out = res[p][0], *lse = res[p][1], *delta = res[p][2], *dq = res[p][3], *dk = res[p][4], *dv = res[p][5];
-		if (p) flash_forward(out, NULL, lse, q, k, v, ss, B, T, NH, NKV, hd);
+		if (p) flash_forward(out, NULL, lse, in16[0], in16[1], in16[2], ss, B, T, NH, NKV, hd);
 		else k_att_fwd<<<qblocks, 256>>>(out, lse, q, k, v, ss, B, T, NH, NKV, hd, scale);
 		k_att_delta<<<qblocks, 256>>>(delta, dout, out, B, T, NH, hd);
-		if (p) flash_backward(dq, dk, dv, dout, lse, delta, q, k, v, ss, se, B, T, NH, NKV, hd);
+		if (p) flash_backward(dq, dk, dv, in16[3], lse, delta, in16[0], in16[1], in16[2], ss, se, B, T, NH, NKV, hd);
 		else {
 			k_att_dq<<<qblocks, 256>>>(dq, dout, lse, delta, q, k, v, ss, B, T, NH, NKV, hd, scale);
 			k_att_dkv<<<kblocks, 256>>>(dk, dv, dout, lse, delta, q, k, v, ss, B, T, NH, NKV, hd, scale);
@@ -1481,7 +1494,10 @@ int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, doubl
 	}
 	int which[5] = {0, 1, 3, 4, 5};
 	for (int i = 0; i < 5; i++) err[i] = rel_diff(host[1][which[i]], host[0][which[i]], len[4 + which[i]]);
-	for (int i = 0; i < 4; i++) CK(cudaFree(in[i]));
+	for (int i = 0; i < 4; i++) {
+		CK(cudaFree(in[i]));
+		CK(cudaFree(in16[i]));
+	}
 	for (int p = 0; p < 2; p++)
 		for (int i = 0; i < 6; i++) {
 			CK(cudaFree(res[p][i]));
