@@ -178,6 +178,24 @@ __global__ static void k_rmsnorm_fwd(T *out, float *rstd, const float *inp, cons
 	for (int i = threadIdx.x; i < C; i += blockDim.x) put(out + n * C + i, x[i] * r * w[i]);
 }
 
+/* a += b, then k_rmsnorm_fwd of a: a residual add and the norm after it in one pass */
+template <typename T>
+__global__ static void k_add_rmsnorm(T *out, float *rstd, float *a, const float *b, const float *w, int C, float eps) {
+	long n = blockIdx.x;
+	float *x = a + n * C;
+	const float *y = b + n * C;
+	float ss = 0;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) {
+		float v = x[i] + y[i];
+		x[i] = v;
+		ss += v * v;
+	}
+	ss = block_sum(ss);
+	float r = rsqrtf(ss / C + eps);
+	if (rstd && threadIdx.x == 0) rstd[n] = r;
+	for (int i = threadIdx.x; i < C; i += blockDim.x) put(out + n * C + i, x[i] * r * w[i]);
+}
+
 /* dinp += r·w·dy - x·r³/C·Σ dy·w·x, one block a row */
 __global__ static void k_rmsnorm_bwd(float *dinp, const float *dout, const float *inp, const float *w,
 				     const float *rstd, int C) {
@@ -238,11 +256,6 @@ __global__ static void k_swiglu_bwd(T *dg, T *du, const float *dout, const float
 	float sig = 1.0f / (1.0f + expf(-g[i])), d = dout[i];
 	put(du + i, d * g[i] * sig);
 	put(dg + i, d * u[i] * sig * (1.0f + g[i] * (1.0f - sig)));
-}
-
-__global__ static void k_add(float *a, const float *b, long n) {
-	long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
-	if (i < n) a[i] += b[i];
 }
 
 /* Attention, a warp a query (forward, dq) or a key (dk, dv); the head's
@@ -421,12 +434,17 @@ __global__ static void k_crossentropy(float *logits, __nv_bfloat16 *d16, float *
 				else x[i] = 0;
 		return;
 	}
-	float mx = -INFINITY;
-	for (int i = threadIdx.x; i < V; i += blockDim.x) mx = fmaxf(mx, x[i]);
-	mx = block_max(mx);
-	float sum = 0;
-	for (int i = threadIdx.x; i < V; i += blockDim.x) sum += expf(x[i] - mx);
-	sum = block_sum(sum);
+	/* a thread's running max and sum of exp(x - max) in one pass (the logits are
+	 * read once more, for the gradient), then the block's */
+	float mx = -INFINITY, sum = 0;
+	for (int i = threadIdx.x; i < V; i += blockDim.x) {
+		float v = x[i];
+		if (v > mx) sum = sum * expf(mx - v) + 1.0f, mx = v;
+		else if (v > -INFINITY) sum += expf(v - mx);
+	}
+	float m = block_max(mx);
+	sum = block_sum(mx == -INFINITY ? 0.0f : sum * expf(mx - m));
+	mx = m;
 	float xt = x[tg];
 	__syncthreads();   /* every thread read x[tg] before it changes */
 	if (threadIdx.x == 0) losses[n] = logf(sum) + mx - xt;
@@ -586,10 +604,16 @@ static void rmsnorm_bwd(gpu_train *g, float *dinp, float *dw, const float *dout,
 /* p + off, or NULL where p is (a buffer this precision does without) */
 template <typename T> static T *at(T *p, long off) { return p ? p + off : NULL; }
 
-/* RMSNorm of every row: into out, or with bf16 products into out16 */
-static void rmsnorm_fwd(gpu_train *g, float *out, __nv_bfloat16 *out16, float *rstd, const float *inp, const float *w) {
-	if (out16) k_rmsnorm_fwd<<<g->N, 256>>>(out16, rstd, inp, (const int *)NULL, w, g->c.dim, g->c.norm_eps);
-	else k_rmsnorm_fwd<<<g->N, 256>>>(out, rstd, inp, (const int *)NULL, w, g->c.dim, g->c.norm_eps);
+/* RMSNorm of every row of inp, after inp += res when res (the residual
+ * add before it): into out, or with bf16 products into out16 */
+static void rmsnorm_fwd(gpu_train *g, float *out, __nv_bfloat16 *out16, float *rstd, float *inp, const float *res,
+			const float *w) {
+	int N = g->N, C = g->c.dim;
+	float eps = g->c.norm_eps;
+	if (res && out16) k_add_rmsnorm<<<N, 256>>>(out16, rstd, inp, res, w, C, eps);
+	else if (res) k_add_rmsnorm<<<N, 256>>>(out, rstd, inp, res, w, C, eps);
+	else if (out16) k_rmsnorm_fwd<<<N, 256>>>(out16, rstd, inp, (const int *)NULL, w, C, eps);
+	else k_rmsnorm_fwd<<<N, 256>>>(out, rstd, inp, (const int *)NULL, w, C, eps);
 }
 
 static void model_forward(gpu_train *g) {
@@ -610,7 +634,8 @@ static void model_forward(gpu_train *g) {
 		float *gg = g->gg + a * nh, *u = g->u + a * nh, *s = at(g->s, a * nh), *xo = g->x + xj * nd;
 		__nv_bfloat16 *xn1h = at(g->xn1h, a * nd), *xn2h = at(g->xn2h, a * nd), *aoh = at(g->aoh, a * N * qd);
 		__nv_bfloat16 *sh = at(g->sh, a * nh);
-		rmsnorm_fwd(g, xn1, xn1h, rstd1, x, P->attention_norm + (long)l * D);
+		/* the first layer's norm; the others' came with the residual add before them */
+		if (l == 0) rmsnorm_fwd(g, xn1, xn1h, rstd1, x, NULL, P->attention_norm);
 		mm_fwd(g, q, xn1, xn1h, P->wq + (long)l * qd * D, N, D, qd);
 		mm_fwd(g, k, xn1, xn1h, P->wk + (long)l * kvd * D, N, D, kvd);
 		mm_fwd(g, v, xn1, xn1h, P->wv + (long)l * kvd * D, N, D, kvd);
@@ -625,17 +650,20 @@ static void model_forward(gpu_train *g) {
 			if (aoh) to_bf16(aoh, ao, (long)N * qd);
 		}
 		mm_fwd(g, xa, ao, aoh, P->wo + (long)l * D * qd, N, qd, D);
-		k_add<<<ceil_div(nd, 256), 256>>>(xa, x, nd);
-		rmsnorm_fwd(g, xn2, xn2h, rstd2, xa, P->ffn_norm + (long)l * D);
+		rmsnorm_fwd(g, xn2, xn2h, rstd2, xa, x, P->ffn_norm + (long)l * D);
 		mm_fwd(g, gg, xn2, xn2h, P->w1 + (long)l * H * D, N, D, H);
 		mm_fwd(g, u, xn2, xn2h, P->w3 + (long)l * H * D, N, D, H);
 		if (sh) k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(sh, gg, u, nh);
 		else k_swiglu_fwd<<<ceil_div(nh, 256), 256>>>(s, gg, u, nh);
 		mm_fwd(g, xo, s, sh, P->w2 + (long)l * D * H, N, H, D);
-		k_add<<<ceil_div(nd, 256), 256>>>(xo, xa, nd);
+		/* xo += xa, then the next layer's first norm or the final one */
+		long an = g->train ? l + 1 : 0;
+		if (l + 1 < c->n_layers)
+			rmsnorm_fwd(g, at(g->xn1, an * nd), at(g->xn1h, an * nd), g->rstd1 + an * N, xo, xa,
+				    P->attention_norm + (l + 1L) * D);
+		else rmsnorm_fwd(g, g->hf, NULL, g->rstdf, xo, xa, P->norm);
 	}
-	long xl = g->train ? c->n_layers : c->n_layers % 2;
-	k_rmsnorm_fwd<<<N, 256>>>(g->hf, g->rstdf, g->x + xl * nd, (const int *)NULL, P->norm, D, c->norm_eps);
+	if (!c->n_layers) rmsnorm_fwd(g, g->hf, NULL, g->rstdf, g->x, NULL, P->norm);
 	CK(cudaGetLastError());
 }
 
