@@ -100,6 +100,22 @@ template <int HD> __device__ static void stage(bf16 *rows, bf16 *cols, const bf1
 	}
 }
 
+/* x, y (two accumulators of 8 columns each) = a·X^T and b·Y^T over rows
+ * 16c..16c+15 of the staged tiles X and Y (rows of HD + PAD): the backward's
+ * scores and their gradients, 16 columns at a time */
+template <int HD>
+__device__ static inline void two_products(float (*x)[4], float (*y)[4], const u32 (*a)[4], const u32 (*b)[4],
+					   const bf16 *X, const bf16 *Y, int c, int g, int t) {
+	for (int jj = 0; jj < 2; jj++)
+		for (int e = 0; e < 4; e++) x[jj][e] = y[jj][e] = 0;
+	for (int kk = 0; kk < HD / 16; kk++)
+		for (int jj = 0; jj < 2; jj++) {
+			int off = (16 * c + 8 * jj + g) * (HD + PAD) + 16 * kk + 2 * t;
+			mma_smem(x[jj], a[kk], X + off);
+			mma_smem(y[jj], b[kk], Y + off);
+		}
+}
+
 #define ROWS(hd) (TILE * ((hd) + PAD))
 #define COLS(hd) ((hd) * (TILE + PAD))
 
@@ -224,13 +240,8 @@ __global__ static void __launch_bounds__(THREADS, HD <= 64 ? 4 : 1) k_dq(float *
 		 * then dS = P∘(dP - delta), rounded, as the A operands of dS·K */
 		u32 dsa[TILE / 16][4];
 		for (int kc = 0; kc < TILE / 16; kc++) {
-			float s[2][4] = {}, dp[2][4] = {};
-			for (int kk = 0; kk < HD / 16; kk++)
-				for (int jj = 0; jj < 2; jj++) {
-					int off = (16 * kc + 8 * jj + g) * (HD + PAD) + 16 * kk + 2 * t;
-					mma_smem(s[jj], qa[kk], Ks + off);
-					mma_smem(dp[jj], da[kk], Vs + off);
-				}
+			float s[2][4], dp[2][4];
+			two_products<HD>(s, dp, qa, da, Ks, Vs, kc, g, t);
 			for (int jj = 0; jj < 2; jj++) {
 				float ds[4];
 				for (int e = 0; e < 4; e++) {
@@ -291,17 +302,11 @@ __global__ static void __launch_bounds__(THREADS) k_dkv(float *dk, float *dv, co
 			__syncthreads();
 			/* every key of the warp seen by every query of the step: no mask */
 			bool whole = nq == TILE && r0 + 15 < ns && q0 >= s0 + r0 + 15 && Sq[TILE - 1] <= s0 + r0;
-			/* S^T and dP^T: the block's keys against the step's queries */
-			/* 16 queries at a time, as k_dq's keys */
+			/* S^T and dP^T, the block's keys against 16 of the step's queries at a time */
 			u32 pa[TILE / 16][4], dsa[TILE / 16][4];
 			for (int qc = 0; qc < TILE / 16; qc++) {
-				float s[2][4] = {}, dp[2][4] = {};
-				for (int kk = 0; kk < HD / 16; kk++)
-					for (int jj = 0; jj < 2; jj++) {
-						int off = (16 * qc + 8 * jj + g) * (HD + PAD) + 16 * kk + 2 * t;
-						mma_smem(s[jj], ka[kk], Qs + off);
-						mma_smem(dp[jj], va[kk], Os + off);
-					}
+				float s[2][4], dp[2][4];
+				two_products<HD>(s, dp, ka, va, Qs, Os, qc, g, t);
 				for (int jj = 0; jj < 2; jj++) {
 					int c0 = 16 * qc + 8 * jj + 2 * t;
 					float2 Lc = *(const float2 *)(Lq + c0), Dc = *(const float2 *)(Dq + c0);
