@@ -2,7 +2,8 @@
 # lmkit's CUDA path (issue 18) against PyTorch on the same GPU, in one run:
 # training a GPT-2-small-sized Llama (dim 768, 12 layers, 12 heads, 4 KV heads,
 # vocab 32000, seq 1024, B rows of random tokens) in tokens/s and MFU against
-# the card's dense bf16 peak, PyTorch eager and torch.compile
+# the card's dense bf16 peak (and lmkit's device memory in use against what it
+# counted), PyTorch eager and torch.compile
 # (bench/torch_gpu.py); then generation of 200 tokens from BOS at batch 1 and
 # 64, PyTorch's KV-cache step under a CUDA graph, eager and compiled (bf16
 # weights both, lm-sample --weights bf16). lmkit's
@@ -47,9 +48,11 @@ if [ -x "$BIN/lm-pretrain" ] && "$BIN/lm-pretrain" --help 2>&1 | grep -q -- --de
 	if "$BIN/lm-pretrain" --device cuda --set dim=768 --set n_layers=12 --set n_heads=12 --set n_kv_heads=4 \
 		--set vocab_size=32000 --set max_seq_len=1024 -b "$B" -t 1024 --steps "$STEPS" --warmup 1 \
 		--metrics "$W/m.jsonl" -o "$W/ckpt.st" "$W/shard.bin" >"$W/pretrain.log" 2>&1; then
+		# the median tokens/s after SKIP steps; the device memory counted and in use at the last step
 		perl -ne 'if (/^\{"start"/ && /"flops_per_token":([\d.]+)/) { $f = $1 }
 			if (/"step":(\d+),.*"tokens_per_s":([\d.]+)/ && $1 > '"$SKIP"') { push @t, $2 }
-			END { @t = sort { $a <=> $b } @t; print "train $t[$#t / 2] $f\n" if @t }' "$W/m.jsonl" >>"$W/lmkit"
+			($c, $u) = ($1, $2) if /"gpu_bytes":(\d+),"gpu_used_bytes":(\d+)/;
+			END { @t = sort { $a <=> $b } @t; print "train $t[$#t / 2] $f $c $u\n" if @t }' "$W/m.jsonl" >>"$W/lmkit"
 	else
 		echo "lmkit: lm-pretrain --device cuda failed:"
 		tail -n 20 "$W/pretrain.log"
@@ -96,11 +99,16 @@ for r in rows:
     if not best or r["tokens_per_s"] > best["tokens_per_s"]:
         best = r
 if "train" in lm:
-    tps, fpt = lm["train"]
+    tps, fpt, *mem = lm["train"]
     mfu = f"{100 * tps * fpt / (peak * 1e12):.1f}%" if peak else "?"
-    print(f"  {'lmkit':22} {tps:10.0f} {1024e3 * int(sys.argv[3]) / tps:9.1f} {tps * fpt / 1e12:8.1f} {mfu:>6} {'':>9}")
+    gib = f"{mem[1] / 2**30:.2f}" if len(mem) == 2 else ""
+    print(f"  {'lmkit':22} {tps:10.0f} {1024e3 * int(sys.argv[3]) / tps:9.1f} {tps * fpt / 1e12:8.1f} {mfu:>6} {gib:>9}")
     if best:
         print(f"  lmkit / the faster PyTorch ({best['mode']}): {tps / best['tokens_per_s']:.2f}x (target >= 1.1x)")
+    if len(mem) == 2:
+        counted, used = mem
+        print(f"  lmkit's device memory: {used / 2**30:.2f} GiB in use on the card, {counted / 2**30:.2f} GiB counted "
+              f"(weights, gradients, AdamW moments, activations, scratch): {used / counted:.2f}x (target <= 1.3x)")
 print("generation: 200 new tokens from BOS, temperature 1, tokens/s over the batch")
 for B in (1, 64):
     gen = [r for r in rows if r["what"] == "gen" and r.get("batch") == B]
