@@ -164,30 +164,17 @@ __device__ static inline void put(float *p, float v) { *p = v; }
 __device__ static inline void put(__nv_bfloat16 *p, float v) { *p = __float2bfloat16(v); }
 
 /* rows which[n] (n itself when which is NULL) of inp, RMS-normed, into row n
- * of out (fp32, or bf16 for a product's input); 1/rms into rstd when given */
+ * of out (fp32, or bf16 for a product's input); 1/rms into rstd when given.
+ * With res, the residual add before the norm comes first, in the same pass:
+ * the row of inp += the same row of res. */
 template <typename T>
-__global__ static void k_rmsnorm_fwd(T *out, float *rstd, const float *inp, const int *which, const float *w, int C,
-				     float eps) {
-	long n = blockIdx.x;
-	const float *x = inp + (which ? which[n] : n) * (long)C;
-	float ss = 0;
-	for (int i = threadIdx.x; i < C; i += blockDim.x) ss += x[i] * x[i];
-	ss = block_sum(ss);
-	float r = rsqrtf(ss / C + eps);
-	if (rstd && threadIdx.x == 0) rstd[n] = r;
-	for (int i = threadIdx.x; i < C; i += blockDim.x) put(out + n * C + i, x[i] * r * w[i]);
-}
-
-/* a += b, then k_rmsnorm_fwd of a: a residual add and the norm after it in one pass */
-template <typename T>
-__global__ static void k_add_rmsnorm(T *out, float *rstd, float *a, const float *b, const float *w, int C, float eps) {
-	long n = blockIdx.x;
-	float *x = a + n * C;
-	const float *y = b + n * C;
-	float ss = 0;
+__global__ static void k_rmsnorm_fwd(T *out, float *rstd, float *inp, const float *res, const int *which, const float *w,
+				     int C, float eps) {
+	long n = blockIdx.x, row = (which ? which[n] : n) * (long)C;
+	float *x = inp + row, ss = 0;
 	for (int i = threadIdx.x; i < C; i += blockDim.x) {
-		float v = x[i] + y[i];
-		x[i] = v;
+		float v = res ? x[i] + res[row + i] : x[i];
+		if (res) x[i] = v;
 		ss += v * v;
 	}
 	ss = block_sum(ss);
@@ -610,10 +597,8 @@ static void rmsnorm_fwd(gpu_train *g, float *out, __nv_bfloat16 *out16, float *r
 			const float *w) {
 	int N = g->N, C = g->c.dim;
 	float eps = g->c.norm_eps;
-	if (res && out16) k_add_rmsnorm<<<N, 256>>>(out16, rstd, inp, res, w, C, eps);
-	else if (res) k_add_rmsnorm<<<N, 256>>>(out, rstd, inp, res, w, C, eps);
-	else if (out16) k_rmsnorm_fwd<<<N, 256>>>(out16, rstd, inp, (const int *)NULL, w, C, eps);
-	else k_rmsnorm_fwd<<<N, 256>>>(out, rstd, inp, (const int *)NULL, w, C, eps);
+	if (out16) k_rmsnorm_fwd<<<N, 256>>>(out16, rstd, inp, res, (const int *)NULL, w, C, eps);
+	else k_rmsnorm_fwd<<<N, 256>>>(out, rstd, inp, res, (const int *)NULL, w, C, eps);
 }
 
 static void model_forward(gpu_train *g) {
@@ -663,7 +648,6 @@ static void model_forward(gpu_train *g) {
 				    P->attention_norm + (l + 1L) * D);
 		else rmsnorm_fwd(g, g->hf, NULL, g->rstdf, xo, xa, P->norm);
 	}
-	if (!c->n_layers) rmsnorm_fwd(g, g->hf, NULL, g->rstdf, g->x, NULL, P->norm);
 	CK(cudaGetLastError());
 }
 
@@ -1358,7 +1342,8 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	float scale = 1.0f / sqrtf((float)hd);
 	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, d->emb, D);
 	for (int l = 0; l < c->n_layers; l++) {
-		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const int *)NULL, d->attn_norm + (long)l * D, D, c->norm_eps);
+		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
+		    d->attn_norm + (long)l * D, D, c->norm_eps);
 		dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
 		k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, d->kc, d->vc, dslot, dpos, d->rope_cos,
 									d->rope_sin, n, c->n_heads, c->n_kv_heads, hd,
@@ -1366,13 +1351,14 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 		ACT(d, k_att_decode, n * c->n_heads, 32 * DEC_WARPS, d->ao, d->qkv, E, d->kc, d->vc, dslot, dpos, c->n_heads,
 		    c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
 		dmm(d, d->x, d->ao, act_at(d, d->wo, (long)l * D * qd), n, qd, D, 1.0f);
-		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const int *)NULL, d->ffn_norm + (long)l * D, D, c->norm_eps);
+		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
+		    d->ffn_norm + (long)l * D, D, c->norm_eps);
 		dmm(d, d->gu, d->xn, act_at(d, d->w13, (long)l * 2 * H * D), n, D, 2 * H, 0.0f);
 		ACT(d, k_dec_swiglu, ceil_div((long)n * H, 256), 256, d->s, d->gu, (long)n, H);
 		dmm(d, d->x, d->s, act_at(d, d->w2, (long)l * D * H), n, H, D, 1.0f);
 	}
 	if (w) {
-		ACT(d, k_rmsnorm_fwd, w, 256, d->xn, (float *)NULL, d->x, dwant, d->norm, D, c->norm_eps);
+		ACT(d, k_rmsnorm_fwd, w, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, dwant, d->norm, D, c->norm_eps);
 		dmm(d, d->logits, d->xn, d->wout, w, D, V, 0.0f);
 		const float *u = (const float *)(d->rows + 4 * R);
 		if (sampled) k_dec_sample<<<w, SAMPLE_THREADS, 0, st>>>(d->next, d->lp, d->logits, V, u, u + R);
