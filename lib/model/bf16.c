@@ -58,27 +58,26 @@ static void mm_portable(float *out, const float *xs, const uint16_t *w, int N, i
 
 static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const float *xs, const uint16_t *w, int IN,
 				 int OUT, int n0, int j0) {
-	__m512 acc[4][4], e[4], o[4];
+	__m512 acc[4][4];
 	__m512i hi = _mm512_set1_epi32((int)0xffff0000u);
 	int P = padded(IN);
 	for (int r = 0; r < RW; r++)
 		for (int c = 0; c < RX; c++) acc[r][c] = _mm512_setzero_ps();
 	const uint16_t *wr = w + (size_t)j0 * IN;
 	const float *xr = xs + (size_t)n0 * P;
-	for (int k = 0; k < IN; k += KB) {
-		__mmask32 m = IN - k >= KB ? ~0u : (1u << (IN - k)) - 1;
-		for (int r = 0; r < RW; r++) {
+	/* w's rows one after another, as layers.c's decoding kernels read them */
+	for (int r = 0; r < RW; r++)
+		for (int k = 0; k < IN; k += KB) {
+			__mmask32 m = IN - k >= KB ? ~0u : (1u << (IN - k)) - 1;
 			/* a masked load only for the tail: over whole blocks it halved the rate from memory */
 			__m512i h = m == ~0u ? _mm512_loadu_si512(wr + (size_t)r * IN + k)
 					     : _mm512_maskz_loadu_epi16(m, wr + (size_t)r * IN + k);
-			e[r] = _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
-			o[r] = _mm512_castsi512_ps(_mm512_and_si512(h, hi));
+			__m512 e = _mm512_castsi512_ps(_mm512_slli_epi32(h, 16)), o = _mm512_castsi512_ps(_mm512_and_si512(h, hi));
+			for (int c = 0; c < RX; c++) {
+				__m512 xe = _mm512_loadu_ps(xr + (size_t)c * P + k), xo = _mm512_loadu_ps(xr + (size_t)c * P + k + 16);
+				acc[r][c] = _mm512_fmadd_ps(o, xo, _mm512_fmadd_ps(e, xe, acc[r][c]));
+			}
 		}
-		for (int c = 0; c < RX; c++) {
-			__m512 xe = _mm512_loadu_ps(xr + (size_t)c * P + k), xo = _mm512_loadu_ps(xr + (size_t)c * P + k + 16);
-			for (int r = 0; r < RW; r++) acc[r][c] = _mm512_fmadd_ps(o[r], xo, _mm512_fmadd_ps(e[r], xe, acc[r][c]));
-		}
-	}
 	for (int r = 0; r < RW; r++)
 		for (int c = 0; c < RX; c++) out[(size_t)(n0 + c) * OUT + j0 + r] = hsum512(acc[r][c]);
 }
@@ -123,12 +122,16 @@ static AVX2 INLINE void blk256(const int RW, const int RX, float *out, const flo
 		for (int c = 0; c < RX; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
 	const uint16_t *wr = w + (size_t)j0 * IN;
 	const float *xr = xs + (size_t)n0 * P;
-	for (; k + KB <= IN; k += KB) step256(RW, RX, acc, wr + k, IN, xr + k, P);
-	if (k < IN) {
-		/* the tail through a zero-padded copy: the lanes past IN add 0·0 */
-		uint16_t wt[4][KB] = {{0}};
-		for (int r = 0; r < RW; r++) memcpy(wt[r], wr + (size_t)r * IN + k, (IN - k) * sizeof **wt);
-		step256(RW, RX, acc, wt[0], KB, xr + k, P);
+	/* w's rows one after another, as layers.c's decoding kernels read them */
+	for (int r = 0; r < RW; r++) {
+		const uint16_t *wk = wr + (size_t)r * IN;
+		for (k = 0; k + KB <= IN; k += KB) step256(1, RX, acc + r, wk + k, IN, xr + k, P);
+		if (k < IN) {
+			/* the tail through a zero-padded copy: the lanes past IN add 0·0 */
+			uint16_t wt[KB] = {0};
+			memcpy(wt, wk + k, (IN - k) * sizeof *wt);
+			step256(1, RX, acc + r, wt, KB, xr + k, P);
+		}
 	}
 	for (int r = 0; r < RW; r++)
 		for (int c = 0; c < RX; c++) out[(size_t)(n0 + c) * OUT + j0 + r] = hsum256x2(acc[r][c][0], acc[r][c][1]);
