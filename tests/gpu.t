@@ -158,6 +158,12 @@ lm-convert --init cfg.json --seed 5 r.st
 lm-sample --ids -t 1 -k 20 -P 0.95 -n 12 -c 24 -s 7 -b 1 r.st >b1.txt
 ok "lm-sample --device cuda: batch 7 samples as the CPU's batch 1" \
 	sh -c 'lm-sample --device cuda --ids -t 1 -k 20 -P 0.95 -n 12 -c 24 -s 7 -b 7 r.st | cmp - b1.txt'
+# steps of at most 4 rows take the matrix-vector path, fp32 and bf16 (vector loads: rows of 32 and 48)
+ok "lm-sample --device cuda: batch 1 and 3 (matrix-vector steps) sample as the CPU's batch 1" \
+	sh -c 'for b in 1 3; do lm-sample --device cuda --ids -t 1 -k 20 -P 0.95 -n 12 -c 24 -s 7 -b $b r.st | cmp - b1.txt || exit 1; done'
+lm-sample --weights bf16 --ids -t 1 -n 12 -c 24 -s 7 -b 1 r.st >h1.txt
+ok "lm-sample --device cuda --weights bf16: batch 1 and 3 sample as the CPU's bf16" \
+	sh -c 'for b in 1 3; do lm-sample --device cuda --weights bf16 --ids -t 1 -n 12 -c 24 -s 7 -b $b r.st | cmp - h1.txt || exit 1; done'
 if [ -r "$ASSETS/stories260K.bin" ] && [ -r "$ASSETS/tok512.model" ]; then
 	S=$ASSETS/stories260K.bin
 	ok "lm-sample --device cuda: stories260K's greedy 200 ids, run.c's" \

@@ -1069,13 +1069,14 @@ void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float gf) {
 struct gpu_decode {
 	lm_config c;
 	int max_batch, max_len, R, hd, qd, kvd, E, bf16;  /* E: a row of qkv, qd + 2·kvd */
+	int mv, sms;                    /* steps of at most mv rows take the matrix-vector path; multiprocessors */
 	cublasHandle_t h;
 	char *mem;                      /* the one allocation */
 	float *emb, *attn_norm, *ffn_norm, *norm;
 	void *wqkv, *wo, *w13, *w2, *wout;   /* the products' weights, act */
 	float *kc, *vc;                 /* the cache: (L, max_batch, n_kv_heads, max_len, hd) each */
 	float *x, *qkv, *gu, *logits, *rope_cos, *rope_sin;
-	void *xn, *ao, *s;              /* the products' inputs, act */
+	void *xn, *ao, *s;              /* the products' inputs, act (fp32 on the matrix-vector path) */
 	int *rows;                      /* tok, slot, pos, want: R each; then u, inv_temp: R floats each */
 	int *h_rows;
 	int *next;                      /* gpu_decode_sample's tokens (R) and log-probabilities (R doubles) */
@@ -1221,6 +1222,140 @@ __global__ static void k_dec_sample(int *next, double *lp, const float *logits, 
 	if (t == 0) next[r] = hit, lp[r] = (double)x[hit] - mx - log((double)z);
 }
 
+/* The matrix-vector path: a step of at most d->mv rows (batch 1, a chat's
+ * turn) reads every weight once and computes little, so cuBLAS's products
+ * and the kernels between them cost their launches, not their work. There a
+ * layer is five kernels: each product reads its input rows into shared
+ * memory (normed there when it follows a norm), a warp takes two weight
+ * rows at a time, and what the next kernel would do to its outputs it does
+ * itself: RoPE and the cache (qkv), the residual add (wo, w2), SwiGLU (w1
+ * and w3, whose rows j and H + j it pairs). Inputs stay fp32; weights are
+ * act, read 16 bytes a lane where a row's length allows. */
+#define MV_WARPS 8
+#define DEC_MV_ROWS 4   /* the most rows a step of the path */
+#define MV_SMEM (48 << 10)   /* shared memory for a block's rows, fp32 */
+enum { MV_STORE, MV_ADD, MV_SWIGLU, MV_ROPE };
+
+/* where MV_ROPE's pairs go: RoPE on q and k, k and v into the cache */
+struct mv_rope {
+	float *kc, *vc;
+	const int *slot, *pos;
+	const float *cosv, *sinv;
+	int NH, NKV, hd, max_batch, max_len, l;
+};
+
+__device__ static inline void mv_load(float *f, const float *w) {
+	float4 a = *(const float4 *)w;
+	f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w;
+}
+__device__ static inline void mv_load(float *f, const __nv_bfloat16 *w) {
+	uint4 a = *(const uint4 *)w;
+	const __nv_bfloat162 *h = (const __nv_bfloat162 *)&a;
+	for (int i = 0; i < 4; i++) {
+		float2 v = __bfloat1622float2(h[i]);
+		f[2 * i] = v.x, f[2 * i + 1] = v.y;
+	}
+}
+__device__ static inline float mv_get(const float *w) { return *w; }
+__device__ static inline float mv_get(const __nv_bfloat16 *w) { return __bfloat162float(*w); }
+
+/* rows r < n of out(n, OUT) from inp's rows which[r] (r when which is NULL,
+ * IN each), RMS-normed with nw first when nw is given: for MV_STORE out =
+ * inp·wᵀ, MV_ADD out += inp·wᵀ, MV_SWIGLU out(n, OUT/2) = silu(g)·u with g
+ * and u the products of rows j and OUT/2 + j, MV_ROPE out the rows of qkv
+ * (E = OUT) with RoPE and the cache as k_dec_rope_cache does them. */
+template <int EPI, typename W>
+__global__ static void __launch_bounds__(32 * MV_WARPS)
+k_mv(float *out, const float *inp, const int *which, const float *nw, float eps, int n, const W *w, int IN, int OUT,
+     mv_rope ro) {
+	extern __shared__ float xs[];   /* n rows of IN */
+	int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+	for (int r = 0; r < n; r++) {
+		const float *x = inp + (long)(which ? which[r] : r) * IN;
+		float ss = 0;
+		for (int i = threadIdx.x; i < IN; i += blockDim.x) ss += x[i] * x[i];
+		float k = nw ? rsqrtf(block_sum(ss) / IN + eps) : 1.0f;
+		for (int i = threadIdx.x; i < IN; i += blockDim.x) xs[r * IN + i] = nw ? x[i] * k * nw[i] : x[i];
+	}
+	__syncthreads();
+	const int V = 16 / sizeof(W);   /* a lane's elements a load */
+	int pairs = EPI == MV_SWIGLU ? OUT / 2 : (OUT + 1) / 2, vec = IN % V == 0;
+	for (int p = blockIdx.x * MV_WARPS + warp; p < pairs; p += gridDim.x * MV_WARPS) {
+		int ja = EPI == MV_SWIGLU ? p : 2 * p, jb = EPI == MV_SWIGLU ? OUT / 2 + p : 2 * p + 1;
+		int has_b = jb < OUT;
+		const W *wa = w + (long)ja * IN, *wb = w + (long)(has_b ? jb : ja) * IN;
+		float a[DEC_MV_ROWS], b[DEC_MV_ROWS];
+		for (int r = 0; r < DEC_MV_ROWS; r++) a[r] = b[r] = 0;
+		if (vec) {
+#pragma unroll 2
+			for (int i = lane * V; i < IN; i += 32 * V) {
+				float fa[V], fb[V];
+				mv_load(fa, wa + i);
+				mv_load(fb, wb + i);
+				for (int r = 0; r < DEC_MV_ROWS; r++) {
+					if (r >= n) break;
+					const float *x = xs + r * IN + i;
+					for (int e = 0; e < V; e++) a[r] += fa[e] * x[e], b[r] += fb[e] * x[e];
+				}
+			}
+		} else {
+			for (int i = lane; i < IN; i += 32) {
+				float fa = mv_get(wa + i), fb = mv_get(wb + i);
+				for (int r = 0; r < n; r++) a[r] += fa * xs[r * IN + i], b[r] += fb * xs[r * IN + i];
+			}
+		}
+		for (int r = 0; r < DEC_MV_ROWS; r++) {
+			if (r >= n) break;
+			float va = warp_sum(a[r]), vb = warp_sum(b[r]);
+			if (lane != r) continue;   /* lane r finishes row r */
+			if (EPI == MV_STORE) {
+				out[(long)r * OUT + ja] = va;
+				if (has_b) out[(long)r * OUT + jb] = vb;
+			} else if (EPI == MV_ADD) {
+				out[(long)r * OUT + ja] += va;
+				if (has_b) out[(long)r * OUT + jb] += vb;
+			} else if (EPI == MV_SWIGLU) {
+				out[(long)r * (OUT / 2) + p] = swiglu(va, vb);
+			} else {
+				int half = ro.hd / 2, qp = ro.NH * half, kp = ro.NKV * half, pos = ro.pos[r];
+				if (p < qp + kp) {
+					float c = ro.cosv[(long)pos * half + p % half], s = ro.sinv[(long)pos * half + p % half];
+					float x0 = va * c - vb * s, x1 = va * s + vb * c;
+					va = x0, vb = x1;
+				}
+				if (p < qp) {
+					out[(long)r * OUT + ja] = va;
+					out[(long)r * OUT + jb] = vb;
+					continue;
+				}
+				int kv = p < qp + kp ? p - qp : p - qp - kp;
+				size_t at = ((((size_t)ro.l * ro.max_batch + ro.slot[r]) * ro.NKV + 2 * kv / ro.hd) * ro.max_len + pos) *
+						    ro.hd + 2 * kv % ro.hd;
+				float *dst = p < qp + kp ? ro.kc : ro.vc;
+				dst[at] = va;
+				dst[at + 1] = vb;
+			}
+		}
+	}
+}
+
+/* k_mv on d's stream: its own rows (d->mv at most) of act's weights */
+template <int EPI>
+static void mv(gpu_decode *d, float *out, const float *inp, const int *which, const float *nw, int n, const void *w,
+	       int IN, int OUT, mv_rope ro = mv_rope{}) {
+	int pairs = EPI == MV_SWIGLU ? OUT / 2 : (OUT + 1) / 2;
+	int grid = ceil_div(pairs, MV_WARPS), most = 4 * d->sms;
+	grid = grid < most ? grid : most;
+	size_t sm = (size_t)n * IN * sizeof(float);
+	float eps = d->c.norm_eps;
+	if (d->bf16)
+		k_mv<EPI, __nv_bfloat16><<<grid, 32 * MV_WARPS, sm, d->st>>>(out, inp, which, nw, eps, n,
+									   (const __nv_bfloat16 *)w, IN, OUT, ro);
+	else
+		k_mv<EPI, float><<<grid, 32 * MV_WARPS, sm, d->st>>>(out, inp, which, nw, eps, n, (const float *)w, IN,
+								   OUT, ro);
+}
+
 /* out(n, OUT) = inp(n, IN)·w(OUT, IN)^T + beta·out, both act */
 static void dmm(gpu_decode *d, float *out, const void *inp, const void *w, int n, int IN, int OUT, float beta) {
 	const float *a = d->bf16 ? NULL : (const float *)inp, *b = d->bf16 ? NULL : (const float *)w;
@@ -1261,6 +1396,10 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 	d->qd = c->n_heads * d->hd;
 	d->kvd = c->n_kv_heads * d->hd;
 	d->E = d->qd + 2 * d->kvd;
+	int big = c->hidden_dim > c->dim ? c->hidden_dim : c->dim;
+	d->mv = MV_SMEM / (4 * big);
+	if (d->mv > DEC_MV_ROWS) d->mv = DEC_MV_ROWS;
+	CK(cudaDeviceGetAttribute(&d->sms, cudaDevAttrMultiProcessorCount, 0));
 	long L = c->n_layers, D = c->dim, H = c->hidden_dim, V = c->vocab_size, E = d->E, qd = d->qd, kvd = d->kvd;
 	long a = bf16 ? 2 : 4, wide = H > D ? H : D, cache = L * max_batch * (long)max_len * kvd;
 	dev_part parts[] = {
@@ -1269,8 +1408,8 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 		{(void **)&d->w13, L * 2 * H * D * a}, {(void **)&d->w2, L * D * H * a}, {(void **)&d->wout, V * D * a},
 		{(void **)&d->kc, cache * 4}, {(void **)&d->vc, cache * 4},
 		{(void **)&d->x, R * D * 4}, {(void **)&d->qkv, R * E * 4}, {(void **)&d->gu, R * 2 * H * 4},
-		{(void **)&d->logits, R * V * 4}, {(void **)&d->xn, R * D * a}, {(void **)&d->ao, R * qd * a},
-		{(void **)&d->s, R * wide * a},
+		{(void **)&d->logits, R * V * 4}, {(void **)&d->xn, R * D * a}, {(void **)&d->ao, R * qd * 4},
+		{(void **)&d->s, R * wide * 4},
 		{(void **)&d->rope_cos, max_len * (long)d->hd / 2 * 4}, {(void **)&d->rope_sin, max_len * (long)d->hd / 2 * 4},
 		{(void **)&d->rows, 6L * R * 4}, {(void **)&d->next, R * 4}, {(void **)&d->lp, R * 8},
 	};
@@ -1341,7 +1480,23 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	long pairs = (long)n * (qd + 2 * d->kvd) / 2;
 	float scale = 1.0f / sqrtf((float)hd);
 	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, d->emb, D);
-	for (int l = 0; l < c->n_layers; l++) {
+	if (n <= d->mv) {
+		float *s = (float *)d->s, *ao = (float *)d->ao;
+		for (int l = 0; l < c->n_layers; l++) {
+			mv_rope ro = {d->kc, d->vc, dslot, dpos, d->rope_cos, d->rope_sin, c->n_heads, c->n_kv_heads, hd,
+				      d->max_batch, d->max_len, l};
+			mv<MV_ROPE>(d, d->qkv, d->x, NULL, d->attn_norm + (long)l * D, n, act_at(d, d->wqkv, (long)l * E * D), D,
+				    E, ro);
+			k_att_decode<float><<<n * c->n_heads, 32 * DEC_WARPS, 0, st>>>(ao, d->qkv, E, d->kc, d->vc, dslot, dpos,
+										c->n_heads, c->n_kv_heads, hd, d->max_batch,
+										d->max_len, l, scale);
+			mv<MV_ADD>(d, d->x, ao, NULL, NULL, n, act_at(d, d->wo, (long)l * D * qd), qd, D);
+			mv<MV_SWIGLU>(d, s, d->x, NULL, d->ffn_norm + (long)l * D, n, act_at(d, d->w13, (long)l * 2 * H * D), D,
+				      2 * H);
+			mv<MV_ADD>(d, d->x, s, NULL, NULL, n, act_at(d, d->w2, (long)l * D * H), H, D);
+		}
+		if (w) mv<MV_STORE>(d, d->logits, d->x, dwant, d->norm, w, d->wout, D, V);
+	} else for (int l = 0; l < c->n_layers; l++) {
 		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
 		    d->attn_norm + (long)l * D, D, c->norm_eps);
 		dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
@@ -1357,9 +1512,11 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 		ACT(d, k_dec_swiglu, ceil_div((long)n * H, 256), 256, d->s, d->gu, (long)n, H);
 		dmm(d, d->x, d->s, act_at(d, d->w2, (long)l * D * H), n, H, D, 1.0f);
 	}
-	if (w) {
+	if (w && n > d->mv) {
 		ACT(d, k_rmsnorm_fwd, w, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, dwant, d->norm, D, c->norm_eps);
 		dmm(d, d->logits, d->xn, d->wout, w, D, V, 0.0f);
+	}
+	if (w) {
 		const float *u = (const float *)(d->rows + 4 * R);
 		if (sampled) k_dec_sample<<<w, SAMPLE_THREADS, 0, st>>>(d->next, d->lp, d->logits, V, u, u + R);
 	}
