@@ -57,6 +57,9 @@ struct lm_sampler {
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
 	float *xs;                      /* bf16 weights: a product's input as their kernels read it */
+	float *xs_own;                  /* ... a thread's own (own_floats each, n_own threads), for steps of few rows */
+	size_t own_floats;
+	int n_own;
 	atomic_int arrived, sense;      /* the team's barrier (see barrier()) */
 	double sec_per_mac[2];          /* lately, a step's seconds per multiply-add alone and on a team */
 	int trial_every, until_trial;   /* steps between trials of the slower, and until the next */
@@ -71,6 +74,9 @@ struct lm_sampler {
  * (no horizontal sum per position) and a query's keys are one contiguous
  * stream. Values lie a row per position, as their weighted sum wants them. */
 #define KB 16
+
+/* steps of at most this many rows split a bf16 product's input on every thread of the team */
+#define OWN_ROWS 4
 static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh) {
 	return (((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->ld * s->hd;
 }
@@ -142,7 +148,13 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	r->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
 	r->rstd = xalloc_aligned(R * sizeof(float));
 	r->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
-	if (m->bf16) s->xs = xalloc_aligned(bf16_split_floats(R, c->hidden_dim > c->dim ? c->hidden_dim : c->dim) * sizeof(float));
+	if (m->bf16) {
+		int wide = c->hidden_dim > c->dim ? c->hidden_dim : c->dim;
+		s->xs = xalloc_aligned(bf16_split_floats(R, wide) * sizeof(float));
+		s->n_own = omp_get_max_threads();
+		s->own_floats = bf16_split_floats(OWN_ROWS, wide);
+		s->xs_own = xalloc_aligned(s->n_own * s->own_floats * sizeof(float));
+	}
 	s->cands = xmalloc((size_t)max_batch * c->vocab_size * sizeof(cand));
 	s->probs = xmalloc((size_t)max_batch * c->vocab_size * sizeof(float));
 	return s;
@@ -163,6 +175,7 @@ void sampler_free(lm_sampler *s) {
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
 	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
 	free(s->xs);
+	free(s->xs_own);
 	free(s);
 }
 
@@ -452,10 +465,18 @@ static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, in
 		     int together, void (*then)(lm_sampler *, const rows *, int, int)) {
 	int N = r->n;
 	const uint16_t *w16 = s->m->bf16;
+	float *xs = s->xs;
 	if (w16) {
-		/* the input as bf16's kernels read it, once for the team */
-		if (me->t == 0) bf16_split(s->xs, inp, N, IN);
-		barrier(s, me);
+		/* the input as bf16's kernels read it: for a few rows, each thread
+		 * its own copy, not waiting at a barrier for one thread's; else once
+		 * for the team */
+		if (N <= OWN_ROWS && me->nt <= s->n_own) {
+			xs = s->xs_own + (size_t)me->t * s->own_floats;
+			bf16_split(xs, inp, N, IN);
+		} else {
+			if (me->t == 0) bf16_split(xs, inp, N, IN);
+			barrier(s, me);
+		}
 	}
 	int chunk[3], first[4] = {0};
 	for (int i = 0; i < np; i++) {
@@ -467,7 +488,7 @@ static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, in
 		while (c >= first[i + 1]) i++;
 		int j0 = (c - first[i]) * chunk[i], j1 = j0 + chunk[i] < p[i].OUT ? j0 + chunk[i] : p[i].OUT;
 		for (int k = together ? 0 : i; k < (together ? np : i + 1); k++)
-			if (w16) matmul_bf16_rows(p[k].out, s->xs, w16 + (p[k].w - s->m->block), N, IN, p[k].OUT, j0, j1);
+			if (w16) matmul_bf16_rows(p[k].out, xs, w16 + (p[k].w - s->m->block), N, IN, p[k].OUT, j0, j1);
 			else matmul_decode(p[k].out, inp, p[k].w, N, IN, p[k].OUT, j0, j1);
 		if (then) then(s, r, j0, j1);
 	}
