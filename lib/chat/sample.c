@@ -60,6 +60,7 @@ struct lm_sampler {
 	float *xs_own;                  /* ... a thread's own (own_floats each, n_own threads), for steps of few rows */
 	size_t own_floats;
 	int n_own;
+	float *xn_own, *rstd_own;       /* a thread's own normed rows (OWN_ROWS·dim each) and their 1/rms, likewise */
 	atomic_int arrived, sense;      /* the team's barrier (see barrier()) */
 	double sec_per_mac[2];          /* lately, a step's seconds per multiply-add alone and on a team */
 	int trial_every, until_trial;   /* steps between trials of the slower, and until the next */
@@ -148,10 +149,12 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	r->h3 = xalloc_aligned((size_t)R * c->hidden_dim * sizeof(float));
 	r->rstd = xalloc_aligned(R * sizeof(float));
 	r->logits = xalloc_aligned((size_t)R * c->vocab_size * sizeof(float));
+	s->n_own = omp_get_max_threads();
+	s->xn_own = xalloc_aligned((size_t)s->n_own * OWN_ROWS * c->dim * sizeof(float));
+	s->rstd_own = xalloc_aligned((size_t)s->n_own * OWN_ROWS * sizeof(float));
 	if (m->bf16) {
 		int wide = c->hidden_dim > c->dim ? c->hidden_dim : c->dim;
 		s->xs = xalloc_aligned(bf16_split_floats(R, wide) * sizeof(float));
-		s->n_own = omp_get_max_threads();
 		s->own_floats = bf16_split_floats(OWN_ROWS, wide);
 		s->xs_own = xalloc_aligned(s->n_own * s->own_floats * sizeof(float));
 	}
@@ -176,6 +179,8 @@ void sampler_free(lm_sampler *s) {
 	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
 	free(s->xs);
 	free(s->xs_own);
+	free(s->xn_own);
+	free(s->rstd_own);
 	free(s);
 }
 
@@ -560,6 +565,22 @@ static void rope_cache(lm_sampler *s, int l, const rows *r, int lo, int hi) {
 
 static void sample_rows(lm_sampler *s, const rows *r, thr *me);
 
+/* The rows of x RMS-normed with w for a product: all of them into this
+ * thread's own rows (alone), or the team's share lo..hi into r->xb, then a
+ * barrier. The same bits either way. */
+static const float *norm_rows(lm_sampler *s, const rows *r, thr *me, const float *w, int alone, float *own,
+			      float *own_rstd, int lo, int hi) {
+	const lm_config *c = &s->m->cfg;
+	int D = c->dim;
+	if (alone) {
+		rmsnorm_forward(own, own_rstd, r->x, w, r->n, D, c->norm_eps);
+		return own;
+	}
+	rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->x + (size_t)lo * D, w, hi - lo, D, c->norm_eps);
+	barrier(s, me);
+	return r->xb;
+}
+
 /* A thread's part of one step over rows r (tokens at positions of sequences):
  * the model, writing their keys and values into the cache, then the logits of
  * the rows listed in r->want and their next tokens. */
@@ -568,15 +589,18 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 	const lm_config *c = &s->m->cfg;
 	const lm_params *p = &s->m->p;
 	int D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
+	/* a step of few rows: each thread norms them all itself, into its own
+	 * rows, instead of waiting at a barrier for the team's share */
+	float *own = s->xn_own + (size_t)me->t * OWN_ROWS * D, *own_rstd = s->rstd_own + (size_t)me->t * OWN_ROWS;
+	int alone = N <= OWN_ROWS && me->nt <= s->n_own;
 	share(me, N, &lo, &hi);
 	embedding_forward(r->x + (size_t)lo * D, r->tok + lo, p->tok_embeddings, hi - lo, D);
+	if (alone) barrier(s, me);   /* every row's embedding, for every thread's norm */
 	for (int l = 0; l < c->n_layers; l++) {
-		rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->x + (size_t)lo * D,
-				p->attention_norm + (size_t)l * D, hi - lo, D, c->norm_eps);
-		barrier(s, me);
+		const float *xn = norm_rows(s, r, me, p->attention_norm + (size_t)l * D, alone, own, own_rstd, lo, hi);
 		prod qkv[3] = {{r->q, p->wq + (size_t)l * D * D, D}, {r->k, p->wk + (size_t)l * KV * D, KV},
 			       {r->v, p->wv + (size_t)l * KV * D, KV}};
-		products(s, me, r, r->xb, D, qkv, 3, 0, NULL);
+		products(s, me, r, xn, D, qkv, 3, 0, NULL);
 		barrier(s, me);
 		rope_cache(s, l, r, lo, hi);
 		barrier(s, me);
@@ -585,11 +609,9 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 		prod wo = {r->q, p->wo + (size_t)l * D * D, D};
 		products(s, me, r, r->xb, D, &wo, 1, 0, add_residual);
 		barrier(s, me);
-		rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->x + (size_t)lo * D,
-				p->ffn_norm + (size_t)l * D, hi - lo, D, c->norm_eps);
-		barrier(s, me);
+		xn = norm_rows(s, r, me, p->ffn_norm + (size_t)l * D, alone, own, own_rstd, lo, hi);
 		prod up[2] = {{r->h1, p->w1 + (size_t)l * F * D, F}, {r->h3, p->w3 + (size_t)l * F * D, F}};
-		products(s, me, r, r->xb, D, up, 2, 1, swiglu_cols);
+		products(s, me, r, xn, D, up, 2, 1, swiglu_cols);
 		barrier(s, me);
 		prod down = {r->q, p->w2 + (size_t)l * D * F, D};
 		products(s, me, r, r->h1, F, &down, 1, 0, add_residual);
@@ -597,14 +619,22 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 	}
 	/* only the rows whose next token is wanted go through the classifier */
 	if (!W) return;
-	share(me, W, &lo, &hi);
-	for (int w = lo; w < hi; w++) memcpy(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
-	rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->q + (size_t)lo * D, p->norm, hi - lo, D, c->norm_eps);
-	barrier(s, me);
-	prod head = {r->logits, p->output, c->vocab_size};
 	rows rw = *r;
 	rw.n = W;
-	products(s, me, &rw, r->xb, D, &head, 1, 0, NULL);
+	const float *xn;
+	if (W <= OWN_ROWS && me->nt <= s->n_own) {
+		for (int w = 0; w < W; w++)
+			rmsnorm_forward(own + (size_t)w * D, own_rstd + w, r->x + (size_t)r->want[w] * D, p->norm, 1, D, c->norm_eps);
+		xn = own;
+	} else {
+		share(me, W, &lo, &hi);
+		for (int w = lo; w < hi; w++) memcpy(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
+		rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->q + (size_t)lo * D, p->norm, hi - lo, D, c->norm_eps);
+		barrier(s, me);
+		xn = r->xb;
+	}
+	prod head = {r->logits, p->output, c->vocab_size};
+	products(s, me, &rw, xn, D, &head, 1, 0, NULL);
 	barrier(s, me);
 	sample_rows(s, r, me);
 }
