@@ -76,7 +76,9 @@ struct lm_sampler {
  * stream. Values lie a row per position, as their weighted sum wants them. */
 #define KB 16
 
-/* steps of at most this many rows split a bf16 product's input on every thread of the team */
+/* Steps of at most this many rows: every thread of the team norms the rows
+ * and rearranges a bf16 product's input itself, into its own buffers, rather
+ * than taking its share and waiting at a barrier for the others'. */
 #define OWN_ROWS 4
 static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh) {
 	return (((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->ld * s->hd;
@@ -450,6 +452,10 @@ static void barrier(lm_sampler *s, thr *me) {
  * by anyone, so every thread stops at the first of them). */
 static int claim(lm_sampler *s, thr *me) { return atomic_fetch_add(&s->next[me->phase % 2], 1); }
 
+/* Whether a phase of n rows runs on every thread's own buffers (OWN_ROWS);
+ * the same answer on every thread of the team. */
+static int own_rows(const lm_sampler *s, const thr *me, int n) { return n <= OWN_ROWS && me->nt <= s->n_own; }
+
 /* This thread's share of n rows, for the phases whose rows cost alike. */
 static void share(const thr *me, int n, int *lo, int *hi) {
 	*lo = (int)((long)n * me->t / me->nt);
@@ -472,10 +478,9 @@ static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, in
 	const uint16_t *w16 = s->m->bf16;
 	float *xs = s->xs;
 	if (w16) {
-		/* the input as bf16's kernels read it: for a few rows, each thread
-		 * its own copy, not waiting at a barrier for one thread's; else once
-		 * for the team */
-		if (N <= OWN_ROWS && me->nt <= s->n_own) {
+		/* the input as bf16's kernels read it: each thread's own copy
+		 * (own_rows), or once for the team */
+		if (own_rows(s, me, N)) {
 			xs = s->xs_own + (size_t)me->t * s->own_floats;
 			bf16_split(xs, inp, N, IN);
 		} else {
@@ -566,13 +571,13 @@ static void rope_cache(lm_sampler *s, int l, const rows *r, int lo, int hi) {
 static void sample_rows(lm_sampler *s, const rows *r, thr *me);
 
 /* The rows of x RMS-normed with w for a product: all of them into this
- * thread's own rows (alone), or the team's share lo..hi into r->xb, then a
+ * thread's own rows (own_rows), or the team's share lo..hi into r->xb, then a
  * barrier. The same bits either way. */
-static const float *norm_rows(lm_sampler *s, const rows *r, thr *me, const float *w, int alone, float *own,
-			      float *own_rstd, int lo, int hi) {
+static const float *norm_rows(lm_sampler *s, const rows *r, thr *me, const float *w, float *own, float *own_rstd,
+			      int lo, int hi) {
 	const lm_config *c = &s->m->cfg;
 	int D = c->dim;
-	if (alone) {
+	if (own_rows(s, me, r->n)) {
 		rmsnorm_forward(own, own_rstd, r->x, w, r->n, D, c->norm_eps);
 		return own;
 	}
@@ -589,15 +594,12 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 	const lm_config *c = &s->m->cfg;
 	const lm_params *p = &s->m->p;
 	int D = c->dim, KV = s->kv_dim, F = c->hidden_dim;
-	/* a step of few rows: each thread norms them all itself, into its own
-	 * rows, instead of waiting at a barrier for the team's share */
 	float *own = s->xn_own + (size_t)me->t * OWN_ROWS * D, *own_rstd = s->rstd_own + (size_t)me->t * OWN_ROWS;
-	int alone = N <= OWN_ROWS && me->nt <= s->n_own;
 	share(me, N, &lo, &hi);
 	embedding_forward(r->x + (size_t)lo * D, r->tok + lo, p->tok_embeddings, hi - lo, D);
-	if (alone) barrier(s, me);   /* every row's embedding, for every thread's norm */
+	if (own_rows(s, me, N)) barrier(s, me);   /* every row's embedding, for every thread's norm */
 	for (int l = 0; l < c->n_layers; l++) {
-		const float *xn = norm_rows(s, r, me, p->attention_norm + (size_t)l * D, alone, own, own_rstd, lo, hi);
+		const float *xn = norm_rows(s, r, me, p->attention_norm + (size_t)l * D, own, own_rstd, lo, hi);
 		prod qkv[3] = {{r->q, p->wq + (size_t)l * D * D, D}, {r->k, p->wk + (size_t)l * KV * D, KV},
 			       {r->v, p->wv + (size_t)l * KV * D, KV}};
 		products(s, me, r, xn, D, qkv, 3, 0, NULL);
@@ -609,7 +611,7 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 		prod wo = {r->q, p->wo + (size_t)l * D * D, D};
 		products(s, me, r, r->xb, D, &wo, 1, 0, add_residual);
 		barrier(s, me);
-		xn = norm_rows(s, r, me, p->ffn_norm + (size_t)l * D, alone, own, own_rstd, lo, hi);
+		xn = norm_rows(s, r, me, p->ffn_norm + (size_t)l * D, own, own_rstd, lo, hi);
 		prod up[2] = {{r->h1, p->w1 + (size_t)l * F * D, F}, {r->h3, p->w3 + (size_t)l * F * D, F}};
 		products(s, me, r, xn, D, up, 2, 1, swiglu_cols);
 		barrier(s, me);
@@ -622,7 +624,7 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 	rows rw = *r;
 	rw.n = W;
 	const float *xn;
-	if (W <= OWN_ROWS && me->nt <= s->n_own) {
+	if (own_rows(s, me, W)) {
 		for (int w = 0; w < W; w++)
 			rmsnorm_forward(own + (size_t)w * D, own_rstd + w, r->x + (size_t)r->want[w] * D, p->norm, 1, D, c->norm_eps);
 		xn = own;

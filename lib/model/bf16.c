@@ -65,22 +65,21 @@ static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const f
 		for (int c = 0; c < RX; c++) acc[r][c] = _mm512_setzero_ps();
 	const uint16_t *wr = w + (size_t)j0 * IN;
 	const float *xr = xs + (size_t)n0 * P;
-	/* one row of inp: w's rows one after another, as layers.c's decoding
-	 * kernels read them; several: side by side, a load of w for RX rows */
-	for (int r = 0; r < (RX == 1 ? RW : 1); r++)
+	/* nq rows of w at a time, as layers.c's decoding kernels read them */
+	const int nq = RX == 1 ? 1 : RW;
+	for (int q = 0; q < RW; q += nq)
 		for (int k = 0; k < IN; k += KB) {
 			__mmask32 m = IN - k >= KB ? ~0u : (1u << (IN - k)) - 1;
-			for (int q = RX == 1 ? r : 0; q < (RX == 1 ? r + 1 : RW); q++) {
+			for (int r = q; r < q + nq; r++) {
 				/* a masked load only for the tail: over whole blocks it halved the rate from memory */
-				__m512i h = m == ~0u ? _mm512_loadu_si512(wr + (size_t)q * IN + k)
-						     : _mm512_maskz_loadu_epi16(m, wr + (size_t)q * IN + k);
-				e[q] = _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
-				o[q] = _mm512_castsi512_ps(_mm512_and_si512(h, hi));
+				__m512i h = m == ~0u ? _mm512_loadu_si512(wr + (size_t)r * IN + k)
+						     : _mm512_maskz_loadu_epi16(m, wr + (size_t)r * IN + k);
+				e[r] = _mm512_castsi512_ps(_mm512_slli_epi32(h, 16));
+				o[r] = _mm512_castsi512_ps(_mm512_and_si512(h, hi));
 			}
 			for (int c = 0; c < RX; c++) {
 				__m512 xe = _mm512_loadu_ps(xr + (size_t)c * P + k), xo = _mm512_loadu_ps(xr + (size_t)c * P + k + 16);
-				for (int q = RX == 1 ? r : 0; q < (RX == 1 ? r + 1 : RW); q++)
-					acc[q][c] = _mm512_fmadd_ps(o[q], xo, _mm512_fmadd_ps(e[q], xe, acc[q][c]));
+				for (int r = q; r < q + nq; r++) acc[r][c] = _mm512_fmadd_ps(o[r], xo, _mm512_fmadd_ps(e[r], xe, acc[r][c]));
 			}
 		}
 	for (int r = 0; r < RW; r++)
@@ -127,16 +126,15 @@ static AVX2 INLINE void blk256(const int RW, const int RX, float *out, const flo
 		for (int c = 0; c < RX; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
 	const uint16_t *wr = w + (size_t)j0 * IN;
 	const float *xr = xs + (size_t)n0 * P;
-	/* one row of inp: w's rows one after another, as layers.c's decoding
-	 * kernels read them; several: side by side, a load of w for RX rows */
-	for (int r = 0; r < (RX == 1 ? RW : 1); r++) {
-		int q = RX == 1 ? r : 0, nq = RX == 1 ? 1 : RW;
-		const uint16_t *wk = wr + (size_t)q * IN;
-		for (k = 0; k + KB <= IN; k += KB) step256(nq, RX, acc + q, wk + k, IN, xr + k, P);
+	/* nq rows of w at a time, as layers.c's decoding kernels read them */
+	const int nq = RX == 1 ? 1 : RW;
+	for (int q = 0; q < RW; q += nq) {
+		const uint16_t *wq = wr + (size_t)q * IN;
+		for (k = 0; k + KB <= IN; k += KB) step256(nq, RX, acc + q, wq + k, IN, xr + k, P);
 		if (k < IN) {
 			/* the tail through a zero-padded copy: the lanes past IN add 0·0 */
 			uint16_t wt[4][KB] = {{0}};
-			for (int i = 0; i < nq; i++) memcpy(wt[i], wk + (size_t)i * IN + k, (IN - k) * sizeof **wt);
+			for (int i = 0; i < nq; i++) memcpy(wt[i], wq + (size_t)i * IN + k, (IN - k) * sizeof **wt);
 			step256(nq, RX, acc + q, wt[0], KB, xr + k, P);
 		}
 	}

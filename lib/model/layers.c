@@ -645,37 +645,31 @@ static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const f
 	for (int r = 0; r < RW; r++)
 		for (int c = 0; c < RX; c++) acc[r][c] = _mm512_setzero_ps();
 	const float *wr = w + (long)j0 * IN, *xr = inp + (long)n0 * IN;
-	/* One row of inp: w's rows one after another, not side by side. They lie
-	 * one after another in memory, and one stream is what the hardware's
-	 * prefetch follows best: on an AMD EPYC (Zen 4) a core read 22-24 GB/s
-	 * so and 10 with the RW rows 64 bytes at a time (the next block's rows
-	 * prefetched or not). Several rows of inp: side by side, a load of w for
-	 * RX multiply-adds, where one each would make the loads the bound (Zen 4
-	 * loads one 512-bit vector a cycle). Each accumulator adds in the same
-	 * order either way. */
+	/* nq rows of w at a time. One row of inp: one (nq 1), so that w's rows
+	 * are read one after another, as they lie in memory: one stream is what
+	 * the hardware's prefetch follows best (on an AMD EPYC, Zen 4, a core read
+	 * 22-24 GB/s so and 10 with RW rows side by side, 64 bytes of each at a
+	 * time, the next block's rows prefetched or not). Several rows of inp:
+	 * all RW side by side, a load of w for RX multiply-adds, where one each
+	 * would make the loads the bound (Zen 4 loads one 512-bit vector a
+	 * cycle). Each accumulator adds in the same order either way. */
+	const int nq = RX == 1 ? 1 : RW;
 	int k0 = IN / 16 * 16;
 	__mmask16 m = (__mmask16)((1u << (IN - k0)) - 1);
-	if (RX == 1)
-		for (int r = 0; r < RW; r++) {
-			const float *wk = wr + (long)r * IN;
-			for (int k = 0; k < k0; k += 16) acc[r][0] = _mm512_fmadd_ps(_mm512_loadu_ps(wk + k), _mm512_loadu_ps(xr + k), acc[r][0]);
-			if (k0 < IN)
-				acc[r][0] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, wk + k0), _mm512_maskz_loadu_ps(m, xr + k0), acc[r][0]);
-		}
-	else {
+	for (int q = 0; q < RW; q += nq) {
 		__m512 wv[4];
 		for (int k = 0; k < k0; k += 16) {
-			for (int r = 0; r < RW; r++) wv[r] = _mm512_loadu_ps(wr + (long)r * IN + k);
+			for (int r = q; r < q + nq; r++) wv[r] = _mm512_loadu_ps(wr + (long)r * IN + k);
 			for (int c = 0; c < RX; c++) {
 				__m512 xv = _mm512_loadu_ps(xr + (long)c * IN + k);
-				for (int r = 0; r < RW; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
+				for (int r = q; r < q + nq; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
 			}
 		}
 		if (k0 < IN) {
-			for (int r = 0; r < RW; r++) wv[r] = _mm512_maskz_loadu_ps(m, wr + (long)r * IN + k0);
+			for (int r = q; r < q + nq; r++) wv[r] = _mm512_maskz_loadu_ps(m, wr + (long)r * IN + k0);
 			for (int c = 0; c < RX; c++) {
 				__m512 xv = _mm512_maskz_loadu_ps(m, xr + (long)c * IN + k0);
-				for (int r = 0; r < RW; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
+				for (int r = q; r < q + nq; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
 			}
 		}
 	}
@@ -713,23 +707,18 @@ static AVX2 INLINE void blk256(const int RW, const int RX, float *out, const flo
 	for (int r = 0; r < RW; r++)
 		for (int c = 0; c < RX; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
 	const float *wr = w + (long)j0 * IN, *xr = inp + (long)n0 * IN;
-	/* one row of inp: w's rows one after another, as blk512 reads them */
-	if (RX == 1)
-		for (int r = 0; r < RW; r++)
-			for (int k = 0; k < IN; k += 16)
-				for (int h = 0; h < 2; h++)
-					acc[r][0][h] = _mm256_fmadd_ps(load8(wr + (long)r * IN + k + 8 * h, IN - k - 8 * h),
-								       load8(xr + k + 8 * h, IN - k - 8 * h), acc[r][0][h]);
-	else
+	/* nq rows of w at a time, as blk512 reads them */
+	const int nq = RX == 1 ? 1 : RW;
+	for (int q = 0; q < RW; q += nq)
 		for (int k = 0; k < IN; k += 16) {
 			int left = IN - k;
 			__m256 wv[2][2];
-			for (int r = 0; r < RW; r++)
+			for (int r = q; r < q + nq; r++)
 				for (int h = 0; h < 2; h++) wv[r][h] = load8(wr + (long)r * IN + k + 8 * h, left - 8 * h);
 			for (int c = 0; c < RX; c++)
 				for (int h = 0; h < 2; h++) {
 					__m256 xv = load8(xr + (long)c * IN + k + 8 * h, left - 8 * h);
-					for (int r = 0; r < RW; r++) acc[r][c][h] = _mm256_fmadd_ps(wv[r][h], xv, acc[r][c][h]);
+					for (int r = q; r < q + nq; r++) acc[r][c][h] = _mm256_fmadd_ps(wv[r][h], xv, acc[r][c][h]);
 				}
 		}
 	for (int r = 0; r < RW; r++)
