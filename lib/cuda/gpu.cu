@@ -1091,29 +1091,47 @@ struct gpu_decode {
 /* cuBLAS's workspace for decoding: set explicitly, as stream capture wants */
 #define DEC_WS (32L << 20)
 
-/* RoPE on the q and k of each row of qkv (rows of q, k, v side by side), and
- * its k and v into the sequence's cache at layer l; a thread a pair */
-__global__ static void k_dec_rope_cache(float *qkv, float *kc, float *vc, const int *slot, const int *pos,
-					const float *cosv, const float *sinv, int n, int NH, int NKV, int hd,
-					int max_batch, int max_len, int l) {
-	int half = hd / 2, qp = NH * half, kp = NKV * half, per = qp + 2 * kp;
+/* Where a step's keys and values go: the cache at layer l, at each row's
+ * sequence (slot) and position, with RoPE's tables. */
+struct dec_cache {
+	float *kc, *vc;
+	const int *slot, *pos;
+	const float *cosv, *sinv;
+	int NH, NKV, hd, max_batch, max_len, l;
+};
+
+/* Pair p of row r of qkv (rows of q, k, v side by side), its values a and b:
+ * RoPE on q's and k's pairs, q's pair into q2 (two floats), k's and v's into
+ * the cache. */
+__device__ static inline void dec_pair(const dec_cache &dc, int r, int p, float a, float b, float *q2) {
+	int half = dc.hd / 2, qp = dc.NH * half, kp = dc.NKV * half, pos = dc.pos[r];
+	if (p < qp + kp) {
+		/* k's heads follow q's, so pair p is the (p mod half)th of its head either way */
+		float c = dc.cosv[(long)pos * half + p % half], s = dc.sinv[(long)pos * half + p % half];
+		float x0 = a * c - b * s, x1 = a * s + b * c;
+		a = x0, b = x1;
+	}
+	if (p < qp) {
+		q2[0] = a;
+		q2[1] = b;
+		return;
+	}
+	int kv = p < qp + kp ? p - qp : p - qp - kp;   /* the pair within k, or within v */
+	size_t at = ((((size_t)dc.l * dc.max_batch + dc.slot[r]) * dc.NKV + 2 * kv / dc.hd) * dc.max_len + pos) * dc.hd +
+		    2 * kv % dc.hd;
+	float *dst = p < qp + kp ? dc.kc : dc.vc;
+	dst[at] = a;
+	dst[at + 1] = b;
+}
+
+/* dec_pair on every pair of the n rows of qkv, in place; a thread a pair */
+__global__ static void k_dec_rope_cache(float *qkv, dec_cache dc, int n) {
+	int per = (dc.NH + 2 * dc.NKV) * dc.hd / 2;
 	long j = (long)blockIdx.x * blockDim.x + threadIdx.x;
 	if (j >= (long)n * per) return;
 	int r = (int)(j / per), e = (int)(j % per);
 	float *x = qkv + (long)r * 2 * per + 2 * e;
-	if (e < qp + kp) {
-		/* k's heads follow q's, so pair e is the (e mod half)th of its head either way */
-		float c = cosv[(long)pos[r] * half + e % half], s = sinv[(long)pos[r] * half + e % half];
-		float a = x[0], b = x[1];
-		x[0] = a * c - b * s;
-		x[1] = a * s + b * c;
-		if (e < qp) return;
-	}
-	int kv = e < qp + kp ? e - qp : e - qp - kp;   /* the pair within k, or within v */
-	size_t at = ((((size_t)l * max_batch + slot[r]) * NKV + 2 * kv / hd) * max_len + pos[r]) * hd + 2 * kv % hd;
-	float *dst = e < qp + kp ? kc : vc;
-	dst[at] = x[0];
-	dst[at + 1] = x[1];
+	dec_pair(dc, r, e, x[0], x[1], x);
 }
 
 /* Attention of new row r, head h over its sequence's cache (positions
@@ -1236,14 +1254,6 @@ __global__ static void k_dec_sample(int *next, double *lp, const float *logits, 
 #define MV_SMEM (48 << 10)   /* shared memory for a block's rows, fp32 */
 enum { MV_STORE, MV_ADD, MV_SWIGLU, MV_ROPE };
 
-/* where MV_ROPE's pairs go: RoPE on q and k, k and v into the cache */
-struct mv_rope {
-	float *kc, *vc;
-	const int *slot, *pos;
-	const float *cosv, *sinv;
-	int NH, NKV, hd, max_batch, max_len, l;
-};
-
 __device__ static inline void mv_load(float *f, const float *w) {
 	float4 a = *(const float4 *)w;
 	f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w;
@@ -1263,11 +1273,11 @@ __device__ static inline float mv_get(const __nv_bfloat16 *w) { return __bfloat1
  * IN each), RMS-normed with nw first when nw is given: for MV_STORE out =
  * inp·wᵀ, MV_ADD out += inp·wᵀ, MV_SWIGLU out(n, OUT/2) = silu(g)·u with g
  * and u the products of rows j and OUT/2 + j, MV_ROPE out the rows of qkv
- * (E = OUT) with RoPE and the cache as k_dec_rope_cache does them. */
+ * (E = OUT) through dec_pair (RoPE, and k and v into the cache dc). */
 template <int EPI, typename W>
 __global__ static void __launch_bounds__(32 * MV_WARPS)
 k_mv(float *out, const float *inp, const int *which, const float *nw, float eps, int n, const W *w, int IN, int OUT,
-     mv_rope ro) {
+     dec_cache dc) {
 	extern __shared__ float xs[];   /* n rows of IN */
 	int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
 	for (int r = 0; r < n; r++) {
@@ -1317,23 +1327,7 @@ k_mv(float *out, const float *inp, const int *which, const float *nw, float eps,
 			} else if (EPI == MV_SWIGLU) {
 				out[(long)r * (OUT / 2) + p] = swiglu(va, vb);
 			} else {
-				int half = ro.hd / 2, qp = ro.NH * half, kp = ro.NKV * half, pos = ro.pos[r];
-				if (p < qp + kp) {
-					float c = ro.cosv[(long)pos * half + p % half], s = ro.sinv[(long)pos * half + p % half];
-					float x0 = va * c - vb * s, x1 = va * s + vb * c;
-					va = x0, vb = x1;
-				}
-				if (p < qp) {
-					out[(long)r * OUT + ja] = va;
-					out[(long)r * OUT + jb] = vb;
-					continue;
-				}
-				int kv = p < qp + kp ? p - qp : p - qp - kp;
-				size_t at = ((((size_t)ro.l * ro.max_batch + ro.slot[r]) * ro.NKV + 2 * kv / ro.hd) * ro.max_len + pos) *
-						    ro.hd + 2 * kv % ro.hd;
-				float *dst = p < qp + kp ? ro.kc : ro.vc;
-				dst[at] = va;
-				dst[at + 1] = vb;
+				dec_pair(dc, r, p, va, vb, out + (long)r * OUT + ja);
 			}
 		}
 	}
@@ -1342,7 +1336,7 @@ k_mv(float *out, const float *inp, const int *which, const float *nw, float eps,
 /* k_mv on d's stream: its own rows (d->mv at most) of act's weights */
 template <int EPI>
 static void mv(gpu_decode *d, float *out, const float *inp, const int *which, const float *nw, int n, const void *w,
-	       int IN, int OUT, mv_rope ro = mv_rope{}) {
+	       int IN, int OUT, dec_cache dc = dec_cache{}) {
 	int pairs = EPI == MV_SWIGLU ? OUT / 2 : (OUT + 1) / 2;
 	int grid = ceil_div(pairs, MV_WARPS), most = 4 * d->sms;
 	grid = grid < most ? grid : most;
@@ -1350,10 +1344,10 @@ static void mv(gpu_decode *d, float *out, const float *inp, const int *which, co
 	float eps = d->c.norm_eps;
 	if (d->bf16)
 		k_mv<EPI, __nv_bfloat16><<<grid, 32 * MV_WARPS, sm, d->st>>>(out, inp, which, nw, eps, n,
-									   (const __nv_bfloat16 *)w, IN, OUT, ro);
+									   (const __nv_bfloat16 *)w, IN, OUT, dc);
 	else
 		k_mv<EPI, float><<<grid, 32 * MV_WARPS, sm, d->st>>>(out, inp, which, nw, eps, n, (const float *)w, IN,
-								   OUT, ro);
+								   OUT, dc);
 }
 
 /* out(n, OUT) = inp(n, IN)·w(OUT, IN)^T + beta·out, both act */
@@ -1478,15 +1472,16 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	cudaStream_t st = d->st;
 	const int *dtok = d->rows, *dslot = d->rows + R, *dpos = d->rows + 2 * R, *dwant = d->rows + 3 * R;
 	long pairs = (long)n * (qd + 2 * d->kvd) / 2;
+	dec_cache dc = {d->kc, d->vc, dslot, dpos, d->rope_cos, d->rope_sin, c->n_heads, c->n_kv_heads, hd, d->max_batch,
+			d->max_len, 0};
 	float scale = 1.0f / sqrtf((float)hd);
 	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, d->emb, D);
 	if (n <= d->mv) {
 		float *s = (float *)d->s, *ao = (float *)d->ao;
 		for (int l = 0; l < c->n_layers; l++) {
-			mv_rope ro = {d->kc, d->vc, dslot, dpos, d->rope_cos, d->rope_sin, c->n_heads, c->n_kv_heads, hd,
-				      d->max_batch, d->max_len, l};
+			dc.l = l;
 			mv<MV_ROPE>(d, d->qkv, d->x, NULL, d->attn_norm + (long)l * D, n, act_at(d, d->wqkv, (long)l * E * D), D,
-				    E, ro);
+				    E, dc);
 			k_att_decode<float><<<n * c->n_heads, 32 * DEC_WARPS, 0, st>>>(ao, d->qkv, E, d->kc, d->vc, dslot, dpos,
 										c->n_heads, c->n_kv_heads, hd, d->max_batch,
 										d->max_len, l, scale);
@@ -1500,9 +1495,8 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
 		    d->attn_norm + (long)l * D, D, c->norm_eps);
 		dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
-		k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, d->kc, d->vc, dslot, dpos, d->rope_cos,
-									d->rope_sin, n, c->n_heads, c->n_kv_heads, hd,
-									d->max_batch, d->max_len, l);
+		dc.l = l;
+		k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, dc, n);
 		ACT(d, k_att_decode, n * c->n_heads, 32 * DEC_WARPS, d->ao, d->qkv, E, d->kc, d->vc, dslot, dpos, c->n_heads,
 		    c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
 		dmm(d, d->x, d->ao, act_at(d, d->wo, (long)l * D * qd), n, qd, D, 1.0f);
