@@ -1136,39 +1136,80 @@ __global__ static void k_dec_rope_cache(float *qkv, dec_cache dc, int n) {
 
 /* Attention of new row r, head h over its sequence's cache (positions
  * 0..pos[r], its own key included), a block of DEC_WARPS warps a (row,
- * head): warp w takes positions w, w + DEC_WARPS, ..., each with its running
- * max, sum and weighted values, combined at the end as FlashDecoding does.
- * q: rows of E. */
-#define DEC_WARPS 8
-template <typename T>
-__global__ static void k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, const int *slot,
-				    const int *pos, int NH, int NKV, int hd, int max_batch, int max_len, int l, float scale) {
-	__shared__ float smx[DEC_WARPS], ssum[DEC_WARPS], sacc[DEC_WARPS][32 * ATT_E];
+ * head). A warp's lanes are four groups of eight, and a group takes a
+ * position at a time, lane i holding elements i, i + 8, ... of the head (J
+ * of them: hd <= 8·J), so that a key's dot product is three shuffles and
+ * the block has 4·DEC_WARPS positions in flight (P each at once where the
+ * registers allow). Each group keeps a running max, sum and weighted values,
+ * combined in the warp and then in the block, as FlashDecoding does. A block
+ * of one warp a position (the kernel before) waited on one load after
+ * another: 200 positions were 25 round trips to memory a layer. q: rows of E. */
+#define DEC_WARPS 16
+template <typename T, int J>
+__global__ static void __launch_bounds__(32 * DEC_WARPS)
+k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, const int *slot, const int *pos, int NH,
+	     int NKV, int hd, int max_batch, int max_len, int l, float scale) {
+	const int P = J <= 8 ? 2 : 1, G = 4 * DEC_WARPS;   /* positions a group at once; groups in the block */
+	__shared__ float smx[DEC_WARPS], ssum[DEC_WARPS], sacc[DEC_WARPS][8 * J];
 	int r = blockIdx.x / NH, h = blockIdx.x % NH, kh = h / (NH / NKV);
-	int lane = threadIdx.x % 32, w = threadIdx.x / 32;
+	int lane = threadIdx.x % 32, w = threadIdx.x / 32, sub = lane % 8, last = pos[r];
 	const float *qr = q + (long)r * E + h * hd;
 	size_t base = (((size_t)l * max_batch + slot[r]) * NKV + kh) * max_len * hd;
-	float qv[ATT_E], acc[ATT_E] = {0};
-	lane_row(qv, qr, hd, lane);
-	float mx = -INFINITY, sum = 0;
-	for (int s = w; s <= pos[r]; s += DEC_WARPS) {
-		const float *kr = kc + base + (size_t)s * hd, *vr = vc + base + (size_t)s * hd;
-		online_key(qv, acc, &mx, &sum, kr, vr, hd, lane, scale);
+	float qv[J], acc[J];
+	for (int j = 0; j < J; j++) {
+		int d = sub + 8 * j;
+		qv[j] = d < hd ? qr[d] : 0.0f;
+		acc[j] = 0;
 	}
-	if (lane == 0) smx[w] = mx, ssum[w] = sum;
-	for (int e = 0; e < ATT_E; e++) sacc[w][lane + 32 * e] = acc[e];
+	float mx = -INFINITY, sum = 0;
+	/* s0: the warp's first position of a round (the same for its four groups, so that all its lanes shuffle) */
+	for (int s0 = 4 * w; s0 <= last; s0 += G * P) {
+		float kr[P][J], vr[P][J];
+		for (int p = 0; p < P; p++) {
+			int s = s0 + lane / 8 + p * G;
+			for (int j = 0; j < J; j++) {
+				int d = sub + 8 * j;
+				int ok = s <= last && d < hd;
+				kr[p][j] = ok ? kc[base + (size_t)s * hd + d] : 0.0f;
+				vr[p][j] = ok ? vc[base + (size_t)s * hd + d] : 0.0f;
+			}
+		}
+		for (int p = 0; p < P; p++) {
+			float t = 0;
+			for (int j = 0; j < J; j++) t += qv[j] * kr[p][j];
+			t += __shfl_xor_sync(0xffffffffu, t, 1);
+			t += __shfl_xor_sync(0xffffffffu, t, 2);
+			t += __shfl_xor_sync(0xffffffffu, t, 4);
+			if (s0 + lane / 8 + p * G > last) continue;
+			t *= scale;
+			float nm = fmaxf(mx, t), c = expf(mx - nm), e = expf(t - nm);
+			sum = sum * c + e;
+			for (int j = 0; j < J; j++) acc[j] = acc[j] * c + e * vr[p][j];
+			mx = nm;
+		}
+	}
+	/* the warp's four groups into one (a group of no positions has sum 0 and adds nothing) */
+	for (int o = 8; o < 32; o <<= 1) {
+		float m2 = __shfl_xor_sync(0xffffffffu, mx, o), s2 = __shfl_xor_sync(0xffffffffu, sum, o), nm = fmaxf(mx, m2);
+		float c1 = sum != 0 ? expf(mx - nm) : 0.0f, c2 = s2 != 0 ? expf(m2 - nm) : 0.0f;
+		for (int j = 0; j < J; j++) acc[j] = acc[j] * c1 + __shfl_xor_sync(0xffffffffu, acc[j], o) * c2;
+		sum = sum * c1 + s2 * c2;
+		mx = nm;
+	}
+	if (lane < 8) {
+		if (lane == 0) smx[w] = mx, ssum[w] = sum;
+		for (int j = 0; j < J; j++) sacc[w][sub + 8 * j] = acc[j];
+	}
 	__syncthreads();
 	if (w) return;
 	float M = -INFINITY, S = 0;
 	for (int i = 0; i < DEC_WARPS; i++) M = fmaxf(M, smx[i]);
-	float f[DEC_WARPS];
-	for (int i = 0; i < DEC_WARPS; i++) f[i] = ssum[i] ? expf(smx[i] - M) : 0.0f, S += ssum[i] * f[i];
+	for (int i = 0; i < DEC_WARPS; i++) S += ssum[i] != 0 ? ssum[i] * expf(smx[i] - M) : 0.0f;
 	T *o = out + ((long)r * NH + h) * hd;
-	for (int e = 0; e < ATT_E; e++) {
-		int d = lane + 32 * e;
-		if (d >= hd) continue;
+	for (int d = lane; d < hd; d += 32) {
 		float a = 0;
-		for (int i = 0; i < DEC_WARPS; i++) a += sacc[i][d] * f[i];
+		for (int i = 0; i < DEC_WARPS; i++)
+			if (ssum[i] != 0) a += sacc[i][d] * expf(smx[i] - M);
 		put(o + d, a / S);
 	}
 }
@@ -1464,6 +1505,24 @@ void gpu_decode_close(gpu_decode *d) {
 		else kernel<float><<<grid, block, 0, (d)->st>>>((float *)__VA_ARGS__);                    \
 	} while (0)
 
+/* k_att_decode on d's stream for n rows at layer l, out of act T */
+template <typename T>
+static void att_decode(gpu_decode *d, T *out, int n, int l, const int *slot, const int *pos) {
+	const lm_config *c = &d->c;
+	int hd = d->hd, j = (hd + 7) / 8, grid = n * c->n_heads;
+	float scale = 1.0f / sqrtf((float)hd);
+#define ATT_DEC(J)                                                                                                  \
+	k_att_decode<T, J><<<grid, 32 * DEC_WARPS, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos, c->n_heads, \
+							      c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale)
+	if (j <= 1) ATT_DEC(1);
+	else if (j <= 2) ATT_DEC(2);
+	else if (j <= 4) ATT_DEC(4);
+	else if (j <= 8) ATT_DEC(8);
+	else if (j <= 16) ATT_DEC(16);
+	else ATT_DEC(32);
+#undef ATT_DEC
+}
+
 /* The forward pass of a step of n rows, the logits of w of them, on d->st
  * (the rows already on the device). */
 static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
@@ -1474,7 +1533,6 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	long pairs = (long)n * (qd + 2 * d->kvd) / 2;
 	dec_cache dc = {d->kc, d->vc, dslot, dpos, d->rope_cos, d->rope_sin, c->n_heads, c->n_kv_heads, hd, d->max_batch,
 			d->max_len, 0};
-	float scale = 1.0f / sqrtf((float)hd);
 	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, d->emb, D);
 	if (n <= d->mv) {
 		float *s = (float *)d->s, *ao = (float *)d->ao;
@@ -1482,9 +1540,7 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 			dc.l = l;
 			mv<MV_ROPE>(d, d->qkv, d->x, NULL, d->attn_norm + (long)l * D, n, act_at(d, d->wqkv, (long)l * E * D), D,
 				    E, dc);
-			k_att_decode<float><<<n * c->n_heads, 32 * DEC_WARPS, 0, st>>>(ao, d->qkv, E, d->kc, d->vc, dslot, dpos,
-										c->n_heads, c->n_kv_heads, hd, d->max_batch,
-										d->max_len, l, scale);
+			att_decode(d, ao, n, l, dslot, dpos);
 			mv<MV_ADD>(d, d->x, ao, NULL, NULL, n, act_at(d, d->wo, (long)l * D * qd), qd, D);
 			mv<MV_SWIGLU>(d, s, d->x, NULL, d->ffn_norm + (long)l * D, n, act_at(d, d->w13, (long)l * 2 * H * D), D,
 				      2 * H);
@@ -1497,8 +1553,8 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 		dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
 		dc.l = l;
 		k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, dc, n);
-		ACT(d, k_att_decode, n * c->n_heads, 32 * DEC_WARPS, d->ao, d->qkv, E, d->kc, d->vc, dslot, dpos, c->n_heads,
-		    c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+		if (d->bf16) att_decode(d, (__nv_bfloat16 *)d->ao, n, l, dslot, dpos);
+		else att_decode(d, (float *)d->ao, n, l, dslot, dpos);
 		dmm(d, d->x, d->ao, act_at(d, d->wo, (long)l * D * qd), n, qd, D, 1.0f);
 		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
 		    d->ffn_norm + (long)l * D, D, c->norm_eps);
