@@ -1135,22 +1135,21 @@ __global__ static void k_dec_rope_cache(float *qkv, dec_cache dc, int n) {
 }
 
 /* Attention of new row r, head h over its sequence's cache (positions
- * 0..pos[r], its own key included), a block of DEC_WARPS warps a (row,
- * head). A warp's lanes are four groups of eight, and a group takes a
- * position at a time, lane i holding elements i, i + 8, ... of the head (J
- * of them: hd <= 8·J), so that a key's dot product is three shuffles and
- * the block has 4·DEC_WARPS positions in flight (P each at once where the
- * registers allow). Each group keeps a running max, sum and weighted values,
+ * 0..pos[r], its own key included), a block of NW warps (16 or 8, as
+ * att_decode chooses) a (row, head). A warp's lanes are four groups of
+ * eight, and a group takes a position at a time, lane i holding elements i,
+ * i + 8, ... of the head (J of them: hd <= 8·J), so that a key's dot product
+ * is three shuffles and the block has 4·NW positions in flight (P each at
+ * once where the registers allow). Each group keeps a running max, sum and weighted values,
  * combined in the warp and then in the block, as FlashDecoding does. A block
  * of one warp a position (the kernel before) waited on one load after
  * another: 200 positions were 25 round trips to memory a layer. q: rows of E. */
-#define DEC_WARPS 16
-template <typename T, int J>
-__global__ static void __launch_bounds__(32 * DEC_WARPS)
+template <typename T, int J, int NW>
+__global__ static void __launch_bounds__(32 * NW)
 k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, const int *slot, const int *pos, int NH,
 	     int NKV, int hd, int max_batch, int max_len, int l, float scale) {
-	const int P = J <= 8 ? 2 : 1, G = 4 * DEC_WARPS;   /* positions a group at once; groups in the block */
-	__shared__ float smx[DEC_WARPS], ssum[DEC_WARPS], sacc[DEC_WARPS][8 * J];
+	const int P = J <= 8 ? 2 : 1, G = 4 * NW;   /* positions a group at once; groups in the block */
+	__shared__ float smx[NW], ssum[NW], sacc[NW][8 * J];
 	int r = blockIdx.x / NH, h = blockIdx.x % NH, kh = h / (NH / NKV);
 	int lane = threadIdx.x % 32, w = threadIdx.x / 32, sub = lane % 8, last = pos[r];
 	const float *qr = q + (long)r * E + h * hd;
@@ -1203,12 +1202,12 @@ k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, co
 	__syncthreads();
 	if (w) return;
 	float M = -INFINITY, S = 0;
-	for (int i = 0; i < DEC_WARPS; i++) M = fmaxf(M, smx[i]);
-	for (int i = 0; i < DEC_WARPS; i++) S += ssum[i] != 0 ? ssum[i] * expf(smx[i] - M) : 0.0f;
+	for (int i = 0; i < NW; i++) M = fmaxf(M, smx[i]);
+	for (int i = 0; i < NW; i++) S += ssum[i] != 0 ? ssum[i] * expf(smx[i] - M) : 0.0f;
 	T *o = out + ((long)r * NH + h) * hd;
 	for (int d = lane; d < hd; d += 32) {
 		float a = 0;
-		for (int i = 0; i < DEC_WARPS; i++)
+		for (int i = 0; i < NW; i++)
 			if (ssum[i] != 0) a += sacc[i][d] * expf(smx[i] - M);
 		put(o + d, a / S);
 	}
@@ -1295,12 +1294,12 @@ __global__ static void k_dec_sample(int *next, double *lp, const float *logits, 
 #define MV_SMEM (48 << 10)   /* shared memory for a block's rows, fp32 */
 enum { MV_STORE, MV_ADD, MV_SWIGLU, MV_ROPE };
 
-__device__ static inline void mv_load(float *f, const float *w) {
-	float4 a = *(const float4 *)w;
-	f[0] = a.x, f[1] = a.y, f[2] = a.z, f[3] = a.w;
+/* 16 bytes of a weight row as floats: 4 of fp32, 8 of bf16 */
+__device__ static inline void mv_unpack(float *f, uint4 a, const float *) {
+	const float *v = (const float *)&a;
+	for (int i = 0; i < 4; i++) f[i] = v[i];
 }
-__device__ static inline void mv_load(float *f, const __nv_bfloat16 *w) {
-	uint4 a = *(const uint4 *)w;
+__device__ static inline void mv_unpack(float *f, uint4 a, const __nv_bfloat16 *) {
 	const __nv_bfloat162 *h = (const __nv_bfloat162 *)&a;
 	for (int i = 0; i < 4; i++) {
 		float2 v = __bfloat1622float2(h[i]);
@@ -1310,17 +1309,47 @@ __device__ static inline void mv_load(float *f, const __nv_bfloat16 *w) {
 __device__ static inline float mv_get(const float *w) { return *w; }
 __device__ static inline float mv_get(const __nv_bfloat16 *w) { return __bfloat162float(*w); }
 
+/* A lane's loads of a pass over two weight rows: MV_U of 16 bytes from each,
+ * at elements i0 + (lane + 32u)·V, all issued before any is used (zeros past
+ * IN), so that a warp waits for memory once a pass, not once a load. */
+#define MV_U 8
+template <typename W>
+__device__ static inline void mv_fetch(uint4 *ra, uint4 *rb, const W *wa, const W *wb, int i0, int IN, int lane) {
+	const int V = 16 / sizeof(W);
+	for (int u = 0; u < MV_U; u++) {
+		int i = i0 + (lane + 32 * u) * V;
+		ra[u] = i < IN ? *(const uint4 *)(wa + i) : make_uint4(0, 0, 0, 0);
+		rb[u] = i < IN ? *(const uint4 *)(wb + i) : make_uint4(0, 0, 0, 0);
+	}
+}
+
 /* rows r < n of out(n, OUT) from inp's rows which[r] (r when which is NULL,
  * IN each), RMS-normed with nw first when nw is given: for MV_STORE out =
  * inp·wᵀ, MV_ADD out += inp·wᵀ, MV_SWIGLU out(n, OUT/2) = silu(g)·u with g
  * and u the products of rows j and OUT/2 + j, MV_ROPE out the rows of qkv
- * (E = OUT) through dec_pair (RoPE, and k and v into the cache dc). */
+ * (E = OUT) through dec_pair (RoPE, and k and v into the cache dc). A warp
+ * takes two rows of w at a time, its lanes 16 bytes of each in turn (element
+ * i to lane i / V mod 32), and reads the first pass of its first pair before
+ * the block reads its input, the first of its next pair before it finishes
+ * this one: a product of a few MB was nine microseconds of round trips to
+ * memory, one after another, with a pass a load. */
 template <int EPI, typename W>
 __global__ static void __launch_bounds__(32 * MV_WARPS)
 k_mv(float *out, const float *inp, const int *which, const float *nw, float eps, int n, const W *w, int IN, int OUT,
      dec_cache dc) {
 	extern __shared__ float xs[];   /* n rows of IN */
-	int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+	const int V = 16 / sizeof(W), SPAN = 32 * MV_U * V;   /* a lane's elements a load; a pass's */
+	int lane = threadIdx.x % 32, warp = threadIdx.x / 32, stride = gridDim.x * MV_WARPS;
+	int pairs = EPI == MV_SWIGLU ? OUT / 2 : (OUT + 1) / 2, vec = IN % V == 0;
+	/* pair p's rows: ja and jb (ja again where OUT is odd and p the last) */
+	auto row_a = [&](int p) { return w + (long)(EPI == MV_SWIGLU ? p : 2 * p) * IN; };
+	auto row_b = [&](int p) {
+		int jb = EPI == MV_SWIGLU ? OUT / 2 + p : 2 * p + 1;
+		return w + (long)(jb < OUT ? jb : 2 * p) * IN;
+	};
+	uint4 ra[MV_U], rb[MV_U];
+	int p = blockIdx.x * MV_WARPS + warp;
+	if (vec && p < pairs) mv_fetch(ra, rb, row_a(p), row_b(p), 0, IN, lane);
 	for (int r = 0; r < n; r++) {
 		const float *x = inp + (long)(which ? which[r] : r) * IN;
 		float ss = 0;
@@ -1329,26 +1358,29 @@ k_mv(float *out, const float *inp, const int *which, const float *nw, float eps,
 		for (int i = threadIdx.x; i < IN; i += blockDim.x) xs[r * IN + i] = nw ? x[i] * k * nw[i] : x[i];
 	}
 	__syncthreads();
-	const int V = 16 / sizeof(W);   /* a lane's elements a load */
-	int pairs = EPI == MV_SWIGLU ? OUT / 2 : (OUT + 1) / 2, vec = IN % V == 0;
-	for (int p = blockIdx.x * MV_WARPS + warp; p < pairs; p += gridDim.x * MV_WARPS) {
+	for (; p < pairs; p += stride) {
 		int ja = EPI == MV_SWIGLU ? p : 2 * p, jb = EPI == MV_SWIGLU ? OUT / 2 + p : 2 * p + 1;
 		int has_b = jb < OUT;
-		const W *wa = w + (long)ja * IN, *wb = w + (long)(has_b ? jb : ja) * IN;
+		const W *wa = row_a(p), *wb = row_b(p);
 		float a[DEC_MV_ROWS], b[DEC_MV_ROWS];
 		for (int r = 0; r < DEC_MV_ROWS; r++) a[r] = b[r] = 0;
 		if (vec) {
-#pragma unroll 2
-			for (int i = lane * V; i < IN; i += 32 * V) {
-				float fa[V], fb[V];
-				mv_load(fa, wa + i);
-				mv_load(fb, wb + i);
-				for (int r = 0; r < DEC_MV_ROWS; r++) {
-					if (r >= n) break;
-					const float *x = xs + r * IN + i;
-					for (int e = 0; e < V; e++) a[r] += fa[e] * x[e], b[r] += fb[e] * x[e];
+			for (int i0 = 0; i0 < IN; i0 += SPAN) {
+				if (i0) mv_fetch(ra, rb, wa, wb, i0, IN, lane);
+				for (int u = 0; u < MV_U; u++) {
+					int i = i0 + (lane + 32 * u) * V;
+					if (i >= IN) break;
+					float fa[V], fb[V];
+					mv_unpack(fa, ra[u], w);
+					mv_unpack(fb, rb[u], w);
+					for (int r = 0; r < DEC_MV_ROWS; r++) {
+						if (r >= n) break;
+						const float *x = xs + r * IN + i;
+						for (int e = 0; e < V; e++) a[r] += fa[e] * x[e], b[r] += fb[e] * x[e];
+					}
 				}
 			}
+			if (p + stride < pairs) mv_fetch(ra, rb, row_a(p + stride), row_b(p + stride), 0, IN, lane);
 		} else {
 			for (int i = lane; i < IN; i += 32) {
 				float fa = mv_get(wa + i), fb = mv_get(wb + i);
@@ -1511,9 +1543,19 @@ static void att_decode(gpu_decode *d, T *out, int n, int l, const int *slot, con
 	const lm_config *c = &d->c;
 	int hd = d->hd, j = (hd + 7) / 8, grid = n * c->n_heads;
 	float scale = 1.0f / sqrtf((float)hd);
+	/* 16 warps a block where the blocks are few (batch 1: 200 positions in two rounds), else 8, so that
+	 * batch 64's blocks are resident at once (with 16, a wave and a half) */
 #define ATT_DEC(J)                                                                                                  \
-	k_att_decode<T, J><<<grid, 32 * DEC_WARPS, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos, c->n_heads, \
-							      c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale)
+	do {                                                                                                        \
+		if (grid <= 2 * d->sms)                                                                             \
+			k_att_decode<T, J, 16><<<grid, 32 * 16, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos,   \
+									   c->n_heads, c->n_kv_heads, hd, d->max_batch,  \
+									   d->max_len, l, scale);                         \
+		else                                                                                                \
+			k_att_decode<T, J, 8><<<grid, 32 * 8, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos,     \
+									 c->n_heads, c->n_kv_heads, hd, d->max_batch,    \
+									 d->max_len, l, scale);                           \
+	} while (0)
 	if (j <= 1) ATT_DEC(1);
 	else if (j <= 2) ATT_DEC(2);
 	else if (j <= 4) ATT_DEC(4);
