@@ -1140,10 +1140,11 @@ __global__ static void k_dec_rope_cache(float *qkv, dec_cache dc, int n) {
  * eight, and a group takes a position at a time, lane i holding elements i,
  * i + 8, ... of the head (J of them: hd <= 8·J), so that a key's dot product
  * is three shuffles and the block has 4·NW positions in flight (P each at
- * once where the registers allow). Each group keeps a running max, sum and weighted values,
- * combined in the warp and then in the block, as FlashDecoding does. A block
- * of one warp a position (the kernel before) waited on one load after
- * another: 200 positions were 25 round trips to memory a layer. q: rows of E. */
+ * once where the registers allow). Each group keeps a running max, sum and
+ * weighted values, combined in the warp and then in the block, as
+ * FlashDecoding does. A block of one warp a position (the kernel before)
+ * waited on one load after another: 200 positions were 25 round trips to
+ * memory a layer. q: rows of E. */
 template <typename T, int J, int NW>
 __global__ static void __launch_bounds__(32 * NW)
 k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, const int *slot, const int *pos, int NH,
@@ -1341,15 +1342,13 @@ k_mv(float *out, const float *inp, const int *which, const float *nw, float eps,
 	const int V = 16 / sizeof(W), SPAN = 32 * MV_U * V;   /* a lane's elements a load; a pass's */
 	int lane = threadIdx.x % 32, warp = threadIdx.x / 32, stride = gridDim.x * MV_WARPS;
 	int pairs = EPI == MV_SWIGLU ? OUT / 2 : (OUT + 1) / 2, vec = IN % V == 0;
-	/* pair p's rows: ja and jb (ja again where OUT is odd and p the last) */
-	auto row_a = [&](int p) { return w + (long)(EPI == MV_SWIGLU ? p : 2 * p) * IN; };
-	auto row_b = [&](int p) {
-		int jb = EPI == MV_SWIGLU ? OUT / 2 + p : 2 * p + 1;
-		return w + (long)(jb < OUT ? jb : 2 * p) * IN;
-	};
+	/* pair p's rows ja and jb (jb = OUT where OUT is odd and p the last: none) */
+	auto ja_of = [&](int p) { return EPI == MV_SWIGLU ? p : 2 * p; };
+	auto jb_of = [&](int p) { return EPI == MV_SWIGLU ? OUT / 2 + p : 2 * p + 1; };
+	auto row = [&](int j) { return w + (long)(j < OUT ? j : OUT - 1) * IN; };
 	uint4 ra[MV_U], rb[MV_U];
 	int p = blockIdx.x * MV_WARPS + warp;
-	if (vec && p < pairs) mv_fetch(ra, rb, row_a(p), row_b(p), 0, IN, lane);
+	if (vec && p < pairs) mv_fetch(ra, rb, row(ja_of(p)), row(jb_of(p)), 0, IN, lane);
 	for (int r = 0; r < n; r++) {
 		const float *x = inp + (long)(which ? which[r] : r) * IN;
 		float ss = 0;
@@ -1359,9 +1358,8 @@ k_mv(float *out, const float *inp, const int *which, const float *nw, float eps,
 	}
 	__syncthreads();
 	for (; p < pairs; p += stride) {
-		int ja = EPI == MV_SWIGLU ? p : 2 * p, jb = EPI == MV_SWIGLU ? OUT / 2 + p : 2 * p + 1;
-		int has_b = jb < OUT;
-		const W *wa = row_a(p), *wb = row_b(p);
+		int ja = ja_of(p), jb = jb_of(p), has_b = jb < OUT;
+		const W *wa = row(ja), *wb = row(jb);
 		float a[DEC_MV_ROWS], b[DEC_MV_ROWS];
 		for (int r = 0; r < DEC_MV_ROWS; r++) a[r] = b[r] = 0;
 		if (vec) {
@@ -1380,7 +1378,7 @@ k_mv(float *out, const float *inp, const int *which, const float *nw, float eps,
 					}
 				}
 			}
-			if (p + stride < pairs) mv_fetch(ra, rb, row_a(p + stride), row_b(p + stride), 0, IN, lane);
+			if (p + stride < pairs) mv_fetch(ra, rb, row(ja_of(p + stride)), row(jb_of(p + stride)), 0, IN, lane);
 		} else {
 			for (int i = lane; i < IN; i += 32) {
 				float fa = mv_get(wa + i), fb = mv_get(wb + i);
@@ -1537,32 +1535,33 @@ void gpu_decode_close(gpu_decode *d) {
 		else kernel<float><<<grid, block, 0, (d)->st>>>((float *)__VA_ARGS__);                    \
 	} while (0)
 
-/* k_att_decode on d's stream for n rows at layer l, out of act T */
+/* k_att_decode on d's stream for n rows at layer l, out of act T, with J
+ * elements of the head a lane: 16 warps a block where the blocks are few
+ * (batch 1: 200 positions in two rounds), else 8, so that batch 64's blocks
+ * are resident at once (with 16, a wave and a half) */
+template <typename T, int J>
+static void att_launch(gpu_decode *d, T *out, int n, int l, const int *slot, const int *pos) {
+	const lm_config *c = &d->c;
+	int hd = d->hd, grid = n * c->n_heads;
+	float scale = 1.0f / sqrtf((float)hd);
+	if (grid <= 2 * d->sms)
+		k_att_decode<T, J, 16><<<grid, 32 * 16, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos, c->n_heads,
+								   c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+	else
+		k_att_decode<T, J, 8><<<grid, 32 * 8, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos, c->n_heads,
+								 c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+}
+
+/* att_launch with the fewest elements a lane (a power of two) that hold the head */
 template <typename T>
 static void att_decode(gpu_decode *d, T *out, int n, int l, const int *slot, const int *pos) {
-	const lm_config *c = &d->c;
-	int hd = d->hd, j = (hd + 7) / 8, grid = n * c->n_heads;
-	float scale = 1.0f / sqrtf((float)hd);
-	/* 16 warps a block where the blocks are few (batch 1: 200 positions in two rounds), else 8, so that
-	 * batch 64's blocks are resident at once (with 16, a wave and a half) */
-#define ATT_DEC(J)                                                                                                  \
-	do {                                                                                                        \
-		if (grid <= 2 * d->sms)                                                                             \
-			k_att_decode<T, J, 16><<<grid, 32 * 16, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos,   \
-									   c->n_heads, c->n_kv_heads, hd, d->max_batch,  \
-									   d->max_len, l, scale);                         \
-		else                                                                                                \
-			k_att_decode<T, J, 8><<<grid, 32 * 8, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos,     \
-									 c->n_heads, c->n_kv_heads, hd, d->max_batch,    \
-									 d->max_len, l, scale);                           \
-	} while (0)
-	if (j <= 1) ATT_DEC(1);
-	else if (j <= 2) ATT_DEC(2);
-	else if (j <= 4) ATT_DEC(4);
-	else if (j <= 8) ATT_DEC(8);
-	else if (j <= 16) ATT_DEC(16);
-	else ATT_DEC(32);
-#undef ATT_DEC
+	int j = (d->hd + 7) / 8;
+	if (j <= 1) att_launch<T, 1>(d, out, n, l, slot, pos);
+	else if (j <= 2) att_launch<T, 2>(d, out, n, l, slot, pos);
+	else if (j <= 4) att_launch<T, 4>(d, out, n, l, slot, pos);
+	else if (j <= 8) att_launch<T, 8>(d, out, n, l, slot, pos);
+	else if (j <= 16) att_launch<T, 16>(d, out, n, l, slot, pos);
+	else att_launch<T, 32>(d, out, n, l, slot, pos);
 }
 
 /* The forward pass of a step of n rows, the logits of w of them, on d->st
