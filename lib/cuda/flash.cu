@@ -9,15 +9,13 @@
  * warps share, is staged in shared memory as bf16: in rows where a product
  * takes it as B = X^T, transposed where it takes it as B = X.
  *
- * Fragments (PTX ISA, "Matrix Fragments for mma.m16n8k16"), lane = 4g + t:
- * A (16x16) in four registers of two elements, (g, 2t..2t+1), (g+8, 2t..),
- * (g, 2t+8..), (g+8, 2t+8..); B (16x8, k x n) in two, (k = 2t..2t+1, n = g)
- * and (k = 2t+8.., n = g); C (16x8) in four floats, (g, 2t), (g, 2t+1),
- * (g+8, 2t), (g+8, 2t+1). Scores are kept in base 2 (scaled by
+ * Fragments are mma.h's (lane = 4g + t). Scores are kept in base 2 (scaled by
  * log2(e)/sqrt(hd)) so that the softmax is exp2; lse stays in base e. */
 #include <cuda_bf16.h>
 #include <limits.h>
 #include <math.h>
+
+#include "mma.h"
 
 extern "C" {
 #include "flash.h"
@@ -25,7 +23,6 @@ void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 }
 
 typedef __nv_bfloat16 bf16;
-typedef unsigned u32;
 
 #define TILE 64    /* rows of a block, and keys (or queries) of a step */
 #define THREADS 128
@@ -38,14 +35,6 @@ typedef unsigned u32;
 		cudaError_t e_ = (x);                                                                  \
 		if (e_ != cudaSuccess) die("CUDA: %s (%s:%d)", cudaGetErrorString(e_), __FILE__, __LINE__); \
 	} while (0)
-
-/* d += a·b */
-__device__ static inline void mma(float *d, const u32 *a, u32 b0, u32 b1) {
-	asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-		     "{%0,%1,%2,%3};\n"
-		     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-		     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 
 __device__ static inline u32 pack(float lo, float hi) {
 	__nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
