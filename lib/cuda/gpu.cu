@@ -1260,9 +1260,10 @@ __global__ static void k_dec_sample(int *next, double *lp, const float *logits, 
 		for (int i = a; i < b; i++) run += expf((x[i] - mx) * sc);
 		before[t + 1] = run;
 		__syncthreads();
-		if (t == 0) {
+		if (t == 0) {   /* the running sum in a register: one add after another, not a round trip to shared memory */
+			float sum = 0;
 			before[0] = 0;
-			for (int j = 1; j <= nt; j++) before[j] += before[j - 1];
+			for (int j = 1; j <= nt; j++) before[j] = sum = before[j] + sum;
 		}
 		__syncthreads();
 		/* the walk adds as run did, so it ends on before[t + 1] to the bit: the run it starts in holds the hit */
