@@ -2,6 +2,7 @@
  * layers.c; activations are fp32 row-major with one row per token, as there.
  * A product C = A·B^T of row-major matrices is cuBLAS's column-major
  * C^T = B·A^T, so the calls below read transposed against layers.c's gemm. */
+#include <cooperative_groups.h>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
@@ -9,6 +10,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "mma.h"
 
 extern "C" {
 #include "flash.h"
@@ -29,6 +32,8 @@ void rope_table(float *cosv, float *sinv, int n_pos, int head_dim, float theta);
 		cublasStatus_t s_ = (x);                                                               \
 		if (s_ != CUBLAS_STATUS_SUCCESS) die("cuBLAS: %s (%s:%d)", cb.status(s_), __FILE__, __LINE__); \
 	} while (0)
+
+namespace cg = cooperative_groups;
 
 /* cuBLAS is opened when a GPU run starts, not linked: a tool then maps none
  * of its hundreds of megabytes unless --device cuda asks for it (which also
@@ -1061,11 +1066,15 @@ void gpu_adamw(gpu_train *g, lm_adamw *o, float lr, float gf) {
 
 /* A step is a few dozen launches, so at small batches it costs what they
  * cost, not what they compute: the decoder keeps its own weights, laid out
- * so that a layer is nine launches. wq, wk and wv of a layer are one matrix
+ * so that a layer is few launches. wq, wk and wv of a layer are one matrix
  * (a row's q, k and v come out of one product side by side), so are w1 and
- * w3; the kernels before a product write its input in the product's type
- * (act: bf16 or fp32); the products after attention and the FFN add into the
- * residual stream (beta 1) instead of a kernel adding their outputs. */
+ * w3. Steps of at most mv rows (k_mv) and, with bf16 weights, of at most
+ * MM_ROWS (k_mm) are five kernels a layer, the products doing the norms
+ * and what follows them (below); others take cuBLAS's products and nine:
+ * there the kernels before a product write its input in the product's type
+ * (act: bf16 or fp32), and the products after attention and the FFN add
+ * into the residual stream (beta 1) instead of a kernel adding their
+ * outputs. */
 struct gpu_decode {
 	lm_config c;
 	int max_batch, max_len, R, hd, qd, kvd, E, bf16;  /* E: a row of qkv, qd + 2·kvd */
@@ -1405,10 +1414,224 @@ k_mv(float *out, const float *inp, const int *which, const float *nw, float eps,
 	}
 }
 
-/* k_mv on d's stream: its own rows (d->mv at most) of act's weights */
+/* The tensor-core path: a step of more rows than the matrix-vector path
+ * takes, up to MM_ROWS, with bf16 weights (a batch of 64 sequences, a
+ * prompt's chunk), in k_mv's shape: five kernels a layer, each product with
+ * the norm before it and the kernel after it folded in. cuBLAS's products at
+ * 64 rows ran at a fraction of the bytes they read (1-6 MB each, 7-9 us),
+ * and a layer was nine kernels. A block takes 64 weight rows (for MV_SWIGLU
+ * 32 of g and the same 32 of u) against all the step's rows over a range of
+ * k, in chunks of MM_KC through shared memory as bf16: the weight's by
+ * cp.async, MM_STAGES - 1 chunks ahead, the input's (fp32 rows, from L2) a
+ * chunk ahead through registers, rounded after the norm's weight is applied.
+ * Eight warps (16 rows by 32 weight rows each) multiply them on mma.sync.
+ * The norm's 1/rms scales the sums afterwards, from the rows' sums of
+ * squares, which the block gathers as it loads them.
+ *
+ * A block of 64 weight rows reads the input once per 64 of them, but the
+ * products of 768 outputs would then be 12 blocks: so the range of k is
+ * split across up to MM_SPLITS blocks, a cluster, which add their partial
+ * tiles through distributed shared memory, in split order (the sums do not
+ * depend on the blocks' timing), each block the epilogue of every S-th row.
+ * (Partials through global memory and a last block adding them took 30 us
+ * a product: its loads, one round trip after another.) */
+#define MM_ROWS 64
+#define MM_KC 64
+#define MM_LD (MM_KC + 32)   /* a row's stride in shared memory (192 bytes): a fragment's 8 rows hit distinct banks */
+#define MM_STAGES 4          /* the weight's chunks in shared memory: in use, and in flight */
+#define MM_SPLITS 8          /* a cluster's blocks at most (the portable limit) */
+#define MM_CT 65             /* the partial tile's stride, fp32 */
+#define MM_SMEM ((1 + MM_STAGES) * 64 * MM_LD * 2)
+
+/* k_mm's weight row for column c (0..63) of tile t, -1 past the weight */
+__device__ static inline int mm_row(int EPI, int t, int c, int OUT) {
+	if (EPI == MV_SWIGLU) {
+		int H = OUT / 2, j = 32 * t + c % 32;
+		return j < H ? (c < 32 ? j : H + j) : -1;
+	}
+	int j = 64 * t + c;
+	return j < OUT ? j : -1;
+}
+
+/* 8 floats of row p from k: zeros past IN, or where p is NULL; vec: 16-byte loads */
+__device__ static inline void mm_load(float *f, const float *p, int k, int IN, int vec) {
+	if (p && vec && k < IN) {
+		*(float4 *)f = *(const float4 *)(p + k);
+		*(float4 *)(f + 4) = *(const float4 *)(p + k + 4);
+		return;
+	}
+	for (int e = 0; e < 8; e++) f[e] = p && k + e < IN ? p[k + e] : 0.0f;
+}
+
+/* 8 bf16 of row p from k into shared memory at q: zeros past IN, or where
+ * p is NULL; by cp.async where vec, else element by element */
+__device__ static inline void mm_copy(__nv_bfloat16 *q, const __nv_bfloat16 *p, int k, int IN, int vec) {
+	if (vec && p && k < IN) {
+		unsigned to = (unsigned)__cvta_generic_to_shared(q);
+		asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(to), "l"(p + k));
+	} else if (vec)
+		*(uint4 *)q = make_uint4(0, 0, 0, 0);
+	else
+		for (int e = 0; e < 8; e++) q[e] = p && k + e < IN ? p[k + e] : __float2bfloat16(0.0f);
+}
+__device__ static inline void mm_commit(void) { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ static inline void mm_wait(void) { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
+/* k_mv's product (the same arguments, but w: bf16 rows) for up to 64 rows,
+ * on a grid of (tiles, splits) in clusters of (1, splits).
+ *
+ * A lane loads 16 bytes of a row at k0 + 8q (q = lane % 4) and uses them as
+ * two steps of mma's k: the products sum over k in any order as long as both
+ * sides agree, so mma.h's (g, 2t..2t+1) and (g, 2t+8..) of step 0 are
+ * elements 8q..8q+1 and 8q+2..8q+3, of step 1 8q+4.. and 8q+6.. */
+template <int EPI>
+__global__ static void __launch_bounds__(256, 3)
+k_mm(float *out, const float *inp, const int *which, const float *nw, float eps, int n, const __nv_bfloat16 *w,
+     int IN, int OUT, dec_cache dc) {
+	extern __shared__ __align__(16) __nv_bfloat16 sm[];   /* the input's chunk, then the weight's stages; then the partial tile */
+	__shared__ float rss[64];
+	__nv_bfloat16 *sa = sm, *sw = sm + 64 * MM_LD;
+	float *ct = (float *)sw;
+	cg::cluster_group cluster = cg::this_cluster();
+	int t = threadIdx.x, lane = t % 32, warp = t / 32, g = lane / 4, q = lane % 4, c8 = t % 8 * 8;
+	int tile = blockIdx.x, S = gridDim.y, b = blockIdx.y, vec = IN % 8 == 0;
+	int m0 = 16 * (warp % 4), n0 = 32 * (warp / 4);   /* the warp's rows and weight rows of the tile */
+	float acc[4][4] = {}, ss[2] = {0, 0};
+	const float *arow[2];            /* the thread's rows to load: t / 8 and t / 8 + 32 */
+	const __nv_bfloat16 *wrow[2];
+	for (int h = 0; h < 2; h++) {
+		int r = t / 8 + 32 * h, j = mm_row(EPI, tile, r, OUT);
+		arow[h] = r < n ? inp + (long)(which ? which[r] : r) * IN : NULL;
+		wrow[h] = j >= 0 ? w + (long)j * IN : NULL;
+	}
+	/* this split's chunks c0..c1-1 */
+	int chunks = (IN + MM_KC - 1) / MM_KC, c0 = b * chunks / S, c1 = (b + 1) * chunks / S;
+	for (int st = 0; st < MM_STAGES - 1; st++) {
+		if (c0 + st < c1)
+			for (int h = 0; h < 2; h++)
+				mm_copy(sw + (st * 64 + t / 8 + 32 * h) * MM_LD + c8, wrow[h], (c0 + st) * MM_KC + c8, IN, vec);
+		mm_commit();
+	}
+	float la[2][8], lg[8];
+	for (int h = 0; h < 2; h++) mm_load(la[h], arow[h], c0 * MM_KC + c8, IN, vec);
+	for (int c = c0; c < c1; c++) {
+		int k0 = c * MM_KC, ahead = c + MM_STAGES - 1;
+		if (ahead < c1)
+			for (int h = 0; h < 2; h++)
+				mm_copy(sw + ((ahead - c0) % MM_STAGES * 64 + t / 8 + 32 * h) * MM_LD + c8, wrow[h], ahead * MM_KC + c8,
+					IN, vec);
+		mm_commit();
+		if (nw) mm_load(lg, nw, k0 + c8, IN, vec);   /* (from L1: every block reads it) */
+		for (int h = 0; h < 2; h++) {
+			union { uint4 v; __nv_bfloat162 e[4]; } u;
+			for (int e = 0; e < 4; e++) {
+				float x0 = la[h][2 * e], x1 = la[h][2 * e + 1];
+				ss[h] += x0 * x0 + x1 * x1;
+				u.e[e] = nw ? __floats2bfloat162_rn(x0 * lg[2 * e], x1 * lg[2 * e + 1]) : __floats2bfloat162_rn(x0, x1);
+			}
+			*(uint4 *)(sa + (t / 8 + 32 * h) * MM_LD + c8) = u.v;
+		}
+		mm_wait<MM_STAGES - 1>();   /* this thread's copies of chunk c have landed */
+		__syncthreads();            /* and everyone's */
+		if (c + 1 < c1)
+			for (int h = 0; h < 2; h++) mm_load(la[h], arow[h], k0 + MM_KC + c8, IN, vec);
+		const __nv_bfloat16 *ws = sw + (c - c0) % MM_STAGES * 64 * MM_LD;
+		if (m0 < n)
+			for (int kk = 0; kk < MM_KC; kk += 32) {
+				uint4 lo = *(const uint4 *)(sa + (m0 + g) * MM_LD + kk + 8 * q);
+				uint4 hi = *(const uint4 *)(sa + (m0 + 8 + g) * MM_LD + kk + 8 * q);
+				u32 a0[4] = {lo.x, hi.x, lo.y, hi.y}, a1[4] = {lo.z, hi.z, lo.w, hi.w};
+				for (int nt = 0; nt < 4; nt++) {
+					uint4 v = *(const uint4 *)(ws + (n0 + 8 * nt + g) * MM_LD + kk + 8 * q);
+					mma(acc[nt], a0, v.x, v.y);
+					mma(acc[nt], a1, v.z, v.w);
+				}
+			}
+		__syncthreads();   /* before the input's buffer and this stage are written again */
+	}
+	mm_wait<0>();
+	__syncthreads();
+	/* the partial tile and the rows' sums of squares over the range (a row's eight loading lanes, 8i..8i+7) */
+	for (int nt = 0; nt < 4; nt++)
+		for (int e = 0; e < 4; e++) ct[(m0 + g + 8 * (e / 2)) * MM_CT + n0 + 8 * nt + 2 * q + e % 2] = acc[nt][e];
+	for (int h = 0; h < 2; h++) {
+		for (int o = 1; o < 8; o <<= 1) ss[h] += __shfl_xor_sync(0xffffffffu, ss[h], o);
+		if (t % 8 == 0) rss[t / 8 + 32 * h] = ss[h];
+	}
+	cluster.sync();
+	/* rows b, b + S, ...: the sum of the cluster's partials, split by split */
+	const float *pc[MM_SPLITS], *pr[MM_SPLITS];
+	for (int s = 0; s < MM_SPLITS; s++)
+		if (s < S) pc[s] = cluster.map_shared_rank(ct, s), pr[s] = cluster.map_shared_rank(rss, s);
+	int rows = n > b ? (n - b + S - 1) / S : 0, two = EPI == MV_SWIGLU || EPI == MV_ROPE;
+	for (int i = t; i < rows * (two ? 32 : 64); i += 256) {
+		int r = b + S * (two ? i / 32 : i / 64), c = two ? i % 32 : i % 64;
+		/* elements x and y of row r: c and c + 32 (SwiGLU's g and u), 2c and 2c + 1 (RoPE's pair), c alone */
+		int cx = EPI == MV_ROPE ? 2 * c : c, cy = EPI == MV_ROPE ? 2 * c + 1 : c + 32;
+		float x = 0, y = 0, sq = 0;
+		for (int s = 0; s < MM_SPLITS; s++)
+			if (s < S) {
+				x += pc[s][r * MM_CT + cx];
+				if (two) y += pc[s][r * MM_CT + cy];
+				if (nw) sq += pr[s][r];
+			}
+		float k = nw ? rsqrtf(sq / IN + eps) : 1.0f;
+		if (EPI == MV_SWIGLU) {
+			int H = OUT / 2, j = 32 * tile + c;
+			if (j < H) out[(long)r * H + j] = swiglu(x * k, y * k);
+		} else if (EPI == MV_ROPE) {
+			int j = 64 * tile + cx;
+			if (j < OUT) dec_pair(dc, r, j / 2, x * k, y * k, out + (long)r * OUT + j);
+		} else {
+			int j = 64 * tile + c;
+			if (j < OUT) out[(long)r * OUT + j] = EPI == MV_ADD ? out[(long)r * OUT + j] + x * k : x * k;
+		}
+	}
+	cluster.sync();   /* the partials stay until every block has read them */
+}
+
+/* k_mm's shared memory, above the 48 KB a launch gets unasked: set once,
+ * outside a graph's capture (gpu_decode_open) */
+static void mm_setup(void) {
+	CK(cudaFuncSetAttribute(k_mm<MV_STORE>, cudaFuncAttributeMaxDynamicSharedMemorySize, MM_SMEM));
+	CK(cudaFuncSetAttribute(k_mm<MV_ADD>, cudaFuncAttributeMaxDynamicSharedMemorySize, MM_SMEM));
+	CK(cudaFuncSetAttribute(k_mm<MV_SWIGLU>, cudaFuncAttributeMaxDynamicSharedMemorySize, MM_SMEM));
+	CK(cudaFuncSetAttribute(k_mm<MV_ROPE>, cudaFuncAttributeMaxDynamicSharedMemorySize, MM_SMEM));
+}
+
+/* k_mm on stream st: at least two blocks an SM where the tiles are fewer,
+ * through splits of k (a chunk each at least) */
+template <int EPI>
+static void mm_on(cudaStream_t st, int sms, float *out, const float *inp, const int *which, const float *nw, float eps,
+		  int n, const __nv_bfloat16 *w, int IN, int OUT, dec_cache dc) {
+	int tiles = EPI == MV_SWIGLU ? ceil_div(OUT / 2, 32) : ceil_div(OUT, 64), chunks = ceil_div(IN, MM_KC);
+	int S = ceil_div(2 * sms, tiles);
+	S = S < MM_SPLITS ? S : MM_SPLITS;
+	S = S < chunks ? S : chunks;
+	cudaLaunchConfig_t cfg = {};
+	cudaLaunchAttribute at[1];
+	at[0].id = cudaLaunchAttributeClusterDimension;
+	at[0].val.clusterDim.x = 1;
+	at[0].val.clusterDim.y = S;
+	at[0].val.clusterDim.z = 1;
+	cfg.gridDim = dim3(tiles, S);
+	cfg.blockDim = dim3(256);
+	cfg.dynamicSmemBytes = MM_SMEM;
+	cfg.stream = st;
+	cfg.attrs = at;
+	cfg.numAttrs = 1;
+	CK(cudaLaunchKernelEx(&cfg, k_mm<EPI>, out, inp, which, nw, eps, n, w, IN, OUT, dc));
+}
+
+/* k_mv's product on d's stream: k_mv's own for at most d->mv rows, k_mm's
+ * (bf16 weights, at most MM_ROWS rows: decode_forward) for more */
 template <int EPI>
 static void mv(gpu_decode *d, float *out, const float *inp, const int *which, const float *nw, int n, const void *w,
 	       int IN, int OUT, dec_cache dc = dec_cache{}) {
+	if (n > d->mv) {   /* bf16, at most MM_ROWS (decode_forward) */
+		mm_on<EPI>(d->st, d->sms, out, inp, which, nw, d->c.norm_eps, n, (const __nv_bfloat16 *)w, IN, OUT, dc);
+		return;
+	}
 	int pairs = EPI == MV_SWIGLU ? OUT / 2 : (OUT + 1) / 2;
 	int grid = ceil_div(pairs, MV_WARPS), most = 4 * d->sms;
 	grid = grid < most ? grid : most;
@@ -1500,6 +1723,7 @@ gpu_decode *gpu_decode_open(const lm_model *m, int max_batch, int max_len, int R
 	CK(cudaDeviceSynchronize());
 	cudaFree(stage);
 	rope_upload(d->rope_cos, d->rope_sin, max_len, d->hd, c->rope_theta);
+	if (bf16) mm_setup();
 	cublas_open();
 	CB(cb.create(&d->h));
 	CB(cb.math(d->h, bf16 ? CUBLAS_DEFAULT_MATH : CUBLAS_PEDANTIC_MATH));
@@ -1576,7 +1800,7 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	dec_cache dc = {d->kc, d->vc, dslot, dpos, d->rope_cos, d->rope_sin, c->n_heads, c->n_kv_heads, hd, d->max_batch,
 			d->max_len, 0};
 	k_embedding_fwd<<<n, 256, 0, st>>>(d->x, dtok, d->emb, D);
-	if (n <= d->mv) {
+	if (n <= d->mv || (d->bf16 && n <= MM_ROWS)) {
 		float *s = (float *)d->s, *ao = (float *)d->ao;
 		for (int l = 0; l < c->n_layers; l++) {
 			dc.l = l;
@@ -1589,24 +1813,27 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 			mv<MV_ADD>(d, d->x, s, NULL, NULL, n, act_at(d, d->w2, (long)l * D * H), H, D);
 		}
 		if (w) mv<MV_STORE>(d, d->logits, d->x, dwant, d->norm, w, d->wout, D, V);
-	} else for (int l = 0; l < c->n_layers; l++) {
-		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
-		    d->attn_norm + (long)l * D, D, c->norm_eps);
-		dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
-		dc.l = l;
-		k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, dc, n);
-		if (d->bf16) att_decode(d, (__nv_bfloat16 *)d->ao, n, l, dslot, dpos);
-		else att_decode(d, (float *)d->ao, n, l, dslot, dpos);
-		dmm(d, d->x, d->ao, act_at(d, d->wo, (long)l * D * qd), n, qd, D, 1.0f);
-		ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
-		    d->ffn_norm + (long)l * D, D, c->norm_eps);
-		dmm(d, d->gu, d->xn, act_at(d, d->w13, (long)l * 2 * H * D), n, D, 2 * H, 0.0f);
-		ACT(d, k_dec_swiglu, ceil_div((long)n * H, 256), 256, d->s, d->gu, (long)n, H);
-		dmm(d, d->x, d->s, act_at(d, d->w2, (long)l * D * H), n, H, D, 1.0f);
-	}
-	if (w && n > d->mv) {
-		ACT(d, k_rmsnorm_fwd, w, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, dwant, d->norm, D, c->norm_eps);
-		dmm(d, d->logits, d->xn, d->wout, w, D, V, 0.0f);
+	} else {
+		for (int l = 0; l < c->n_layers; l++) {
+			ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
+			    d->attn_norm + (long)l * D, D, c->norm_eps);
+			dmm(d, d->qkv, d->xn, act_at(d, d->wqkv, (long)l * E * D), n, D, E, 0.0f);
+			dc.l = l;
+			k_dec_rope_cache<<<ceil_div(pairs, 256), 256, 0, st>>>(d->qkv, dc, n);
+			if (d->bf16) att_decode(d, (__nv_bfloat16 *)d->ao, n, l, dslot, dpos);
+			else att_decode(d, (float *)d->ao, n, l, dslot, dpos);
+			dmm(d, d->x, d->ao, act_at(d, d->wo, (long)l * D * qd), n, qd, D, 1.0f);
+			ACT(d, k_rmsnorm_fwd, n, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, (const int *)NULL,
+			    d->ffn_norm + (long)l * D, D, c->norm_eps);
+			dmm(d, d->gu, d->xn, act_at(d, d->w13, (long)l * 2 * H * D), n, D, 2 * H, 0.0f);
+			ACT(d, k_dec_swiglu, ceil_div((long)n * H, 256), 256, d->s, d->gu, (long)n, H);
+			dmm(d, d->x, d->s, act_at(d, d->w2, (long)l * D * H), n, H, D, 1.0f);
+		}
+		if (w) {
+			ACT(d, k_rmsnorm_fwd, w, 256, d->xn, (float *)NULL, d->x, (const float *)NULL, dwant, d->norm, D,
+			    c->norm_eps);
+			dmm(d, d->logits, d->xn, d->wout, w, D, V, 0.0f);
+		}
 	}
 	if (w) {
 		const float *u = (const float *)(d->rows + 4 * R);
@@ -1614,8 +1841,8 @@ static void decode_forward(gpu_decode *d, int n, int w, int sampled) {
 	}
 }
 
-/* A step of n rows, all wanted, as a CUDA graph: launching its nine kernels
- * and products a layer one by one from the host costs more than they take
+/* A step of n rows, all wanted, as a CUDA graph: launching its kernels and
+ * products one by one from the host costs more than they take
  * at small batches. Graphs are given up (the steps then launch as above)
  * the first time one cannot be captured. */
 static cudaGraphExec_t step_graph(gpu_decode *d, int n, int sampled) {
@@ -1770,5 +1997,92 @@ int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, doubl
 	CK(cudaFree(se));
 	free(hs);
 	free(he);
+	return 1;
+}
+
+/* ---- the decoding products (k_mm) against sums in double ---- */
+
+static float bf16_round(float f) {
+	unsigned u;
+	memcpy(&u, &f, 4);
+	u = (u + 0x7fff + (u >> 16 & 1)) & 0xffff0000u;
+	memcpy(&f, &u, 4);
+	return f;
+}
+
+int gpu_mm_check(int n, int IN, int OUT, int epi, double *err, int *same) {
+	if (n < 1 || n > MM_ROWS || (epi != MV_STORE && epi != MV_ADD && epi != MV_SWIGLU)) return 0;
+	int sms, H = OUT / 2, wide = epi == MV_SWIGLU ? H : OUT, norm = epi != MV_ADD;
+	CK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+	mm_setup();
+	/* host: the input's rows, w, what MV_ADD adds to, the norm's weight; which: the rows in reverse */
+	long na = (long)n * IN, nw = (long)OUT * IN, no = (long)n * wide, all = na + nw + no + IN;
+	float *h = (float *)xmalloc(all * sizeof(float)), *res[2], *want = (float *)xmalloc(no * sizeof(float));
+	float *hx = h, *hw = h + na, *ho = hw + nw, *hg = ho + no;
+	int *hwhich = (int *)xmalloc(n * sizeof(int));
+	unsigned x = 4242;
+	for (long j = 0; j < all; j++) {
+		x = x * 1664525u + 1013904223u;
+		h[j] = (float)(x >> 8) / (1 << 24) * 2 - 1;
+		/* without the norm the kernel's rounding of the input is exact: round it here */
+		if (j < na + nw && (j >= na || !norm)) h[j] = bf16_round(h[j]);
+		if (j >= na + nw + no) h[j] += 1.5f;
+	}
+	for (int r = 0; r < n; r++) hwhich[r] = n - 1 - r;
+	float *dx, *dw32, *o, *dg;
+	__nv_bfloat16 *dw;
+	int *dwhich;
+	CK(cudaMalloc(&dx, na * sizeof(float)));
+	CK(cudaMalloc(&dw32, nw * sizeof(float)));
+	CK(cudaMalloc(&dw, nw * 2));
+	CK(cudaMalloc(&o, no * sizeof(float)));
+	CK(cudaMalloc(&dg, IN * sizeof(float)));
+	CK(cudaMalloc(&dwhich, n * sizeof(int)));
+	CK(cudaMemcpy(dx, hx, na * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dw32, hw, nw * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dg, hg, IN * sizeof(float), cudaMemcpyHostToDevice));
+	CK(cudaMemcpy(dwhich, hwhich, n * sizeof(int), cudaMemcpyHostToDevice));
+	to_bf16(dw, dw32, nw);
+	const int *wh = epi == MV_STORE ? dwhich : NULL;
+	const float *g = norm ? dg : NULL;
+	float eps = 1e-5f;
+	for (int p = 0; p < 2; p++) {
+		res[p] = (float *)xmalloc(no * sizeof(float));
+		CK(cudaMemcpy(o, ho, no * sizeof(float), cudaMemcpyHostToDevice));
+		if (epi == MV_STORE) mm_on<MV_STORE>(0, sms, o, dx, wh, g, eps, n, dw, IN, OUT, dec_cache{});
+		else if (epi == MV_ADD) mm_on<MV_ADD>(0, sms, o, dx, wh, g, eps, n, dw, IN, OUT, dec_cache{});
+		else mm_on<MV_SWIGLU>(0, sms, o, dx, wh, g, eps, n, dw, IN, OUT, dec_cache{});
+		CK(cudaGetLastError());
+		CK(cudaMemcpy(res[p], o, no * sizeof(float), cudaMemcpyDeviceToHost));
+	}
+	*same = !memcmp(res[0], res[1], no * sizeof(float));
+	for (int r = 0; r < n; r++) {
+		const float *xr = hx + (long)(wh ? hwhich[r] : r) * IN;
+		double ss = 0;
+		for (int i = 0; i < IN; i++) ss += (double)xr[i] * xr[i];
+		double k = norm ? 1 / sqrt(ss / IN + eps) : 1;
+		for (int j = 0; j < wide; j++) {
+			double s = 0, u = 0;
+			const float *wr = hw + (long)j * IN, *ur = wr + (long)H * IN;
+			for (int i = 0; i < IN; i++) s += xr[i] * k * (norm ? hg[i] : 1) * wr[i];
+			if (epi == MV_SWIGLU) {
+				for (int i = 0; i < IN; i++) u += xr[i] * k * hg[i] * ur[i];
+				s = s / (1 + exp(-s)) * u;
+			}
+			want[(long)r * wide + j] = (float)(epi == MV_ADD ? ho[(long)r * wide + j] + s : s);
+		}
+	}
+	*err = rel_diff(res[0], want, no);
+	CK(cudaFree(dx));
+	CK(cudaFree(dw32));
+	CK(cudaFree(dw));
+	CK(cudaFree(o));
+	CK(cudaFree(dg));
+	CK(cudaFree(dwhich));
+	free(h);
+	free(hwhich);
+	free(res[0]);
+	free(res[1]);
+	free(want);
 	return 1;
 }

@@ -111,5 +111,13 @@ int gpu_decode_graphs(const gpu_decode *d);
  * relative error (‖a - b‖/‖b‖) of the output, log-sum-exp, dq, dk and dv.
  * Returns 0 where the tensor cores do not take hd. */
 int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, double err[5]);
+/* Decoding's tensor-core product of n rows (1..64) of IN by a weight of OUT
+ * rows, bf16, against sums in double: epi 0 stores the product of the
+ * RMS-normed rows (taken in reverse order), 1 adds that of the plain rows
+ * (bf16 values) to what is there, 2 gives silu(g)·u of the normed rows'
+ * products with its halves (rows j and OUT/2 + j). err: the relative error;
+ * same: whether a second run gave the same bits. 0 where the arguments are
+ * not the product's. */
+int gpu_mm_check(int n, int IN, int OUT, int epi, double *err, int *same);
 
 #endif

@@ -172,6 +172,22 @@ static void check_flash(int B, int T, int NH, int NKV, int hd, int seg) {
 	free(sg);
 }
 
+/* Decoding's tensor-core products (4 < rows <= 64, bf16 weights) against
+ * sums in double: of bf16 operands within 1e-5; after the norm, whose
+ * output is rounded to bf16 (2^-9 relative), within 4e-3 (a wrong fragment
+ * or tile gives errors near 1); the second run the same bits (the splits of
+ * k are added in a fixed order whichever block finishes last). Shapes with
+ * one block a tile and with splits, rows of a tile left over, rows of k not
+ * a multiple of 8 (element-wise loads). */
+static void check_mm(int n, int IN, int OUT, int epi) {
+	const char *name[] = {"normed, stored", "added", "normed, silu(g)·u"};
+	double err;
+	int same;
+	if (!gpu_mm_check(n, IN, OUT, epi, &err, &same)) die("gpu_mm_check: %d rows refused", n);
+	ok(err < (epi == 1 ? 1e-5 : 4e-3) && same, "decoding's tensor-core product, %d rows by %dx%d, %s: %.2g from double%s",
+	   n, OUT, IN, name[epi], err, same ? ", the same bits twice" : ", OTHER BITS THE SECOND TIME");
+}
+
 /* A score model on packed rows (segments of mixed lengths, positions
  * restarting), scored at each segment's last position as lm-rm scores them:
  * in fp32 gpu_scores and gpu_scores_backward give rm_scores' scores and
@@ -361,6 +377,13 @@ int main(void) {
 	check_packed(96, 4, 2, 0, 200);
 	check_scores(2, 97);
 	check_scores(4, 160);
+	check_mm(64, 768, 768, 1);
+	check_mm(5, 2048, 768, 1);
+	check_mm(33, 768, 4096, 2);
+	check_mm(64, 768, 32000, 0);
+	check_mm(17, 100, 300, 0);
+	check_mm(64, 72, 130, 2);
+	check_mm(8, 1280, 1280, 0);
 	check_decode(2, 0);
 	check_decode(4, 1);
 	check_decode(1, 0);
