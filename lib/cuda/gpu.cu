@@ -1143,34 +1143,38 @@ __global__ static void k_dec_rope_cache(float *qkv, dec_cache dc, int n) {
 	dec_pair(dc, r, e, x[0], x[1], x);
 }
 
-/* Attention of new row r, head h over its sequence's cache (positions
- * 0..pos[r], its own key included), a block of NW warps (16 or 8, as
- * att_decode chooses) a (row, head). A warp's lanes are four groups of
- * eight, and a group takes a position at a time, lane i holding elements i,
- * i + 8, ... of the head (J of them: hd <= 8·J), so that a key's dot product
- * is three shuffles and the block has 4·NW positions in flight (P each at
- * once where the registers allow). Each group keeps a running max, sum and
- * weighted values, combined in the warp and then in the block, as
- * FlashDecoding does. A block of one warp a position (the kernel before)
- * waited on one load after another: 200 positions were 25 round trips to
- * memory a layer. q: rows of E. */
-template <typename T, int J, int NW>
+/* Attention of new row r, heads h0..h0+QH-1 (of one KV head) over its
+ * sequence's cache (positions 0..pos[r], its own key included), a block of
+ * NW warps (16 or 8, as att_decode chooses) a (row, QH heads). A warp's
+ * lanes are four groups of eight, and a group takes a position at a time,
+ * lane i holding elements i, i + 8, ... of the head (J of them: hd <= 8·J),
+ * so that a key's dot product is three shuffles and the block has 4·NW
+ * positions in flight (P each at once where the registers allow). Each
+ * group keeps a running max, sum and weighted values per head, combined in
+ * the warp and then in the block, as FlashDecoding does. A block of one warp
+ * a position (the kernel before) waited on one load after another: 200
+ * positions were 25 round trips to memory a layer. The heads that share a
+ * KV head share a block where the batch is large (QH > 1): each key and
+ * value is then read once for all of them, not once for each. q: rows of E. */
+template <typename T, int J, int NW, int QH>
 __global__ static void __launch_bounds__(32 * NW)
 k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, const int *slot, const int *pos, int NH,
 	     int NKV, int hd, int max_batch, int max_len, int l, float scale) {
 	const int P = J <= 8 ? 2 : 1, G = 4 * NW;   /* positions a group at once; groups in the block */
-	__shared__ float smx[NW], ssum[NW], sacc[NW][8 * J];
-	int r = blockIdx.x / NH, h = blockIdx.x % NH, kh = h / (NH / NKV);
+	__shared__ float smx[NW][QH], ssum[NW][QH], sacc[NW][QH][8 * J];
+	int nb = NH / QH, r = blockIdx.x / nb, h0 = blockIdx.x % nb * QH, kh = h0 / (NH / NKV);
 	int lane = threadIdx.x % 32, w = threadIdx.x / 32, sub = lane % 8, last = pos[r];
-	const float *qr = q + (long)r * E + h * hd;
 	size_t base = (((size_t)l * max_batch + slot[r]) * NKV + kh) * max_len * hd;
-	float qv[J], acc[J];
-	for (int j = 0; j < J; j++) {
-		int d = sub + 8 * j;
-		qv[j] = d < hd ? qr[d] : 0.0f;
-		acc[j] = 0;
+	float qv[QH][J], acc[QH][J], mx[QH], sum[QH];
+	for (int a = 0; a < QH; a++) {
+		const float *qr = q + (long)r * E + (h0 + a) * hd;
+		for (int j = 0; j < J; j++) {
+			int d = sub + 8 * j;
+			qv[a][j] = d < hd ? qr[d] : 0.0f;
+			acc[a][j] = 0;
+		}
+		mx[a] = -INFINITY, sum[a] = 0;
 	}
-	float mx = -INFINITY, sum = 0;
 	/* s0: the warp's first position of a round (the same for its four groups, so that all its lanes shuffle) */
 	for (int s0 = 4 * w; s0 <= last; s0 += G * P) {
 		float kr[P][J], vr[P][J];
@@ -1183,43 +1187,49 @@ k_att_decode(T *out, const float *q, int E, const float *kc, const float *vc, co
 				vr[p][j] = ok ? vc[base + (size_t)s * hd + d] : 0.0f;
 			}
 		}
-		for (int p = 0; p < P; p++) {
-			float t = 0;
-			for (int j = 0; j < J; j++) t += qv[j] * kr[p][j];
-			t += __shfl_xor_sync(0xffffffffu, t, 1);
-			t += __shfl_xor_sync(0xffffffffu, t, 2);
-			t += __shfl_xor_sync(0xffffffffu, t, 4);
-			if (s0 + lane / 8 + p * G > last) continue;
-			t *= scale;
-			float nm = fmaxf(mx, t), c = expf(mx - nm), e = expf(t - nm);
-			sum = sum * c + e;
-			for (int j = 0; j < J; j++) acc[j] = acc[j] * c + e * vr[p][j];
-			mx = nm;
-		}
+		for (int p = 0; p < P; p++)
+			for (int a = 0; a < QH; a++) {
+				float t = 0;
+				for (int j = 0; j < J; j++) t += qv[a][j] * kr[p][j];
+				t += __shfl_xor_sync(0xffffffffu, t, 1);
+				t += __shfl_xor_sync(0xffffffffu, t, 2);
+				t += __shfl_xor_sync(0xffffffffu, t, 4);
+				if (s0 + lane / 8 + p * G > last) continue;
+				t *= scale;
+				float nm = fmaxf(mx[a], t), c = expf(mx[a] - nm), e = expf(t - nm);
+				sum[a] = sum[a] * c + e;
+				for (int j = 0; j < J; j++) acc[a][j] = acc[a][j] * c + e * vr[p][j];
+				mx[a] = nm;
+			}
 	}
 	/* the warp's four groups into one (a group of no positions has sum 0 and adds nothing) */
-	for (int o = 8; o < 32; o <<= 1) {
-		float m2 = __shfl_xor_sync(0xffffffffu, mx, o), s2 = __shfl_xor_sync(0xffffffffu, sum, o), nm = fmaxf(mx, m2);
-		float c1 = sum != 0 ? expf(mx - nm) : 0.0f, c2 = s2 != 0 ? expf(m2 - nm) : 0.0f;
-		for (int j = 0; j < J; j++) acc[j] = acc[j] * c1 + __shfl_xor_sync(0xffffffffu, acc[j], o) * c2;
-		sum = sum * c1 + s2 * c2;
-		mx = nm;
-	}
-	if (lane < 8) {
-		if (lane == 0) smx[w] = mx, ssum[w] = sum;
-		for (int j = 0; j < J; j++) sacc[w][sub + 8 * j] = acc[j];
+	for (int a = 0; a < QH; a++) {
+		for (int o = 8; o < 32; o <<= 1) {
+			float m2 = __shfl_xor_sync(0xffffffffu, mx[a], o), s2 = __shfl_xor_sync(0xffffffffu, sum[a], o);
+			float nm = fmaxf(mx[a], m2);
+			float c1 = sum[a] != 0 ? expf(mx[a] - nm) : 0.0f, c2 = s2 != 0 ? expf(m2 - nm) : 0.0f;
+			for (int j = 0; j < J; j++) acc[a][j] = acc[a][j] * c1 + __shfl_xor_sync(0xffffffffu, acc[a][j], o) * c2;
+			sum[a] = sum[a] * c1 + s2 * c2;
+			mx[a] = nm;
+		}
+		if (lane < 8) {
+			if (lane == 0) smx[w][a] = mx[a], ssum[w][a] = sum[a];
+			for (int j = 0; j < J; j++) sacc[w][a][sub + 8 * j] = acc[a][j];
+		}
 	}
 	__syncthreads();
-	if (w) return;
+	if (w >= QH) return;
+	/* warp a: head h0 + a */
+	int a = w;
 	float M = -INFINITY, S = 0;
-	for (int i = 0; i < NW; i++) M = fmaxf(M, smx[i]);
-	for (int i = 0; i < NW; i++) S += ssum[i] != 0 ? ssum[i] * expf(smx[i] - M) : 0.0f;
-	T *o = out + ((long)r * NH + h) * hd;
+	for (int i = 0; i < NW; i++) M = fmaxf(M, smx[i][a]);
+	for (int i = 0; i < NW; i++) S += ssum[i][a] != 0 ? ssum[i][a] * expf(smx[i][a] - M) : 0.0f;
+	T *o = out + ((long)r * NH + h0 + a) * hd;
 	for (int d = lane; d < hd; d += 32) {
-		float a = 0;
+		float v = 0;
 		for (int i = 0; i < NW; i++)
-			if (ssum[i] != 0) a += sacc[i][d] * expf(smx[i] - M);
-		put(o + d, a / S);
+			if (ssum[i][a] != 0) v += sacc[i][a][d] * expf(smx[i][a] - M);
+		put(o + d, v / S);
 	}
 }
 
@@ -1761,20 +1771,39 @@ void gpu_decode_close(gpu_decode *d) {
 	} while (0)
 
 /* k_att_decode on d's stream for n rows at layer l, out of act T, with J
- * elements of the head a lane: 16 warps a block where the blocks are few
- * (batch 1: 200 positions in two rounds), else 8, so that batch 64's blocks
- * are resident at once (with 16, a wave and a half) */
+ * elements of the head a lane and QH heads a block: 16 warps a block where
+ * the blocks are at most one an SM (batch 1: 200 positions in two rounds),
+ * else 8, so that batch 64's blocks are resident at once; 8 for QH > 1 (the
+ * batched steps: fewer kernels to build) */
+template <typename T, int J, int QH>
+static void att_run(gpu_decode *d, T *out, int n, int l, const int *slot, const int *pos) {
+	const lm_config *c = &d->c;
+	int hd = d->hd, grid = n * c->n_heads / QH;
+	float scale = 1.0f / sqrtf((float)hd);
+	if constexpr (QH == 1)
+		if (grid <= d->sms) {
+			k_att_decode<T, J, 16, 1><<<grid, 32 * 16, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos,
+									      c->n_heads, c->n_kv_heads, hd, d->max_batch,
+									      d->max_len, l, scale);
+			return;
+		}
+	k_att_decode<T, J, 8, QH><<<grid, 32 * 8, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos, c->n_heads,
+							     c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+}
+
+/* att_run, the heads of a KV head (up to 4) sharing a block in steps of
+ * more rows than the matrix-vector path's where the head's registers allow
+ * (J <= 8) and the output is fp32 (all but cuBLAS's bf16 path, above
+ * MM_ROWS rows: fewer kernels to build) */
 template <typename T, int J>
 static void att_launch(gpu_decode *d, T *out, int n, int l, const int *slot, const int *pos) {
-	const lm_config *c = &d->c;
-	int hd = d->hd, grid = n * c->n_heads;
-	float scale = 1.0f / sqrtf((float)hd);
-	if (grid <= 2 * d->sms)
-		k_att_decode<T, J, 16><<<grid, 32 * 16, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos, c->n_heads,
-								   c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
-	else
-		k_att_decode<T, J, 8><<<grid, 32 * 8, 0, d->st>>>(out, d->qkv, d->E, d->kc, d->vc, slot, pos, c->n_heads,
-								 c->n_kv_heads, hd, d->max_batch, d->max_len, l, scale);
+	int grp = d->c.n_heads / d->c.n_kv_heads;
+	if constexpr (J <= 8 && sizeof(T) == 4) {
+		if (n > d->mv && grp % 4 == 0) return att_run<T, J, 4>(d, out, n, l, slot, pos);
+		if (n > d->mv && grp % 3 == 0) return att_run<T, J, 3>(d, out, n, l, slot, pos);
+		if (n > d->mv && grp % 2 == 0) return att_run<T, J, 2>(d, out, n, l, slot, pos);
+	}
+	att_run<T, J, 1>(d, out, n, l, slot, pos);
 }
 
 /* att_launch with the fewest elements a lane (a power of two) that hold the head */
