@@ -93,14 +93,14 @@ deps:
 # Each test runs from the repository root and finds the tools in bin/ (tests/lib.sh).
 check: deps
 	@$(MAKE) --no-print-directory all
-	prove -j2 --exec 'sh tests/run1' $(UNITS) $(wildcard tests/*.t)
+	LMKIT_BUILD=$(BUILD) prove -j2 --exec 'sh tests/run1' $(UNITS) $(wildcard tests/*.t)
 
 # The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree.
 check-asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin \
 	  OPT='-O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined' \
 	  LDFLAGS='-fsanitize=address,undefined' all
-	LMKIT_BIN=build-asan/bin ASAN_OPTIONS=detect_leaks=0 \
+	LMKIT_BIN=build-asan/bin LMKIT_BUILD=build-asan ASAN_OPTIONS=detect_leaks=0 \
 	  prove -j2 --exec 'sh tests/run1' $(UNITS:$(BUILD)/%=build-asan/%) $(wildcard tests/*.t)
 
 # Each harness of tests/fuzz/ under libFuzzer, ASan and UBSan for FUZZ_SECONDS
