@@ -14,6 +14,7 @@
 #include "mma.h"
 
 extern "C" {
+#include "bf16.h"
 #include "flash.h"
 #include "gpu.h"
 void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -2031,14 +2032,6 @@ int gpu_flash_check(int B, int T, int NH, int NKV, int hd, const int *seg, doubl
 
 /* ---- the decoding products (k_mm) against sums in double ---- */
 
-static float bf16_round(float f) {
-	unsigned u;
-	memcpy(&u, &f, 4);
-	u = (u + 0x7fff + (u >> 16 & 1)) & 0xffff0000u;
-	memcpy(&f, &u, 4);
-	return f;
-}
-
 int gpu_mm_check(int n, int IN, int OUT, int epi, double *err, int *same) {
 	if (n < 1 || n > MM_ROWS || (epi != MV_STORE && epi != MV_ADD && epi != MV_SWIGLU)) return 0;
 	int sms, H = OUT / 2, wide = epi == MV_SWIGLU ? H : OUT, norm = epi != MV_ADD;
@@ -2054,7 +2047,7 @@ int gpu_mm_check(int n, int IN, int OUT, int epi, double *err, int *same) {
 		x = x * 1664525u + 1013904223u;
 		h[j] = (float)(x >> 8) / (1 << 24) * 2 - 1;
 		/* without the norm the kernel's rounding of the input is exact: round it here */
-		if (j < na + nw && (j >= na || !norm)) h[j] = bf16_round(h[j]);
+		if (j < na + nw && (j >= na || !norm)) h[j] = bf16_float(bf16_round(h[j]));
 		if (j >= na + nw + no) h[j] += 1.5f;
 	}
 	for (int r = 0; r < n; r++) hwhich[r] = n - 1 - r;
