@@ -1570,23 +1570,30 @@ k_mm(float *out, const float *inp, const int *which, const float *nw, float eps,
 		if (t % 8 == 0) rss[t / 8 + 32 * h] = ss[h];
 	}
 	cluster.sync();
-	/* rows b, b + S, ...: the sum of the cluster's partials, split by split */
-	const float *pc[MM_SPLITS], *pr[MM_SPLITS];
+	/* rows b, b + S, ...: the sum of the cluster's partials, split by split; first each row's 1/rms */
+	__shared__ float rk[64];
+	const float *pc[MM_SPLITS];
 	for (int s = 0; s < MM_SPLITS; s++)
-		if (s < S) pc[s] = cluster.map_shared_rank(ct, s), pr[s] = cluster.map_shared_rank(rss, s);
+		if (s < S) pc[s] = cluster.map_shared_rank(ct, s);
 	int rows = n > b ? (n - b + S - 1) / S : 0, two = EPI == MV_SWIGLU || EPI == MV_ROPE;
+	for (int i = t; i < rows; i += 256) {
+		float sq = 0;
+		for (int s = 0; s < MM_SPLITS; s++)
+			if (s < S) sq += cluster.map_shared_rank(rss, s)[b + S * i];
+		rk[i] = nw ? rsqrtf(sq / IN + eps) : 1.0f;
+	}
+	__syncthreads();
 	for (int i = t; i < rows * (two ? 32 : 64); i += 256) {
-		int r = b + S * (two ? i / 32 : i / 64), c = two ? i % 32 : i % 64;
+		int ri = two ? i / 32 : i / 64, r = b + S * ri, c = two ? i % 32 : i % 64;
 		/* elements x and y of row r: c and c + 32 (SwiGLU's g and u), 2c and 2c + 1 (RoPE's pair), c alone */
 		int cx = EPI == MV_ROPE ? 2 * c : c, cy = EPI == MV_ROPE ? 2 * c + 1 : c + 32;
-		float x = 0, y = 0, sq = 0;
+		float x = 0, y = 0;
 		for (int s = 0; s < MM_SPLITS; s++)
 			if (s < S) {
 				x += pc[s][r * MM_CT + cx];
 				if (two) y += pc[s][r * MM_CT + cy];
-				if (nw) sq += pr[s][r];
 			}
-		float k = nw ? rsqrtf(sq / IN + eps) : 1.0f;
+		float k = rk[ri];
 		if (EPI == MV_SWIGLU) {
 			int H = OUT / 2, j = 32 * tile + c;
 			if (j < H) out[(long)r * H + j] = swiglu(x * k, y * k);
