@@ -1,8 +1,8 @@
 /* sample: the KV-cache decoder and the token samplers. The kernels of the
  * model's rows are lib/model/layers.c's: the products are matmul_decode,
- * which reads the model's own weights in place (no packing, no copy), each
- * output summed in one order whatever the batch, the threads or the CPU's
- * vector width; what is here is what decoding needs beyond training:
+ * over a copy of the fp32 weights packed once here (bf16 weights are read in
+ * place), each output summed in one order whatever the batch, the threads or
+ * the CPU's vector width; what is here is what decoding needs beyond training:
  * attention of new rows over the cache, the cache itself, the team of threads
  * that runs a step, and the samplers. */
 #include "sample.h"
@@ -56,6 +56,8 @@ struct lm_sampler {
 	rows r;                         /* one forward chunk: s->rows of them at most */
 	cand *cands;                    /* sampler scratch, (max_batch, vocab) */
 	float *probs;
+	float *packed;                  /* fp32 weights: the matrices as matmul_decode reads them (decode_pack) */
+	const float **pk;               /* ... each one's: layer l's wq wk wv wo w1 w3 w2 at 7l.., the classifier at 7L */
 	float *xs;                      /* bf16 weights: a product's input as their kernels read it */
 	float *xs_own;                  /* ... a thread's own (own_floats each, n_own threads), for steps of few rows */
 	size_t own_floats;
@@ -84,11 +86,12 @@ static size_t cache_at(const lm_sampler *s, int l, int slot, int kvh) {
 	return (((size_t)l * s->max_batch + slot) * s->m->cfg.n_kv_heads + kvh) * s->ld * s->hd;
 }
 
-/* The KV cache, zeroed, in huge pages where the kernel gives them: attention
- * reads a short run of it for each (sequence, head), 88 MB a step at batch 64
- * (mean context 100). With 4 KiB pages what is not a product took ~1.2x as
- * long and batch 64 ran ~4% fewer tokens per CPU-second (alternate runs). */
-static float *cache_alloc(size_t bytes) {
+/* Zeroed memory in huge pages where the kernel gives them. For the KV cache:
+ * attention reads a short run of it for each (sequence, head), 88 MB a step
+ * at batch 64 (mean context 100); with 4 KiB pages what is not a product took
+ * ~1.2x as long and batch 64 ran ~4% fewer tokens per CPU-second (alternate
+ * runs). For the packed weights: their first touch faults in 2 MiB at a time. */
+static float *huge_alloc(size_t bytes) {
 	size_t huge = 2 << 20;
 	void *p = NULL;
 	if (bytes < huge) return xalloc_aligned(bytes);
@@ -99,6 +102,31 @@ static float *cache_alloc(size_t bytes) {
 #endif
 	memset(p, 0, bytes);
 	return p;
+}
+
+/* The fp32 matrices packed for matmul_decode, in s->packed, s->pk[i] each:
+ * a copy as large as the matrices, made at the first step on the CPU */
+static void pack_weights(lm_sampler *s) {
+	const lm_config *c = &s->m->cfg;
+	const lm_params *p = &s->m->p;
+	size_t D = c->dim, KV = s->kv_dim, F = c->hidden_dim, L = c->n_layers;
+	const float *w[7 * L + 1];
+	int in[7 * L + 1], out[7 * L + 1];
+	for (size_t l = 0; l < L; l++) {
+		const float *lw[7] = {p->wq + l * D * D, p->wk + l * KV * D, p->wv + l * KV * D, p->wo + l * D * D,
+				      p->w1 + l * F * D, p->w3 + l * F * D, p->w2 + l * D * F};
+		int li[7] = {D, D, D, D, D, D, F}, lo[7] = {D, KV, KV, D, F, F, D};
+		for (int i = 0; i < 7; i++) w[7 * l + i] = lw[i], in[7 * l + i] = li[i], out[7 * l + i] = lo[i];
+	}
+	w[7 * L] = p->output, in[7 * L] = D, out[7 * L] = c->vocab_size;
+	size_t total = 0, at[7 * L + 1];
+	for (size_t i = 0; i <= 7 * L; i++) at[i] = total, total += (decode_packed_floats(in[i], out[i]) + 15) / 16 * 16;
+	s->packed = huge_alloc(total * sizeof(float));
+	s->pk = xmalloc((7 * L + 1) * sizeof *s->pk);
+	for (size_t i = 0; i <= 7 * L; i++) {
+		decode_pack(s->packed + at[i], w[i], in[i], out[i]);
+		s->pk[i] = s->packed + at[i];
+	}
 }
 
 lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
@@ -124,8 +152,8 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 		    max_batch, max_len, floats);
 	size_t cache = (size_t)c->n_layers * max_batch * s->ld * s->kv_dim;
 	/* the positions of a block past a sequence's end are computed with and ignored: zeros make them numbers */
-	s->kcache = cache_alloc(cache * sizeof(float));
-	s->vcache = cache_alloc(cache * sizeof(float));
+	s->kcache = huge_alloc(cache * sizeof(float));
+	s->vcache = huge_alloc(cache * sizeof(float));
 	s->cosv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	s->sinv = xalloc_aligned((size_t)max_len * s->hd / 2 * sizeof(float));
 	rope_table(s->cosv, s->sinv, max_len, s->hd, c->rope_theta);
@@ -179,6 +207,8 @@ void sampler_free(lm_sampler *s) {
 	free(r->tok); free(r->slot); free(r->pos); free(r->want); free(r->slots);
 	free(r->x); free(r->xb); free(r->q); free(r->k); free(r->v); free(r->att);
 	free(r->h1); free(r->h3); free(r->rstd); free(r->logits); free(s->cands); free(s->probs);
+	free(s->packed);
+	free(s->pk);
 	free(s->xs);
 	free(s->xs_own);
 	free(s->xn_own);
@@ -463,14 +493,16 @@ static void share(const thr *me, int n, int *lo, int *hi) {
 }
 
 /* Chunks of rows of w: a few a thread, whole tiles of the kernel each. */
-static int chunk_rows(int OUT, int nt) { return nt == 1 ? OUT : ((OUT + 4 * nt - 1) / (4 * nt) + 15) / 16 * 16; }
+static int chunk_rows(int OUT, int nt, int unit) {
+	return nt == 1 ? OUT : ((OUT + 4 * nt - 1) / (4 * nt) + unit - 1) / unit * unit;
+}
 
 /* Products of rows r: chunks of rows of w claimed in turn. Separately, each
  * product's chunks one after another (q, k and v, whose sizes may differ); or
  * together, a chunk of every product at once (w1 and w3, whose outputs SwiGLU
  * combines column by column), then(s, r, j0, j1) on each chunk's columns once
  * its products are done. */
-typedef struct prod { float *out; const float *w; int OUT; } prod;
+typedef struct prod { float *out; const float *w, *pk; int OUT; } prod;   /* w: the model's; pk: packed */
 
 static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, int IN, const prod *p, int np,
 		     int together, void (*then)(lm_sampler *, const rows *, int, int)) {
@@ -490,7 +522,7 @@ static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, in
 	}
 	int chunk[3], first[4] = {0};
 	for (int i = 0; i < np; i++) {
-		chunk[i] = chunk_rows(p[i].OUT, me->nt);
+		chunk[i] = chunk_rows(p[i].OUT, me->nt, w16 ? 16 : DECODE_GROUP);
 		first[i + 1] = first[i] + (together && i ? 0 : (p[i].OUT + chunk[i] - 1) / chunk[i]);
 	}
 	for (int c; (c = claim(s, me)) < first[np];) {
@@ -499,7 +531,7 @@ static void products(lm_sampler *s, thr *me, const rows *r, const float *inp, in
 		int j0 = (c - first[i]) * chunk[i], j1 = j0 + chunk[i] < p[i].OUT ? j0 + chunk[i] : p[i].OUT;
 		for (int k = together ? 0 : i; k < (together ? np : i + 1); k++)
 			if (w16) matmul_bf16_rows(p[k].out, xs, w16 + (p[k].w - s->m->block), N, IN, p[k].OUT, j0, j1);
-			else matmul_decode(p[k].out, inp, p[k].w, N, IN, p[k].OUT, j0, j1);
+			else matmul_decode(p[k].out, inp, p[k].pk, N, IN, p[k].OUT, j0, j1);
 		if (then) then(s, r, j0, j1);
 	}
 }
@@ -600,22 +632,23 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 	if (own_rows(s, me, N)) barrier(s, me);   /* every row's embedding, for every thread's norm */
 	for (int l = 0; l < c->n_layers; l++) {
 		const float *xn = norm_rows(s, r, me, p->attention_norm + (size_t)l * D, own, own_rstd, lo, hi);
-		prod qkv[3] = {{r->q, p->wq + (size_t)l * D * D, D}, {r->k, p->wk + (size_t)l * KV * D, KV},
-			       {r->v, p->wv + (size_t)l * KV * D, KV}};
+		const float *const *pk = s->pk ? s->pk + 7 * l : (const float *[7]){0};
+		prod qkv[3] = {{r->q, p->wq + (size_t)l * D * D, pk[0], D}, {r->k, p->wk + (size_t)l * KV * D, pk[1], KV},
+			       {r->v, p->wv + (size_t)l * KV * D, pk[2], KV}};
 		products(s, me, r, xn, D, qkv, 3, 0, NULL);
 		barrier(s, me);
 		rope_cache(s, l, r, lo, hi);
 		barrier(s, me);
 		attend(s, l, r, me);
 		barrier(s, me);
-		prod wo = {r->q, p->wo + (size_t)l * D * D, D};
+		prod wo = {r->q, p->wo + (size_t)l * D * D, pk[3], D};
 		products(s, me, r, r->xb, D, &wo, 1, 0, add_residual);
 		barrier(s, me);
 		xn = norm_rows(s, r, me, p->ffn_norm + (size_t)l * D, own, own_rstd, lo, hi);
-		prod up[2] = {{r->h1, p->w1 + (size_t)l * F * D, F}, {r->h3, p->w3 + (size_t)l * F * D, F}};
+		prod up[2] = {{r->h1, p->w1 + (size_t)l * F * D, pk[4], F}, {r->h3, p->w3 + (size_t)l * F * D, pk[5], F}};
 		products(s, me, r, xn, D, up, 2, 1, swiglu_cols);
 		barrier(s, me);
-		prod down = {r->q, p->w2 + (size_t)l * D * F, D};
+		prod down = {r->q, p->w2 + (size_t)l * D * F, pk[6], D};
 		products(s, me, r, r->h1, F, &down, 1, 0, add_residual);
 		barrier(s, me);
 	}
@@ -635,7 +668,7 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 		barrier(s, me);
 		xn = r->xb;
 	}
-	prod head = {r->logits, p->output, c->vocab_size};
+	prod head = {r->logits, p->output, s->pk ? s->pk[7 * c->n_layers] : NULL, c->vocab_size};
 	products(s, me, &rw, xn, D, &head, 1, 0, NULL);
 	barrier(s, me);
 	sample_rows(s, r, me);
@@ -930,6 +963,7 @@ static void decode(lm_sampler *s) {
 			sample_rows(s, r, &(thr){0, 1, 0, 0});
 		}
 	} else {
+		if (!s->m->bf16 && !s->packed) pack_weights(s);
 		long macs = (long)r->n * c->n_layers * (2L * c->dim * c->dim + 2L * c->dim * s->kv_dim + 3L * c->dim * c->hidden_dim) +
 			    (long)r->w * c->dim * c->vocab_size;
 		/* a team only with work enough to share */

@@ -591,144 +591,133 @@ void crossentropy_forward_backward(float *logits, float *losses, const int *targ
 /* ---- decoding's kernels (layers.h) ----
  *
  * The products of decoding have few rows (N: the sequences of a batch) and
- * read each weight once a step; OpenBLAS packs the whole weight matrix on
- * every call, a quarter of a batch-64 step. These read w in place: a block of
- * up to 4 rows of w by 4 rows of inp, 16 fma chains an output, the lanes
- * summed at the end (layers.h gives the order). */
+ * read each weight once a step. They read w packed once, at the sampler's
+ * start (decode_pack), in panels of DECODE_GROUP columns laid out k-major: a
+ * step of k is one load of each of the panel's vectors, broadcast against
+ * each input row, and an output is one fma chain over k with no lane sums at
+ * the end. (Rows of w taken as they lie need a vector of lanes an output and
+ * a horizontal sum of 16 lanes for every output: at 64 rows they ran at
+ * 66-85 GFLOP/s a core where these run at 100-108 on an AMD EPYC, Zen 4; and
+ * a panel is one stream where several rows side by side are several, so at
+ * one row it reads 26-28 GB/s against 21-23.) */
 
-/* rows of w a tile: read from memory once, kept in cache while every row of inp passes over it */
-#define DEC_JT 16
-
-static float lanes16(const float a[16]) {
-	float s8[8], s4[4];
-	for (int i = 0; i < 8; i++) s8[i] = a[i] + a[i + 8];
-	for (int i = 0; i < 4; i++) s4[i] = s8[i] + s8[i + 4];
-	return (s4[0] + s4[2]) + (s4[1] + s4[3]);
+/* Group g's columns 64g.. in the packed matrix: its width (a multiple of 16,
+ * past OUT zeros) and where it starts */
+static int group_width(int g, int OUT) {
+	int w = (OUT - DECODE_GROUP * g + 15) / 16 * 16;
+	return w < DECODE_GROUP ? w : DECODE_GROUP;
 }
 
-static void mmd_portable(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
+size_t decode_packed_floats(int IN, int OUT) { return (size_t)IN * ((OUT + 15) / 16 * 16); }
+
+void decode_pack(float *p, const float *w, int IN, int OUT) {
+#pragma omp parallel for schedule(static) if ((size_t)IN * OUT >= PAR_MIN)
+	for (int g = 0; g < (OUT + DECODE_GROUP - 1) / DECODE_GROUP; g++) {
+		int W = group_width(g, OUT), j0 = g * DECODE_GROUP;
+		float *pg = p + (size_t)j0 * IN;
+		for (int k = 0; k < IN; k++)
+			for (int c = 0; c < W; c++) pg[(size_t)k * W + c] = j0 + c < OUT ? w[(size_t)(j0 + c) * IN + k] : 0.0f;
+	}
+}
+
+static void mmd_portable(float *out, const float *inp, const float *p, int N, int IN, int OUT, int j0, int j1) {
 	for (int n = 0; n < N; n++)
 		for (int j = j0; j < j1; j++) {
-			const float *x = inp + (long)n * IN, *wr = w + (long)j * IN;
-			float acc[16] = {0};
-			/* past IN the vector paths' lanes add 0·0: so do these */
-			for (int k = 0; k < IN; k += 16)
-				for (int i = 0; i < 16; i++)
-					acc[i] = fmaf(k + i < IN ? wr[k + i] : 0, k + i < IN ? x[k + i] : 0, acc[i]);
-			out[(long)n * OUT + j] = lanes16(acc);
+			int g = j / DECODE_GROUP, W = group_width(g, OUT);
+			const float *pc = p + (size_t)g * DECODE_GROUP * IN + (j - g * DECODE_GROUP), *x = inp + (size_t)n * IN;
+			float a = 0;
+			for (int k = 0; k < IN; k++) a = fmaf(pc[(size_t)k * W], x[k], a);
+			out[(size_t)n * OUT + j] = a;
 		}
 }
 
-/* The lane sums of 16 accumulators at once, each added in hsum512's order:
- * lane 4c + r of the result is a[c + 4r]'s sum. */
-static AVX512 INLINE __m512 hsum512x16(const __m512 a[16]) {
-	__m512 c[8], e[4], g[2];
-	/* i + i+8: halves of two accumulators side by side */
-	for (int p = 0; p < 8; p++)
-		c[p] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0x44),
-				     _mm512_shuffle_f32x4(a[2 * p], a[2 * p + 1], 0xee));
-	/* i + i+4: a 128-bit lane an accumulator */
-	for (int q = 0; q < 4; q++)
-		e[q] = _mm512_add_ps(_mm512_shuffle_f32x4(c[2 * q], c[2 * q + 1], 0x88),
-				     _mm512_shuffle_f32x4(c[2 * q], c[2 * q + 1], 0xdd));
-	/* 0+2 and 1+3 */
-	for (int r = 0; r < 2; r++)
-		g[r] = _mm512_add_ps(_mm512_shuffle_ps(e[2 * r], e[2 * r + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-				     _mm512_shuffle_ps(e[2 * r], e[2 * r + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-	return _mm512_add_ps(_mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(2, 0, 2, 0)),
-			     _mm512_shuffle_ps(g[0], g[1], _MM_SHUFFLE(3, 1, 3, 1)));
-}
-
-static AVX512 INLINE void blk512(const int RW, const int RX, float *out, const float *inp, const float *w,
-					 int IN, int OUT, int n0, int j0) {
-	__m512 acc[4][4];
-	for (int r = 0; r < RW; r++)
-		for (int c = 0; c < RX; c++) acc[r][c] = _mm512_setzero_ps();
-	const float *wr = w + (long)j0 * IN, *xr = inp + (long)n0 * IN;
-	/* nq rows of w at a time. One row of inp: one (nq 1), so that w's rows
-	 * are read one after another, as they lie in memory: one stream is what
-	 * the hardware's prefetch follows best (on an AMD EPYC, Zen 4, a core read
-	 * 22-24 GB/s so and 10 with RW rows side by side, 64 bytes of each at a
-	 * time, the next block's rows prefetched or not). Several rows of inp:
-	 * all RW side by side, a load of w for RX multiply-adds, where one each
-	 * would make the loads the bound (Zen 4 loads one 512-bit vector a
-	 * cycle). Each accumulator adds in the same order either way. */
-	const int nq = RX == 1 ? 1 : RW;
-	int k0 = IN / 16 * 16;
-	__mmask16 m = (__mmask16)((1u << (IN - k0)) - 1);
-	for (int q = 0; q < RW; q += nq) {
+/* A group's panel pg (W columns from column jb) against input rows n0..n0+RX:
+ * PV vectors of 16 columns from vector v0, RX·PV fma chains */
+static AVX512 INLINE void pan512(const int RX, const int PV, float *out, const float *inp, const float *pg, int W,
+				 int IN, int OUT, int n0, int jb, int v0) {
+	__m512 acc[6][4];
+	for (int r = 0; r < RX; r++)
+		for (int c = 0; c < PV; c++) acc[r][c] = _mm512_setzero_ps();
+	const float *x = inp + (size_t)n0 * IN, *wk = pg + 16 * v0;
+	for (int k = 0; k < IN; k++, wk += W) {
 		__m512 wv[4];
-		for (int k = 0; k < k0; k += 16) {
-			for (int r = q; r < q + nq; r++) wv[r] = _mm512_loadu_ps(wr + (long)r * IN + k);
-			for (int c = 0; c < RX; c++) {
-				__m512 xv = _mm512_loadu_ps(xr + (long)c * IN + k);
-				for (int r = q; r < q + nq; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
-			}
-		}
-		if (k0 < IN) {
-			for (int r = q; r < q + nq; r++) wv[r] = _mm512_maskz_loadu_ps(m, wr + (long)r * IN + k0);
-			for (int c = 0; c < RX; c++) {
-				__m512 xv = _mm512_maskz_loadu_ps(m, xr + (long)c * IN + k0);
-				for (int r = q; r < q + nq; r++) acc[r][c] = _mm512_fmadd_ps(wv[r], xv, acc[r][c]);
-			}
+		for (int c = 0; c < PV; c++) wv[c] = _mm512_loadu_ps(wk + 16 * c);
+		for (int r = 0; r < RX; r++) {
+			__m512 xv = _mm512_set1_ps(x[(size_t)r * IN + k]);
+			for (int c = 0; c < PV; c++) acc[r][c] = _mm512_fmadd_ps(wv[c], xv, acc[r][c]);
 		}
 	}
-	if (RW == 4 && RX == 4) {
-		__m512 a[16];
-		for (int r = 0; r < 4; r++)
-			for (int c = 0; c < 4; c++) a[c + 4 * r] = acc[r][c];
-		float s[16];
-		_mm512_storeu_ps(s, hsum512x16(a));
-		for (int c = 0; c < 4; c++) memcpy(out + (long)(n0 + c) * OUT + j0, s + 4 * c, 4 * sizeof *s);
-		return;
+	for (int c = 0; c < PV; c++) {
+		int j = jb + 16 * (v0 + c), left = OUT - j;
+		__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+		for (int r = 0; r < RX; r++) _mm512_mask_storeu_ps(out + (size_t)(n0 + r) * OUT + j, m, acc[r][c]);
 	}
-	for (int r = 0; r < RW; r++)
-		for (int c = 0; c < RX; c++) out[(long)(n0 + c) * OUT + j0 + r] = hsum512(acc[r][c]);
 }
 
-static AVX512 void mmd_avx512(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
-#define BLK(RW, RX) blk512(RW, RX, out, inp, w, IN, OUT, n, j)
-	SIMD_TILES(DEC_JT, 4, 4, 4, N, j0, j1, BLK)
-#undef BLK
-}
-
-/* AVX2: an output's 16 chains are two registers, lanes 0-7 and 8-15 */
-/* the first n (< 8 or more) floats of p, zeros after */
-static AVX2 INLINE __m256 load8(const float *p, int n) {
-	if (n >= 8) return _mm256_loadu_ps(p);
-	if (n <= 0) return _mm256_setzero_ps();
-	__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-	return _mm256_maskload_ps(p, m);
-}
-
-static AVX2 INLINE void blk256(const int RW, const int RX, float *out, const float *inp, const float *w,
-				       int IN, int OUT, int n0, int j0) {
-	__m256 acc[2][2][2];
-	for (int r = 0; r < RW; r++)
-		for (int c = 0; c < RX; c++) acc[r][c][0] = acc[r][c][1] = _mm256_setzero_ps();
-	const float *wr = w + (long)j0 * IN, *xr = inp + (long)n0 * IN;
-	/* nq rows of w at a time, as blk512 reads them */
-	const int nq = RX == 1 ? 1 : RW;
-	for (int q = 0; q < RW; q += nq)
-		for (int k = 0; k < IN; k += 16) {
-			int left = IN - k;
-			__m256 wv[2][2];
-			for (int r = q; r < q + nq; r++)
-				for (int h = 0; h < 2; h++) wv[r][h] = load8(wr + (long)r * IN + k + 8 * h, left - 8 * h);
-			for (int c = 0; c < RX; c++)
-				for (int h = 0; h < 2; h++) {
-					__m256 xv = load8(xr + (long)c * IN + k + 8 * h, left - 8 * h);
-					for (int r = q; r < q + nq; r++) acc[r][c][h] = _mm256_fmadd_ps(wv[r][h], xv, acc[r][c][h]);
-				}
+static AVX512 void mmd_avx512(float *out, const float *inp, const float *p, int N, int IN, int OUT, int j0, int j1) {
+#define PAN(RX, PV) pan512(RX, PV, out, inp, pg, W, IN, OUT, n, jb, 0)
+#define PVS(RX)                                                                                                        \
+	switch (W / 16) {                                                                                              \
+	case 1: PAN(RX, 1); break;                                                                                     \
+	case 2: PAN(RX, 2); break;                                                                                     \
+	case 3: PAN(RX, 3); break;                                                                                     \
+	default: PAN(RX, 4);                                                                                           \
+	}
+	for (int jb = j0; jb < j1; jb += DECODE_GROUP) {
+		int g = jb / DECODE_GROUP, W = group_width(g, OUT), n = 0;
+		const float *pg = p + (size_t)jb * IN;
+		/* six rows a pass: 24 accumulators, 4 of w, 1 of x */
+		for (; n + 6 <= N; n += 6) PVS(6);
+		switch (N - n) {
+		case 5: PVS(5); break;
+		case 4: PVS(4); break;
+		case 3: PVS(3); break;
+		case 2: PVS(2); break;
+		case 1: PVS(1); break;
 		}
-	for (int r = 0; r < RW; r++)
-		for (int c = 0; c < RX; c++) out[(long)(n0 + c) * OUT + j0 + r] = hsum256x2(acc[r][c][0], acc[r][c][1]);
+	}
+#undef PVS
+#undef PAN
 }
 
-static AVX2 void mmd_avx2(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
-#define BLK(RW, RX) blk256(RW, RX, out, inp, w, IN, OUT, n, j)
-	SIMD_TILES(DEC_JT, 2, 2, 2, N, j0, j1, BLK)
-#undef BLK
+/* AVX2: vectors of 8 columns; 16 registers hold two rows by four vectors
+ * (and the four of w, the two of x), or one row by a whole group's eight */
+static AVX2 INLINE void pan256(const int RX, const int PV, float *out, const float *inp, const float *pg, int W,
+			       int IN, int OUT, int n0, int jb, int v0) {
+	__m256 acc[2][8];
+	for (int r = 0; r < RX; r++)
+		for (int c = 0; c < PV; c++) acc[r][c] = _mm256_setzero_ps();
+	const float *x = inp + (size_t)n0 * IN, *wk = pg + 8 * v0;
+	for (int k = 0; k < IN; k++, wk += W) {
+		__m256 xv[2];
+		for (int r = 0; r < RX; r++) xv[r] = _mm256_broadcast_ss(x + (size_t)r * IN + k);
+		for (int c = 0; c < PV; c++) {
+			__m256 wv = _mm256_loadu_ps(wk + 8 * c);
+			for (int r = 0; r < RX; r++) acc[r][c] = _mm256_fmadd_ps(wv, xv[r], acc[r][c]);
+		}
+	}
+	for (int c = 0; c < PV; c++) {
+		int j = jb + 8 * (v0 + c), left = OUT - j;
+		__m256i m = _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+		for (int r = 0; r < RX; r++) _mm256_maskstore_ps(out + (size_t)(n0 + r) * OUT + j, m, acc[r][c]);
+	}
+}
+
+static AVX2 void mmd_avx2(float *out, const float *inp, const float *p, int N, int IN, int OUT, int j0, int j1) {
+	for (int jb = j0; jb < j1; jb += DECODE_GROUP) {
+		int g = jb / DECODE_GROUP, W = group_width(g, OUT), nv = W / 8, n = 0;
+		const float *pg = p + (size_t)jb * IN;
+		for (; n + 2 <= N; n += 2)
+			for (int v = 0; v < nv; v += 4)
+				if (nv - v >= 4) pan256(2, 4, out, inp, pg, W, IN, OUT, n, jb, v);
+				else pan256(2, 2, out, inp, pg, W, IN, OUT, n, jb, v);
+		if (n < N) switch (nv) {
+			case 2: pan256(1, 2, out, inp, pg, W, IN, OUT, n, jb, 0); break;
+			case 4: pan256(1, 4, out, inp, pg, W, IN, OUT, n, jb, 0); break;
+			case 6: pan256(1, 6, out, inp, pg, W, IN, OUT, n, jb, 0); break;
+			default: pan256(1, 8, out, inp, pg, W, IN, OUT, n, jb, 0);
+			}
+	}
 }
 
 typedef void mmd_fn(float *, const float *, const float *, int, int, int, int, int);
@@ -749,6 +738,7 @@ int decode_use(const char *name) {
 	return 1;
 }
 
-void matmul_decode(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1) {
-	DECODE[decode_path()](out, inp, w, N, IN, OUT, j0, j1);
+void matmul_decode(float *out, const float *inp, const float *p, int N, int IN, int OUT, int j0, int j1) {
+	if (j0 % DECODE_GROUP) die("matmul_decode: columns from %d, not a multiple of %d", j0, DECODE_GROUP);
+	DECODE[decode_path()](out, inp, p, N, IN, OUT, j0, j1);
 }

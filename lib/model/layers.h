@@ -16,6 +16,8 @@
 #ifndef LM_LAYERS_H
 #define LM_LAYERS_H
 
+#include <stddef.h>
+
 /* out(N, OUT) = inp(N, IN) · w(OUT, IN)^T */
 void matmul_forward(float *out, const float *inp, const float *w, int N, int IN, int OUT);
 /* dinp(N, IN) += dout · w (skipped when dinp is NULL); dw(OUT, IN) += dout^T · inp */
@@ -85,17 +87,21 @@ void crossentropy_forward_backward(float *logits, float *losses, const int *targ
 #endif
 
 /* Decoding's kernels: the products and attention of a few rows (one new
- * token per sequence), read straight from the weights without packing them.
- * Each has an AVX-512, an AVX2 and a portable path, chosen at run time from
- * what the CPU supports; all paths give the same bits.
+ * token per sequence). Each has an AVX-512, an AVX2 and a portable path,
+ * chosen at run time from what the CPU supports; all paths give the same bits.
  *
+ * The products read w(OUT, IN) packed once by decode_pack into
+ * decode_packed_floats(IN, OUT) floats: panels of DECODE_GROUP columns (the
+ * last one narrower, a multiple of 16, zeros past OUT), each laid out k-major.
  * matmul_decode computes outputs j0..j1 of every row of
  * out(N, OUT) = inp(N, IN)·w(OUT, IN)^T on the calling thread (callers split
- * OUT between their threads). Each output is summed in one fixed order
- * whatever N, the path or the split: element k goes to lane k mod 16 of 16
- * fma chains, then the lanes are added pairwise (i + i+8, i + i+4, then
- * (0+2) + (1+3)), so a row's result does not depend on the other rows. */
-void matmul_decode(float *out, const float *inp, const float *w, int N, int IN, int OUT, int j0, int j1);
+ * OUT between their threads, at multiples of DECODE_GROUP). Each output is one
+ * fma chain over k = 0..IN-1, from 0: the same bits whatever N, the path or
+ * the split, so a row's result does not depend on the other rows. */
+#define DECODE_GROUP 64
+size_t decode_packed_floats(int IN, int OUT);
+void decode_pack(float *p, const float *w, int IN, int OUT);
+void matmul_decode(float *out, const float *inp, const float *p, int N, int IN, int OUT, int j0, int j1);
 
 /* The path in use (simd.h's SIMD_AVX512, SIMD_AVX2 or SIMD_PORTABLE) and its name. */
 int decode_path(void);
