@@ -24,7 +24,7 @@ int simd_best(void);
 #define INLINE inline __attribute__((always_inline))
 
 /* Σ of the 16 lanes: halves, then quarters, ..., in that order (part of the
- * fixed summation order bf16.h and matmul_decode promise) */
+ * fixed summation order bf16.h promises) */
 static AVX512 INLINE float hsum512(__m512 a) {
 	__m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
 	__m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
@@ -40,8 +40,8 @@ static AVX2 INLINE float hsum256x2(__m256 lo, __m256 hi) {
 	return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
 }
 
-/* The tiling of a product's output rows j0..j1 that the decoding kernels
- * share: tiles of JT rows of w, each read from memory once while every input
+/* The tiling of a product's output rows j0..j1 that bf16.c's kernels use
+ * on each path: tiles of JT rows of w, each read from memory once while every input
  * row passes over it, RX input rows against RW rows of w a block (RW1 rows of
  * w against a lone input row), single rows at the edges. BLK(rw, rx) computes
  * the block at input row n, w row j. */
