@@ -631,14 +631,14 @@ static void mmd_portable(float *out, const float *inp, const float *p, int N, in
 		}
 }
 
-/* A group's panel pg (W columns from column jb) against input rows n0..n0+RX:
- * PV vectors of 16 columns from vector v0, RX·PV fma chains */
+/* A group's panel pg (W columns from column jb, PV vectors of 16) against
+ * input rows n0..n0+RX: RX·PV fma chains */
 static AVX512 INLINE void pan512(const int RX, const int PV, float *out, const float *inp, const float *pg, int W,
-				 int IN, int OUT, int n0, int jb, int v0) {
+				 int IN, int OUT, int n0, int jb) {
 	__m512 acc[6][4];
 	for (int r = 0; r < RX; r++)
 		for (int c = 0; c < PV; c++) acc[r][c] = _mm512_setzero_ps();
-	const float *x = inp + (size_t)n0 * IN, *wk = pg + 16 * v0;
+	const float *x = inp + (size_t)n0 * IN, *wk = pg;
 	for (int k = 0; k < IN; k++, wk += W) {
 		__m512 wv[4];
 		for (int c = 0; c < PV; c++) wv[c] = _mm512_loadu_ps(wk + 16 * c);
@@ -648,14 +648,14 @@ static AVX512 INLINE void pan512(const int RX, const int PV, float *out, const f
 		}
 	}
 	for (int c = 0; c < PV; c++) {
-		int j = jb + 16 * (v0 + c), left = OUT - j;
+		int j = jb + 16 * c, left = OUT - j;
 		__mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
 		for (int r = 0; r < RX; r++) _mm512_mask_storeu_ps(out + (size_t)(n0 + r) * OUT + j, m, acc[r][c]);
 	}
 }
 
 static AVX512 void mmd_avx512(float *out, const float *inp, const float *p, int N, int IN, int OUT, int j0, int j1) {
-#define PAN(RX, PV) pan512(RX, PV, out, inp, pg, W, IN, OUT, n, jb, 0)
+#define PAN(RX, PV) pan512(RX, PV, out, inp, pg, W, IN, OUT, n, jb)
 #define PVS(RX)                                                                                                        \
 	switch (W / 16) {                                                                                              \
 	case 1: PAN(RX, 1); break;                                                                                     \
@@ -681,7 +681,8 @@ static AVX512 void mmd_avx512(float *out, const float *inp, const float *p, int 
 }
 
 /* AVX2: vectors of 8 columns; 16 registers hold two rows by four vectors
- * (and the four of w, the two of x), or one row by a whole group's eight */
+ * (and the four of w, the two of x), or one row by a whole group's eight:
+ * PV vectors of the panel from vector v0 */
 static AVX2 INLINE void pan256(const int RX, const int PV, float *out, const float *inp, const float *pg, int W,
 			       int IN, int OUT, int n0, int jb, int v0) {
 	__m256 acc[2][8];
