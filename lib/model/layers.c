@@ -621,14 +621,17 @@ void decode_pack(float *p, const float *w, int IN, int OUT) {
 }
 
 static void mmd_portable(float *out, const float *inp, const float *p, int N, int IN, int OUT, int j0, int j1) {
-	for (int n = 0; n < N; n++)
-		for (int j = j0; j < j1; j++) {
-			int g = j / DECODE_GROUP, W = group_width(g, OUT);
-			const float *pc = p + (size_t)g * DECODE_GROUP * IN + (j - g * DECODE_GROUP), *x = inp + (size_t)n * IN;
-			float a = 0;
-			for (int k = 0; k < IN; k++) a = fmaf(pc[(size_t)k * W], x[k], a);
-			out[(size_t)n * OUT + j] = a;
+	for (int jb = j0; jb < j1; jb += DECODE_GROUP) {
+		int W = group_width(jb / DECODE_GROUP, OUT), end = j1 < jb + W ? j1 : jb + W;
+		const float *pg = p + (size_t)jb * IN;
+		for (int n = 0; n < N; n++) {
+			const float *x = inp + (size_t)n * IN;
+			float acc[DECODE_GROUP] = {0};
+			for (int k = 0; k < IN; k++)
+				for (int c = 0; c < W; c++) acc[c] = fmaf(pg[(size_t)k * W + c], x[k], acc[c]);
+			memcpy(out + (size_t)n * OUT + jb, acc, (end - jb) * sizeof *acc);
 		}
+	}
 }
 
 /* A group's panel pg (W columns from column jb, PV vectors of 16) against
