@@ -492,7 +492,9 @@ static void share(const thr *me, int n, int *lo, int *hi) {
 	*hi = (int)((long)n * (me->t + 1) / me->nt);
 }
 
-/* Chunks of rows of w: a few a thread, whole tiles of the kernel each. */
+/* Chunks of rows of w: a few a thread, each whole units of the kernels (unit:
+ * a panel of DECODE_GROUP for fp32, a vector of 16 rows for bf16). Units of 16
+ * for fp32, panels split between threads, ran batch 1 at 0.84x (bench/README.md). */
 static int chunk_rows(int OUT, int nt, int unit) {
 	return nt == 1 ? OUT : ((OUT + 4 * nt - 1) / (4 * nt) + unit - 1) / unit * unit;
 }
