@@ -157,19 +157,27 @@ void matmul_backward(float *dinp, float *dw, const float *dout, const float *inp
 	gemm(1, 0, OUT, IN, N, 1.0f, dout, OUT, inp, IN, 1.0f, dw, IN);
 }
 
+static inline void rmsnorm_row(float *y, float *rstd, const float *x, const float *weight, int C, float eps) {
+	float ss = 0;
+#pragma omp simd reduction(+ : ss)
+	for (int i = 0; i < C; i++) ss += x[i] * x[i];
+	float r = 1.0f / sqrtf(ss / C + eps);
+	*rstd = r;
+#pragma omp simd
+	for (int i = 0; i < C; i++) y[i] = x[i] * r * weight[i];
+}
+
+/* Small work runs outside any parallel region: a region whose if clause is
+ * false still goes through libgomp (a team set up and torn down, a futex
+ * call), and a decoding step calls these ~60 times a token. */
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int N, int C,
 		     float eps) {
-#pragma omp parallel for if ((long)N * C >= PAR_MIN) schedule(static)
-	for (int n = 0; n < N; n++) {
-		const float *x = inp + (long)n * C;
-		float *y = out + (long)n * C, ss = 0;
-#pragma omp simd reduction(+ : ss)
-		for (int i = 0; i < C; i++) ss += x[i] * x[i];
-		float r = 1.0f / sqrtf(ss / C + eps);
-		rstd[n] = r;
-#pragma omp simd
-		for (int i = 0; i < C; i++) y[i] = x[i] * r * weight[i];
+	if ((long)N * C < PAR_MIN) {
+		for (int n = 0; n < N; n++) rmsnorm_row(out + (long)n * C, rstd + n, inp + (long)n * C, weight, C, eps);
+		return;
 	}
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) rmsnorm_row(out + (long)n * C, rstd + n, inp + (long)n * C, weight, C, eps);
 }
 
 void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
@@ -208,22 +216,28 @@ void rope_table(float *cosv, float *sinv, int n_pos, int head_dim, float theta) 
 	}
 }
 
-static void rope_rotate(float *x, const int *pos, const float *cosv, const float *sinv, int N,
-			int n_heads, int hd, float sign) {
-	int half = hd / 2;
-#pragma omp parallel for if ((long)N * n_heads * hd >= PAR_MIN) schedule(static)
-	for (int n = 0; n < N; n++) {
-		const float *c = cosv + (long)pos[n] * half, *s = sinv + (long)pos[n] * half;
-		for (int h = 0; h < n_heads; h++) {
-			float *v = x + ((long)n * n_heads + h) * hd;
+/* the heads of row x at cos c, sin s */
+static inline void rope_row(float *x, const float *c, const float *s, int n_heads, int hd, float sign) {
+	for (int h = 0; h < n_heads; h++) {
+		float *v = x + (long)h * hd;
 #pragma omp simd
-			for (int i = 0; i < half; i++) {
-				float a = v[2 * i], b = v[2 * i + 1], si = sign * s[i];
-				v[2 * i] = a * c[i] - b * si;
-				v[2 * i + 1] = a * si + b * c[i];
-			}
+		for (int i = 0; i < hd / 2; i++) {
+			float a = v[2 * i], b = v[2 * i + 1], si = sign * s[i];
+			v[2 * i] = a * c[i] - b * si;
+			v[2 * i + 1] = a * si + b * c[i];
 		}
 	}
+}
+
+static void rope_rotate(float *x, const int *pos, const float *cosv, const float *sinv, int N,
+			int n_heads, int hd, float sign) {
+	long half = hd / 2, row = (long)n_heads * hd;
+	if (N * row < PAR_MIN) {   /* (as rmsnorm_forward) */
+		for (int n = 0; n < N; n++) rope_row(x + n * row, cosv + pos[n] * half, sinv + pos[n] * half, n_heads, hd, sign);
+		return;
+	}
+#pragma omp parallel for schedule(static)
+	for (int n = 0; n < N; n++) rope_row(x + n * row, cosv + pos[n] * half, sinv + pos[n] * half, n_heads, hd, sign);
 }
 
 void rope_forward(float *x, const int *pos, const float *cosv, const float *sinv, int N, int n_heads,
@@ -501,12 +515,18 @@ void attention_backward(float *dq, float *dk, float *dv, float *scratch, const f
 	}
 }
 
+static inline void swiglu_vec(float *out, const float *gate, const float *up) {
+	vf g = vload(gate);
+	vstore(out, g / (1.0f + vexp(-g)) * vload(up));
+}
+
 void swiglu_forward(float *out, const float *gate, const float *up, long n) {
 	long nv = n / VL;
-#pragma omp parallel for if (n >= PAR_MIN) schedule(static)
-	for (long j = 0; j < nv; j++) {
-		vf g = vload(gate + j * VL);
-		vstore(out + j * VL, g / (1.0f + vexp(-g)) * vload(up + j * VL));
+	if (n < PAR_MIN)   /* (as rmsnorm_forward) */
+		for (long j = 0; j < nv; j++) swiglu_vec(out + j * VL, gate + j * VL, up + j * VL);
+	else {
+#pragma omp parallel for schedule(static)
+		for (long j = 0; j < nv; j++) swiglu_vec(out + j * VL, gate + j * VL, up + j * VL);
 	}
 	for (long i = nv * VL; i < n; i++) {
 		vf g = vsplat(gate[i]), e = vexp(-g);
