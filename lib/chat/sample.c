@@ -579,10 +579,15 @@ static void attend(lm_sampler *s, int l, const rows *r, thr *me) {
 		for (int i; (i = claim(s, me)) < NH;) attend_one(s, l, r, i);
 		return;
 	}
-	/* alone: OpenMP's threads, when there is enough work to pay for them */
+	/* alone: OpenMP's threads, when there is enough work to pay for them
+	 * (and no region else: one with a false if clause still costs a futex call) */
 	long work = 0;
 	for (int n = 0; n < r->n; n++) work += (long)(r->pos[n] + 1) * s->m->cfg.dim;
-#pragma omp parallel for schedule(dynamic, 1) if (work >= 1L << 16)
+	if (work < 1L << 16) {
+		for (int i = 0; i < NH; i++) attend_one(s, l, r, i);
+		return;
+	}
+#pragma omp parallel for schedule(dynamic, 1)
 	for (int i = 0; i < NH; i++) attend_one(s, l, r, i);
 }
 
@@ -914,8 +919,10 @@ static void sample_rows(lm_sampler *s, const rows *r, thr *me) {
 	int W = r->w, bad = 0;
 	if (me->nt > 1)
 		for (int w; (w = claim(s, me)) < W;) bad |= !sample_one(s, r, w);
+	else if ((long)W * s->m->cfg.vocab_size < 1L << 16)   /* (as attend) */
+		for (int w = 0; w < W; w++) bad |= !sample_one(s, r, w);
 	else {
-#pragma omp parallel for schedule(dynamic, 1) if ((long)W * s->m->cfg.vocab_size >= 1L << 16) reduction(| : bad)
+#pragma omp parallel for schedule(dynamic, 1) reduction(| : bad)
 		for (int w = 0; w < W; w++) bad |= !sample_one(s, r, w);
 	}
 	if (bad) atomic_store(&s->bad, 1);
