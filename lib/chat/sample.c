@@ -120,7 +120,7 @@ static void pack_weights(lm_sampler *s) {
 	}
 	w[7 * L] = p->output, in[7 * L] = D, out[7 * L] = c->vocab_size;
 	size_t total = 0, at[7 * L + 1];
-	for (size_t i = 0; i <= 7 * L; i++) at[i] = total, total += (decode_packed_floats(in[i], out[i]) + 15) / 16 * 16;
+	for (size_t i = 0; i <= 7 * L; i++) at[i] = total, total += decode_packed_floats(in[i], out[i]);   /* a multiple of 16: aligned */
 	s->packed = huge_alloc(total * sizeof(float));
 	s->pk = xmalloc((7 * L + 1) * sizeof *s->pk);
 	for (size_t i = 0; i <= 7 * L; i++) {
