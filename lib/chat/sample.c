@@ -11,10 +11,12 @@
 #include "layers.h"
 #include "simd.h"
 #include "util.h"
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -68,6 +70,15 @@ struct lm_sampler {
 	int trial_every, until_trial;   /* steps between trials of the slower, and until the next */
 	atomic_int next[2];             /* the next item of a phase, two phases in turn */
 	atomic_int bad;                 /* a row's logits were not finite */
+	struct team {                   /* a step's other threads (team_run) */
+		int n, nt, quit;        /* started; this step's team; sampler_free's */
+		const struct rows *r;   /* this step's rows */
+		atomic_uint step;       /* raised to start a step */
+		atomic_int running, sleepers;
+		struct worker { lm_sampler *s; int t; unsigned seen; pthread_t th; } **w;   /* w[t - 1]: thread t */
+		pthread_mutex_t mu;
+		pthread_cond_t cv;
+	} team;
 	gpu_decode *gpu;                /* sampler_gpu: the model's rows run there */
 };
 
@@ -193,8 +204,11 @@ lm_sampler *sampler_new(const lm_model *m, int max_batch, int max_len) {
 	return s;
 }
 
+static void team_stop(lm_sampler *s);
+
 void sampler_free(lm_sampler *s) {
 	if (!s) return;
+	team_stop(s);
 	gpu_decode_close(s->gpu);
 	for (int i = 0; i < s->max_batch; i++) {
 		free(s->seqs[i].out);
@@ -449,14 +463,14 @@ static void wsum(float *o, const float *a, const float *v, int T, int hd) {
 
 /* ---- the team of threads that runs a step ----
  *
- * A step runs in one OpenMP region: its ~10 phases a layer (norm, the
- * products, RoPE, attention, ...) are separated by a spinning barrier, and the
- * work of a phase (chunks of a product's rows of w, (row, head) pairs of
- * attention) is claimed in turn from a counter, so a thread the system has
- * not scheduled (2 cores shared with other jobs) delays nothing but its own
- * claim. Waking a sleeping OpenMP team for each of a token's ~40 products cost
- * ~80 us each on a 2-core VM, more than a product; one wake a step does not
- * matter. */
+ * A step runs on the caller and the sampler's own threads (team_run): its
+ * ~10 phases a layer (norm, the products, RoPE, attention, ...) are separated
+ * by a spinning barrier, and the work of a phase (chunks of a product's rows
+ * of w, (row, head) pairs of attention) is claimed in turn from a counter, so
+ * a thread the system has not scheduled (2 cores shared with other jobs)
+ * delays nothing but its own claim. Waking a sleeping OpenMP team for each of
+ * a token's ~40 products cost ~80 us each on a 2-core VM, more than a
+ * product; and even one wake a step cost batch 1 ~10% (team_run). */
 
 typedef struct thr { int t, nt, sense, phase; } thr;
 
@@ -595,8 +609,10 @@ static void attend(lm_sampler *s, int l, const rows *r, thr *me) {
 static void rope_cache(lm_sampler *s, int l, const rows *r, int lo, int hi) {
 	const lm_config *c = &s->m->cfg;
 	int KV = s->kv_dim, hd = s->hd;
-	rope_forward(r->q + (size_t)lo * c->dim, r->pos + lo, s->cosv, s->sinv, hi - lo, c->n_heads, hd);
-	rope_forward(r->k + (size_t)lo * KV, r->pos + lo, s->cosv, s->sinv, hi - lo, c->n_kv_heads, hd);
+	for (int n = lo; n < hi; n++) {   /* a row at a time: see norm_each */
+		rope_forward(r->q + (size_t)n * c->dim, r->pos + n, s->cosv, s->sinv, 1, c->n_heads, hd);
+		rope_forward(r->k + (size_t)n * KV, r->pos + n, s->cosv, s->sinv, 1, c->n_kv_heads, hd);
+	}
 	for (int n = lo; n < hi; n++)
 		for (int h = 0; h < c->n_kv_heads; h++) {
 			size_t at = cache_at(s, l, r->slot[n], h);
@@ -609,6 +625,13 @@ static void rope_cache(lm_sampler *s, int l, const rows *r, int lo, int hi) {
 
 static void sample_rows(lm_sampler *s, const rows *r, thr *me);
 
+/* RMSNorm of n rows of x, a row at a time: a row is below layers.c's size
+ * for a parallel region, and a thread of the team (team_run) must start
+ * none, whose threads would crowd the team's */
+static void norm_each(float *out, float *rstd, const float *x, const float *w, int n, int D, float eps) {
+	for (int i = 0; i < n; i++) rmsnorm_forward(out + (size_t)i * D, rstd + i, x + (size_t)i * D, w, 1, D, eps);
+}
+
 /* The rows of x RMS-normed with w for a product: all of them into this
  * thread's own rows (own_rows), or the team's share lo..hi into r->xb, then a
  * barrier. The same bits either way. */
@@ -617,10 +640,10 @@ static const float *norm_rows(lm_sampler *s, const rows *r, thr *me, const float
 	const lm_config *c = &s->m->cfg;
 	int D = c->dim;
 	if (own_rows(s, me, r->n)) {
-		rmsnorm_forward(own, own_rstd, r->x, w, r->n, D, c->norm_eps);
+		norm_each(own, own_rstd, r->x, w, r->n, D, c->norm_eps);
 		return own;
 	}
-	rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->x + (size_t)lo * D, w, hi - lo, D, c->norm_eps);
+	norm_each(r->xb + (size_t)lo * D, r->rstd + lo, r->x + (size_t)lo * D, w, hi - lo, D, c->norm_eps);
 	barrier(s, me);
 	return r->xb;
 }
@@ -671,7 +694,7 @@ static void decode_thread(lm_sampler *s, const rows *r, thr *me) {
 	} else {
 		share(me, W, &lo, &hi);
 		for (int w = lo; w < hi; w++) memcpy(r->q + (size_t)w * D, r->x + (size_t)r->want[w] * D, D * sizeof(float));
-		rmsnorm_forward(r->xb + (size_t)lo * D, r->rstd + lo, r->q + (size_t)lo * D, p->norm, hi - lo, D, c->norm_eps);
+		norm_each(r->xb + (size_t)lo * D, r->rstd + lo, r->q + (size_t)lo * D, p->norm, hi - lo, D, c->norm_eps);
 		barrier(s, me);
 		xn = r->xb;
 	}
@@ -961,6 +984,94 @@ static void team_timed(lm_sampler *s, int team, double x) {
 	*rate = *rate ? 0.75 * *rate + 0.25 * x : x;
 }
 
+/* The team: threads 1..nt-1 of a step are the sampler's own, started at its
+ * first team step and kept. Between steps each spins for TEAM_SPIN_SEC, then
+ * sleeps on a condition variable. An OpenMP team (a parallel region a step)
+ * under the passive waits bench/sample.sh sets for every peer put its worker
+ * to sleep after every step, and waking it cost ~10% of batch 1 (eight
+ * alternating runs: 508 tok/s passive, 574 active). A step's threads run no
+ * OpenMP region (decode_thread's calls are a row or a chunk each), so none
+ * starts a team of its own. */
+#define TEAM_SPIN_SEC 1e-3
+
+static void *team_worker(void *arg) {
+	lm_sampler *s = ((struct worker *)arg)->s;
+	struct team *tm = &s->team;
+	int t = ((struct worker *)arg)->t;
+	unsigned seen = ((struct worker *)arg)->seen, step;
+	for (;;) {
+		double until = now_sec() + TEAM_SPIN_SEC;
+		for (int i = 1; (step = atomic_load(&tm->step)) == seen; i++) {
+			_mm_pause();
+			if (i % 256 || now_sec() < until) continue;
+			/* sleepers is raised before step is read again, and team_run
+			 * raises step before it reads sleepers: one sees the other */
+			pthread_mutex_lock(&tm->mu);
+			atomic_fetch_add(&tm->sleepers, 1);
+			while (atomic_load(&tm->step) == seen) pthread_cond_wait(&tm->cv, &tm->mu);
+			atomic_fetch_sub(&tm->sleepers, 1);
+			pthread_mutex_unlock(&tm->mu);
+		}
+		seen = step;
+		if (tm->quit) return NULL;
+		if (t < tm->nt) {
+			/* the barrier's sense as the last step left it */
+			thr me = {t, tm->nt, atomic_load(&s->sense), 0};
+			decode_thread(s, tm->r, &me);
+			atomic_fetch_sub(&tm->running, 1);
+		}
+	}
+}
+
+/* Wake the workers for a new step (or to quit). */
+static void team_wake(struct team *tm) {
+	atomic_fetch_add(&tm->step, 1);
+	if (atomic_load(&tm->sleepers)) {
+		pthread_mutex_lock(&tm->mu);
+		pthread_cond_broadcast(&tm->cv);
+		pthread_mutex_unlock(&tm->mu);
+	}
+}
+
+/* A step of rows r on nt threads: the caller and nt - 1 workers. */
+static void team_run(lm_sampler *s, const rows *r, int nt) {
+	struct team *tm = &s->team;
+	if (!tm->n) {
+		pthread_mutex_init(&tm->mu, NULL);
+		pthread_cond_init(&tm->cv, NULL);
+	}
+	if (tm->n < nt - 1) tm->w = xrealloc(tm->w, (nt - 1) * sizeof *tm->w);
+	for (; tm->n < nt - 1; tm->n++) {
+		struct worker *w = tm->w[tm->n] = xmalloc(sizeof *w);
+		/* it takes step as it is now for seen, and waits for the next */
+		*w = (struct worker){s, tm->n + 1, atomic_load(&tm->step), 0};
+		if ((errno = pthread_create(&w->th, NULL, team_worker, w))) die_errno("pthread_create");
+	}
+	tm->nt = nt;
+	tm->r = r;
+	atomic_store(&tm->running, nt - 1);
+	team_wake(tm);
+	decode_thread(s, r, &(thr){0, nt, atomic_load(&s->sense), 0});
+	for (int i = 1; atomic_load(&tm->running); i++) {
+		_mm_pause();
+		if (i % 1024 == 0) sched_yield();   /* (as barrier()) */
+	}
+}
+
+static void team_stop(lm_sampler *s) {
+	struct team *tm = &s->team;
+	if (!tm->n) return;
+	tm->quit = 1;
+	team_wake(tm);
+	for (int i = 0; i < tm->n; i++) {
+		pthread_join(tm->w[i]->th, NULL);
+		free(tm->w[i]);
+	}
+	free(tm->w);
+	pthread_mutex_destroy(&tm->mu);
+	pthread_cond_destroy(&tm->cv);
+}
+
 /* Decode the chunk in s->r: forward, then sample its wanted rows. */
 static void decode(lm_sampler *s) {
 	rows *r = &s->r;
@@ -981,14 +1092,7 @@ static void decode(lm_sampler *s) {
 		s->next[0] = s->next[1] = 0;
 		double t = now_sec();
 		if (nt == 1) decode_thread(s, r, &(thr){0, 1, 0, 0});
-		else {
-#pragma omp parallel num_threads(nt)
-			{
-				/* the barrier's sense as the last step left it */
-				thr me = {omp_get_thread_num(), omp_get_num_threads(), atomic_load(&s->sense), 0};
-				decode_thread(s, r, &me);
-			}
-		}
+		else team_run(s, r, nt);
 		if (choose) team_timed(s, nt > 1, (now_sec() - t) / macs);
 	}
 	/* after the region: die runs exit, which must not race workers still sampling */
