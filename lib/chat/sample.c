@@ -11,13 +11,13 @@
 #include "layers.h"
 #include "simd.h"
 #include "util.h"
+#include "wait.h"
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <omp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
 
@@ -73,11 +73,10 @@ struct lm_sampler {
 	struct team {                   /* a step's other threads (team_run) */
 		int n, nt, quit;        /* started; this step's team; sampler_free's */
 		const struct rows *r;   /* this step's rows */
-		atomic_uint step;       /* raised to start a step */
-		atomic_int running, sleepers;
-		struct worker { lm_sampler *s; int t; unsigned seen; pthread_t th; } **w;   /* w[t - 1]: thread t */
-		pthread_mutex_t mu;
-		pthread_cond_t cv;
+		_Atomic uint64_t step;  /* raised to start a step */
+		atomic_int running;
+		lm_waitq q;
+		struct worker { lm_sampler *s; int t; uint64_t seen; pthread_t th; } **w;   /* w[t - 1]: thread t */
 	} team;
 	gpu_decode *gpu;                /* sampler_gpu: the model's rows run there */
 };
@@ -481,12 +480,9 @@ static void barrier(lm_sampler *s, thr *me) {
 			atomic_store(&s->arrived, 0);
 			atomic_store(&s->sense, sense);
 		} else
-			for (int i = 1; atomic_load(&s->sense) != sense; i++) {
-				_mm_pause();
-				/* the thread we wait for may need this core (sleeping instead,
-				 * on a condition variable, decoded at half this rate here) */
-				if (i % 1024 == 0) sched_yield();
-			}
+			/* (sleeping instead, on a condition variable, decoded at half
+			 * this rate here) */
+			for (int i = 1; atomic_load(&s->sense) != sense; i++) spin_turn(i);
 	}
 	/* the counter of the phase after next is idle from now until the next barrier */
 	if (++me->phase, me->t == 0) atomic_store(&s->next[(me->phase + 1) % 2], 0);
@@ -998,21 +994,8 @@ static void *team_worker(void *arg) {
 	lm_sampler *s = ((struct worker *)arg)->s;
 	struct team *tm = &s->team;
 	int t = ((struct worker *)arg)->t;
-	unsigned seen = ((struct worker *)arg)->seen, step;
-	for (;;) {
-		double until = now_sec() + TEAM_SPIN_SEC;
-		for (int i = 1; (step = atomic_load(&tm->step)) == seen; i++) {
-			_mm_pause();
-			if (i % 256 || now_sec() < until) continue;
-			/* sleepers is raised before step is read again, and team_run
-			 * raises step before it reads sleepers: one sees the other */
-			pthread_mutex_lock(&tm->mu);
-			atomic_fetch_add(&tm->sleepers, 1);
-			while (atomic_load(&tm->step) == seen) pthread_cond_wait(&tm->cv, &tm->mu);
-			atomic_fetch_sub(&tm->sleepers, 1);
-			pthread_mutex_unlock(&tm->mu);
-		}
-		seen = step;
+	for (uint64_t seen = ((struct worker *)arg)->seen;;) {
+		seen = wait_change(&tm->q, &tm->step, 0, seen, TEAM_SPIN_SEC);
 		if (tm->quit) return NULL;
 		if (t < tm->nt) {
 			/* the barrier's sense as the last step left it */
@@ -1026,20 +1009,13 @@ static void *team_worker(void *arg) {
 /* Wake the workers for a new step (or to quit). */
 static void team_wake(struct team *tm) {
 	atomic_fetch_add(&tm->step, 1);
-	if (atomic_load(&tm->sleepers)) {
-		pthread_mutex_lock(&tm->mu);
-		pthread_cond_broadcast(&tm->cv);
-		pthread_mutex_unlock(&tm->mu);
-	}
+	wait_wake(&tm->q);
 }
 
 /* A step of rows r on nt threads: the caller and nt - 1 workers. */
 static void team_run(lm_sampler *s, const rows *r, int nt) {
 	struct team *tm = &s->team;
-	if (!tm->n) {
-		pthread_mutex_init(&tm->mu, NULL);
-		pthread_cond_init(&tm->cv, NULL);
-	}
+	if (!tm->n) tm->q = (lm_waitq)LM_WAITQ_INIT;
 	if (tm->n < nt - 1) tm->w = xrealloc(tm->w, (nt - 1) * sizeof *tm->w);
 	for (; tm->n < nt - 1; tm->n++) {
 		struct worker *w = tm->w[tm->n] = xmalloc(sizeof *w);
@@ -1052,10 +1028,7 @@ static void team_run(lm_sampler *s, const rows *r, int nt) {
 	atomic_store(&tm->running, nt - 1);
 	team_wake(tm);
 	decode_thread(s, r, &(thr){0, nt, atomic_load(&s->sense), 0});
-	for (int i = 1; atomic_load(&tm->running); i++) {
-		_mm_pause();
-		if (i % 1024 == 0) sched_yield();   /* (as barrier()) */
-	}
+	for (int i = 1; atomic_load(&tm->running); i++) spin_turn(i);
 }
 
 static void team_stop(lm_sampler *s) {
@@ -1068,8 +1041,8 @@ static void team_stop(lm_sampler *s) {
 		free(tm->w[i]);
 	}
 	free(tm->w);
-	pthread_mutex_destroy(&tm->mu);
-	pthread_cond_destroy(&tm->cv);
+	pthread_mutex_destroy(&tm->q.mu);
+	pthread_cond_destroy(&tm->q.cv);
 }
 
 /* Decode the chunk in s->r: forward, then sample its wanted rows. */

@@ -4,11 +4,11 @@
 #include "simd.h"
 #include "layers.h"
 #include "util.h"
+#include "wait.h"
 #include <errno.h>
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -190,11 +190,10 @@ typedef struct job {
 static struct {
 	int n;                    /* workers started */
 	_Atomic uint64_t ticket;  /* the product's number << 32 | the next chunk to claim */
-	atomic_int done, sleepers;
+	atomic_int done;
 	job j;                    /* the product, written before its ticket */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	lm_waitq q;
+} pool = {.q = LM_WAITQ_INIT};
 
 /* Claim and run chunks of product g until none is left. A claim succeeds only
  * while g is unfinished, and the job is rewritten only after it finishes: so
@@ -212,22 +211,9 @@ static void work(uint32_t g) {
 }
 
 static void *worker(void *arg) {
-	uint32_t seen = 0, g;
-	for (;;) {
-		double until = now_sec() + SPIN_SEC;
-		for (int i = 1; (g = (uint32_t)(atomic_load(&pool.ticket) >> 32)) == seen; i++) {
-			_mm_pause();
-			if (i % 256 || now_sec() < until) continue;
-			/* sleepers is raised before the ticket is read again and the caller
-			 * writes the ticket before it reads sleepers: one sees the other */
-			pthread_mutex_lock(&pool.mu);
-			atomic_fetch_add(&pool.sleepers, 1);
-			while ((uint32_t)(atomic_load(&pool.ticket) >> 32) == seen) pthread_cond_wait(&pool.cv, &pool.mu);
-			atomic_fetch_sub(&pool.sleepers, 1);
-			pthread_mutex_unlock(&pool.mu);
-		}
-		seen = g;
-		work(g);
+	for (uint32_t seen = 0;;) {
+		seen = (uint32_t)wait_change(&pool.q, &pool.ticket, 32, seen, SPIN_SEC);
+		work(seen);
 	}
 	return NULL;
 }
@@ -293,17 +279,10 @@ void matmul_forward_bf16(float *out, const float *inp, const uint16_t *w, int N,
 	pool.j = j;
 	atomic_store(&pool.done, 0);
 	atomic_store(&pool.ticket, (uint64_t)++products << 32);
-	if (atomic_load(&pool.sleepers)) {
-		pthread_mutex_lock(&pool.mu);
-		pthread_cond_broadcast(&pool.cv);
-		pthread_mutex_unlock(&pool.mu);
-	}
+	wait_wake(&pool.q);
 	work(products);
 	/* only chunks a worker is still running are left */
-	for (int i = 1; atomic_load_explicit(&pool.done, memory_order_acquire) < j.chunks; i++) {
-		_mm_pause();
-		if (i % 1024 == 0) sched_yield();
-	}
+	for (int i = 1; atomic_load_explicit(&pool.done, memory_order_acquire) < j.chunks; i++) spin_turn(i);
 }
 
 /* ---- models ---- */
