@@ -1015,7 +1015,10 @@ static void team_wake(struct team *tm) {
 /* A step of rows r on nt threads: the caller and nt - 1 workers. */
 static void team_run(lm_sampler *s, const rows *r, int nt) {
 	struct team *tm = &s->team;
-	if (!tm->n) tm->q = (lm_waitq)LM_WAITQ_INIT;
+	if (!tm->n) {
+		pthread_mutex_init(&tm->q.mu, NULL);
+		pthread_cond_init(&tm->q.cv, NULL);
+	}
 	if (tm->n < nt - 1) tm->w = xrealloc(tm->w, (nt - 1) * sizeof *tm->w);
 	for (; tm->n < nt - 1; tm->n++) {
 		struct worker *w = tm->w[tm->n] = xmalloc(sizeof *w);
