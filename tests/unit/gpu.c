@@ -175,8 +175,8 @@ static void check_flash(int B, int T, int NH, int NKV, int hd, int seg) {
 /* Decoding's tensor-core products (4 < rows <= 64, bf16 weights) against
  * sums in double: of bf16 operands within 1e-5; after the norm, whose
  * output is rounded to bf16 (2^-9 relative), within 4e-3 (a wrong fragment
- * or tile gives errors near 1); the second run the same bits (the splits of
- * k are added in a fixed order whichever block finishes last). Shapes with
+ * or tile gives errors near 1); the second run the same bits (a cluster adds
+ * its splits of k in split order, whichever block finishes first). Shapes with
  * one block a tile and with splits, rows of a tile left over, rows of k not
  * a multiple of 8 (element-wise loads). */
 static void check_mm(int n, int IN, int OUT, int epi) {
